@@ -1,0 +1,192 @@
+"""The whole xmcam exception tree, and the map from a device's Ret code to its exception class.
+
+Four families, kept apart so that callers can tell "the device said no" from "the bytes were
+wrong" from "the network failed" from "you called the library wrongly":
+
+```
+XMCamError
+├── ProtocolError            the peer sent bytes that break the protocol (untrusted input)
+│   ├── FrameError           bad head byte, a length over its limit, a frame cut off by EOF
+│   │   └── ReassemblyError  a broken multi-packet (TotalPacket / CurPacket) sequence
+│   └── PayloadError         a body that is not a JSON object, too big, too deep, bad SessionID
+├── DeviceError              the device answered with a failure Ret code
+│   ├── AuthenticationError  wrong user or password, illegal or blacklisted user
+│   │   └── AccountLockedError   too many failed logins: the account is locked
+│   ├── NotLoggedInError     the session is not (or no longer) logged in
+│   ├── PermissionDeniedError
+│   ├── UnsupportedError     the command or version is not supported
+│   │   └── ConfigNotFoundError  unknown or unsupported config name (Ret 607)
+│   └── InvalidRequestError  the device could not parse or accept the request
+├── TransportError           I/O: the network, not the protocol
+│   ├── ConnectionClosedError
+│   └── RequestTimeoutError  (also a builtin TimeoutError)
+└── StateError               the caller used a connection in a way its state forbids
+```
+
+No exception message ever contains a password or a password hash: device errors carry the Ret
+code, its meaning and the message name, nothing from the request body.
+"""
+
+from __future__ import annotations
+
+# The code tables live in xmcam.protocol.codes, which imports this module through the
+# protocol package; they are looked up when an error is made, not at import time.
+
+__all__ = [
+    "AccountLockedError",
+    "AuthenticationError",
+    "ConfigNotFoundError",
+    "ConnectionClosedError",
+    "DeviceError",
+    "FrameError",
+    "InvalidRequestError",
+    "NotLoggedInError",
+    "PayloadError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "ReassemblyError",
+    "RequestTimeoutError",
+    "StateError",
+    "TransportError",
+    "UnsupportedError",
+    "XMCamError",
+    "error_for_ret",
+]
+
+
+class XMCamError(Exception):
+    """Base class of every error xmcam raises on purpose."""
+
+
+class ProtocolError(XMCamError):
+    """The peer sent bytes that break the protocol.
+
+    Every byte from the network is untrusted: whatever a peer sends, the decoders either
+    succeed or raise this (or a subclass), never anything else. After a protocol error the
+    byte stream can no longer be trusted, so the connection should be closed.
+    """
+
+
+class FrameError(ProtocolError):
+    """The 20-byte framing is broken: bad head byte, absurd length, frame cut off."""
+
+
+class ReassemblyError(FrameError):
+    """A multi-packet message (TotalPacket > 1) arrived out of shape."""
+
+
+class PayloadError(ProtocolError):
+    """A message body could not be read: not JSON, not an object, too large or too deep."""
+
+
+class DeviceError(XMCamError):
+    """The device answered with a Ret code that means failure.
+
+    `ret` is the code, `meaning` its text from the vendor table, `message_id` the id of the
+    reply (or request) it came with, when known.
+    """
+
+    def __init__(self, ret: int, *, message_id: int | None = None, context: str = "") -> None:
+        from xmcam.protocol.codes import describe_ret, message_name  # noqa: PLC0415
+
+        self.ret = ret
+        self.message_id = message_id
+        self.context = context
+        parts = [describe_ret(ret)]
+        if message_id is not None:
+            parts.append(f"in reply to {message_name(message_id)}")
+        if context:
+            parts.append(context)
+        super().__init__(" ".join(parts))
+
+    @property
+    def meaning(self) -> str:
+        """The Ret code's meaning, e.g. "wrong password"."""
+        from xmcam.protocol.codes import ret_meaning  # noqa: PLC0415
+
+        return ret_meaning(self.ret)
+
+
+class AuthenticationError(DeviceError):
+    """The device refused the login: wrong user or password, illegal or blacklisted user.
+
+    Never retry this automatically: five failures lock the account for 30 minutes on most
+    firmware, and the lock then refuses the correct password too.
+    """
+
+
+class AccountLockedError(AuthenticationError):
+    """The account is locked after too many failed logins (Ret 205 on most firmware)."""
+
+
+class NotLoggedInError(DeviceError):
+    """The device says the session is not logged in (expired, or never was)."""
+
+
+class PermissionDeniedError(DeviceError):
+    """The logged-in user lacks the right for this command."""
+
+
+class UnsupportedError(DeviceError):
+    """The device does not support this command, feature or protocol version."""
+
+
+class ConfigNotFoundError(UnsupportedError):
+    """The config name does not exist on this device (Ret 607), or is not supported."""
+
+
+class InvalidRequestError(DeviceError):
+    """The device could not parse or accept the request."""
+
+
+class TransportError(XMCamError):
+    """The network failed: refused, reset, closed or silent. Not a protocol error."""
+
+
+class ConnectionClosedError(TransportError):
+    """The peer closed the connection, or it was closed locally."""
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """No reply came before the deadline. The connection is desynchronised after this."""
+
+
+class StateError(XMCamError):
+    """The caller asked for something the connection's current state does not allow.
+
+    For example a second request while one is outstanding, or a command before login.
+    This is a programming error on our side of the wire, never the peer's fault.
+    """
+
+
+# Ret code -> class. The numbers are xmcam.protocol.codes.Ret members (named in comments).
+_CLASS_FOR_RET: dict[int, type[DeviceError]] = {
+    106: AuthenticationError,  # BAD_CREDENTIALS
+    203: AuthenticationError,  # WRONG_PASSWORD
+    204: AuthenticationError,  # ILLEGAL_USER
+    206: AuthenticationError,  # USER_BLACKLISTED
+    113: AuthenticationError,  # USER_NOT_FOUND
+    # 205 is "user locked" in the vendor table; Besder firmware answers it for a wrong user
+    # name (PROTOCOL.md §5). Either way the right reaction is the same: stop trying.
+    205: AccountLockedError,  # USER_LOCKED
+    105: NotLoggedInError,  # NOT_LOGGED_IN
+    202: NotLoggedInError,  # LOGIN_NOT_LOGGED_IN
+    107: PermissionDeniedError,  # NO_PERMISSION
+    102: UnsupportedError,  # UNSUPPORTED_VERSION
+    605: UnsupportedError,  # FEATURE_NOT_SUPPORTED
+    502: UnsupportedError,  # ILLEGAL_COMMAND
+    607: ConfigNotFoundError,  # CONFIG_NOT_FOUND
+    103: InvalidRequestError,  # ILLEGAL_REQUEST
+    117: InvalidRequestError,  # MESSAGE_FORMAT_ERROR
+    208: InvalidRequestError,  # ILLEGAL_INPUT
+    608: InvalidRequestError,  # CONFIG_PARSE_ERROR
+}
+
+
+def error_for_ret(ret: int, *, message_id: int | None = None, context: str = "") -> DeviceError:
+    """The exception for a failure Ret code, of the most specific class known for it.
+
+    >>> error_for_ret(203)
+    AuthenticationError('Ret 203 (wrong password)')
+    """
+    return _CLASS_FOR_RET.get(ret, DeviceError)(ret, message_id=message_id, context=context)

@@ -1,0 +1,557 @@
+"""Per-connection protocol state for both roles: the client and the device.
+
+Theory of operation. DVRIP has no request id: sequence numbers are each side's own counter
+and devices do not reliably echo them (PROTOCOL.md §2.3). So a connection allows exactly one
+outstanding request, and a reply is the frame whose message id is the request's id + 1. The
+only message a device sends on its own is the alarm push (1504), plus the rare forced logout
+(1004) and, on media connections, media data; those become their own events and never
+complete a request. A frame that answers nothing (for example a reply that arrives after the
+caller gave up waiting) is reported as UnexpectedFrame.
+
+Neither class does any I/O. Methods that send return the bytes to write; `receive_data()`
+takes the bytes read and returns events. Time never enters: when a reply does not come in
+time, the shell calls `request_timed_out()` and the connection becomes DESYNCHRONISED,
+because a late reply could otherwise pass for the answer to the next request
+(FIELD-NOTES.md §2.5). A desynchronised connection refuses new requests; rebuild it.
+
+A ProtocolError from the peer's bytes is raised by `receive_data()` (after returning the
+events of the frames before the bad bytes) and closes the connection state for good.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from xmcam.errors import ProtocolError, StateError, error_for_ret
+from xmcam.protocol.auth import DEFAULT_LOGIN_TYPE, EncryptType, login_body
+from xmcam.protocol.codes import (
+    MEDIA_MESSAGE_IDS,
+    SUCCESS_RETS,
+    MessageId,
+    message_name,
+    reply_id,
+)
+from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame
+from xmcam.protocol.header import (
+    CLIENT_VERSION,
+    DEFAULT_LIMITS,
+    DEVICE_LIMITS,
+    DEVICE_VERSION,
+    Limits,
+)
+from xmcam.protocol.payload import (
+    CLIENT_TERMINATOR,
+    DEVICE_TERMINATOR,
+    Body,
+    SessionIdStyle,
+    encode_body,
+    format_session_id,
+)
+
+__all__ = [
+    "DEFAULT_ALIVE_INTERVAL",
+    "AlarmMessage",
+    "ClientConnection",
+    "ClientEvent",
+    "ClientState",
+    "DeviceConnection",
+    "DeviceEvent",
+    "ForcedLogout",
+    "LoginReply",
+    "LoginRequest",
+    "MediaPacket",
+    "Reply",
+    "Request",
+    "UnexpectedFrame",
+    "session_id_style_of",
+]
+
+DEFAULT_ALIVE_INTERVAL: Final = 20
+"""Keepalive period when a login reply has no usable AliveInterval (python-dvr#17)."""
+
+
+def session_id_style_of(text: object) -> SessionIdStyle | None:
+    """The spelling style of a SessionID string as a device wrote it, or None if unknown."""
+    if not isinstance(text, str):
+        return None
+    if text[:2] in ("0x", "0X"):
+        digits = len(text) - 2
+        if digits == 8:
+            return SessionIdStyle.PADDED
+        if digits == 10:
+            return SessionIdStyle.FUNSDK
+        return SessionIdStyle.SHORT
+    return SessionIdStyle.BARE if len(text) == 8 else None
+
+
+# ----------------------------------------------------------------------------- client role
+
+
+class ClientState(enum.Enum):
+    NOT_LOGGED_IN = "not logged in"
+    LOGGING_IN = "logging in"
+    LOGGED_IN = "logged in"
+    DESYNCHRONISED = "desynchronised"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to the outstanding request."""
+
+    request_id: int
+    frame: Frame
+    body: Body
+
+    @property
+    def ret(self) -> int | None:
+        return self.body.ret
+
+    @property
+    def ok(self) -> bool:
+        """True when the Ret code is a success code. A reply without Ret counts as success:
+        some firmware leaves it out of plain acknowledgements."""
+        ret = self.body.ret
+        return ret is None or ret in SUCCESS_RETS
+
+    def raise_for_ret(self) -> None:
+        """Raise the DeviceError subclass for a failure Ret code; do nothing on success."""
+        if not self.ok:
+            assert self.body.ret is not None
+            raise error_for_ret(self.body.ret, message_id=self.request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LoginReply(Reply):
+    """The answer to a login, with its fields read. Only `ret` is trusted on failure: failed
+    logins may carry garbage fields (PROTOCOL.md §6.1)."""
+
+    session_id: int = 0
+    alive_interval: int = DEFAULT_ALIVE_INTERVAL
+    channel_count: int | None = None
+    extra_channel_count: int | None = None
+    device_type: str | None = None
+    data_use_aes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmMessage:
+    """An alarm pushed by the device (1504) on a guarded session."""
+
+    frame: Frame
+    body: Body
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPacket:
+    """A packet of binary data: live video, playback, download, talk or snapshot data."""
+
+    frame: Frame
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedLogout:
+    """The device ended the session (1004)."""
+
+    frame: Frame
+
+
+@dataclass(frozen=True, slots=True)
+class UnexpectedFrame:
+    """A frame that answers no outstanding request, e.g. a reply that came too late."""
+
+    frame: Frame
+
+
+ClientEvent = Reply | AlarmMessage | MediaPacket | ForcedLogout | UnexpectedFrame
+
+
+class ClientConnection:
+    """The client side of one DVRIP connection.
+
+    >>> connection = ClientConnection()
+    >>> wire = connection.login("admin", "")          # bytes to send
+    >>> events = connection.receive_data(reply_bytes)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        session_id_style: SessionIdStyle | None = None,
+        first_sequence: int = 0,
+    ) -> None:
+        self._decoder = FrameDecoder(limits)
+        self._limits = limits
+        self._style_override = session_id_style
+        self._style = session_id_style or SessionIdStyle.PADDED
+        self._sequence = first_sequence
+        self.state = ClientState.NOT_LOGGED_IN
+        self.session_id = 0
+        self.alive_interval = DEFAULT_ALIVE_INTERVAL
+        self._pending: int | None = None
+
+    @classmethod
+    def for_session(cls, session_id: int, **options: Any) -> ClientConnection:
+        """A connection that joins a session logged in on another connection, as media and
+        download sockets do (PROTOCOL.md §6.1: "sessions are per TCP connection; data
+        sockets reuse the control session's id")."""
+        connection = cls(**options)
+        connection.session_id = session_id
+        connection.state = ClientState.LOGGED_IN
+        return connection
+
+    @property
+    def pending_request(self) -> int | None:
+        """The message id of the request awaiting its reply, or None."""
+        return self._pending
+
+    @property
+    def session_id_style(self) -> SessionIdStyle:
+        """How this connection spells its SessionID in bodies: as configured, else as the
+        device spelled it in the login reply."""
+        return self._style
+
+    def login(
+        self,
+        user: str,
+        password: str,
+        *,
+        encrypt_type: EncryptType = EncryptType.MD5,
+        login_type: str = DEFAULT_LOGIN_TYPE,
+        sequence: int | None = None,
+    ) -> bytes:
+        """The login request (1000) to send. A second login on a logged-in connection is
+        allowed: devices accept it and keep the session (PROTOCOL.md §6.1)."""
+        self._check_can_send(MessageId.LOGIN_REQ, expect_reply=True, logged_in_only=False)
+        data = encode_body(
+            login_body(user, password, encrypt_type=encrypt_type, login_type=login_type),
+            CLIENT_TERMINATOR,
+        )
+        wire = encode_frame(
+            MessageId.LOGIN_REQ, data, session_id=0, sequence=self._next_sequence(sequence)
+        )
+        self._pending = MessageId.LOGIN_REQ
+        self.state = ClientState.LOGGING_IN
+        return wire
+
+    def request(
+        self,
+        message_id: int,
+        body: Mapping[str, Any] | None = None,
+        *,
+        expect_reply: bool = True,
+        sequence: int | None = None,
+        session_id_style: SessionIdStyle | None = None,
+        add_session_id: bool = True,
+    ) -> bytes:
+        """A request to send. The body gets this session's SessionID unless it has one or
+        `add_session_id` is false. With `expect_reply`, the request becomes the outstanding
+        one; without, it is fire-and-forget (unguard, talk start: many devices never answer).
+        """
+        self._check_can_send(message_id, expect_reply=expect_reply, logged_in_only=True)
+        content = dict(body or {})
+        if add_session_id and "SessionID" not in content:
+            content["SessionID"] = format_session_id(
+                self.session_id, session_id_style or self._style
+            )
+        wire = encode_frame(
+            message_id,
+            encode_body(content, CLIENT_TERMINATOR),
+            session_id=self.session_id,
+            sequence=self._next_sequence(sequence),
+        )
+        if expect_reply:
+            self._pending = message_id
+        return wire
+
+    def send_data(
+        self, message_id: int, payload: bytes, *, channel: int = 0, end_flag: bool = False
+    ) -> bytes:
+        """A binary data packet (talk audio, upgrade data) for this session. No reply."""
+        if self.state is not ClientState.LOGGED_IN:
+            raise StateError(f"cannot send data while {self.state.value}")
+        return encode_frame(
+            message_id,
+            payload,
+            session_id=self.session_id,
+            sequence=self._next_sequence(None),
+            total_packets=channel,
+            current_packet=1 if end_flag else 0,
+        )
+
+    def request_timed_out(self) -> None:
+        """The outstanding request got no reply in time. The connection is desynchronised
+        from now on: a late reply could pass for the next request's answer."""
+        self._pending = None
+        if self.state is not ClientState.CLOSED:
+            self.state = ClientState.DESYNCHRONISED
+
+    def connection_lost(self) -> None:
+        """The transport is gone. Nothing more may be sent."""
+        self._pending = None
+        self.state = ClientState.CLOSED
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[ClientEvent]:
+        """Take bytes from the device; return the events they complete."""
+        try:
+            frames = self._decoder.feed(data)
+            return [self._event_for(frame) for frame in frames]
+        except ProtocolError:
+            self.connection_lost()
+            raise
+
+    def _event_for(self, frame: Frame) -> ClientEvent:
+        message_id = frame.message_id
+        if message_id in MEDIA_MESSAGE_IDS:
+            return MediaPacket(frame)
+        pending = self._pending
+        if pending is not None and message_id == reply_id(pending):
+            self._pending = None
+            body = frame.body(self._limits)
+            if pending == MessageId.LOGIN_REQ:
+                return self._login_finished(frame, body)
+            return Reply(pending, frame, body)
+        if message_id == MessageId.ALARM_REQ:
+            return AlarmMessage(frame, frame.body(self._limits))
+        if message_id == MessageId.FORCELOGOUT_REQ:
+            self.connection_lost()
+            return ForcedLogout(frame)
+        return UnexpectedFrame(frame)
+
+    def _login_finished(self, frame: Frame, body: Body) -> LoginReply:
+        ret = body.ret
+        ok = ret is not None and ret in SUCCESS_RETS
+        if not ok:
+            self.state = ClientState.NOT_LOGGED_IN
+            return LoginReply(MessageId.LOGIN_REQ, frame, body)
+        session_id = body.session_id
+        if session_id is None:
+            session_id = frame.session_id
+        alive = body.get("AliveInterval")
+        if isinstance(alive, bool) or not isinstance(alive, int) or alive <= 0:
+            alive = DEFAULT_ALIVE_INTERVAL
+        if self._style_override is None:
+            self._style = session_id_style_of(body.get("SessionID")) or self._style
+        self.session_id = session_id
+        self.alive_interval = alive
+        self.state = ClientState.LOGGED_IN
+        device_type = body.get("DeviceType")
+        return LoginReply(
+            MessageId.LOGIN_REQ,
+            frame,
+            body,
+            session_id=session_id,
+            alive_interval=alive,
+            channel_count=_int_or_none(body.get("ChannelNum")),
+            extra_channel_count=_int_or_none(body.get("ExtraChannel")),
+            device_type=device_type if isinstance(device_type, str) else None,
+            data_use_aes=body.get("DataUseAES") is True,
+        )
+
+    def _check_can_send(self, message_id: int, *, expect_reply: bool, logged_in_only: bool) -> None:
+        if self.state in (ClientState.CLOSED, ClientState.DESYNCHRONISED):
+            raise StateError(f"connection is {self.state.value}: open a new one")
+        if logged_in_only and self.state is not ClientState.LOGGED_IN:
+            raise StateError(f"cannot send {message_name(message_id)} while {self.state.value}")
+        if self._pending is not None and expect_reply:
+            raise StateError(
+                f"cannot send {message_name(message_id)}: {message_name(self._pending)} "
+                "is still awaiting its reply (one outstanding request per connection)"
+            )
+
+    def _next_sequence(self, explicit: int | None) -> int:
+        if explicit is not None:
+            return explicit
+        sequence = self._sequence
+        self._sequence = (sequence + 1) & 0xFFFFFFFF
+        return sequence
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ----------------------------------------------------------------------------- device role
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRequest:
+    """A client asks to log in. The fields are as sent; `password` is the PassWord field,
+    a Sofia hash under MD5 (a secret either way: never log it)."""
+
+    frame: Frame
+    body: Body
+    user: str
+    password: str
+    encrypt_type: str
+    login_type: str
+
+    def __repr__(self) -> str:  # the password field must never reach a log
+        return (
+            f"LoginRequest(user={self.user!r}, encrypt_type={self.encrypt_type!r}, "
+            f"login_type={self.login_type!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A client request other than login.
+
+    `authenticated` is whether the connection had logged in; `session_matches` whether the
+    header's session id (and the body's SessionID, when present) name this connection's
+    session. A device never executes a request that fails either check. `body` is None for
+    binary data packets (talk audio, upgrade data).
+    """
+
+    frame: Frame
+    body: Body | None
+    authenticated: bool
+    session_matches: bool
+
+    @property
+    def message_id(self) -> int:
+        return self.frame.message_id
+
+
+DeviceEvent = LoginRequest | Request
+
+
+class DeviceConnection:
+    """The device side of one DVRIP connection, as the simulator uses it.
+
+    The device decides who may log in; this class keeps the session, checks that requests
+    belong to it, and writes replies the way the seed's camera does: version 1, the request's
+    sequence number echoed, `\\n\\0` after the JSON.
+    """
+
+    def __init__(self, *, limits: Limits = DEVICE_LIMITS) -> None:
+        self._decoder = FrameDecoder(limits)
+        self._limits = limits
+        self.session_id: int | None = None
+        self.user: str | None = None
+        self._push_sequence = 0
+
+    @property
+    def logged_in(self) -> bool:
+        return self.session_id is not None
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[DeviceEvent]:
+        """Take bytes from the client; return its requests. Raises ProtocolError on bytes
+        that break the protocol (bad framing or a body that is not a JSON object)."""
+        return [self._event_for(frame) for frame in self._decoder.feed(data)]
+
+    def _event_for(self, frame: Frame) -> DeviceEvent:
+        if frame.message_id in MEDIA_MESSAGE_IDS:
+            return Request(frame, None, self.logged_in, self._session_matches(frame, None))
+        body = frame.body(self._limits)
+        if frame.message_id == MessageId.LOGIN_REQ:
+            return LoginRequest(
+                frame,
+                body,
+                user=_text(body.get("UserName")),
+                password=_text(body.get("PassWord")),
+                encrypt_type=_text(body.get("EncryptType")),
+                login_type=_text(body.get("LoginType")),
+            )
+        return Request(frame, body, self.logged_in, self._session_matches(frame, body))
+
+    def _session_matches(self, frame: Frame, body: Body | None) -> bool:
+        if self.session_id is None or frame.session_id != self.session_id:
+            return False
+        if body is None or "SessionID" not in body.data:
+            return True
+        return body.session_id == self.session_id
+
+    def accept_login(
+        self,
+        request: LoginRequest,
+        session_id: int,
+        reply_fields: Mapping[str, Any],
+        *,
+        session_id_style: SessionIdStyle = SessionIdStyle.PADDED,
+    ) -> bytes:
+        """Log the connection in and return the login reply. `reply_fields` are the reply's
+        members besides SessionID (Ret, AliveInterval, ChannelNum, `"DeviceType "`, ...)."""
+        self.session_id = session_id
+        self.user = request.user
+        return self._reply_bytes(request.frame, dict(reply_fields), session_id, session_id_style)
+
+    def reject_login(
+        self,
+        request: LoginRequest,
+        reply_fields: Mapping[str, Any],
+        *,
+        session_id_style: SessionIdStyle = SessionIdStyle.PADDED,
+    ) -> bytes:
+        """The reply to a refused login. The connection stays logged out (or as it was)."""
+        return self._reply_bytes(request.frame, dict(reply_fields), 0, session_id_style)
+
+    def logout(self) -> None:
+        """End the session (after a logout request, or when it expired)."""
+        self.session_id = None
+        self.user = None
+
+    def reply(
+        self,
+        request: Request,
+        body: Mapping[str, Any],
+        *,
+        session_id_style: SessionIdStyle = SessionIdStyle.PADDED,
+        terminator: bytes = DEVICE_TERMINATOR,
+    ) -> bytes:
+        """The reply to a request: message id + 1, the request's sequence echoed, the body
+        with this session's SessionID added unless it has one."""
+        return self._reply_bytes(
+            request.frame, dict(body), self.session_id or 0, session_id_style, terminator
+        )
+
+    def push(
+        self,
+        message_id: int,
+        body: Mapping[str, Any],
+        *,
+        session_id_style: SessionIdStyle = SessionIdStyle.PADDED,
+    ) -> bytes:
+        """A message the device sends on its own, such as an alarm (1504)."""
+        if self.session_id is None:
+            raise StateError(f"cannot push {message_name(message_id)}: not logged in")
+        content = dict(body)
+        content.setdefault("SessionID", format_session_id(self.session_id, session_id_style))
+        sequence = self._push_sequence
+        self._push_sequence = (sequence + 1) & 0xFFFFFFFF
+        return encode_frame(
+            message_id,
+            encode_body(content, DEVICE_TERMINATOR),
+            session_id=self.session_id,
+            sequence=sequence,
+            version=DEVICE_VERSION,
+        )
+
+    def _reply_bytes(
+        self,
+        request_frame: Frame,
+        content: dict[str, Any],
+        session_id: int,
+        style: SessionIdStyle,
+        terminator: bytes = DEVICE_TERMINATOR,
+    ) -> bytes:
+        content.setdefault("SessionID", format_session_id(session_id, style))
+        return encode_frame(
+            reply_id(request_frame.message_id),
+            encode_body(content, terminator),
+            session_id=session_id,
+            sequence=request_frame.sequence,
+            version=DEVICE_VERSION,
+        )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# Clients send version 0; kept here for readers looking for the role's constants.
+_ = CLIENT_VERSION

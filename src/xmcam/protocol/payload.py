@@ -1,0 +1,326 @@
+"""JSON message bodies: the device-style writer and the lenient reader.
+
+Writer. Devices format JSON the way the vendor's JSON library's "styled" writer does with its
+line breaks folded to single spaces (PROTOCOL.md §2.6): keys sorted, `" : "` between key and
+value, `", "` between members, one space inside non-empty braces and brackets, `{}` and `[]`
+when empty. The seed capture shows exactly this in both directions:
+
+    { "Name" : "KeepAlive", "SessionID" : "0x00000001" }
+
+then a terminator counted in the data length: `\\n` after client requests, `\\n\\0` after device
+replies. Strings are written as UTF-8 with JSON escapes for quotes, backslashes and control
+characters only.
+
+Reader. Parse leniently: strip any mix of NUL, CR, LF and white space around the text, decode
+UTF-8 with replacement characters, accept a body that is a JSON string holding the JSON
+(double encoding, python-dvr#3), drop trailing commas (they appear in the vendor doc's own
+examples), and strip white space from keys (`"DeviceType "`, `" SessionID "`) while
+remembering the spelling the peer used. Everything else is a PayloadError: the body must be
+a JSON object of bounded size and depth.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring
+from typing import Any, Final
+
+from xmcam.errors import PayloadError
+from xmcam.protocol.header import DEFAULT_LIMITS, Limits
+
+__all__ = [
+    "CLIENT_TERMINATOR",
+    "DEVICE_TERMINATOR",
+    "Body",
+    "JsonObject",
+    "SessionIdStyle",
+    "decode_body",
+    "encode_body",
+    "encode_json",
+    "format_session_id",
+    "parse_session_id",
+]
+
+JsonObject = dict[str, Any]
+"""A decoded JSON object. Values are whatever `json` produces: dict, list, str, int, float,
+bool or None."""
+
+CLIENT_TERMINATOR: Final = b"\n"
+DEVICE_TERMINATOR: Final = b"\n\x00"
+
+_quote: Any = encode_basestring  # C implementation: escapes quotes, backslash, control chars
+
+
+def encode_json(value: object) -> str:
+    """One JSON value in the device style (see the module docstring). Raises TypeError for a
+    value JSON cannot hold, and ValueError for a float that is not finite."""
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out)
+
+
+def _write(value: object, out: list[str]) -> None:
+    # The checks run in order of how often each type occurs in real bodies.
+    if isinstance(value, str):
+        out.append(_quote(value))
+    elif isinstance(value, dict):
+        _write_object(value, out)
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, list | tuple):
+        _write_array(value, out)
+    elif value is None:
+        out.append("null")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("JSON cannot hold NaN or infinity")
+        out.append(float.__repr__(value))
+    else:
+        raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+
+
+def _write_object(value: dict[Any, Any], out: list[str]) -> None:
+    if not value:
+        out.append("{}")
+        return
+    separator = "{ "
+    for key in sorted(value):
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
+        out.append(separator)
+        separator = ", "
+        out.append(_quote(key))
+        out.append(" : ")
+        _write(value[key], out)
+    out.append(" }")
+
+
+def _write_array(value: list[Any] | tuple[Any, ...], out: list[str]) -> None:
+    if not value:
+        out.append("[]")
+        return
+    separator = "[ "
+    for item in value:
+        out.append(separator)
+        separator = ", "
+        _write(item, out)
+    out.append(" ]")
+
+
+def encode_body(body: Mapping[str, Any], terminator: bytes = CLIENT_TERMINATOR) -> bytes:
+    """A message body: the object in the device style, UTF-8, then the terminator.
+
+    >>> encode_body({"SessionID": "0x00000001", "Name": "KeepAlive"})
+    b'{ "Name" : "KeepAlive", "SessionID" : "0x00000001" }\\n'
+    """
+    return encode_json(dict(body)).encode("utf-8") + terminator
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A decoded message body.
+
+    `data` has every key stripped of surrounding white space, at every depth.
+    `original_keys` maps a stripped key back to the spelling the peer used, for the keys
+    whose spelling differed (`{"DeviceType": "DeviceType "}`), so a peer that needs its own
+    spelling echoed can have it.
+    """
+
+    data: JsonObject
+    original_keys: Mapping[str, str] = field(default_factory=dict)
+    terminator: bytes = b""
+    """What followed the JSON text: any mix of NUL, CR, LF and spaces, or nothing."""
+    double_encoded: bool = False
+    """The JSON arrived as a JSON string holding the JSON."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """`data.get(key, default)`."""
+        return self.data.get(key, default)
+
+    @property
+    def name(self) -> str | None:
+        """The `Name` member, when it is a string."""
+        value = self.data.get("Name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def ret(self) -> int | None:
+        """The `Ret` code, when present and a whole number (some firmware sends it quoted)."""
+        value = self.data.get("Ret")
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        return None
+
+    @property
+    def session_id(self) -> int | None:
+        """The `SessionID` member as a number, or None when absent or unreadable."""
+        value = self.data.get("SessionID")
+        if value is None:
+            return None
+        try:
+            return parse_session_id(value)
+        except PayloadError:
+            return None
+
+
+_WHITESPACE_AND_NULS: Final = b"\x00\r\n\t "
+# A JSON string literal, or a comma that only white space separates from a closing bracket.
+_TRAILING_COMMA: Final = re.compile(r'("(?:[^"\\]|\\.)*")|,(?=\s*[}\]])', re.DOTALL)
+_STRUCTURE: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> Body:
+    """Read a message body leniently (see the module docstring). An empty body (or one of
+    only terminator bytes) is an empty object. Raises PayloadError and nothing else."""
+    raw = bytes(payload)
+    if len(raw) > limits.max_json_size:
+        raise PayloadError(
+            f"JSON body of {len(raw)} bytes is over the limit of {limits.max_json_size}"
+        )
+    # JSON text cannot hold a raw NUL (it must be escaped), so the text ends at the first NUL
+    # after it; whatever follows (more NULs, stray bytes) is terminator.
+    raw = raw.lstrip(_WHITESPACE_AND_NULS)
+    text_part = raw.partition(b"\x00")[0].rstrip(_WHITESPACE_AND_NULS)
+    stripped = text_part
+    terminator = raw[len(text_part) :]
+    if not stripped:
+        return Body({}, {}, terminator)
+    text = stripped.decode("utf-8", errors="replace")
+    spellings: dict[str, str] = {}
+    value = _loads(text, limits, spellings)
+    double_encoded = False
+    if isinstance(value, str):
+        # Some firmware sends the JSON as a JSON string (python-dvr#3): decode once more.
+        double_encoded = True
+        value = _loads(value.strip(), limits, spellings)
+    if not isinstance(value, dict):
+        raise PayloadError(f"a message body must be a JSON object, not {_json_type(value)}")
+    return Body(value, spellings, terminator, double_encoded)
+
+
+def _loads(text: str, limits: Limits, spellings: dict[str, str]) -> Any:
+    # Counting brackets is one fast pass in C; the exact depth is measured only when the
+    # count alone cannot rule out excessive nesting.
+    if text.count("{") + text.count("[") > limits.max_json_depth:
+        _check_depth(text, limits.max_json_depth)
+
+    def strip_keys(pairs: list[tuple[str, Any]]) -> JsonObject:
+        obj: JsonObject = {}
+        for key, item in pairs:
+            clean = key.strip()
+            if clean != key:
+                spellings.setdefault(clean, key)
+            obj[clean] = item
+        return obj
+
+    try:
+        return json.loads(text, object_pairs_hook=strip_keys)
+    except RecursionError:  # pragma: no cover - depth is checked before parsing
+        raise PayloadError("JSON nested too deeply") from None
+    except ValueError as first_error:
+        # ValueError covers malformed JSON and integers over Python's digit limit.
+        repaired = _TRAILING_COMMA.sub(lambda match: match.group(1) or "", text)
+        if repaired != text:
+            try:
+                return json.loads(repaired, object_pairs_hook=strip_keys)
+            except ValueError:
+                pass
+        raise PayloadError(f"body is not valid JSON: {_short(first_error)}") from None
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        symbol = match.group()
+        if symbol in "{[":
+            depth += 1
+            if depth > max_depth:
+                raise PayloadError(f"JSON nested deeper than {max_depth} levels")
+        elif symbol in "}]":
+            depth -= 1
+
+
+def _short(error: ValueError) -> str:
+    text = str(error)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "a string"
+
+
+class SessionIdStyle(enum.Enum):
+    """How a SessionID is spelled in a JSON body (PROTOCOL.md §4). The header always holds
+    the same value as a number. The seed capture uses PADDED, and SHORT in a few places."""
+
+    PADDED = "0x%08X"
+    """`0x00000001`: 8 upper-case hex digits (the vendor doc, the seed)."""
+    SHORT = "0x%x"
+    """`0x1`, `0xb`: no padding, lower case (the seed's SystemInfo reply and config set)."""
+    BARE = "%08X"
+    """`00000001`: no prefix (the vendor doc's logout example)."""
+    FUNSDK = "0x%010X"
+    """`0x000001869F`: 10 hex digits (FunSDK / iCSee)."""
+
+
+def format_session_id(session_id: int, style: SessionIdStyle = SessionIdStyle.PADDED) -> str:
+    """The SessionID string for a body.
+
+    >>> format_session_id(11, SessionIdStyle.SHORT)
+    '0xb'
+    """
+    if not 0 <= session_id <= 0xFFFFFFFF:
+        raise ValueError(f"session id {session_id} does not fit in 32 bits")
+    return style.value % session_id
+
+
+_MAX_SESSION_ID_DIGITS: Final = 16  # generous: FunSDK pads to 10, nobody uses more
+
+
+def parse_session_id(value: object) -> int:
+    """A SessionID in any spelling seen on real devices (`0x0000000B`, `0xb`, `00000001`,
+    `0x000001869f`, or a plain number) as an int. Raises PayloadError otherwise."""
+    if isinstance(value, bool):
+        raise PayloadError("SessionID is a boolean")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        digits = value.strip()
+        if digits[:2] in ("0x", "0X"):
+            digits = digits[2:]
+        if not digits or len(digits) > _MAX_SESSION_ID_DIGITS or not _is_hex(digits):
+            raise PayloadError(f"unreadable SessionID {value[:24]!r}")
+        number = int(digits, 16)
+    else:
+        raise PayloadError(f"SessionID must be a string or a number, not {_json_type(value)}")
+    if not 0 <= number <= 0xFFFFFFFF:
+        raise PayloadError(f"SessionID {number} does not fit in 32 bits")
+    return number
+
+
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_hex(text: str) -> bool:
+    return all(char in _HEX_DIGITS for char in text)
