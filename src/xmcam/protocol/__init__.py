@@ -37,6 +37,7 @@ from xmcam.protocol.connection import (
     Request,
     UnexpectedFrame,
 )
+from xmcam.protocol.debug import redacted_hex_dump, redacted_wire
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame, encode_message
 from xmcam.protocol.header import (
     CLIENT_VERSION,
@@ -104,6 +105,8 @@ __all__ = [
     "password_matches",
     "redact",
     "redact_json_bytes",
+    "redacted_hex_dump",
+    "redacted_wire",
     "reply_id",
     "ret_meaning",
     "sofia_hash",

@@ -31,6 +31,7 @@ from xmcam.protocol.codes import (
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
     MessageId,
+    Ret,
     message_name,
     reply_id,
 )
@@ -120,8 +121,12 @@ class Reply:
     def raise_for_ret(self) -> None:
         """Raise the DeviceError subclass for a failure Ret code; do nothing on success."""
         if not self.ok:
-            assert self.body.ret is not None
-            raise error_for_ret(self.body.ret, message_id=self.request_id)
+            ret = self.body.ret
+            if ret is None:
+                raise error_for_ret(
+                    Ret.UNKNOWN_ERROR, message_id=self.request_id, context="(the reply had no Ret)"
+                )
+            raise error_for_ret(ret, message_id=self.request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +140,11 @@ class LoginReply(Reply):
     extra_channel_count: int | None = None
     device_type: str | None = None
     data_use_aes: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True only for a success Ret code: a login reply without one did not log in."""
+        return self.body.ret in SUCCESS_RETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +333,7 @@ class ClientConnection:
         return UnexpectedFrame(frame)
 
     def _login_finished(self, frame: Frame, body: Body) -> LoginReply:
-        ret = body.ret
-        ok = ret is not None and ret in SUCCESS_RETS
-        if not ok:
+        if body.ret not in SUCCESS_RETS:
             self.state = ClientState.NOT_LOGGED_IN
             return LoginReply(MessageId.LOGIN_REQ, frame, body)
         session_id = body.session_id

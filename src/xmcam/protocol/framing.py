@@ -103,7 +103,7 @@ class FrameDecoder:
     >>> frames = decoder.feed(some_bytes)  # doctest: +SKIP
     """
 
-    __slots__ = ("_buffer", "_failure", "_limits", "_media_ids", "_need", "_partial")
+    __slots__ = ("_buffer", "_failure", "_limits", "_media_ids", "_need", "_offset", "_partial")
 
     def __init__(
         self,
@@ -118,6 +118,7 @@ class FrameDecoder:
         self._need = HEADER_SIZE
         self._partial: dict[int, _PartialMessage] = {}
         self._failure: ProtocolError | None = None
+        self._offset = 0  # stream offset of the first byte not yet cut, for error messages
 
     @property
     def buffered(self) -> int:
@@ -146,12 +147,10 @@ class FrameDecoder:
                 return []
             work: bytes | bytearray | memoryview = buffer
         else:
-            if len(data) < HEADER_SIZE:
-                buffer += data
-                return []
             work = data
         frames: list[Frame] = []
         position = self._cut(work, frames)
+        self._offset += position
         if work is buffer:
             del buffer[:position]
         elif position < len(work):
@@ -187,10 +186,7 @@ class FrameDecoder:
                 (head, version, reserved1, reserved2, session_id, sequence, total, current,
                  message_id, length) = unpack(work, position)  # fmt: skip
                 if head != HEAD_FLAG:
-                    raise FrameError(
-                        f"bad head byte 0x{head:02x} at stream offset +{position} "
-                        "(every DVRIP packet starts with 0xff)"
-                    )
+                    raise self._bad_head(head, position)
                 if length > limit:
                     self._limits.check_packet_length(length, message_id)
                 stop = position + HEADER_SIZE + length
@@ -213,11 +209,21 @@ class FrameDecoder:
                             "multi-packet one"
                         )
                     frames.append(Frame(header, payload))
+            if position < end and work[position] != HEAD_FLAG:
+                # Checked as soon as the first byte of a packet is in, not when 20 are: a peer
+                # speaking another protocol (HTTP on 34567) is caught at once.
+                raise self._bad_head(work[position], position)
         except ProtocolError as error:
             self._failure = error
             return position
         self._need = HEADER_SIZE
         return position
+
+    def _bad_head(self, byte: int, position: int) -> FrameError:
+        return FrameError(
+            f"bad head byte 0x{byte:02x} at stream offset {self._offset + position} "
+            "(every DVRIP packet starts with 0xff)"
+        )
 
     def _add_part(self, header: Header, payload: bytes) -> Frame | None:
         message_id = header.message_id

@@ -160,8 +160,11 @@ class Body:
             return None
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
+        if isinstance(value, str):
+            digits = value.strip()
+            # isascii: "²".isdigit() is True; the length bound keeps int() within its limit.
+            if digits.isascii() and digits.isdigit() and len(digits) <= _MAX_RET_DIGITS:
+                return int(digits)
         return None
 
     @property
@@ -176,6 +179,7 @@ class Body:
             return None
 
 
+_MAX_RET_DIGITS: Final = 10
 _WHITESPACE_AND_NULS: Final = b"\x00\r\n\t "
 # A JSON string literal, or a comma that only white space separates from a closing bracket.
 _TRAILING_COMMA: Final = re.compile(r'("(?:[^"\\]|\\.)*")|,(?=\s*[}\]])', re.DOTALL)

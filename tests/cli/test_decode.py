@@ -1,0 +1,120 @@
+"""`xmcam decode`: frames from raw bytes, hex text and hex dumps; secrets redacted; bad input
+gives one line and the protocol exit code."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.seed import SEED_FRAMES, SEED_PATH
+from xmcam.cli import ExitCode, main
+from xmcam.cli.decode import decode_stream, parse_input
+from xmcam.protocol import encode_frame, encode_message, sofia_hash
+
+CLIENT_STREAM = b"".join(frame.payload for frame in SEED_FRAMES if frame.from_client)
+
+
+def test_parse_input_passes_raw_bytes_through() -> None:
+    assert parse_input(CLIENT_STREAM) == CLIENT_STREAM
+    assert parse_input(b"") == b""
+
+
+def test_parse_input_reads_plain_hex() -> None:
+    assert parse_input(CLIENT_STREAM.hex().encode()) == CLIENT_STREAM
+    spaced = " ".join(f"{byte:02x}" for byte in CLIENT_STREAM[:40]).encode()
+    assert parse_input(spaced + b"\n") == CLIENT_STREAM[:40]
+    assert parse_input(b"0xff:0x00") == b"\xff\x00"
+
+
+def test_parse_input_reads_a_hex_dump_with_offsets() -> None:
+    payload = SEED_FRAMES[5].payload
+    lines = [
+        f"{offset:04x}   " + " ".join(f"{byte:02x}" for byte in payload[offset : offset + 16])
+        for offset in range(0, len(payload), 16)
+    ]
+    assert parse_input("\n".join(lines).encode()) == payload
+
+
+def test_decode_prints_each_frame_with_the_password_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = tmp_path / "client.bin"
+    capture.write_bytes(CLIENT_STREAM)
+    assert main(["decode", str(capture)]) == ExitCode.SUCCESS
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith("LOGIN_REQ (1000) v0 session 0x00000000 seq 0")
+    assert "<redacted>" in lines[0]
+    assert sofia_hash("") not in out
+
+
+def test_decode_json_output() -> None:
+    out = io.StringIO()
+    stream = SEED_FRAMES[1].payload + encode_frame(1412, b"\x00\x00\x01\xfd", total_packets=3,
+                                                   current_packet=1)  # fmt: skip
+    stream += b"".join(encode_message(1043, b'{ "Ret" : 100 }', part_size=4))
+    stream += encode_frame(1021, b"\xff not json")
+    assert decode_stream(stream, out, as_json=True) == ExitCode.SUCCESS
+    login, media, joined, broken = (json.loads(line) for line in out.getvalue().splitlines())
+    assert login["key_spellings"] == {"DeviceType": "DeviceType "}
+    assert media == {
+        "message_id": 1412, "name": "MONITOR_DATA", "version": 0, "session_id": 0, "sequence": 0,
+        "bytes": 4, "channel": 3, "end_flag": True,
+    }  # fmt: skip
+    assert joined["parts"] == 4
+    assert joined["body"] == {"Ret": 100}
+    assert "body_error" in broken
+
+
+def test_decode_text_lines_for_media_and_unreadable_bodies() -> None:
+    out = io.StringIO()
+    stream = encode_frame(1412, b"\x00" * 9, total_packets=1) + encode_frame(1021, b"[1]")
+    assert decode_stream(stream, out, as_json=False) == ExitCode.SUCCESS
+    media, broken = out.getvalue().splitlines()
+    assert media.endswith("9 bytes of media, channel 1")
+    assert "unreadable body" in broken
+
+
+def test_decode_reports_garbage_after_good_frames(capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    code = decode_stream(SEED_FRAMES[0].payload + b"GET / HTTP/1.1\r\n\r\n", out, as_json=False)
+    assert code == ExitCode.PROTOCOL
+    assert out.getvalue().count("\n") == 1
+    assert "protocol error after 1 frame(s): bad head byte 0x47" in capsys.readouterr().err
+
+
+def test_decode_reports_a_truncated_stream(capsys: pytest.CaptureFixture[str]) -> None:
+    assert decode_stream(SEED_FRAMES[0].payload[:-3], io.StringIO(), as_json=False) == 7
+    assert "middle of a packet" in capsys.readouterr().err
+
+
+def test_decode_of_nothing_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert decode_stream(b"", io.StringIO(), as_json=False) == ExitCode.PROTOCOL
+    assert "no frames" in capsys.readouterr().err
+
+
+def test_decode_missing_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["decode", str(tmp_path / "missing.bin")]) == ExitCode.USAGE
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_decode_reads_standard_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class FakeStdin:
+        buffer = io.BytesIO(SEED_FRAMES[5].payload.hex().encode())
+
+    monkeypatch.setattr("sys.stdin", FakeStdin())
+    assert main(["decode", "-", "--json"]) == ExitCode.SUCCESS
+    assert json.loads(capsys.readouterr().out)["name"] == "KEEPALIVE_REQ"
+
+
+def test_the_seed_capture_itself_is_not_a_stream() -> None:
+    # The seed file is an annotated document, not one stream: decode says so cleanly.
+    assert decode_stream(parse_input(SEED_PATH.read_bytes()), io.StringIO(), as_json=False) == 7

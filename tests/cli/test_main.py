@@ -1,0 +1,122 @@
+"""The `xmcam` entry point: dispatch, help, version, exit codes and error lines."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from xmcam.cli import ExitCode, build_parser, main
+from xmcam.errors import (
+    AuthenticationError,
+    ConnectionClosedError,
+    DeviceError,
+    FrameError,
+    RequestTimeoutError,
+    StateError,
+)
+
+
+def test_no_command_prints_help_and_exits_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == ExitCode.USAGE
+    assert "demo" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.startswith("xmcam ")
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["frobnicate"])
+    assert caught.value.code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (AuthenticationError(203), ExitCode.AUTHENTICATION),
+        (DeviceError(607), ExitCode.DEVICE),
+        (RequestTimeoutError("no reply to SYSINFO_REQ within 5 s"), ExitCode.TIMEOUT),
+        (ConnectionClosedError("connection reset"), ExitCode.CONNECTION),
+        (FrameError("bad head byte"), ExitCode.PROTOCOL),
+        (StateError("not logged in"), ExitCode.FAILURE),
+        (KeyboardInterrupt(), 130),
+    ],
+)
+def test_errors_become_one_line_and_a_named_exit_code(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    code: int,
+) -> None:
+    def failing(args: argparse.Namespace) -> int:
+        raise error
+
+    parser = build_parser()
+    original = parser.parse_args
+
+    def parse(argv: list[str] | None = None) -> argparse.Namespace:
+        args = original(argv)
+        args.handler = failing
+        return args
+
+    monkeypatch.setattr(parser, "parse_args", parse)
+    monkeypatch.setattr("xmcam.cli.build_parser", lambda: parser)
+    assert main(["demo"]) == code
+    err = capsys.readouterr().err
+    if code != 130:
+        assert err.startswith("xmcam: ")
+        assert err.count("\n") == 1
+        assert "Traceback" not in err
+
+
+def test_device_error_line_names_the_ret_and_its_meaning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = build_parser()
+    original = parser.parse_args
+
+    def parse(argv: list[str] | None = None) -> argparse.Namespace:
+        args = original(argv)
+        args.handler = lambda _: (_ for _ in ()).throw(AuthenticationError(203, message_id=1001))
+        return args
+
+    monkeypatch.setattr(parser, "parse_args", parse)
+    monkeypatch.setattr("xmcam.cli.build_parser", lambda: parser)
+    assert main(["demo"]) == ExitCode.AUTHENTICATION
+    assert capsys.readouterr().err == "xmcam: Ret 203 (wrong password) in reply to LOGIN_RSP\n"
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "xmcam", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "LOGIN_RSP" in result.stdout
+
+
+def test_broken_pipe_is_quiet() -> None:
+    script = (
+        "import sys, xmcam.cli\n"
+        "sys.stdout.close = lambda: None\n"
+        "raise SystemExit(xmcam.cli.main(['demo', '--json']))\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert b"Traceback" not in err
+    assert process.returncode in (0, ExitCode.FAILURE)

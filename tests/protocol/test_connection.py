@@ -1,0 +1,431 @@
+"""Per-connection state for both roles: login, one outstanding request, reply matching by
+message id, unsolicited messages, desynchronisation, and the device's session checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.seed import SEED_FRAMES
+from xmcam.errors import (
+    AuthenticationError,
+    DeviceError,
+    FrameError,
+    PayloadError,
+    StateError,
+)
+from xmcam.protocol import (
+    AlarmMessage,
+    ClientConnection,
+    ClientState,
+    DeviceConnection,
+    ForcedLogout,
+    LoginReply,
+    LoginRequest,
+    MediaPacket,
+    MessageId,
+    Reply,
+    Request,
+    SessionIdStyle,
+    UnexpectedFrame,
+    decode_body,
+    encode_body,
+    encode_frame,
+    sofia_hash,
+)
+from xmcam.protocol.connection import DEFAULT_ALIVE_INTERVAL, session_id_style_of
+
+
+def device_frame(message_id: int, body: dict[str, Any], *, session_id: int = 7) -> bytes:
+    return encode_frame(message_id, encode_body(body, b"\n\x00"), session_id=session_id, version=1)
+
+
+def login_reply(ret: int = 100, **fields: Any) -> bytes:
+    body = {"Ret": ret, "SessionID": "0x00000007", "AliveInterval": 21, **fields}
+    return device_frame(1001, body)
+
+
+def logged_in(**options: Any) -> ClientConnection:
+    client = ClientConnection(**options)
+    client.login("admin", "secret")
+    (reply,) = client.receive_data(login_reply())
+    assert isinstance(reply, LoginReply)
+    return client
+
+
+# ----------------------------------------------------------------------------- client role
+
+
+def test_login_success_sets_session_and_alive_interval() -> None:
+    client = logged_in()
+    assert client.state is ClientState.LOGGED_IN
+    assert client.session_id == 7
+    assert client.alive_interval == 21
+
+
+def test_login_request_carries_the_hash_not_the_password() -> None:
+    wire = ClientConnection().login("admin", "secret")
+    body = decode_body(wire[20:]).data
+    assert body["PassWord"] == sofia_hash("secret")
+    assert b"secret" not in wire
+
+
+@pytest.mark.parametrize("alive", [None, 0, -5, "20", True])
+def test_missing_or_bad_alive_interval_defaults_to_twenty(alive: object) -> None:
+    client = ClientConnection()
+    client.login("admin", "")
+    fields = {} if alive is None else {"AliveInterval": alive}
+    body = {"Ret": 100, "SessionID": "0x7", **fields}
+    (reply,) = client.receive_data(device_frame(1001, body))
+    assert isinstance(reply, LoginReply)
+    assert reply.alive_interval == client.alive_interval == DEFAULT_ALIVE_INTERVAL
+
+
+def test_failed_login_is_typed_and_leaves_the_connection_logged_out() -> None:
+    client = ClientConnection()
+    client.login("admin", "wrong")
+    # Failed logins may carry garbage and a non-zero SessionID: only Ret is trusted.
+    (reply,) = client.receive_data(login_reply(203, SessionID="0x00000099"))
+    assert isinstance(reply, LoginReply)
+    assert not reply.ok
+    assert reply.session_id == 0
+    assert client.state is ClientState.NOT_LOGGED_IN
+    assert client.session_id == 0
+    with pytest.raises(AuthenticationError) as caught:
+        reply.raise_for_ret()
+    assert caught.value.ret == 203
+    assert "wrong" not in str(caught.value).replace("wrong password", "")
+
+
+def test_login_reply_without_ret_is_a_failure() -> None:
+    client = ClientConnection()
+    client.login("admin", "")
+    (reply,) = client.receive_data(device_frame(1001, {"SessionID": "0x1"}))
+    assert isinstance(reply, LoginReply)
+    assert not reply.ok
+    assert client.state is ClientState.NOT_LOGGED_IN
+    with pytest.raises(DeviceError, match="had no Ret"):
+        reply.raise_for_ret()
+
+
+def test_session_id_comes_from_the_header_when_the_body_has_none() -> None:
+    client = ClientConnection()
+    client.login("admin", "")
+    client.receive_data(device_frame(1001, {"Ret": 100}, session_id=0x2A))
+    assert client.session_id == 0x2A
+
+
+@pytest.mark.parametrize(
+    ("spelling", "style"),
+    [
+        ("0x0000000B", SessionIdStyle.PADDED),
+        ("0xb", SessionIdStyle.SHORT),
+        ("0000000B", SessionIdStyle.BARE),
+        ("0x000000000B", SessionIdStyle.FUNSDK),
+    ],
+)
+def test_requests_spell_the_session_id_as_the_device_did(
+    spelling: str, style: SessionIdStyle
+) -> None:
+    client = ClientConnection()
+    client.login("admin", "")
+    client.receive_data(device_frame(1001, {"Ret": 100, "SessionID": spelling}))
+    assert client.session_id == 11
+    assert client.session_id_style is style
+    wire = client.request(1006, {"Name": "KeepAlive"})
+    assert decode_body(wire[20:]).data["SessionID"] == spelling
+
+
+def test_configured_session_id_style_wins_over_the_devices() -> None:
+    client = ClientConnection(session_id_style=SessionIdStyle.SHORT)
+    client.login("admin", "")
+    client.receive_data(device_frame(1001, {"Ret": 100, "SessionID": "0x0000000B"}))
+    assert client.session_id_style is SessionIdStyle.SHORT
+
+
+def test_session_id_style_of_unknown_spellings() -> None:
+    assert session_id_style_of(7) is None
+    assert session_id_style_of("7") is None
+
+
+def test_requests_before_login_are_refused() -> None:
+    client = ClientConnection()
+    with pytest.raises(StateError, match="not logged in"):
+        client.request(1020, {"Name": "SystemInfo"})
+    with pytest.raises(StateError):
+        client.send_data(1432, b"audio")
+
+
+def test_one_outstanding_request_at_a_time() -> None:
+    client = logged_in()
+    client.request(1020, {"Name": "SystemInfo"})
+    assert client.pending_request == 1020
+    with pytest.raises(StateError, match="awaiting its reply"):
+        client.request(1042, {"Name": "General.General"})
+    # Fire-and-forget messages may still go out.
+    client.request(1502, {"Name": ""}, expect_reply=False)
+    (reply,) = client.receive_data(device_frame(1021, {"Name": "SystemInfo", "Ret": 100}))
+    assert isinstance(reply, Reply)
+    assert reply.request_id == 1020
+    assert client.pending_request is None
+    client.request(1042, {"Name": "General.General"})
+
+
+def test_sequence_numbers_count_up_per_connection_unless_given() -> None:
+    client = logged_in(first_sequence=5)
+    assert client.request(1006, {}, expect_reply=False)[8:12] == (6).to_bytes(4, "little")
+    assert client.request(1006, {}, expect_reply=False, sequence=99)[8:12] == bytes([99, 0, 0, 0])
+    assert client.request(1006, {}, expect_reply=False)[8:12] == (7).to_bytes(4, "little")
+
+
+def test_sequence_numbers_wrap_at_32_bits() -> None:
+    client = ClientConnection(first_sequence=0xFFFFFFFF)
+    assert client.login("admin", "")[8:12] == b"\xff\xff\xff\xff"
+    client.receive_data(login_reply())
+    assert client.request(1006, {}, expect_reply=False)[8:12] == b"\x00\x00\x00\x00"
+
+
+def test_request_body_keeps_an_explicit_session_id_or_none() -> None:
+    client = logged_in()
+    wire = client.request(1006, {"SessionID": "0x1"}, expect_reply=False)
+    assert decode_body(wire[20:]).data == {"SessionID": "0x1"}
+    wire = client.request(1530, None, expect_reply=False, add_session_id=False)
+    assert wire[20:] == b"{}\n"
+
+
+def test_failure_ret_in_a_reply_raises_the_typed_error() -> None:
+    client = logged_in()
+    client.request(1042, {"Name": "Nope"})
+    (reply,) = client.receive_data(device_frame(1043, {"Name": "Nope", "Ret": 607}))
+    assert isinstance(reply, Reply)
+    assert not reply.ok
+    assert reply.ret == 607
+    with pytest.raises(Exception, match="Ret 607"):
+        reply.raise_for_ret()
+
+
+def test_reply_without_ret_counts_as_success() -> None:
+    client = logged_in()
+    client.request(1006, {"Name": "KeepAlive"})
+    (reply,) = client.receive_data(device_frame(1007, {"Name": "KeepAlive"}))
+    assert isinstance(reply, Reply)
+    assert reply.ok
+    reply.raise_for_ret()
+
+
+def test_alarm_pushes_are_kept_apart_from_replies() -> None:
+    client = logged_in()
+    client.request(1020, {"Name": "SystemInfo"})
+    alarm = device_frame(1504, {"AlarmInfo": {"Channel": 0, "Event": "VideoMotion"}})
+    reply = device_frame(1021, {"Name": "SystemInfo", "Ret": 100})
+    events = client.receive_data(alarm + reply + alarm)
+    assert [type(event) for event in events] == [AlarmMessage, Reply, AlarmMessage]
+    first = events[0]
+    assert isinstance(first, AlarmMessage)
+    assert first.body.data["AlarmInfo"]["Event"] == "VideoMotion"
+
+
+def test_media_packets_are_their_own_events() -> None:
+    client = ClientConnection.for_session(7)
+    assert client.state is ClientState.LOGGED_IN
+    (event,) = client.receive_data(encode_frame(1412, b"\x00\x00\x01\xfc", session_id=7))
+    assert isinstance(event, MediaPacket)
+    assert event.frame.payload == b"\x00\x00\x01\xfc"
+
+
+def test_send_data_marks_channel_and_end_flag() -> None:
+    client = ClientConnection.for_session(7)
+    wire = client.send_data(1432, b"\xd5" * 4, channel=2, end_flag=True)
+    assert wire[12:14] == b"\x02\x01"
+    assert wire[4:8] == (7).to_bytes(4, "little")
+    assert wire[20:] == b"\xd5" * 4
+
+
+def test_frames_that_answer_nothing_are_unexpected() -> None:
+    client = logged_in()
+    (event,) = client.receive_data(device_frame(1043, {"Ret": 100}))
+    assert isinstance(event, UnexpectedFrame)
+    client.request(1020, {"Name": "SystemInfo"})
+    (event,) = client.receive_data(device_frame(1007, {"Ret": 100}))
+    assert isinstance(event, UnexpectedFrame)
+    assert client.pending_request == 1020
+
+
+def test_timeout_desynchronises_the_connection() -> None:
+    client = logged_in()
+    client.request(1020, {"Name": "SystemInfo"})
+    client.request_timed_out()
+    assert client.state is ClientState.DESYNCHRONISED
+    assert client.pending_request is None
+    with pytest.raises(StateError, match="desynchronised"):
+        client.request(1006, {"Name": "KeepAlive"})
+    # The late reply answers nothing now.
+    (event,) = client.receive_data(device_frame(1021, {"Ret": 100}))
+    assert isinstance(event, UnexpectedFrame)
+
+
+def test_forced_logout_closes_the_connection() -> None:
+    client = logged_in()
+    (event,) = client.receive_data(device_frame(1004, {}))
+    assert isinstance(event, ForcedLogout)
+    assert client.state is ClientState.CLOSED
+    with pytest.raises(StateError, match="closed"):
+        client.login("admin", "")
+    client.request_timed_out()
+    assert client.state is ClientState.CLOSED
+
+
+def test_protocol_error_closes_the_connection_after_delivering_good_frames() -> None:
+    client = logged_in()
+    client.request(1006, {"Name": "KeepAlive"})
+    good = device_frame(1007, {"Name": "KeepAlive", "Ret": 100})
+    (event,) = client.receive_data(good + b"\x00" * 20)
+    assert isinstance(event, Reply)
+    with pytest.raises(FrameError):
+        client.receive_data(b"")
+    assert client.state is ClientState.CLOSED
+
+
+def test_reply_with_broken_json_is_a_payload_error() -> None:
+    client = logged_in()
+    client.request(1020, {"Name": "SystemInfo"})
+    with pytest.raises(PayloadError):
+        client.receive_data(encode_frame(1021, b"{ broken", session_id=7))
+    assert client.state is ClientState.CLOSED
+
+
+def test_second_login_on_a_logged_in_connection_is_allowed() -> None:
+    client = logged_in()
+    client.login("admin", "secret")
+    assert client.state is ClientState.LOGGING_IN
+
+
+# ----------------------------------------------------------------------------- device role
+
+
+def test_device_marks_requests_before_login_unauthenticated() -> None:
+    device = DeviceConnection()
+    (event,) = device.receive_data(SEED_FRAMES[2].payload)
+    assert isinstance(event, Request)
+    assert not event.authenticated
+    assert not event.session_matches
+
+
+def test_device_sees_the_cve_2024_3765_packet_as_unauthenticated() -> None:
+    # The auth-bypass probe: message 1009 claiming Ret 100 and session 0 (PROTOCOL.md §3).
+    device = DeviceConnection()
+    probe = encode_frame(1009, encode_body({"Ret": 100, "SessionID": "0x0"}))
+    (event,) = device.receive_data(probe)
+    assert isinstance(event, Request)
+    assert not event.authenticated
+    assert not device.logged_in
+
+
+def _logged_in_device(session_id: int = 1) -> DeviceConnection:
+    device = DeviceConnection()
+    (login,) = device.receive_data(SEED_FRAMES[0].payload)
+    assert isinstance(login, LoginRequest)
+    device.accept_login(login, session_id, {"Ret": 100})
+    return device
+
+
+def test_device_refuses_requests_for_another_session() -> None:
+    device = _logged_in_device()
+    other_header = encode_frame(1006, encode_body({"SessionID": "0x00000001"}), session_id=2)
+    other_body = encode_frame(1006, encode_body({"SessionID": "0x00000002"}), session_id=1)
+    garbage_body = encode_frame(1006, encode_body({"SessionID": "nope"}), session_id=1)
+    no_body_id = encode_frame(1006, encode_body({"Name": "KeepAlive"}), session_id=1)
+    events = device.receive_data(other_header + other_body + garbage_body + no_body_id)
+    assert [event.session_matches for event in events if isinstance(event, Request)] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_device_login_request_repr_hides_the_password() -> None:
+    device = DeviceConnection()
+    (login,) = device.receive_data(ClientConnection().login("admin", "hunter2"))
+    assert isinstance(login, LoginRequest)
+    assert login.password == sofia_hash("hunter2")
+    assert sofia_hash("hunter2") not in repr(login)
+    assert "admin" in repr(login)
+
+
+def test_device_login_fields_of_the_wrong_type_read_as_empty() -> None:
+    device = DeviceConnection()
+    (login,) = device.receive_data(encode_frame(1000, encode_body({"UserName": 5})))
+    assert isinstance(login, LoginRequest)
+    assert (login.user, login.password, login.encrypt_type, login.login_type) == ("", "", "", "")
+
+
+def test_device_rejects_a_login() -> None:
+    device = DeviceConnection()
+    (login,) = device.receive_data(SEED_FRAMES[0].payload)
+    assert isinstance(login, LoginRequest)
+    wire = device.reject_login(login, {"Name": "", "Ret": 203})
+    assert not device.logged_in
+    assert wire[4:8] == b"\x00\x00\x00\x00"
+    assert decode_body(wire[20:]).data == {"Name": "", "Ret": 203, "SessionID": "0x00000000"}
+    # The client side reads it as an authentication failure.
+    client = ClientConnection()
+    client.login("admin", "")
+    (reply,) = client.receive_data(wire)
+    assert isinstance(reply, LoginReply)
+    with pytest.raises(AuthenticationError):
+        reply.raise_for_ret()
+
+
+def test_device_logout_ends_the_session() -> None:
+    device = _logged_in_device()
+    device.logout()
+    assert not device.logged_in
+    assert device.user is None
+    (event,) = device.receive_data(SEED_FRAMES[5].payload)
+    assert isinstance(event, Request)
+    assert not event.authenticated
+
+
+def test_device_push_is_an_alarm_the_client_routes_apart() -> None:
+    device = _logged_in_device(session_id=7)
+    body = {"AlarmInfo": {"Channel": 0, "Event": "VideoMotion", "Status": "Start"}, "Name": ""}
+    first = device.push(1504, body)
+    second = device.push(1504, body, session_id_style=SessionIdStyle.SHORT)
+    assert first[1] == 1  # device version byte
+    assert first[8:12] == b"\x00\x00\x00\x00"
+    assert second[8:12] == b"\x01\x00\x00\x00"
+    assert first.endswith(b"\n\x00")
+    client = logged_in()
+    events = client.receive_data(first + second)
+    assert all(isinstance(event, AlarmMessage) for event in events)
+    assert decode_body(second[20:]).data["SessionID"] == "0x7"
+
+
+def test_device_cannot_push_before_login() -> None:
+    with pytest.raises(StateError):
+        DeviceConnection().push(1504, {})
+
+
+def test_device_reply_terminator_is_configurable() -> None:
+    device = _logged_in_device()
+    (event,) = device.receive_data(SEED_FRAMES[5].payload)
+    assert isinstance(event, Request)
+    wire = device.reply(event, {"Name": "KeepAlive", "Ret": 100}, terminator=b"")
+    assert wire.endswith(b"}")
+    assert wire[14:16] == (1007).to_bytes(2, "little")
+
+
+def test_device_binary_uploads_have_no_body() -> None:
+    device = _logged_in_device()
+    (event,) = device.receive_data(encode_frame(1432, b"\xd5" * 8, session_id=1))
+    assert isinstance(event, Request)
+    assert event.body is None
+    assert event.session_matches
+    assert event.message_id == MessageId.TALK_CU_PU_DATA
+
+
+def test_device_rejects_a_body_that_is_not_json() -> None:
+    with pytest.raises(PayloadError):
+        DeviceConnection().receive_data(encode_frame(1020, b"\xff\xfe not json"))

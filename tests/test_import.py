@@ -1,0 +1,35 @@
+"""`import xmcam` loads nothing outside the standard library, and the public API is explicit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import xmcam
+import xmcam.protocol
+
+_PROBE = """
+import sys
+before = set(sys.modules)
+import xmcam, xmcam.protocol, xmcam.errors, xmcam.cli
+loaded = {name.split(".")[0] for name in set(sys.modules) - before}
+print("\\n".join(sorted(loaded - set(sys.stdlib_module_names) - {"xmcam"})))
+"""
+
+
+def test_importing_xmcam_loads_only_the_standard_library() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == []
+
+
+def test_public_names_exist() -> None:
+    for module in (xmcam, xmcam.protocol):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(xmcam.__version__, str)
+    assert xmcam.__version__.count(".") == 2
