@@ -50,7 +50,9 @@ def sofia_hash(password: str) -> str:
     >>> sofia_hash("") == "tlJwpbo6"
     True
     """
-    digest = hashlib.md5(password.encode("utf-8"), usedforsecurity=False).digest()
+    # surrogatepass: a PassWord field from the wire may hold a lone surrogate ("\ud800" is
+    # valid JSON); it must hash (and fail to match), not crash the device's login check.
+    digest = hashlib.md5(password.encode("utf-8", "surrogatepass"), usedforsecurity=False).digest()
     return "".join(_ALPHABET[(digest[i] + digest[i + 1]) % 62] for i in range(0, 16, 2))
 
 
@@ -86,7 +88,9 @@ def password_matches(password_field: str, encrypt_type: str, stored_hash: str) -
         offered = sofia_hash(password_field)
     else:
         return False
-    return hmac.compare_digest(offered.encode("utf-8"), stored_hash.encode("utf-8"))
+    return hmac.compare_digest(
+        offered.encode("utf-8", "surrogatepass"), stored_hash.encode("utf-8", "surrogatepass")
+    )
 
 
 REDACTED: Final = "<redacted>"
@@ -110,17 +114,29 @@ def redact(value: Any) -> Any:
     return value
 
 
-_SECRET_MEMBER: Final = re.compile(
-    rb'("\s*(?:'
-    + b"|".join(re.escape(key.encode()) for key in sorted(SECRET_KEYS))
-    + rb')\s*"\s*:\s*")((?:[^"\\]|\\.)*)(")'
+_SECRET_KEY_PATTERN: Final = b"|".join(re.escape(key.encode()) for key in sorted(SECRET_KEYS))
+# Three shapes of a secret member, each redacted by its own pattern: a string value; the
+# same inside a double-encoded body, where every quote arrives as \"; and a bare value
+# (a number, true, null) for firmware that sends one.
+_SECRET_STRING: Final = re.compile(
+    rb'("\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*"\s*:\s*")((?:[^"\\]|\\.)*)(")'
 )
+_SECRET_ESCAPED_STRING: Final = re.compile(
+    rb'(\\"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\"\s*:\s*\\")((?:[^"\\]|\\\\)*)(\\")'
+)
+_SECRET_BARE: Final = re.compile(
+    rb'(\\?"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\?"\s*:\s*)([^,}\]\s"\\][^,}\]\s]*)()'
+)
+
+
+def _overwrite(match: re.Match[bytes]) -> bytes:
+    return match.group(1) + b"*" * len(match.group(2)) + match.group(3)
 
 
 def redact_json_bytes(payload: bytes | bytearray | memoryview) -> bytes:
     """Raw body bytes with the value of every secret member overwritten by `*`, one for each
     byte, so a hex dump keeps its offsets and lengths but not the secret."""
-    return _SECRET_MEMBER.sub(
-        lambda match: match.group(1) + b"*" * len(match.group(2)) + match.group(3),
-        bytes(payload),
-    )
+    data = bytes(payload)
+    for pattern in (_SECRET_STRING, _SECRET_ESCAPED_STRING, _SECRET_BARE):
+        data = pattern.sub(_overwrite, data)
+    return data

@@ -21,9 +21,9 @@ events of the frames before the bad bytes) and closes the connection state for g
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from xmcam.errors import ProtocolError, StateError, error_for_ret
 from xmcam.protocol.auth import DEFAULT_LOGIN_TYPE, EncryptType, login_body
@@ -70,6 +70,8 @@ __all__ = [
     "session_id_style_of",
 ]
 
+EventT = TypeVar("EventT")
+
 DEFAULT_ALIVE_INTERVAL: Final = 20
 """Keepalive period when a login reply has no usable AliveInterval (python-dvr#17)."""
 
@@ -86,6 +88,34 @@ def session_id_style_of(text: object) -> SessionIdStyle | None:
             return SessionIdStyle.FUNSDK
         return SessionIdStyle.SHORT
     return SessionIdStyle.BARE if len(text) == 8 else None
+
+
+class _DeferredFailure:
+    """Holds a protocol error met after good frames, to raise on the next receive."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: ProtocolError | None = None
+
+
+def _events_until_failure(
+    state: _DeferredFailure, frames: list[Frame], make_event: Callable[[Frame], EventT]
+) -> list[EventT]:
+    """One event per frame. A frame whose body breaks the protocol ends the list: the events
+    before it are returned, and the error is raised now if there are none, else next time."""
+    if state.error is not None:
+        raise state.error
+    events: list[EventT] = []
+    for frame in frames:
+        try:
+            events.append(make_event(frame))
+        except ProtocolError as error:
+            if not events:
+                raise
+            state.error = error
+            break
+    return events
 
 
 # ----------------------------------------------------------------------------- client role
@@ -195,6 +225,7 @@ class ClientConnection:
         first_sequence: int = 0,
     ) -> None:
         self._decoder = FrameDecoder(limits)
+        self._receiver = _DeferredFailure()
         self._limits = limits
         self._style_override = session_id_style
         self._style = session_id_style or SessionIdStyle.PADDED
@@ -306,10 +337,13 @@ class ClientConnection:
         self.state = ClientState.CLOSED
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[ClientEvent]:
-        """Take bytes from the device; return the events they complete."""
+        """Take bytes from the device; return the events they complete.
+
+        A ProtocolError closes the connection. When good frames came before the bad bytes,
+        their events are returned first and the error is raised by the next call.
+        """
         try:
-            frames = self._decoder.feed(data)
-            return [self._event_for(frame) for frame in frames]
+            return _events_until_failure(self._receiver, self._decoder.feed(data), self._event_for)
         except ProtocolError:
             self.connection_lost()
             raise
@@ -438,6 +472,7 @@ class DeviceConnection:
 
     def __init__(self, *, limits: Limits = DEVICE_LIMITS) -> None:
         self._decoder = FrameDecoder(limits)
+        self._receiver = _DeferredFailure()
         self._limits = limits
         self.session_id: int | None = None
         self.user: str | None = None
@@ -449,8 +484,9 @@ class DeviceConnection:
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[DeviceEvent]:
         """Take bytes from the client; return its requests. Raises ProtocolError on bytes
-        that break the protocol (bad framing or a body that is not a JSON object)."""
-        return [self._event_for(frame) for frame in self._decoder.feed(data)]
+        that break the protocol (bad framing or a body that is not a JSON object); the
+        requests before the bad bytes are returned first, and the next call raises."""
+        return _events_until_failure(self._receiver, self._decoder.feed(data), self._event_for)
 
     def _event_for(self, frame: Frame) -> DeviceEvent:
         if frame.message_id in MEDIA_MESSAGE_IDS:

@@ -151,12 +151,14 @@ class FrameDecoder:
         frames: list[Frame] = []
         position = self._cut(work, frames)
         self._offset += position
-        if work is buffer:
+        if self._failure is not None:
+            buffer.clear()  # bytes after a broken frame can never be used: hold none of them
+            if not frames:
+                raise self._failure
+        elif work is buffer:
             del buffer[:position]
         elif position < len(work):
             buffer += work[position:]
-        if self._failure is not None and not frames:
-            raise self._failure
         return frames
 
     def eof(self) -> None:
@@ -253,6 +255,8 @@ class FrameDecoder:
                 f"multi-packet {name} exceeds the limit of {self._limits.max_message_size} bytes"
             )
         partial.parts[index] = payload
+        if index == 0:
+            partial.first_header = header  # the message's header is part 0's, whatever the order
         if len(partial.parts) < total:
             return None
         del self._partial[message_id]

@@ -181,6 +181,7 @@ class Body:
 
 _MAX_RET_DIGITS: Final = 10
 _WHITESPACE_AND_NULS: Final = b"\x00\r\n\t "
+_TEXT_TERMINATORS: Final = "\x00\r\n\t "
 # A JSON string literal, or a comma that only white space separates from a closing bracket.
 _TRAILING_COMMA: Final = re.compile(r'("(?:[^"\\]|\\.)*")|,(?=\s*[}\]])', re.DOTALL)
 _STRUCTURE: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
@@ -196,20 +197,25 @@ def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAUL
         )
     # JSON text cannot hold a raw NUL (it must be escaped), so the text ends at the first NUL
     # after it; whatever follows (more NULs, stray bytes) is terminator.
-    raw = raw.lstrip(_WHITESPACE_AND_NULS)
-    text_part = raw.partition(b"\x00")[0].rstrip(_WHITESPACE_AND_NULS)
-    stripped = text_part
-    terminator = raw[len(text_part) :]
-    if not stripped:
-        return Body({}, {}, terminator)
-    text = stripped.decode("utf-8", errors="replace")
+    start = len(raw) - len(raw.lstrip(_WHITESPACE_AND_NULS))
+    end = raw.find(b"\x00", start)
+    text_part = raw[start : len(raw) if end < 0 else end].rstrip(_WHITESPACE_AND_NULS)
+    if not text_part:
+        return Body({}, {}, raw)
+    terminator = raw[start + len(text_part) :]
+    text = text_part.decode("utf-8", errors="replace")
     spellings: dict[str, str] = {}
     value = _loads(text, limits, spellings)
     double_encoded = False
     if isinstance(value, str):
         # Some firmware sends the JSON as a JSON string (python-dvr#3): decode once more.
         double_encoded = True
-        value = _loads(value.strip(), limits, spellings)
+        try:
+            value = _loads(value.strip(_TEXT_TERMINATORS), limits, spellings)
+        except PayloadError as error:
+            raise PayloadError(
+                f"a message body must be a JSON object, not a string (read as JSON: {error})"
+            ) from None
     if not isinstance(value, dict):
         raise PayloadError(f"a message body must be a JSON object, not {_json_type(value)}")
     return Body(value, spellings, terminator, double_encoded)
@@ -231,18 +237,20 @@ def _loads(text: str, limits: Limits, spellings: dict[str, str]) -> Any:
         return obj
 
     try:
-        return json.loads(text, object_pairs_hook=strip_keys)
-    except RecursionError:  # pragma: no cover - depth is checked before parsing
+        try:
+            return json.loads(text, object_pairs_hook=strip_keys)
+        except ValueError as first_error:
+            # ValueError covers malformed JSON and integers over Python's digit limit.
+            repaired = _TRAILING_COMMA.sub(lambda match: match.group(1) or "", text)
+            if repaired != text:
+                try:
+                    return json.loads(repaired, object_pairs_hook=strip_keys)
+                except ValueError:
+                    pass
+            raise PayloadError(f"body is not valid JSON: {_short(first_error)}") from None
+    except RecursionError:
+        # Reachable only when Limits.max_json_depth is set above the interpreter's own limit.
         raise PayloadError("JSON nested too deeply") from None
-    except ValueError as first_error:
-        # ValueError covers malformed JSON and integers over Python's digit limit.
-        repaired = _TRAILING_COMMA.sub(lambda match: match.group(1) or "", text)
-        if repaired != text:
-            try:
-                return json.loads(repaired, object_pairs_hook=strip_keys)
-            except ValueError:
-                pass
-        raise PayloadError(f"body is not valid JSON: {_short(first_error)}") from None
 
 
 def _check_depth(text: str, max_depth: int) -> None:
@@ -262,16 +270,17 @@ def _short(error: ValueError) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+_JSON_TYPE_NAMES: Final = ((bool, "a boolean"), (int, "a number"), (float, "a number"),
+                            (list, "an array"), (str, "a string"), (dict, "an object"))  # fmt: skip
+
+
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    return "a string"
+    for kind, name in _JSON_TYPE_NAMES:  # bool before int: True is an int too
+        if isinstance(value, kind):
+            return name
+    return f"type {type(value).__name__}"
 
 
 class SessionIdStyle(enum.Enum):
@@ -317,7 +326,8 @@ def parse_session_id(value: object) -> int:
             raise PayloadError(f"unreadable SessionID {value[:24]!r}")
         number = int(digits, 16)
     else:
-        raise PayloadError(f"SessionID must be a string or a number, not {_json_type(value)}")
+        kind = "a fractional number" if isinstance(value, float) else _json_type(value)
+        raise PayloadError(f"SessionID must be a string or a whole number, not {kind}")
     if not 0 <= number <= 0xFFFFFFFF:
         raise PayloadError(f"SessionID {number} does not fit in 32 bits")
     return number
