@@ -44,7 +44,7 @@ def test_readme_library_example_runs(capsys: pytest.CaptureFixture[str]) -> None
     assert code is not None
     with camera_on_loopback() as port:
         source = code.group(1).replace('("192.168.1.10", 34567)', f'("127.0.0.1", {port})')
-        assert f"127.0.0.1\", {port}" in source
+        assert f'127.0.0.1", {port}' in source
         exec(compile(source, "README.md", "exec"), {})  # noqa: S102 - our own README
     assert capsys.readouterr().out == "HI3516D_83H50N V4.03.R12.G7914927.12012.145902.0020000\n"
 

@@ -76,3 +76,10 @@ def test_demo_camera_refuses_unknown_config_names_with_ret_607() -> None:
     body = {"Name": "General.General", "General.General": {}, "SessionID": "0x1"}
     (answer,) = camera.receive(encode_frame(1040, encode_body(body), session_id=1))
     assert b'"Ret" : 607' in answer
+
+
+def test_demo_camera_ignores_messages_that_have_no_reply() -> None:
+    camera = DemoCamera()
+    camera.receive(SEED_FRAMES[0].payload)
+    stray_reply = encode_frame(1001, encode_body({"SessionID": "0x00000001"}), session_id=1)
+    assert camera.receive(stray_reply) == []

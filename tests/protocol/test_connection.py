@@ -429,3 +429,32 @@ def test_device_binary_uploads_have_no_body() -> None:
 def test_device_rejects_a_body_that_is_not_json() -> None:
     with pytest.raises(PayloadError):
         DeviceConnection().receive_data(encode_frame(1020, b"\xff\xfe not json"))
+
+
+def test_device_cannot_reply_to_a_message_that_has_none() -> None:
+    device = _logged_in_device()
+    (event,) = device.receive_data(encode_frame(1001, encode_body({"Ret": 100}), session_id=1))
+    assert isinstance(event, Request)
+    assert event.reply_id is None
+    with pytest.raises(StateError, match="no reply"):
+        device.reply(event, {"Ret": 100})
+
+
+def test_client_cannot_wait_for_a_reply_to_a_reply() -> None:
+    client = logged_in()
+    with pytest.raises(ValueError, match="no reply to wait for"):
+        client.request(1001, {})
+    assert client.pending_request is None
+    client.request(1001, {}, expect_reply=False)
+
+
+def test_a_bad_body_breaks_the_stream_however_it_is_cut() -> None:
+    good = encode_frame(1006, encode_body({"Name": "KeepAlive"}))
+    bad = encode_frame(1020, b"not json")
+    login = ClientConnection().login("admin", "")
+    device = DeviceConnection()
+    assert len(device.receive_data(good)) == 1
+    with pytest.raises(PayloadError):
+        device.receive_data(bad)
+    with pytest.raises(PayloadError):
+        device.receive_data(login)

@@ -714,3 +714,14 @@ def test_format_session_id_out_of_range(style: SessionIdStyle, number: int) -> N
 @given(st.integers(min_value=0, max_value=0xFFFFFFFF), st.sampled_from(list(SessionIdStyle)))
 def test_session_id_round_trip(number: int, style: SessionIdStyle) -> None:
     assert parse_session_id(format_session_id(number, style)) == number
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "body",
+    [b'"' + b'\\"' * 400_000, b'"' + b'\\"' * 200_000 + b"[" * 40, b'{"a":"' + b"\\" * 500_000],
+)
+def test_hostile_unterminated_strings_are_rejected_in_linear_time(body: bytes) -> None:
+    # These took hours before the string patterns matched an unterminated string to the end.
+    with pytest.raises(PayloadError):
+        decode_body(body, Limits(max_json_size=2 * 1024 * 1024))

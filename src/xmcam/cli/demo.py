@@ -102,9 +102,10 @@ class DemoCamera:
         for event in self.connection.receive_data(data):
             if isinstance(event, LoginRequest):
                 out.append(self._login(event))
-            elif event.authenticated and event.session_matches:
+            elif event.authenticated and event.session_matches and event.reply_id is not None:
                 out.extend(self._command(event))
-            # Requests before login, or for another session, get silence, as on real devices.
+            # Requests before login, for another session, or with no reply id get silence,
+            # as on real devices.
         return out
 
     def _login(self, request: LoginRequest) -> bytes:

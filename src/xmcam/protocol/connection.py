@@ -111,9 +111,9 @@ def _events_until_failure(
         try:
             events.append(make_event(frame))
         except ProtocolError as error:
+            state.error = error  # the stream is broken from here on, however it was cut
             if not events:
                 raise
-            state.error = error
             break
     return events
 
@@ -294,6 +294,8 @@ class ClientConnection:
         one; without, it is fire-and-forget (unguard, talk start: many devices never answer).
         """
         self._check_can_send(message_id, expect_reply=expect_reply, logged_in_only=True)
+        if expect_reply and _reply_id_or_none(message_id) is None:
+            raise ValueError(f"{message_name(message_id)} has no reply to wait for")
         content = dict(body or {})
         if add_session_id and "SessionID" not in content:
             content["SessionID"] = format_session_id(
@@ -458,6 +460,20 @@ class Request:
     def message_id(self) -> int:
         return self.frame.message_id
 
+    @property
+    def reply_id(self) -> int | None:
+        """The id a reply to this request would carry, or None when the message has no reply
+        (an odd id the peer chose: a reply, an acknowledgement, or garbage). A device stays
+        silent to those."""
+        return _reply_id_or_none(self.frame.message_id)
+
+
+def _reply_id_or_none(message_id: int) -> int | None:
+    try:
+        return reply_id(message_id)
+    except ValueError:
+        return None
+
 
 DeviceEvent = LoginRequest | Request
 
@@ -548,7 +564,10 @@ class DeviceConnection:
         terminator: bytes = DEVICE_TERMINATOR,
     ) -> bytes:
         """The reply to a request: message id + 1, the request's sequence echoed, the body
-        with this session's SessionID added unless it has one."""
+        with this session's SessionID added unless it has one. Raises StateError for a
+        request that has no reply (`request.reply_id` is None)."""
+        if request.reply_id is None:
+            raise StateError(f"{message_name(request.message_id)} has no reply to send")
         return self._reply_bytes(
             request.frame, dict(body), self.session_id or 0, session_id_style, terminator
         )

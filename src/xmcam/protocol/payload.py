@@ -183,8 +183,11 @@ _MAX_RET_DIGITS: Final = 10
 _WHITESPACE_AND_NULS: Final = b"\x00\r\n\t "
 _TEXT_TERMINATORS: Final = "\x00\r\n\t "
 # A JSON string literal, or a comma that only white space separates from a closing bracket.
-_TRAILING_COMMA: Final = re.compile(r'("(?:[^"\\]|\\.)*")|,(?=\s*[}\]])', re.DOTALL)
-_STRUCTURE: Final = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string left open runs to the end of the text: without that alternative the scan would
+# restart at every quote of an unterminated string, quadratic in a hostile body's length.
+_STRING: Final = r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)'
+_TRAILING_COMMA: Final = re.compile("(" + _STRING + r")|,(?=\s*[}\]])", re.DOTALL)
+_STRUCTURE: Final = re.compile(_STRING + r"|[\[\]{}]", re.DOTALL)
 
 
 def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> Body:

@@ -1,0 +1,41 @@
+"""Shared test configuration: the Hypothesis settings profiles, and the guard that no test
+ever logs a password or its hash.
+
+Choose one with the HYPOTHESIS_PROFILE environment variable (default "dev"):
+"dev" for quick local runs, "ci" for the CI pipeline, "deep" for an occasional long hunt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import settings
+
+from xmcam.protocol import sofia_hash
+
+settings.register_profile("dev", max_examples=100)
+settings.register_profile(
+    "ci", max_examples=1000, deadline=None, derandomize=False, print_blob=True
+)
+settings.register_profile("deep", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# ----------------------------------------------------------------------- no secret in any log
+
+# The passwords the tests use, and their Sofia hashes: the hash logs in like the password, so
+# neither may ever reach a log record, in any test (FIELD-NOTES.md §4.2, "Secrets").
+TEST_PASSWORDS = ("", "secret", "hunter2", "wrong", "new", "admin")
+FORBIDDEN_IN_LOGS = (*{sofia_hash(password) for password in TEST_PASSWORDS}, "hunter2")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG)
+    yield
+    text = caplog.text
+    leaked = [secret for secret in FORBIDDEN_IN_LOGS if secret in text]
+    assert not leaked, f"a password or its hash reached the log: {len(leaked)} secret(s)"
