@@ -3,6 +3,7 @@ SessionID spellings."""
 
 from __future__ import annotations
 
+import collections
 import enum
 import json
 import math
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.seed import EXPECTED_BODIES, SEED_FRAMES
 from xmcam.errors import PayloadError
+from xmcam.protocol import EncryptType, MessageId
 from xmcam.protocol.header import HEADER_SIZE, Limits
 from xmcam.protocol.payload import (
     CLIENT_TERMINATOR,
@@ -725,3 +727,24 @@ def test_hostile_unterminated_strings_are_rejected_in_linear_time(body: bytes) -
     # These took hours before the string patterns matched an unterminated string to the end.
     with pytest.raises(PayloadError):
         decode_body(body, Limits(max_json_size=2 * 1024 * 1024))
+
+
+def test_writer_handles_subclasses_of_the_json_types() -> None:
+    assert encode_json(EncryptType.MD5) == '"MD5"'
+    assert encode_json(MessageId.CONFIG_SET_REQ) == "1040"
+    assert (
+        encode_json(collections.OrderedDict(b=1, a=EncryptType.NONE)) == '{ "a" : "NONE", "b" : 1 }'
+    )
+    assert encode_json({"k": [True, None, 1.5, (1,)]}) == '{ "k" : [ true, null, 1.5, [ 1 ] ] }'
+    assert encode_body(collections.OrderedDict(Name="")) == b'{ "Name" : "" }\n'
+
+
+def test_reader_survives_nesting_past_the_interpreters_limit() -> None:
+    body = b'{"k":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(PayloadError, match="nested too deeply"):
+        decode_body(body, Limits(max_json_depth=10**6, max_json_size=10**7))
+
+
+def test_parse_session_id_names_an_unexpected_type() -> None:
+    with pytest.raises(PayloadError, match="not type object"):
+        parse_session_id(object())

@@ -27,8 +27,8 @@ sent correctly is lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
 
 from xmcam.errors import FrameError, ProtocolError, ReassemblyError
 from xmcam.protocol.codes import MEDIA_MESSAGE_IDS, message_name
@@ -46,13 +46,15 @@ from xmcam.protocol.payload import Body, decode_body
 
 __all__ = ["Frame", "FrameDecoder", "encode_frame", "encode_message"]
 
+_new_tuple: Any = tuple.__new__
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+
+class Frame(NamedTuple):
     """One whole message: a packet, or a multi-packet message put back together.
 
-    For a reassembled message, `header` is its first part's header with `length` set to the
-    whole payload's length, and `parts` counts the packets it came in.
+    For a reassembled message, `header` is its part 0's header with `length` set to the
+    whole payload's length, and `parts` counts the packets it came in. (A named tuple, like
+    Header, because the decoder makes one per packet.)
     """
 
     header: Header
@@ -84,7 +86,7 @@ class Frame:
         """The frame as one packet on the wire (a reassembled message becomes one packet)."""
         header = self.header
         if self.parts > 1:
-            header = replace(header, length=len(self.payload), total_packets=0, current_packet=0)
+            header = header._replace(length=len(self.payload), total_packets=0, current_packet=0)
         return header.pack() + self.payload
 
 
@@ -140,25 +142,34 @@ class FrameDecoder:
         """
         if self._failure is not None:
             raise self._failure
-        buffer = self._buffer
-        if buffer:
-            buffer += data
-            if len(buffer) < self._need:
-                return []
-            work: bytes | bytearray | memoryview = buffer
-        else:
-            work = data
         frames: list[Frame] = []
-        position = self._cut(work, frames)
-        self._offset += position
+        buffer = self._buffer
+        size = len(data)
+        taken = 0
+        # A packet begun in an earlier read is completed first, by topping the buffer up
+        # with just the bytes it still needs; the rest of this read is then cut in place,
+        # never copied into the buffer.
+        while buffer:
+            missing = self._need - len(buffer)
+            if size - taken < missing:
+                buffer += data[taken:]
+                return frames
+            buffer += data[taken : taken + missing]
+            taken += missing
+            used = self._cut(buffer, frames, 0)
+            self._offset += used
+            if self._failure is not None:
+                break
+            del buffer[:used]
+        else:
+            position = self._cut(data, frames, taken)
+            self._offset += position - taken
+            if self._failure is None and position < size:
+                buffer += data[position:]
         if self._failure is not None:
             buffer.clear()  # bytes after a broken frame can never be used: hold none of them
             if not frames:
                 raise self._failure
-        elif work is buffer:
-            del buffer[:position]
-        elif position < len(work):
-            buffer += work[position:]
         return frames
 
     def eof(self) -> None:
@@ -172,58 +183,71 @@ class FrameDecoder:
             names = ", ".join(message_name(message_id) for message_id in self._partial)
             raise ReassemblyError(f"stream ended in the middle of multi-packet {names}")
 
-    def _cut(self, work: bytes | bytearray | memoryview, frames: list[Frame]) -> int:
-        """Cut whole packets from `work` into `frames`; return how many bytes were used."""
+    def _cut(self, work: bytes | bytearray | memoryview, frames: list[Frame], start: int) -> int:
+        """Cut whole packets from `work[start:]` into `frames`; return where the first packet
+        not yet whole begins (or where the stream broke)."""
+        if type(work) is bytes:
+            return self._cut_from(work, frames, start)  # slicing bytes copies once, directly
         with memoryview(work) as view:
-            return self._cut_view(view, frames)
+            return self._cut_from(view, frames, start)
 
-    def _cut_view(self, work: memoryview, frames: list[Frame]) -> int:
+    def _cut_from(self, work: bytes | memoryview, frames: list[Frame], start: int) -> int:
         unpack = HEADER.unpack_from
+        new_tuple = _new_tuple
+        append = frames.append
         limit = self._limits.max_packet_payload
         media_ids = self._media_ids
+        partial = self._partial
+        from_bytes = type(work) is bytes
         end = len(work)
-        position = 0
+        position = first = start
         try:
             while end - position >= HEADER_SIZE:
-                (head, version, reserved1, reserved2, session_id, sequence, total, current,
-                 message_id, length) = unpack(work, position)  # fmt: skip
-                if head != HEAD_FLAG:
-                    raise self._bad_head(head, position)
+                values = unpack(work, position)
+                if values[0] != HEAD_FLAG:
+                    raise self._bad_head(values[0], position - first)
+                length = values[9]
                 if length > limit:
-                    self._limits.check_packet_length(length, message_id)
-                stop = position + HEADER_SIZE + length
+                    self._limits.check_packet_length(length, values[8])
+                begin = position + HEADER_SIZE
+                stop = begin + length
                 if stop > end:
                     self._need = HEADER_SIZE + length
                     return position
-                # Positional, in field order: this is the hot path for media.
-                header = Header(message_id, length, session_id, sequence, version, total,
-                                current, reserved1, reserved2)  # fmt: skip
-                payload = bytes(work[position + HEADER_SIZE : stop])
+                # Header.from_wire_fields, inlined: this is the hot path of media decoding.
+                header = new_tuple(
+                    Header,
+                    (values[8], length, values[4], values[5], values[1],
+                     values[6], values[7], values[2], values[3]),
+                )  # fmt: skip
+                payload = work[begin:stop] if from_bytes else bytes(work[begin:stop])
                 position = stop
-                if total > 1 and message_id not in media_ids and header.is_multi_packet:
-                    frame = self._add_part(header, payload)
+                message_id = values[8]
+                if values[6] > 1 and message_id not in media_ids and header.is_multi_packet:
+                    frame = self._add_part(header, payload)  # type: ignore[arg-type]
                     if frame is not None:
-                        frames.append(frame)
+                        append(frame)
                 else:
-                    if self._partial and message_id in self._partial:
+                    if partial and message_id in partial:
                         raise ReassemblyError(
                             f"a whole {message_name(message_id)} arrived in the middle of a "
                             "multi-packet one"
                         )
-                    frames.append(Frame(header, payload))
+                    append(new_tuple(Frame, (header, payload, 1)))
             if position < end and work[position] != HEAD_FLAG:
                 # Checked as soon as the first byte of a packet is in, not when 20 are: a peer
                 # speaking another protocol (HTTP on 34567) is caught at once.
-                raise self._bad_head(work[position], position)
+                raise self._bad_head(work[position], position - first)
         except ProtocolError as error:
             self._failure = error
             return position
         self._need = HEADER_SIZE
         return position
 
-    def _bad_head(self, byte: int, position: int) -> FrameError:
+    def _bad_head(self, byte: int, distance: int) -> FrameError:
+        # `distance` counts from the first byte not cut before this call (self._offset).
         return FrameError(
-            f"bad head byte 0x{byte:02x} at stream offset {self._offset + position} "
+            f"bad head byte 0x{byte:02x} at stream offset {self._offset + distance} "
             "(every DVRIP packet starts with 0xff)"
         )
 
@@ -261,7 +285,7 @@ class FrameDecoder:
             return None
         del self._partial[message_id]
         whole = b"".join(partial.parts[i] for i in range(total))
-        return Frame(replace(partial.first_header, length=len(whole)), whole, parts=total)
+        return Frame(partial.first_header._replace(length=len(whole)), whole, total)
 
 
 def encode_frame(

@@ -59,61 +59,66 @@ _quote: Any = encode_basestring  # C implementation: escapes quotes, backslash, 
 def encode_json(value: object) -> str:
     """One JSON value in the device style (see the module docstring). Raises TypeError for a
     value JSON cannot hold, and ValueError for a float that is not finite."""
-    out: list[str] = []
-    _write(value, out)
-    return "".join(out)
+    return _dump(value)
 
 
-def _write(value: object, out: list[str]) -> None:
-    # The checks run in order of how often each type occurs in real bodies.
-    if isinstance(value, str):
-        out.append(_quote(value))
-    elif isinstance(value, dict):
-        _write_object(value, out)
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))
-    elif isinstance(value, list | tuple):
-        _write_array(value, out)
-    elif value is None:
-        out.append("null")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("JSON cannot hold NaN or infinity")
-        out.append(float.__repr__(value))
-    else:
-        raise TypeError(f"cannot write a {type(value).__name__} as JSON")
+# The writer tests exact types first (str, int, dict, list make up nearly every real body)
+# and leaves bool, None, float, tuples and subclasses to the slower general path.
 
 
-def _write_object(value: dict[Any, Any], out: list[str]) -> None:
+def _dump(value: object) -> str:
+    kind = type(value)
+    if kind is str:
+        return _quote(value)  # type: ignore[no-any-return]
+    if kind is int:
+        return int.__repr__(value)
+    if kind is dict:
+        return _dump_object(value)  # type: ignore[arg-type]
+    if kind is list:
+        return _dump_array(value)  # type: ignore[arg-type]
+    return _dump_other(value)
+
+
+def _dump_object(value: dict[Any, Any]) -> str:
     if not value:
-        out.append("{}")
-        return
-    separator = "{ "
+        return "{}"
+    members = []
     for key in sorted(value):
         if not isinstance(key, str):
             raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
-        out.append(separator)
-        separator = ", "
-        out.append(_quote(key))
-        out.append(" : ")
-        _write(value[key], out)
-    out.append(" }")
+        item = value[key]
+        kind = type(item)
+        if kind is str:
+            members.append(f"{_quote(key)} : {_quote(item)}")
+        elif kind is int:
+            members.append(f"{_quote(key)} : {int.__repr__(item)}")
+        else:
+            members.append(f"{_quote(key)} : {_dump(item)}")
+    return "{ " + ", ".join(members) + " }"
 
 
-def _write_array(value: list[Any] | tuple[Any, ...], out: list[str]) -> None:
+def _dump_array(value: list[Any] | tuple[Any, ...]) -> str:
     if not value:
-        out.append("[]")
-        return
-    separator = "[ "
-    for item in value:
-        out.append(separator)
-        separator = ", "
-        _write(item, out)
-    out.append(" ]")
+        return "[]"
+    return "[ " + ", ".join([_dump(item) for item in value]) + " ]"
+
+
+def _dump_other(value: object) -> str:
+    if value is None or value is True or value is False:
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, str):
+        return _quote(value)  # type: ignore[no-any-return]
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("JSON cannot hold NaN or infinity")
+        return float.__repr__(value)
+    if isinstance(value, dict):
+        return _dump_object(value)
+    if isinstance(value, list | tuple):
+        return _dump_array(value)
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")
 
 
 def encode_body(body: Mapping[str, Any], terminator: bytes = CLIENT_TERMINATOR) -> bytes:
@@ -122,7 +127,8 @@ def encode_body(body: Mapping[str, Any], terminator: bytes = CLIENT_TERMINATOR) 
     >>> encode_body({"SessionID": "0x00000001", "Name": "KeepAlive"})
     b'{ "Name" : "KeepAlive", "SessionID" : "0x00000001" }\\n'
     """
-    return encode_json(dict(body)).encode("utf-8") + terminator
+    content = body if type(body) is dict else dict(body)
+    return _dump_object(content).encode("utf-8") + terminator
 
 
 @dataclass(frozen=True, slots=True)
