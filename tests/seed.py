@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+# The seed camera's login reply members and SystemInfo as the product holds them (re-exported
+# here). The golden tests check them against the capture twice over: decoding the frames must
+# give exactly these, and the device role must rebuild the frames from them byte for byte.
+from xmcam.cli.demo import SEED_LOGIN_REPLY as SEED_LOGIN_REPLY
+from xmcam.cli.demo import SEED_SYSTEM_INFO as SEED_SYSTEM_INFO
+
 SEED_PATH: Final = Path(__file__).parent / "data" / "seed-capture.txt"
 
 CLIENT_IP: Final = bytes([192, 168, 1, 11])
@@ -79,29 +85,6 @@ EXPECTED_HEADERS: Final = [
     (True, 1502, 1, 0, 0),  # unguard
 ]
 
-SEED_SYSTEM_INFO: Final[dict[str, Any]] = {
-    "AlarmInChannel": 1,
-    "AlarmOutChannel": 1,
-    "AudioInChannel": 1,
-    "BuildTime": "2020-02-26 17:11:38",
-    "CombineSwitch": 0,
-    "DeviceModel": "",
-    "DeviceRunTime": "0x00001278",
-    "DeviceType": 40,
-    "DigChannel": 0,
-    "EncryptVersion": "Unknown",
-    "ExtraChannel": 0,
-    "HardWare": "HI3516D_83H50N",
-    "HardWareVersion": "1.01",
-    "SerialNo": "58e7fa5e6e262535",
-    "SoftWareVersion": "V4.03.R12.G7914927.12012.145902.0020000",
-    "TalkInChannel": 1,
-    "TalkOutChannel": 1,
-    "UpdataTime": "",
-    "UpdataType": "0x00000000",
-    "VideoInChannel": 1,
-    "VideoOutChannel": 1,
-}
 
 ALARM_OUT_MANUAL: Final = [{"AlarmOutStatus": "OPEN", "AlarmOutType": "MANUAL"}]
 ALARM_OUT_CLOSE: Final = [{"AlarmOutStatus": "OPEN", "AlarmOutType": "CLOSE"}]

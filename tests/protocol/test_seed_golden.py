@@ -12,6 +12,7 @@ from tests.seed import (
     EXPECTED_BODIES,
     EXPECTED_HEADERS,
     SEED_FRAMES,
+    SEED_LOGIN_REPLY,
     SEED_SYSTEM_INFO,
     SeedFrame,
 )
@@ -31,15 +32,6 @@ from xmcam.protocol import (
     encode_body,
     encode_frame,
 )
-
-SEED_LOGIN_REPLY_FIELDS = {
-    "AliveInterval": 20,
-    "ChannelNum": 1,
-    "DataUseAES": False,
-    "DeviceType ": "IPC",  # the trailing space is the camera's own spelling
-    "ExtraChannel": 0,
-    "Ret": 100,
-}
 
 
 def test_the_capture_holds_eleven_frames() -> None:
@@ -176,7 +168,7 @@ def test_device_sends_the_seed_replies() -> None:
     (login,) = device.receive_data(SEED_FRAMES[0].payload)
     assert isinstance(login, LoginRequest)
     assert (login.user, login.encrypt_type, login.login_type) == ("admin", "MD5", "DVRIP-Web")
-    assert device.accept_login(login, 1, SEED_LOGIN_REPLY_FIELDS) == SEED_FRAMES[1].payload
+    assert device.accept_login(login, 1, SEED_LOGIN_REPLY) == SEED_FRAMES[1].payload
     assert device.logged_in
     assert device.user == "admin"
 
