@@ -16,8 +16,20 @@ from typing import Any, Final
 # The seed camera's login reply members and SystemInfo as the product holds them (re-exported
 # here). The golden tests check them against the capture twice over: decoding the frames must
 # give exactly these, and the device role must rebuild the frames from them byte for byte.
-from xmcam.cli.demo import SEED_LOGIN_REPLY as SEED_LOGIN_REPLY
-from xmcam.cli.demo import SEED_SYSTEM_INFO as SEED_SYSTEM_INFO
+from xmcam.cli.demo import SEED_LOGIN_REPLY, SEED_SYSTEM_INFO
+
+__all__ = [
+    "ALARM_OUT_CLOSE",
+    "ALARM_OUT_MANUAL",
+    "EXPECTED_BODIES",
+    "EXPECTED_HEADERS",
+    "SEED_FRAMES",
+    "SEED_LOGIN_REPLY",
+    "SEED_PATH",
+    "SEED_SYSTEM_INFO",
+    "SeedFrame",
+    "load_seed_frames",
+]
 
 SEED_PATH: Final = Path(__file__).parent / "data" / "seed-capture.txt"
 
