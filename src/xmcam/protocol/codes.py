@@ -78,6 +78,8 @@ class MessageId(enum.IntEnum):
     SYSTEM_DEBUG_RSP = 1053  # Name unknown
     ABILITY_GET_REQ = 1360  # SystemFunction, EncodeCapability, TalkAudioFormat, ...
     ABILITY_GET_RSP = 1361  # SystemFunction, EncodeCapability, TalkAudioFormat, ...
+    ABILITY_EXTRA_REQ = 1362  # SmartH264 and similar abilities (seen in client tables)
+    ABILITY_EXTRA_RSP = 1363  # Name unknown
 
     # PTZ and live monitoring.
     PTZ_REQ = 1400  # OPPTZControl
@@ -115,6 +117,10 @@ class MessageId(enum.IntEnum):
     LOGSEARCH_RSP = 1443  # OPLogQuery ([DOC]: LogList)
     FILESEARCH_BYTIME_REQ = 1444  # OPFileQuery (by time)
     FILESEARCH_BYTIME_RSP = 1445  # OPFileQuery
+    CALENDAR1_REQ = 1446  # OPSCalendar1 ([SOF])
+    CALENDAR1_RSP = 1447  # OPSCalendar1
+    UNKNOWN_SEARCH1_REQ = 1448  # an unidentified search ([SOF])
+    UNKNOWN_SEARCH1_RSP = 1449  # in FunSDK's unencrypted list
     SYSMANAGER_REQ = 1450  # OPMachine, OPLogManager, OPDefaultConfig, OPTimeSetting
     SYSMANAGER_RSP = 1451  # same names as the request
     TIMEQUERY_REQ = 1452  # OPTimeQuery
@@ -183,18 +189,38 @@ class MessageId(enum.IntEnum):
     NET_SNAP_RSP = 1561  # raw JPEG (JSON with a Ret on error)
     SET_IFRAME_REQ = 1562  # force an I-frame; Name unknown
     SET_IFRAME_RSP = 1563  # Name unknown
+    # Serial ports and transparent serial data ([DOC] 6.2.20; names per [SOF]).
+    RS232_READ_REQ = 1570
+    RS232_READ_RSP = 1571
+    RS232_WRITE_REQ = 1572
+    RS232_WRITE_RSP = 1573
+    RS485_READ_REQ = 1574
+    RS485_READ_RSP = 1575
+    RS485_WRITE_REQ = 1576
+    RS485_WRITE_RSP = 1577
+    TRANSPARENT_COMM_REQ = 1578
+    TRANSPARENT_COMM_RSP = 1579
+    RS485_TRANSPARENT_DATA_REQ = 1580
+    RS485_TRANSPARENT_DATA_RSP = 1581
+    RS232_TRANSPARENT_DATA_REQ = 1582
+    RS232_TRANSPARENT_DATA_RSP = 1583
 
     # Time sync, photo upload, later additions.
     SYNC_TIME_REQ = 1590  # time sync at network login; Name unknown
     SYNC_TIME_RSP = 1591  # Name unknown
     PHOTO_GET_REQ = 1600  # snapshot upload; Name unknown
     PHOTO_GET_RSP = 1601  # Name unknown
+    TUP_DATA1_REQ = 1610  # OPTUpData ([SOF])
+    TUP_DATA1_RSP = 1611  # OPTUpData
+    TUP_DATA2_REQ = 1612  # OPTUpData
+    TUP_DATA2_RSP = 1613  # OPTUpData
     MAIL_TEST_REQ = 1636  # OPMailTest
     MAIL_TEST_RSP = 1637  # OPMailTest
     NET_SEARCH_REQ = 1640  # OPNetSerach (sic)
     NET_FILE_CONTROL_REQ = 1642  # OPNetFileContral (sic)
     NET_FILE_CONTROL_RSP = 1643  # OPNetFileContral (sic)
     CUSTOM_CONFIG_EXPORT_REQ = 1644  # custom (OEM) config export; Name unknown
+    FUNSDK_1645 = 1645  # unidentified; in FunSDK's unencrypted list ([AND])
     MUSIC_FILE_QUERY_REQ = 1646  # OPMusicFileQuery
     GET_SAFETY_ABILITY_REQ = 1650  # GetSafetyAbility
     RANDOM_USER_REQ = 1660  # GetRandomUser / ChangeRandomUser (no session needed)
@@ -214,8 +240,39 @@ class MessageId(enum.IntEnum):
     BREVIARY_PIC_RSP = 2039  # OPBreviaryPic
     TELNET_CONTROL_REQ = 2040  # OPTelnetControl (TelnetCommand, EnableKey)
     TELNET_CONTROL_RSP = 2041  # OPTelnetControl
+    PGS_STATE_GET_REQ = 2210  # OPGetPgsState ([SOF])
+    PGS_STATE_GET_RSP = 2211  # OPGetPgsState
+    PGS_IMAGE_GET_REQ = 2212  # OPPgsGetImg
+    PGS_IMAGE_GET_RSP = 2213  # OPPgsGetImg
+    CUSTOM_DATA_SET_REQ = 2214  # OPSetCustomData
+    CUSTOM_DATA_SET_RSP = 2215  # OPSetCustomData
+    CUSTOM_DATA_GET_REQ = 2216  # OPGetCustomData
+    CUSTOM_DATA_GET_RSP = 2217  # OPGetCustomData
+    ACTIVATION_CODE_GET_REQ = 2218  # OPGetActivationCode
+    ACTIVATION_CODE_GET_RSP = 2219  # OPGetActivationCode
+    DVR_INFO_CONTROL_REQ = 2220  # OPCtrlDVRInfo
+    DVR_INFO_CONTROL_RSP = 2221  # OPCtrlDVRInfo
+    # Pet feeders ([PYD] OPFEED_QCODES; replies assumed to be request + 1).
+    FEED_BOOK_SET_REQ = 2300  # OPFeedBook
+    FEED_BOOK_SET_RSP = 2301  # OPFeedBook
+    FEED_BOOK_GET_REQ = 2302  # OPFeedBook
+    FEED_BOOK_GET_RSP = 2303  # OPFeedBook
+    FEED_MANUAL_REQ = 2304  # OPFeedManual {"Servings": n}
+    FEED_MANUAL_RSP = 2305  # OPFeedManual {"Feeded": n, "NotFeeding": n}
+    FEED_HISTORY_GET_REQ = 2306  # OPFeedHistory
+    FEED_HISTORY_GET_RSP = 2307  # OPFeedHistory
+    FEED_HISTORY_SET_REQ = 2308  # OPFeedHistory
+    FEED_HISTORY_SET_RSP = 2309  # OPFeedHistory
     FILE_REQ = 3502  # OPFile
     FILE_RSP = 3503  # OPFile (reply id per [SOF])
+
+    # Ids known only by number: in FunSDK's unencrypted list ([AND]) or sofiactl's table.
+    UNKNOWN_2062_REQ = 2062
+    UNKNOWN_2062_RSP = 2063
+    UNKNOWN_2122_RAW_DATA = 2122  # raw data ([SOF])
+    UNKNOWN_2123 = 2123
+    UNKNOWN_2140 = 2140
+    UNKNOWN_3016 = 3016
 
 
 # Requests whose id is odd; their reply is still id + 1 (PROTOCOL.md §3 and §19).
