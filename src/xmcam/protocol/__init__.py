@@ -4,14 +4,7 @@ Standard library only. No sockets, no asyncio, no threads, no clock: the shells 
 client, the blocking client, the simulator) move bytes and time in and out of it.
 """
 
-from xmcam.protocol.auth import (
-    EncryptType,
-    login_body,
-    password_matches,
-    redact,
-    redact_json_bytes,
-    sofia_hash,
-)
+from xmcam.protocol.auth import EncryptType, login_body, password_matches, sofia_hash
 from xmcam.protocol.codes import (
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
@@ -37,7 +30,6 @@ from xmcam.protocol.connection import (
     Request,
     UnexpectedFrame,
 )
-from xmcam.protocol.debug import redacted_hex_dump, redacted_wire
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame, encode_message
 from xmcam.protocol.header import (
     CLIENT_VERSION,
@@ -47,6 +39,12 @@ from xmcam.protocol.header import (
     HEADER_SIZE,
     Header,
     Limits,
+)
+from xmcam.protocol.redaction import (
+    redact,
+    redact_json_bytes,
+    redacted_hex_dump,
+    redacted_wire,
 )
 from xmcam.protocol.payload import (
     CLIENT_TERMINATOR,

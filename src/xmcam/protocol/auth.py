@@ -1,4 +1,4 @@
-"""The password hash ("Sofia hash"), login bodies, and the redaction of secrets.
+"""The password hash ("Sofia hash") and login bodies.
 
 The hash (PROTOCOL.md §6.1): MD5 of the UTF-8 password; each pair of digest bytes, summed
 modulo 62, picks one character of `0-9A-Za-z`; eight characters in all. It has no salt and
@@ -12,21 +12,15 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import re
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 from xmcam.protocol.payload import JsonObject
 
 __all__ = [
     "DEFAULT_LOGIN_TYPE",
-    "REDACTED",
-    "SECRET_KEYS",
     "EncryptType",
     "login_body",
     "password_matches",
-    "redact",
-    "redact_json_bytes",
     "sofia_hash",
 ]
 
@@ -91,52 +85,3 @@ def password_matches(password_field: str, encrypt_type: str, stored_hash: str) -
     return hmac.compare_digest(
         offered.encode("utf-8", "surrogatepass"), stored_hash.encode("utf-8", "surrogatepass")
     )
-
-
-REDACTED: Final = "<redacted>"
-
-# Every body member known to carry a password or its hash (PROTOCOL.md §6, §17, §21).
-SECRET_KEYS: Final = frozenset(
-    {"PassWord", "Password", "NewPassWord", "OldPassWord", "passWord", "password", "Pwd"}
-)
-
-
-def redact(value: Any) -> Any:
-    """A copy of a decoded body with every secret member's value replaced by REDACTED, at
-    every depth. Key matching ignores surrounding white space, as the body reader does."""
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if str(key).strip() in SECRET_KEYS else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
-
-
-_SECRET_KEY_PATTERN: Final = b"|".join(re.escape(key.encode()) for key in sorted(SECRET_KEYS))
-# Three shapes of a secret member, each redacted by its own pattern: a string value; the
-# same inside a double-encoded body, where every quote arrives as \"; and a bare value
-# (a number, true, null) for firmware that sends one.
-_SECRET_STRING: Final = re.compile(
-    rb'("\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*"\s*:\s*")((?:[^"\\]|\\.)*)(")'
-)
-_SECRET_ESCAPED_STRING: Final = re.compile(
-    rb'(\\"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\"\s*:\s*\\")((?:[^"\\]|\\\\)*)(\\")'
-)
-_SECRET_BARE: Final = re.compile(
-    rb'(\\?"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\?"\s*:\s*)([^,}\]\s"\\][^,}\]\s]*)()'
-)
-
-
-def _overwrite(match: re.Match[bytes]) -> bytes:
-    return match.group(1) + b"*" * len(match.group(2)) + match.group(3)
-
-
-def redact_json_bytes(payload: bytes | bytearray | memoryview) -> bytes:
-    """Raw body bytes with the value of every secret member overwritten by `*`, one for each
-    byte, so a hex dump keeps its offsets and lengths but not the secret."""
-    data = bytes(payload)
-    for pattern in (_SECRET_STRING, _SECRET_ESCAPED_STRING, _SECRET_BARE):
-        data = pattern.sub(_overwrite, data)
-    return data

@@ -61,6 +61,15 @@ class Frame(NamedTuple):
     payload: bytes
     parts: int = 1
 
+    def __repr__(self) -> str:
+        # The payload is left out on purpose: a login's carries the password hash, which logs
+        # in like the password. Dump frames with protocol.debug.redacted_hex_dump() instead.
+        header = self.header
+        return (
+            f"Frame({message_name(header.message_id)}, session_id=0x{header.session_id:08X}, "
+            f"sequence={header.sequence}, payload=<{len(self.payload)} bytes>, parts={self.parts})"
+        )
+
     @property
     def message_id(self) -> int:
         return self.header.message_id

@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from xmcam.errors import PayloadError
 from xmcam.protocol.header import DEFAULT_LIMITS, Limits
+from xmcam.protocol.redaction import redact
 
 __all__ = [
     "CLIENT_TERMINATOR",
@@ -147,6 +148,13 @@ class Body:
     """What followed the JSON text: any mix of NUL, CR, LF and spaces, or nothing."""
     double_encoded: bool = False
     """The JSON arrived as a JSON string holding the JSON."""
+
+    def __repr__(self) -> str:
+        # Secret members (passwords, their hashes) are redacted: reprs end up in logs.
+        return (
+            f"Body(data={redact(self.data)!r}, original_keys={dict(self.original_keys)!r}, "
+            f"terminator={self.terminator!r}, double_encoded={self.double_encoded})"
+        )
 
     def get(self, key: str, default: Any = None) -> Any:
         """`data.get(key, default)`."""
