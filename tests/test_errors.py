@@ -32,7 +32,7 @@ RET_CLASSES: list[tuple[int, type[DeviceError]]] = [
     (106, AuthenticationError),
     (204, AuthenticationError),
     (206, AuthenticationError),
-    (113, AuthenticationError),
+    (113, DeviceError),
     (205, AccountLockedError),
     (105, NotLoggedInError),
     (202, NotLoggedInError),
@@ -74,7 +74,8 @@ def test_error_message_has_ret_meaning_and_message_name(ret: int, cls: type[Devi
     assert text.endswith("logging in as admin")
     assert error.message_id == 1001
     assert error.context == "logging in as admin"
-    assert type(error) is cls
+    # At login, "user does not exist" (113) refuses the login like a wrong password.
+    assert type(error) is (AuthenticationError if ret == 113 else cls)
 
 
 def test_error_message_exact_text() -> None:
@@ -204,3 +205,8 @@ def test_all_lists_every_public_name() -> None:
         and getattr(value, "__module__", "") == "xmcam.errors"
     }
     assert exported == defined
+
+
+def test_user_not_found_is_an_authentication_error_only_at_login() -> None:
+    assert type(error_for_ret(113, message_id=1001)) is AuthenticationError
+    assert type(error_for_ret(113, message_id=1487)) is DeviceError

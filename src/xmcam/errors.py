@@ -165,7 +165,6 @@ _CLASS_FOR_RET: dict[int, type[DeviceError]] = {
     203: AuthenticationError,  # WRONG_PASSWORD
     204: AuthenticationError,  # ILLEGAL_USER
     206: AuthenticationError,  # USER_BLACKLISTED
-    113: AuthenticationError,  # USER_NOT_FOUND
     # 205 is "user locked" in the vendor table; Besder firmware answers it for a wrong user
     # name (PROTOCOL.md §5). Either way the right reaction is the same: stop trying.
     205: AccountLockedError,  # USER_LOCKED
@@ -189,4 +188,13 @@ def error_for_ret(ret: int, *, message_id: int | None = None, context: str = "")
     >>> error_for_ret(203)
     AuthenticationError('Ret 203 (wrong password)')
     """
-    return _CLASS_FOR_RET.get(ret, DeviceError)(ret, message_id=message_id, context=context)
+    kind = _CLASS_FOR_RET.get(ret, DeviceError)
+    if ret == _USER_NOT_FOUND and message_id in _LOGIN_IDS:
+        # "User does not exist" refuses a login; elsewhere (deleting a user) it is a plain
+        # device error, not a reason to stop trying to log in.
+        kind = AuthenticationError
+    return kind(ret, message_id=message_id, context=context)
+
+
+_USER_NOT_FOUND = 113
+_LOGIN_IDS = frozenset({1000, 1001})  # LOGIN_REQ, LOGIN_RSP

@@ -25,6 +25,7 @@ from xmcam.protocol import (
     LoginRequest,
     MediaPacket,
     MessageId,
+    Notification,
     Reply,
     Request,
     SessionIdStyle,
@@ -458,3 +459,135 @@ def test_a_bad_body_breaks_the_stream_however_it_is_cut() -> None:
         device.receive_data(bad)
     with pytest.raises(PayloadError):
         device.receive_data(login)
+
+
+def test_client_closes_as_soon_as_an_error_is_met_after_good_frames() -> None:
+    client = logged_in()
+    client.request(1006, {"Name": "KeepAlive"})
+    good = device_frame(1007, {"Name": "KeepAlive", "Ret": 100})
+    (event,) = client.receive_data(good + b"GET / HTTP/1.1\r\n\r\n")
+    assert isinstance(event, Reply)
+    assert client.state is ClientState.CLOSED
+    with pytest.raises(StateError):
+        client.request(1006, {"Name": "KeepAlive"})
+
+
+@pytest.mark.parametrize("alive", [10**400, 3601, 86400])
+def test_absurd_alive_intervals_fall_back_to_the_default(alive: int) -> None:
+    client = ClientConnection()
+    client.login("admin", "")
+    body = {"Ret": 100, "SessionID": "0x7", "AliveInterval": alive, "ChannelNum": -7}
+    (reply,) = client.receive_data(device_frame(1001, body))
+    assert isinstance(reply, LoginReply)
+    assert reply.alive_interval == client.alive_interval == 20
+    assert reply.channel_count is None
+
+
+@pytest.mark.parametrize("ret", ["0xCB", 203.0, True, [607]])
+def test_an_unreadable_ret_is_not_success(ret: object) -> None:
+    client = logged_in()
+    client.request(1042, {"Name": "General.General"})
+    (reply,) = client.receive_data(device_frame(1043, {"Ret": ret}))
+    assert isinstance(reply, Reply)
+    assert not reply.ok
+    with pytest.raises(DeviceError, match="Ret was unreadable"):
+        reply.raise_for_ret()
+
+
+def test_terminators_are_configurable_for_both_roles() -> None:
+    client = ClientConnection(terminator=b"")
+    wire = client.login("admin", "")
+    assert wire.endswith(b"}")
+    device = DeviceConnection(terminator=b"\x00")
+    (login,) = device.receive_data(wire)
+    assert isinstance(login, LoginRequest)
+    reply = device.accept_login(login, 3, {"Ret": 100})
+    assert reply.endswith(b"}\x00")
+    assert device.push(1504, {"Name": ""}).endswith(b"}\x00")
+    (event,) = device.receive_data(encode_frame(1006, encode_body({}), session_id=3))
+    assert isinstance(event, Request)
+    assert device.reply(event, {"Ret": 100}).endswith(b"}\x00")
+    assert device.reply(event, {"Ret": 100}, terminator=b"\n\x00").endswith(b"}\n\x00")
+
+
+def test_logout_reply_logs_the_client_out() -> None:
+    client = logged_in()
+    client.request(1002, {"Name": ""})
+    (reply,) = client.receive_data(device_frame(1003, {"Name": "", "Ret": 100}))
+    assert isinstance(reply, Reply)
+    assert client.state is ClientState.NOT_LOGGED_IN
+    assert client.session_id == 0
+
+
+def test_a_failed_second_login_forgets_the_session() -> None:
+    client = logged_in()
+    client.login("admin", "wrong")
+    client.receive_data(login_reply(203))
+    assert client.state is ClientState.NOT_LOGGED_IN
+    assert client.session_id == 0
+
+
+def test_accept_login_with_an_impossible_session_id_leaves_the_device_logged_out() -> None:
+    device = DeviceConnection()
+    (login,) = device.receive_data(SEED_FRAMES[0].payload)
+    assert isinstance(login, LoginRequest)
+    with pytest.raises(ValueError, match="32 bits"):
+        device.accept_login(login, 2**32, {"Ret": 100})
+    assert not device.logged_in
+
+
+def test_requests_before_login_when_asked_for() -> None:
+    client = ClientConnection()
+    wire = client.request(1010, {}, before_login=True, add_session_id=False)
+    assert wire[14:16] == (1010).to_bytes(2, "little")
+    (reply,) = client.receive_data(device_frame(1011, {"Ret": 100}, session_id=0))
+    assert isinstance(reply, Reply)
+    assert client.state is ClientState.NOT_LOGGED_IN
+
+
+def test_playback_end_and_upgrade_progress_are_notifications() -> None:
+    client = logged_in()
+    events = client.receive_data(
+        device_frame(1524, {"Name": "", "Ret": 42}) + encode_frame(1423, b"", session_id=7)
+    )
+    assert [type(event) for event in events] == [Notification, Notification]
+    first, second = events
+    assert isinstance(first, Notification)
+    assert isinstance(second, Notification)
+    assert first.body is not None
+    assert first.body.ret == 42
+    assert second.body is None
+
+
+def test_a_snapshot_is_answered_by_jpeg_packets_ended_by_end_flag() -> None:
+    client = logged_in()
+    client.request(1560, {"Name": "OPSNAP", "OPSNAP": {"Channel": 0}})
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(100)
+    first = encode_frame(1561, jpeg[:50], session_id=7)
+    last = encode_frame(1561, jpeg[50:] + b"\xff\xd9", session_id=7, current_packet=1)
+    events = client.receive_data(first)
+    assert [type(event) for event in events] == [MediaPacket]
+    assert client.pending_request == 1560
+    events = client.receive_data(last)
+    assert [type(event) for event in events] == [MediaPacket]
+    assert client.pending_request is None
+
+
+def test_a_refused_snapshot_is_a_json_reply() -> None:
+    client = logged_in()
+    client.request(1560, {"Name": "OPSNAP", "OPSNAP": {"Channel": 0}})
+    (reply,) = client.receive_data(device_frame(1561, {"Name": "OPSNAP", "Ret": 108}))
+    assert isinstance(reply, Reply)
+    assert reply.ret == 108
+    assert client.pending_request is None
+
+
+def test_a_config_export_reply_is_binary() -> None:
+    client = logged_in()
+    client.request(1542, {"Name": ""})
+    archive = b"PK\x03\x04" + bytes(60)
+    (reply,) = client.receive_data(encode_frame(1543, archive, session_id=7))
+    assert isinstance(reply, Reply)
+    assert reply.payload == archive
+    assert reply.body.data == {}
+    assert reply.ok

@@ -187,11 +187,14 @@ def test_buffered() -> None:
     assert decoder.buffered == 3
 
 
-def test_buffered_excludes_collected_parts() -> None:
+def test_buffered_counts_collected_parts() -> None:
     parts = encode_message(CONFIG, b"x" * 30, part_size=10)
     decoder = FrameDecoder()
     assert decoder.feed(parts[0] + parts[1]) == []
+    assert decoder.buffered == 20  # two parts of 10 bytes, held until the third arrives
+    (frame,) = decoder.feed(parts[2])
     assert decoder.buffered == 0
+    assert frame.payload == b"x" * 30
 
 
 def test_caller_may_reuse_its_buffer() -> None:
@@ -526,7 +529,7 @@ def test_message_size_limit() -> None:
     over = encode_message(CONFIG, b"x" * 61, part_size=20)
     decoder = FrameDecoder(limits)
     decoder.feed(b"".join(over[:3]))
-    with pytest.raises(ReassemblyError, match="exceeds the limit of 60 bytes"):
+    with pytest.raises(ReassemblyError, match="over the limit of 60"):
         decoder.feed(over[3])
 
 
@@ -750,3 +753,28 @@ def test_encode_message_accepts_part_counts(parts: int) -> None:
     (frame,) = decode_all(b"".join(packets))
     assert frame.payload == payload
     assert frame.parts == parts
+
+
+def test_unfinished_messages_share_one_size_limit() -> None:
+    limits = Limits(max_message_size=50)
+    first = encode_message(1043, b"a" * 60, part_size=30)  # part 0: 30 bytes, under 50 alone
+    second = encode_message(1049, b"b" * 60, part_size=30)
+    decoder = FrameDecoder(limits)
+    assert decoder.feed(first[0]) == []
+    with pytest.raises(ReassemblyError, match="unfinished messages over the limit of 50"):
+        decoder.feed(second[0])
+
+
+def test_a_sticky_error_does_not_grow_its_traceback() -> None:
+    decoder = FrameDecoder()
+    with pytest.raises(FrameError):
+        decoder.feed(b"\x00")
+    for _ in range(1000):
+        with pytest.raises(FrameError) as caught:
+            decoder.feed(b"")
+    depth = 0
+    trace = caught.value.__traceback__
+    while trace is not None:
+        depth += 1
+        trace = trace.tb_next
+    assert depth < 10

@@ -748,3 +748,17 @@ def test_reader_survives_nesting_past_the_interpreters_limit() -> None:
 def test_parse_session_id_names_an_unexpected_type() -> None:
     with pytest.raises(PayloadError, match="not type object"):
         parse_session_id(object())
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_reader_rejects_nan_and_infinity(constant: bytes) -> None:
+    with pytest.raises(PayloadError, match="not a JSON value"):
+        decode_body(b'{"A" : ' + constant + b"}")
+
+
+def test_a_lone_surrogate_from_the_wire_is_written_back_as_its_escape() -> None:
+    body = decode_body(b'{ "Title" : "cam\\ud800x" }')
+    assert body.data["Title"] == "cam\ud800x"
+    written = encode_body(body.data)
+    assert written == b'{ "Title" : "cam\\ud800x" }\n'
+    assert decode_body(written).data == body.data

@@ -5,8 +5,8 @@ What each property protects:
 1. Decoder robustness (`test_decoder_*_only_protocol_errors`): whatever bytes a peer sends,
    random or a valid stream with bytes flipped, inserted or deleted, `FrameDecoder.feed()`
    and `eof()` raise nothing but ProtocolError, a failed decoder keeps raising the same
-   error, and a healthy decoder never holds more than one packet's allowance
-   (HEADER_SIZE + max_packet_payload).
+   error, and a decoder never holds more than one packet's allowance plus the unfinished
+   multi-packet messages' (HEADER_SIZE + max_packet_payload + max_message_size).
 2. Chunking invariance (`test_decoder_chunking_invariance`): how TCP cuts the stream never
    changes what is decoded. Fed whole, byte by byte, or at random cut points (through a
    reused receive buffer, as a `recv_into` shell does), a stream of valid frames (media,
@@ -74,7 +74,9 @@ SMALL_LIMITS: Final = Limits(
     max_json_size=4096,
     max_json_depth=16,
 )
-BUFFER_BOUND: Final = HEADER_SIZE + SMALL_LIMITS.max_packet_payload
+# At most one packet being received, plus the parts of unfinished multi-packet messages
+# (which all together may hold up to max_message_size).
+BUFFER_BOUND: Final = HEADER_SIZE + SMALL_LIMITS.max_packet_payload + SMALL_LIMITS.max_message_size
 
 TERMINATORS: Final = (b"", b"\n", b"\x00", b"\n\x00", b"\n\x00\x00")
 MEDIA_IDS: Final = sorted(MEDIA_MESSAGE_IDS)

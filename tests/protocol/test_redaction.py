@@ -16,6 +16,7 @@ from xmcam.protocol import (
     decode_body,
     encode_body,
     encode_frame,
+    encode_message,
     sofia_hash,
 )
 from xmcam.protocol.header import HEADER_SIZE
@@ -81,8 +82,28 @@ def test_media_payloads_are_kept() -> None:
     assert redacted_wire(media) == media
 
 
-def test_garbage_is_redacted_as_json() -> None:
-    assert redacted_wire(b'xx"Password":"abc"') == b'xx"Password":"***"'
+def test_bytes_that_begin_inside_a_packet_are_overwritten_whole() -> None:
+    # A later TCP read, or garbage: its keys are out of view, so nothing of it is shown.
+    assert redacted_wire(b'xx"Password":"abc"') == b"*" * 18
+    wire = ClientConnection().login("admin", "hunter2")
+    for cut in range(1, len(wire)):
+        first, rest = redacted_wire(wire[:cut]), redacted_wire(wire[cut:])
+        assert len(first) + len(rest) == len(wire)
+        for shown in (first, rest):
+            for size in range(3, 9):
+                secret = sofia_hash("hunter2").encode()
+                for start in range(9 - size):
+                    assert secret[start : start + size] not in shown
+
+
+def test_later_parts_of_a_multi_packet_message_are_overwritten_whole() -> None:
+    body = encode_body({"NewPassWord": sofia_hash("new"), "PassWord": sofia_hash("hunter2")})
+    for size in (7, 10, 16, 33):
+        parts = encode_message(1488, body, part_size=size)
+        for shown in [redacted_wire(b"".join(parts)), *(redacted_wire(part) for part in parts)]:
+            for secret in (sofia_hash("new"), sofia_hash("hunter2")):
+                assert secret[:3].encode() not in shown
+                assert secret[-3:].encode() not in shown
 
 
 def test_hex_dump_rows_and_limit() -> None:
@@ -110,9 +131,18 @@ def test_redact_every_secret_key(key: str) -> None:
 
 
 def test_secret_keys() -> None:
-    assert {"PassWord", "NewPassWord", "OldPassWord"} <= SECRET_KEYS
-    assert "UserName" not in SECRET_KEYS
+    assert {"password", "newpassword", "oldpassword", "keys", "admintoken"} <= SECRET_KEYS
+    assert "username" not in SECRET_KEYS
     assert REDACTED == "<redacted>"
+
+
+@pytest.mark.parametrize(
+    "key", ["PassWord", "PASSWORD", " Passwd ", "Keys", "AdminToken", "CommunicateKey"]
+)
+def test_secret_keys_match_in_any_case(key: str) -> None:
+    assert redact({key: "x"}) == {key: REDACTED}
+    raw = f'{{"{key}":"abc"}}'.encode()
+    assert redact_json_bytes(raw) == raw.replace(b"abc", b"***")
 
 
 def test_redact_at_every_depth_and_in_lists() -> None:

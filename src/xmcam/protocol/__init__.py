@@ -26,9 +26,11 @@ from xmcam.protocol.connection import (
     LoginReply,
     LoginRequest,
     MediaPacket,
+    Notification,
     Reply,
     Request,
     UnexpectedFrame,
+    session_id_style_of,
 )
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame, encode_message
 from xmcam.protocol.header import (
@@ -40,12 +42,6 @@ from xmcam.protocol.header import (
     Header,
     Limits,
 )
-from xmcam.protocol.redaction import (
-    redact,
-    redact_json_bytes,
-    redacted_hex_dump,
-    redacted_wire,
-)
 from xmcam.protocol.payload import (
     CLIENT_TERMINATOR,
     DEVICE_TERMINATOR,
@@ -56,6 +52,12 @@ from xmcam.protocol.payload import (
     encode_json,
     format_session_id,
     parse_session_id,
+)
+from xmcam.protocol.redaction import (
+    redact,
+    redact_json_bytes,
+    redacted_hex_dump,
+    redacted_wire,
 )
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "LoginRequest",
     "MediaPacket",
     "MessageId",
+    "Notification",
     "Reply",
     "Request",
     "Ret",
@@ -107,5 +110,6 @@ __all__ = [
     "redacted_wire",
     "reply_id",
     "ret_meaning",
+    "session_id_style_of",
     "sofia_hash",
 ]

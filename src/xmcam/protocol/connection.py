@@ -64,6 +64,7 @@ __all__ = [
     "LoginReply",
     "LoginRequest",
     "MediaPacket",
+    "Notification",
     "Reply",
     "Request",
     "UnexpectedFrame",
@@ -105,7 +106,7 @@ def _events_until_failure(
     """One event per frame. A frame whose body breaks the protocol ends the list: the events
     before it are returned, and the error is raised now if there are none, else next time."""
     if state.error is not None:
-        raise state.error
+        raise state.error.with_traceback(None)
     events: list[EventT] = []
     for frame in frames:
         try:
@@ -142,20 +143,29 @@ class Reply:
         return self.body.ret
 
     @property
+    def payload(self) -> bytes:
+        """The reply's raw data: the bytes themselves for binary replies (a config export's
+        zip), the JSON text otherwise."""
+        return self.frame.payload
+
+    @property
     def ok(self) -> bool:
-        """True when the Ret code is a success code. A reply without Ret counts as success:
-        some firmware leaves it out of plain acknowledgements."""
-        ret = self.body.ret
-        return ret is None or ret in SUCCESS_RETS
+        """True when the Ret code is a success code. A reply without Ret counts as success
+        (some firmware leaves it out of plain acknowledgements); one whose Ret is there but
+        unreadable (`"0xCB"`, `203.0`, `true`) does not."""
+        if "Ret" not in self.body.data:
+            return True
+        return self.body.ret in SUCCESS_RETS
 
     def raise_for_ret(self) -> None:
         """Raise the DeviceError subclass for a failure Ret code; do nothing on success."""
         if not self.ok:
             ret = self.body.ret
             if ret is None:
-                raise error_for_ret(
-                    Ret.UNKNOWN_ERROR, message_id=self.request_id, context="(the reply had no Ret)"
-                )
+                context = "(the reply had no Ret)"
+                if "Ret" in self.body.data:
+                    context = "(the reply's Ret was unreadable)"
+                raise error_for_ret(Ret.UNKNOWN_ERROR, message_id=self.request_id, context=context)
             raise error_for_ret(ret, message_id=self.request_id)
 
 
@@ -200,17 +210,42 @@ class ForcedLogout:
 
 
 @dataclass(frozen=True, slots=True)
+class Notification:
+    """A message a device sends unasked besides alarms: end of playback (1423), upgrade
+    progress (1524, Ret = percent) and upgrade data acknowledgements (1523). `body` is None
+    when the payload is not a JSON object."""
+
+    frame: Frame
+    body: Body | None
+
+
+@dataclass(frozen=True, slots=True)
 class UnexpectedFrame:
     """A frame that answers no outstanding request, e.g. a reply that came too late."""
 
     frame: Frame
 
 
-ClientEvent = Reply | AlarmMessage | MediaPacket | ForcedLogout | UnexpectedFrame
+ClientEvent = Reply | AlarmMessage | MediaPacket | Notification | ForcedLogout | UnexpectedFrame
+
+# Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
+_NOTIFICATION_IDS: Final = frozenset(
+    {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
+)
+# Replies whose data is binary rather than JSON: the config and log exports (a zip).
+_BINARY_REPLY_IDS: Final = frozenset({MessageId.CONFIG_EXPORT_RSP, MessageId.LOG_EXPORT_RSP})
+# Login reply values outside these ranges are garbage, not configuration.
+_ALIVE_INTERVAL_RANGE: Final = range(1, 3601)
+_CHANNEL_COUNT_RANGE: Final = range(1025)
 
 
 class ClientConnection:
     """The client side of one DVRIP connection.
+
+    Sequence numbers count up per connection from `first_sequence`; every sending method
+    takes an explicit `sequence=` too. (The seed capture's client numbers its packets
+    0, 0, 0, 1, 2, 0: no per-connection counter reproduces that, and devices do not check.)
+    Bodies end with `terminator`, `\\n` by default as in the seed.
 
     >>> connection = ClientConnection()
     >>> wire = connection.login("admin", "")          # bytes to send
@@ -223,10 +258,12 @@ class ClientConnection:
         limits: Limits = DEFAULT_LIMITS,
         session_id_style: SessionIdStyle | None = None,
         first_sequence: int = 0,
+        terminator: bytes = CLIENT_TERMINATOR,
     ) -> None:
         self._decoder = FrameDecoder(limits)
         self._receiver = _DeferredFailure()
         self._limits = limits
+        self._terminator = terminator
         self._style_override = session_id_style
         self._style = session_id_style or SessionIdStyle.PADDED
         self._sequence = first_sequence
@@ -270,7 +307,7 @@ class ClientConnection:
         self._check_can_send(MessageId.LOGIN_REQ, expect_reply=True, logged_in_only=False)
         data = encode_body(
             login_body(user, password, encrypt_type=encrypt_type, login_type=login_type),
-            CLIENT_TERMINATOR,
+            self._terminator,
         )
         wire = encode_frame(
             MessageId.LOGIN_REQ, data, session_id=0, sequence=self._next_sequence(sequence)
@@ -288,12 +325,15 @@ class ClientConnection:
         sequence: int | None = None,
         session_id_style: SessionIdStyle | None = None,
         add_session_id: bool = True,
+        before_login: bool = False,
     ) -> bytes:
         """A request to send. The body gets this session's SessionID unless it has one or
         `add_session_id` is false. With `expect_reply`, the request becomes the outstanding
         one; without, it is fire-and-forget (unguard, talk start: many devices never answer).
+        `before_login` allows the few requests made before logging in (the 1010 capability
+        probe, FunSDK's 1413 negotiation).
         """
-        self._check_can_send(message_id, expect_reply=expect_reply, logged_in_only=True)
+        self._check_can_send(message_id, expect_reply=expect_reply, logged_in_only=not before_login)
         if expect_reply and _reply_id_or_none(message_id) is None:
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
         content = dict(body or {})
@@ -303,7 +343,7 @@ class ClientConnection:
             )
         wire = encode_frame(
             message_id,
-            encode_body(content, CLIENT_TERMINATOR),
+            encode_body(content, self._terminator),
             session_id=self.session_id,
             sequence=self._next_sequence(sequence),
         )
@@ -345,24 +385,47 @@ class ClientConnection:
         their events are returned first and the error is raised by the next call.
         """
         try:
-            return _events_until_failure(self._receiver, self._decoder.feed(data), self._event_for)
+            events = _events_until_failure(
+                self._receiver, self._decoder.feed(data), self._event_for
+            )
         except ProtocolError:
             self.connection_lost()
             raise
+        if self._receiver.error is not None or self._decoder.failure is not None:
+            self.connection_lost()  # the error comes next call; nothing more may be sent now
+        return events
 
     def _event_for(self, frame: Frame) -> ClientEvent:
+        pending = self._pending
+        if pending is None or frame.message_id != _reply_id_or_none(pending):
+            return self._unasked(frame)
+        if frame.message_id in MEDIA_MESSAGE_IDS and not _looks_like_json(frame.payload):
+            # A snapshot (1560) is answered by JPEG data ended by EndFlag, or by a JSON error
+            # such as Ret 108 (PROTOCOL.md §12.2).
+            if frame.header.end_flag:
+                self._pending = None
+            return MediaPacket(frame)
+        self._pending = None
+        if frame.message_id in _BINARY_REPLY_IDS and not _looks_like_json(frame.payload):
+            return Reply(pending, frame, Body({}))
+        body = frame.body(self._limits)
+        if pending == MessageId.LOGIN_REQ:
+            return self._login_finished(frame, body)
+        if pending == MessageId.LOGOUT_REQ:
+            self.state = ClientState.NOT_LOGGED_IN
+            self.session_id = 0
+        return Reply(pending, frame, body)
+
+    def _unasked(self, frame: Frame) -> ClientEvent:
+        """The event for a frame that answers no outstanding request."""
         message_id = frame.message_id
         if message_id in MEDIA_MESSAGE_IDS:
             return MediaPacket(frame)
-        pending = self._pending
-        if pending is not None and message_id == reply_id(pending):
-            self._pending = None
-            body = frame.body(self._limits)
-            if pending == MessageId.LOGIN_REQ:
-                return self._login_finished(frame, body)
-            return Reply(pending, frame, body)
         if message_id == MessageId.ALARM_REQ:
             return AlarmMessage(frame, frame.body(self._limits))
+        if message_id in _NOTIFICATION_IDS:
+            notice = frame.body(self._limits) if _looks_like_json(frame.payload) else None
+            return Notification(frame, notice)
         if message_id == MessageId.FORCELOGOUT_REQ:
             self.connection_lost()
             return ForcedLogout(frame)
@@ -371,12 +434,13 @@ class ClientConnection:
     def _login_finished(self, frame: Frame, body: Body) -> LoginReply:
         if body.ret not in SUCCESS_RETS:
             self.state = ClientState.NOT_LOGGED_IN
+            self.session_id = 0
             return LoginReply(MessageId.LOGIN_REQ, frame, body)
         session_id = body.session_id
         if session_id is None:
             session_id = frame.session_id
-        alive = body.get("AliveInterval")
-        if isinstance(alive, bool) or not isinstance(alive, int) or alive <= 0:
+        alive = _int_in(body.get("AliveInterval"), _ALIVE_INTERVAL_RANGE)
+        if alive is None:
             alive = DEFAULT_ALIVE_INTERVAL
         if self._style_override is None:
             self._style = session_id_style_of(body.get("SessionID")) or self._style
@@ -390,8 +454,8 @@ class ClientConnection:
             body,
             session_id=session_id,
             alive_interval=alive,
-            channel_count=_int_or_none(body.get("ChannelNum")),
-            extra_channel_count=_int_or_none(body.get("ExtraChannel")),
+            channel_count=_int_in(body.get("ChannelNum"), _CHANNEL_COUNT_RANGE),
+            extra_channel_count=_int_in(body.get("ExtraChannel"), _CHANNEL_COUNT_RANGE),
             device_type=device_type if isinstance(device_type, str) else None,
             data_use_aes=body.get("DataUseAES") is True,
         )
@@ -415,8 +479,16 @@ class ClientConnection:
         return sequence
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _int_in(value: object, allowed: range) -> int | None:
+    """`value` when it is a whole number in `allowed`, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in allowed:
+        return value
+    return None
+
+
+def _looks_like_json(payload: bytes) -> bool:
+    """Whether a payload that may be binary starts like a JSON object."""
+    return payload.lstrip(b" \t\r\n\x00")[:1] == b"{"
 
 
 # ----------------------------------------------------------------------------- device role
@@ -486,10 +558,13 @@ class DeviceConnection:
     sequence number echoed, `\\n\\0` after the JSON.
     """
 
-    def __init__(self, *, limits: Limits = DEVICE_LIMITS) -> None:
+    def __init__(
+        self, *, limits: Limits = DEVICE_LIMITS, terminator: bytes = DEVICE_TERMINATOR
+    ) -> None:
         self._decoder = FrameDecoder(limits)
         self._receiver = _DeferredFailure()
         self._limits = limits
+        self._terminator = terminator
         self.session_id: int | None = None
         self.user: str | None = None
         self._push_sequence = 0
@@ -536,9 +611,10 @@ class DeviceConnection:
     ) -> bytes:
         """Log the connection in and return the login reply. `reply_fields` are the reply's
         members besides SessionID (Ret, AliveInterval, ChannelNum, `"DeviceType "`, ...)."""
-        self.session_id = session_id
+        wire = self._reply_bytes(request.frame, dict(reply_fields), session_id, session_id_style)
+        self.session_id = session_id  # only once the reply could be built
         self.user = request.user
-        return self._reply_bytes(request.frame, dict(reply_fields), session_id, session_id_style)
+        return wire
 
     def reject_login(
         self,
@@ -561,7 +637,7 @@ class DeviceConnection:
         body: Mapping[str, Any],
         *,
         session_id_style: SessionIdStyle = SessionIdStyle.PADDED,
-        terminator: bytes = DEVICE_TERMINATOR,
+        terminator: bytes | None = None,
     ) -> bytes:
         """The reply to a request: message id + 1, the request's sequence echoed, the body
         with this session's SessionID added unless it has one. Raises StateError for a
@@ -588,7 +664,7 @@ class DeviceConnection:
         self._push_sequence = (sequence + 1) & 0xFFFFFFFF
         return encode_frame(
             message_id,
-            encode_body(content, DEVICE_TERMINATOR),
+            encode_body(content, self._terminator),
             session_id=self.session_id,
             sequence=sequence,
             version=DEVICE_VERSION,
@@ -600,12 +676,12 @@ class DeviceConnection:
         content: dict[str, Any],
         session_id: int,
         style: SessionIdStyle,
-        terminator: bytes = DEVICE_TERMINATOR,
+        terminator: bytes | None = None,
     ) -> bytes:
         content.setdefault("SessionID", format_session_id(session_id, style))
         return encode_frame(
             reply_id(request_frame.message_id),
-            encode_body(content, terminator),
+            encode_body(content, self._terminator if terminator is None else terminator),
             session_id=session_id,
             sequence=request_frame.sequence,
             version=DEVICE_VERSION,

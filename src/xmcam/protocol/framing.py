@@ -133,9 +133,9 @@ class FrameDecoder:
 
     @property
     def buffered(self) -> int:
-        """Bytes received but not yet part of a returned frame (excluding parts collected for
-        multi-packet messages)."""
-        return len(self._buffer)
+        """Bytes received but not yet part of a returned frame, parts of unfinished
+        multi-packet messages included."""
+        return len(self._buffer) + sum(message.size for message in self._partial.values())
 
     @property
     def failure(self) -> ProtocolError | None:
@@ -150,7 +150,7 @@ class FrameDecoder:
         same error.
         """
         if self._failure is not None:
-            raise self._failure
+            raise self._failure.with_traceback(None)  # the same error, not a growing trace
         frames: list[Frame] = []
         buffer = self._buffer
         size = len(data)
@@ -178,14 +178,14 @@ class FrameDecoder:
         if self._failure is not None:
             buffer.clear()  # bytes after a broken frame can never be used: hold none of them
             if not frames:
-                raise self._failure
+                raise self._failure.with_traceback(None)
         return frames
 
     def eof(self) -> None:
         """The stream has ended. Raises the pending protocol error, or a FrameError when
         the stream stopped in the middle of a packet or of a multi-packet message."""
         if self._failure is not None:
-            raise self._failure
+            raise self._failure.with_traceback(None)
         if self._buffer:
             raise FrameError(f"stream ended in the middle of a packet ({len(self._buffer)} bytes)")
         if self._partial:
@@ -283,9 +283,12 @@ class FrameDecoder:
         if index in partial.parts:
             raise ReassemblyError(f"{name} part {index} of {total} arrived twice")
         partial.size += len(payload)
-        if partial.size > self._limits.max_message_size:
+        # The limit holds for all half-built messages together, not for each one.
+        pending = sum(message.size for message in self._partial.values())
+        if pending > self._limits.max_message_size:
             raise ReassemblyError(
-                f"multi-packet {name} exceeds the limit of {self._limits.max_message_size} bytes"
+                f"multi-packet {name} takes the bytes of unfinished messages over the limit "
+                f"of {self._limits.max_message_size}"
             )
         partial.parts[index] = payload
         if index == 0:

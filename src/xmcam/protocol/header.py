@@ -70,7 +70,8 @@ class Limits:
     max_packet_payload: int = 4 * 1024 * 1024
     """Largest data length accepted in one packet header."""
     max_message_size: int = 16 * 1024 * 1024
-    """Largest multi-packet message after reassembly."""
+    """Largest multi-packet message after reassembly, and the most that all unfinished
+    multi-packet messages may hold together."""
     max_pending_messages: int = 8
     """How many different message ids may be half-reassembled at once."""
     max_json_size: int = 1024 * 1024

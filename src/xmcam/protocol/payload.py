@@ -129,7 +129,13 @@ def encode_body(body: Mapping[str, Any], terminator: bytes = CLIENT_TERMINATOR) 
     b'{ "Name" : "KeepAlive", "SessionID" : "0x00000001" }\\n'
     """
     content = body if type(body) is dict else dict(body)
-    return _dump_object(content).encode("utf-8") + terminator
+    text = _dump_object(content)
+    try:
+        return text.encode("utf-8") + terminator
+    except UnicodeEncodeError:
+        # A lone surrogate (valid in JSON as "\ud800", so a device can send one) has no
+        # UTF-8 form: write it back as the same escape.
+        return text.encode("utf-8", "backslashreplace") + terminator
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,19 +261,27 @@ def _loads(text: str, limits: Limits, spellings: dict[str, str]) -> Any:
 
     try:
         try:
-            return json.loads(text, object_pairs_hook=strip_keys)
+            return json.loads(text, object_pairs_hook=strip_keys, parse_constant=_no_constant)
         except ValueError as first_error:
             # ValueError covers malformed JSON and integers over Python's digit limit.
             repaired = _TRAILING_COMMA.sub(lambda match: match.group(1) or "", text)
             if repaired != text:
                 try:
-                    return json.loads(repaired, object_pairs_hook=strip_keys)
+                    return json.loads(
+                        repaired, object_pairs_hook=strip_keys, parse_constant=_no_constant
+                    )
                 except ValueError:
                     pass
             raise PayloadError(f"body is not valid JSON: {_short(first_error)}") from None
     except RecursionError:
         # Reachable only when Limits.max_json_depth is set above the interpreter's own limit.
         raise PayloadError("JSON nested too deeply") from None
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's reader accepts them unless told otherwise, and a
+    # body holding one could not be written back.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _check_depth(text: str, max_depth: int) -> None:

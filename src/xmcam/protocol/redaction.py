@@ -28,18 +28,33 @@ __all__ = [
 
 REDACTED: Final = "<redacted>"
 
-# Every body member known to carry a password or its hash (PROTOCOL.md §6, §17, §21).
+# Every body member known to carry a password, its hash or a key (PROTOCOL.md §6, §17, §21;
+# Wi-Fi `Keys` in NetWork.Wifi, FunSDK's AdminToken and CommunicateKey). Matched without
+# regard to case or surrounding white space.
 SECRET_KEYS: Final = frozenset(
-    {"PassWord", "Password", "NewPassWord", "OldPassWord", "passWord", "password", "Pwd"}
+    {
+        "password",
+        "newpassword",
+        "oldpassword",
+        "passwd",
+        "pwd",
+        "keys",
+        "admintoken",
+        "communicatekey",
+    }
 )
+
+
+def _is_secret(key: object) -> bool:
+    return str(key).strip().lower() in SECRET_KEYS
 
 
 def redact(value: Any) -> Any:
     """A copy of a decoded body with every secret member's value replaced by REDACTED, at
-    every depth. Key matching ignores surrounding white space, as the body reader does."""
+    every depth. Key matching ignores case and surrounding white space."""
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if str(key).strip() in SECRET_KEYS else redact(item)
+            key: REDACTED if _is_secret(key) else redact(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
@@ -50,18 +65,20 @@ def redact(value: Any) -> Any:
 _SECRET_KEY_PATTERN: Final = b"|".join(re.escape(key.encode()) for key in sorted(SECRET_KEYS))
 # Three shapes of a secret member, each redacted by its own pattern: a string value; the
 # same inside a double-encoded body, where every quote arrives as \"; and a bare value
-# (a number, true, null) for firmware that sends one.
+# (a number, true, null) for firmware that sends one. A string cut off by the end of the
+# buffer (one TCP read, one part of a multi-packet message) is redacted to the end.
 _SECRET_STRING: Final = re.compile(
-    rb'("\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*"\s*:\s*")((?:[^"\\]|\\.)*)(")'
+    rb'("\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*"\s*:\s*")((?:[^"\\]|\\.)*\\?)("|\Z)',
+    re.IGNORECASE,
 )
 _SECRET_ESCAPED_STRING: Final = re.compile(
-    rb'(\\"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\"\s*:\s*\\")((?:[^"\\]|\\\\)*)(\\")'
+    rb'(\\"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\"\s*:\s*\\")((?:[^"\\]|\\\\)*\\?)(\\"|\Z)',
+    re.IGNORECASE,
 )
 _SECRET_BARE: Final = re.compile(
-    rb'(\\?"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\?"\s*:\s*)([^,}\]\s"\\][^,}\]\s]*)()'
+    rb'(\\?"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\?"\s*:\s*)([^,}\]\s"\\][^,}\]\s]*)()',
+    re.IGNORECASE,
 )
-
-
 def _overwrite(match: re.Match[bytes]) -> bytes:
     return match.group(1) + b"*" * len(match.group(2)) + match.group(3)
 
@@ -81,10 +98,15 @@ _ROW: Final = 16
 def redacted_wire(wire: bytes | bytearray | memoryview) -> bytes:
     """The same bytes with secrets overwritten, for one or more whole or partial packets.
 
-    JSON payloads are redacted packet by packet; media payloads are kept as they are; bytes
-    that do not parse as packets are redacted as if they were JSON, which is the safe side.
+    JSON payloads are redacted packet by packet, a payload cut off by the end of `wire`
+    included; media payloads are kept as they are. Bytes that begin inside a packet (a later
+    TCP read) and the later parts of a multi-packet message begin inside a JSON text whose
+    keys are out of view, so no rule can tell a secret from the rest there: they are
+    overwritten whole. Dump whole frames to see their bodies.
     """
     data = bytes(wire)
+    if data[:1] != b"\xff":
+        return b"*" * len(data)
     out = bytearray()
     position = 0
     while len(data) - position >= HEADER_SIZE and data[position] == 0xFF:
@@ -92,7 +114,12 @@ def redacted_wire(wire: bytes | bytearray | memoryview) -> bytes:
         end = min(len(data), position + HEADER_SIZE + header.length)
         payload = data[position + HEADER_SIZE : end]
         out += data[position : position + HEADER_SIZE]
-        out += payload if header.message_id in MEDIA_MESSAGE_IDS else redact_json_bytes(payload)
+        if header.message_id in MEDIA_MESSAGE_IDS:
+            out += payload
+        elif header.is_multi_packet and header.current_packet > 0:
+            out += b"*" * len(payload)
+        else:
+            out += redact_json_bytes(payload)
         position = end
     out += redact_json_bytes(data[position:])
     return bytes(out)
