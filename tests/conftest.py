@@ -16,7 +16,7 @@ from hypothesis import settings
 
 from xmcam.protocol import sofia_hash
 
-settings.register_profile("dev", max_examples=100)
+settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "ci", max_examples=1000, deadline=None, derandomize=False, print_blob=True
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def test_decode_json_output() -> None:
     assert login["key_spellings"] == {"DeviceType": "DeviceType "}
     assert media == {
         "message_id": 1412, "name": "MONITOR_DATA", "version": 0, "session_id": 0, "sequence": 0,
-        "bytes": 4, "channel": 3, "end_flag": True,
+        "length": 4, "channel": 3, "end_flag": True,
     }  # fmt: skip
     assert joined["parts"] == 4
     assert joined["body"] == {"Ret": 100}
@@ -115,6 +116,71 @@ def test_decode_reads_standard_input(
     assert json.loads(capsys.readouterr().out)["name"] == "KEEPALIVE_REQ"
 
 
-def test_the_seed_capture_itself_is_not_a_stream() -> None:
-    # The seed file is an annotated document, not one stream: decode says so cleanly.
-    assert decode_stream(parse_input(SEED_PATH.read_bytes()), io.StringIO(), as_json=False) == 7
+def test_the_whole_seed_document_is_refused_with_a_sentence() -> None:
+    # Prose and several packets' dumps mixed: not one stream.
+    with pytest.raises(ValueError, match="neither hex nor a hex dump"):
+        parse_input(SEED_PATH.read_bytes())
+
+
+def seed_dump_blocks() -> list[str]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in SEED_PATH.read_text(encoding="utf-8").splitlines():
+        if re.match(r"^[0-9a-f]{4}   ", line):
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return ["\n".join(block) for block in blocks]
+
+
+def test_each_packet_dump_of_the_seed_decodes_to_its_dvrip_frame() -> None:
+    # Wireshark's "Copy as hex dump" of a whole packet: Ethernet, IPv4 and TCP are stripped.
+    blocks = seed_dump_blocks()
+    assert len(blocks) == len(SEED_FRAMES)
+    for block, frame in zip(blocks, SEED_FRAMES, strict=True):
+        assert parse_input(block.encode()) == frame.payload
+
+
+def test_hexdump_c_format() -> None:
+    payload = SEED_FRAMES[5].payload
+    rows = []
+    for offset in range(0, len(payload), 16):
+        row = payload[offset : offset + 16]
+        left = " ".join(f"{byte:02x}" for byte in row[:8])
+        right = " ".join(f"{byte:02x}" for byte in row[8:])
+        text = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in row)
+        rows.append(f"{offset:08x}  {left}  {right:<23}  |{text}|")
+    assert parse_input("\n".join(rows).encode()) == payload
+
+
+def test_dump_rows_out_of_order_are_refused() -> None:
+    with pytest.raises(ValueError, match="does not follow"):
+        parse_input(b"0010   ff 00 00 00\n")
+
+
+def test_text_that_is_not_hex_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "odd.txt"
+    source.write_bytes(b"ff 0")
+    assert main(["decode", str(source)]) == ExitCode.USAGE
+    assert "neither hex nor a hex dump" in capsys.readouterr().err
+
+
+def test_json_lines_escape_what_a_terminal_cannot_take() -> None:
+    out = io.StringIO()
+    body = b'{ "Title" : "cam\xc2\x9b2J\\ud800" }'
+    assert decode_stream(encode_frame(1049, body), out, as_json=True) == ExitCode.SUCCESS
+    line = out.getvalue()
+    assert "\\u009b" in line
+    assert "\\ud800" in line
+    assert json.loads(line)["body"]["Title"] == "cam\x9b2J\ud800"
+
+
+def test_text_lines_show_the_devices_key_spelling() -> None:
+    out = io.StringIO()
+    decode_stream(SEED_FRAMES[1].payload, out, as_json=False)
+    assert out.getvalue().rstrip().endswith('(keys as sent: ["DeviceType "])')

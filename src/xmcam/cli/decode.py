@@ -1,8 +1,9 @@
 """`xmcam decode`: read DVRIP frames from a capture and say what they hold.
 
 Input is one direction of a TCP stream on port 34567: raw bytes (a file saved with
-Wireshark's "Follow TCP Stream → Save as raw"), or the same as hex text (spaces, newlines and
-`0x`/offset columns of a hex dump are ignored when every line is hex). Each frame prints as
+Wireshark's "Follow TCP Stream → Save as raw"), plain hex, or a hex dump with offsets
+(Wireshark's or `hexdump -C`'s; the ASCII column is ignored). A dump of one whole captured
+packet (Ethernet, IPv4, TCP) is reduced to its TCP payload. Each frame prints as
 one line: header fields, the message name, and the JSON body with passwords and hashes
 redacted. Media packets print their size only.
 """
@@ -10,7 +11,6 @@ redacted. Media packets print their size only.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -22,23 +22,67 @@ from xmcam.protocol import Frame, FrameDecoder, message_name, redact
 
 __all__ = ["add_parser", "decode_stream", "parse_input"]
 
-_HEX_DUMP_LINE: Final = re.compile(r"^\s*(?:[0-9a-fA-F]{4,8}[:\s]\s*)?((?:[0-9a-fA-F]{2}\s?)+)")
-_PLAIN_HEX: Final = re.compile(rb"^[0-9a-fA-Fx\s:]*$")
+# One row of a hex dump: an offset, then up to 16 bytes as hex pairs separated by one space
+# (two after the eighth, as `hexdump -C` writes), then anything (the ASCII column).
+_DUMP_ROW: Final = re.compile(
+    r"^\s*([0-9a-fA-F]{4,8}):?[ \t]+"
+    r"((?:[0-9a-fA-F]{2} ){0,7}[0-9a-fA-F]{2}(?: {1,2}(?:[0-9a-fA-F]{2} ){0,7}[0-9a-fA-F]{2})?)"
+    r"(?:\s|$)"
+)
+_PLAIN_HEX_NOISE: Final = re.compile(r"0[xX]|[\s:,]")
 
 
 def parse_input(data: bytes) -> bytes:
-    """The stream's bytes: `data` itself, or decoded from hex text when it is hex text."""
-    if not data.strip() or not _PLAIN_HEX.match(data):
+    """The stream's bytes: `data` itself when it is binary, else decoded from hex text: a hex
+    dump with offsets (Wireshark, `hexdump -C`, the seed capture's rows) or plain hex.
+
+    Raises ValueError, with a sentence for the user, for text that is neither.
+    """
+    if not data.strip() or data[:1] == b"\xff" or not data.isascii():
         return data
     text = data.decode("ascii")
-    lines = text.splitlines()
-    # A hex dump with offset columns ("0000   ff 00 ..."): keep the byte columns only.
-    if len(lines) > 1 and all(_HEX_DUMP_LINE.match(line) for line in lines if line.strip()):
-        dumped = [_HEX_DUMP_LINE.match(line) for line in lines if line.strip()]
-        offsets = [line.split()[0] for line in lines if line.strip()]
-        if all(len(offset) in (4, 8) for offset in offsets) and int(offsets[0], 16) == 0:
-            return bytes.fromhex("".join(m.group(1) for m in dumped if m is not None))
-    return bytes.fromhex(re.sub(r"0x|[\s:]", "", text))
+    rows = [line for line in text.splitlines() if line.strip()]
+    matches = [_DUMP_ROW.match(line) for line in rows]
+    if all(matches):
+        return _join_dump_rows([match for match in matches if match is not None])
+    digits = _PLAIN_HEX_NOISE.sub("", text)
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError(
+            "the input is text but neither hex nor a hex dump (odd digits or other characters)"
+        ) from None
+
+
+def _join_dump_rows(rows: list[re.Match[str]]) -> bytes:
+    data = bytearray()
+    for row in rows:
+        if int(row.group(1), 16) != len(data):
+            raise ValueError(
+                f"hex dump row at offset {row.group(1)} does not follow the {len(data)} bytes "
+                "before it (give one stream at a time)"
+            )
+        data += bytes.fromhex(row.group(2))
+    return _tcp_payload(bytes(data))
+
+
+_ETHERNET_IPV4: Final = b"\x08\x00"
+_TCP: Final = 6
+
+
+def _tcp_payload(data: bytes) -> bytes:
+    """A dump of a whole captured packet (Wireshark's "Copy as hex dump", the seed's rows)
+    starts with Ethernet, IPv4 and TCP headers: keep only the TCP payload. Anything else is
+    returned as it is."""
+    if len(data) < 54 or data[12:14] != _ETHERNET_IPV4 or data[14] >> 4 != 4 or data[23] != _TCP:
+        return data
+    ip_start = 14
+    ip_length = int.from_bytes(data[ip_start + 2 : ip_start + 4], "big")
+    tcp_start = ip_start + (data[ip_start] & 0x0F) * 4
+    if tcp_start + 20 > len(data):
+        return data
+    payload_start = tcp_start + (data[tcp_start + 12] >> 4) * 4
+    return data[payload_start : ip_start + ip_length]
 
 
 def _record(frame: Frame) -> dict[str, Any]:
@@ -49,7 +93,7 @@ def _record(frame: Frame) -> dict[str, Any]:
         "version": header.version,
         "session_id": header.session_id,
         "sequence": header.sequence,
-        "bytes": len(frame.payload),
+        "length": len(frame.payload),
     }
     if frame.parts > 1:
         record["parts"] = frame.parts
@@ -77,7 +121,7 @@ def decode_stream(data: bytes, out: TextIO, *, as_json: bool) -> int:
             count += 1
             record = _record(frame)
             if as_json:
-                print(json.dumps(record, ensure_ascii=False), file=out)
+                print(dumps_safe(record), file=out)
             else:
                 print(_line(record), file=out)
         decoder.feed(b"")  # raises an error found after the last good frame
@@ -98,13 +142,14 @@ def _line(record: dict[str, Any]) -> str:
         f"session 0x{record['session_id']:08X} seq {record['sequence']}"
     )
     if "body" in record:
-        return f"{head}: {dumps_safe(record['body'])}"
+        spellings = record.get("key_spellings")
+        sent_as = f" (keys as sent: {dumps_safe(list(spellings.values()))})" if spellings else ""
+        return f"{head}: {dumps_safe(record['body'])}{sent_as}"
     if "body_error" in record:
-        return (
-            f"{head}: {record['bytes']} bytes, unreadable body ({safe_text(record['body_error'])})"
-        )
+        reason = safe_text(record["body_error"])
+        return f"{head}: {record['length']} bytes, unreadable body ({reason})"
     end = ", end" if record.get("end_flag") else ""
-    return f"{head}: {record['bytes']} bytes of media, channel {record.get('channel')}{end}"
+    return f"{head}: {record['length']} bytes of media, channel {record.get('channel')}{end}"
 
 
 def _read(source: str, stdin: BinaryIO) -> bytes:
@@ -131,6 +176,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         except OSError as error:
             print(f"xmcam decode: cannot read {args.source}: {error.strerror}", file=sys.stderr)
             return ExitCode.USAGE
-        return decode_stream(parse_input(raw), sys.stdout, as_json=args.json)
+        try:
+            stream = parse_input(raw)
+        except ValueError as error:
+            print(f"xmcam decode: {error}", file=sys.stderr)
+            return ExitCode.USAGE
+        return decode_stream(stream, sys.stdout, as_json=args.json)
 
     parser.set_defaults(handler=handler)

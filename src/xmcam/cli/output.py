@@ -35,19 +35,26 @@ class ExitCode(enum.IntEnum):
     """The device (or the input) sent bytes that break the protocol."""
 
 
-# C0 controls but tab, DEL, and the C1 controls (0x9b is a one-byte CSI on some terminals).
-_UNSAFE: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# C0 controls but tab, DEL, the C1 controls (0x9b is a one-byte CSI on some terminals), and
+# lone surrogates (JSON can carry them; no terminal encoding can print them).
+_UNSAFE: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_IN_JSON: Final = re.compile("[\x7f-\x9f\ud800-\udfff]")
 MAX_TEXT: Final = 200
 
 
 def safe_text(text: str, limit: int = MAX_TEXT) -> str:
     """`text` with control characters shown as escapes and cut to `limit` characters."""
-    cleaned = _UNSAFE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    cleaned = _UNSAFE.sub(_escape, text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def dumps_safe(value: Any) -> str:
-    """Compact JSON for a terminal: non-ASCII kept readable, every control character escaped
-    (json escapes C0 itself; DEL and C1 are escaped here)."""
+    """JSON on one line for a terminal or a pipe: non-ASCII kept readable, every control
+    character and lone surrogate escaped (json escapes C0 itself; the rest is done here)."""
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-    return re.sub("[\x7f-\x9f]", lambda match: f"\\u{ord(match.group()):04x}", text)
+    return _UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

@@ -53,10 +53,7 @@ def redact(value: Any) -> Any:
     """A copy of a decoded body with every secret member's value replaced by REDACTED, at
     every depth. Key matching ignores case and surrounding white space."""
     if isinstance(value, Mapping):
-        return {
-            key: REDACTED if _is_secret(key) else redact(item)
-            for key, item in value.items()
-        }
+        return {key: REDACTED if _is_secret(key) else redact(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
     return value
@@ -79,6 +76,8 @@ _SECRET_BARE: Final = re.compile(
     rb'(\\?"\s*(?:' + _SECRET_KEY_PATTERN + rb')\s*\\?"\s*:\s*)([^,}\]\s"\\][^,}\]\s]*)()',
     re.IGNORECASE,
 )
+
+
 def _overwrite(match: re.Match[bytes]) -> bytes:
     return match.group(1) + b"*" * len(match.group(2)) + match.group(3)
 
