@@ -3,10 +3,12 @@
 Theory of operation. DVRIP has no request id: sequence numbers are each side's own counter
 and devices do not reliably echo them (PROTOCOL.md §2.3). So a connection allows exactly one
 outstanding request, and a reply is the frame whose message id is the request's id + 1. The
-only message a device sends on its own is the alarm push (1504), plus the rare forced logout
-(1004) and, on media connections, media data; those become their own events and never
-complete a request. A frame that answers nothing (for example a reply that arrives after the
-caller gave up waiting) is reported as UnexpectedFrame.
+messages a device sends on its own are the alarm push (1504), the rare forced logout (1004),
+notifications (end of playback 1423, upgrade progress 1524 and acknowledgements 1523) and, on
+media connections, media data; those become their own events and never complete a request.
+Two replies are not JSON: a snapshot (1561) arrives as JPEG packets until EndFlag, or as a
+JSON error; a config or log export (1543, 1545) is a zip. A frame that answers nothing (for
+example a reply that arrives after the caller gave up waiting) is reported as UnexpectedFrame.
 
 Neither class does any I/O. Methods that send return the bytes to write; `receive_data()`
 takes the bytes read and returns events. Time never enters: when a reply does not come in
@@ -37,7 +39,6 @@ from xmcam.protocol.codes import (
 )
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame
 from xmcam.protocol.header import (
-    CLIENT_VERSION,
     DEFAULT_LIMITS,
     DEVICE_LIMITS,
     DEVICE_VERSION,
@@ -691,6 +692,3 @@ class DeviceConnection:
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
-
-# Clients send version 0; kept here for readers looking for the role's constants.
-_ = CLIENT_VERSION
