@@ -691,4 +691,3 @@ class DeviceConnection:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
-
