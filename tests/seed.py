@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-# The seed camera's login reply members and SystemInfo as the product holds them (re-exported
-# here). The golden tests check them against the capture twice over: decoding the frames must
-# give exactly these, and the device role must rebuild the frames from them byte for byte.
-from xmcam.cli.demo import SEED_LOGIN_REPLY, SEED_SYSTEM_INFO
-
 __all__ = [
     "ALARM_OUT_CLOSE",
     "ALARM_OUT_MANUAL",
@@ -83,6 +78,40 @@ def load_seed_frames() -> list[SeedFrame]:
 SEED_FRAMES: Final = load_seed_frames()
 
 # What each seed frame holds: (from client, message id, session id, sequence, version).
+# The seed camera's SystemInfo object and login reply fields, as captured (frames 1 and 3).
+SEED_SYSTEM_INFO: Final[dict[str, Any]] = {
+    "AlarmInChannel": 1,
+    "AlarmOutChannel": 1,
+    "AudioInChannel": 1,
+    "BuildTime": "2020-02-26 17:11:38",
+    "CombineSwitch": 0,
+    "DeviceModel": "",
+    "DeviceRunTime": "0x00001278",
+    "DeviceType": 40,
+    "DigChannel": 0,
+    "EncryptVersion": "Unknown",
+    "ExtraChannel": 0,
+    "HardWare": "HI3516D_83H50N",
+    "HardWareVersion": "1.01",
+    "SerialNo": "58e7fa5e6e262535",
+    "SoftWareVersion": "V4.03.R12.G7914927.12012.145902.0020000",
+    "TalkInChannel": 1,
+    "TalkOutChannel": 1,
+    "UpdataTime": "",
+    "UpdataType": "0x00000000",
+    "VideoInChannel": 1,
+    "VideoOutChannel": 1,
+}
+SEED_LOGIN_REPLY: Final[dict[str, Any]] = {
+    "AliveInterval": 20,
+    "ChannelNum": 1,
+    "DataUseAES": False,
+    "DeviceType ": "IPC",  # sic: the trailing space is the camera's own
+    "ExtraChannel": 0,
+    "Ret": 100,
+}
+
+
 EXPECTED_HEADERS: Final = [
     (True, 1000, 0, 0, 0),  # login
     (False, 1001, 1, 0, 1),  # login reply

@@ -1,0 +1,126 @@
+"""`xmcam sim`: run a simulated camera until Ctrl-C or SIGTERM.
+
+The first line on stdout is `listening on HOST:PORT`, so that scripts can read the port
+when they asked for `--port 0`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from xmcam.cli.output import ExitCode
+from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
+
+__all__ = ["add_parser", "run_simulator"]
+
+
+def _message_ids(text: str) -> set[int]:
+    try:
+        return {int(item, 0) for item in text.split(",") if item.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of message ids: {text!r}") from None
+
+
+def _faults(args: argparse.Namespace) -> Faults:
+    return Faults(
+        reply_delay=args.reply_delay,
+        silent_ids=args.silent_ids or set(),
+        drop_after_frames=args.drop_after_frames,
+        write_chunk=args.write_chunk,
+        coalesce=args.coalesce,
+        omit_terminator=args.omit_terminator,
+        garbage=args.garbage,
+    )
+
+
+async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
+    """Serve until `stop` is set (or a signal arrives); return the exit code."""
+    try:
+        simulator = Simulator(
+            args.profile,
+            host=args.host,
+            port=args.port,
+            state_path=args.state,
+            user=args.user,
+            password=args.password,
+            channels=args.channels,
+            alarm_every=args.alarm_every,
+            faults=_faults(args),
+        )
+    except (ProfileError, StateFileError) as error:
+        print(f"xmcam: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        await simulator.start()
+    except OSError as error:
+        print(f"xmcam: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return ExitCode.CONNECTION
+    print(f"listening on {simulator.host}:{simulator.port}", flush=True)
+    profile = simulator.profile
+    print(
+        f"profile {profile.name}: {profile.channels.video} channel(s); "
+        f"faults: {simulator.faults.describe()}; Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal_number, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal_number)
+        await simulator.stop()
+    print("simulator stopped", file=sys.stderr, flush=True)
+    return ExitCode.SUCCESS
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr)
+    return asyncio.run(run_simulator(args))
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "sim",
+        help="run a simulated XM camera (no hardware needed)",
+        description=(
+            "Serve DVRIP on TCP like an XM camera. The default profile answers exactly like "
+            "the camera in the seed capture. The first line printed is 'listening on HOST:PORT'."
+        ),
+        epilog=(
+            "examples:\n  xmcam sim --port 0\n  xmcam sim --profile nvr-8ch --alarm-every 10\n"
+            "  xmcam sim --state cam.json --reply-delay 0.5 --silent-ids 1020\n"
+            f"built-in profiles: {', '.join(BUILTIN_PROFILES)}"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    parser.add_argument("--port", type=int, default=34567, help="TCP port; 0 picks a free one")
+    parser.add_argument("--profile", help="a built-in profile name or a profile JSON file")
+    parser.add_argument("--state", type=Path, help="keep changes in this JSON file across restarts")
+    parser.add_argument("--user", help="the account to log in with (default: the profile's)")
+    parser.add_argument("--password", help="its password (default: empty, as the seed camera)")
+    parser.add_argument("--channels", type=int, help="number of video channels")
+    parser.add_argument("--alarm-every", type=float, metavar="SECONDS", help="motion alarm start/stop")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log connections (-vv: more)")
+    faults = parser.add_argument_group("fault knobs")
+    faults.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS")
+    faults.add_argument("--silent-ids", type=_message_ids, metavar="ID,ID", help="never answer these")
+    faults.add_argument("--drop-after-frames", type=int, metavar="N", help="close after N frames")
+    faults.add_argument("--write-chunk", type=int, metavar="BYTES", help="split writes")
+    faults.add_argument("--coalesce", action="store_true", help="pack replies into one write")
+    faults.add_argument("--omit-terminator", action="store_true", help="JSON without \\n\\0")
+    faults.add_argument("--garbage", action="store_true", help="junk frame before each reply")
+    parser.set_defaults(handler=_run)

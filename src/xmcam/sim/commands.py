@@ -1,0 +1,495 @@
+"""The simulated device's commands: one handler per request message id.
+
+A handler takes the connection and a request that has passed the session checks, changes
+the device's state, and returns the reply body (None for silence). Reply bodies are written
+the way the seed's camera writes them: `{"Name": "", "Ret": 100}` for plain
+acknowledgements, the request's Name and the object under it for reads.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from xmcam.protocol import Body, MessageId, Request, password_matches, sofia_hash
+from xmcam.sim.state import BadConfigValue, PtzCommand
+
+if TYPE_CHECKING:
+    from xmcam.sim.device import CameraConnection
+
+__all__ = ["Effect", "handle"]
+
+OK: Final = 100
+ILLEGAL_REQUEST: Final = 103
+USER_EXISTS: Final = 112
+USER_NOT_FOUND: Final = 113
+GROUP_EXISTS: Final = 114
+GROUP_NOT_FOUND: Final = 115
+ACCOUNT_IN_USE: Final = 212
+RESERVED_ACCOUNT: Final = 216
+TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+_MAX_PTZ_LOG: Final = 1000
+_MAX_ACCOUNTS: Final = 64
+
+Reply = dict[str, Any] | None
+Handler = Callable[["CameraConnection", Request, Body], Reply]
+
+
+class Effect(enum.Enum):
+    """What a connection asks of its shell besides writing bytes."""
+
+    CLOSE = "close"  # after writing the replies, close this connection
+    REBOOT = "reboot"  # after writing the replies, drop every connection and restart
+    LOGOUT = "logout"  # after building the reply, end the session (the connection stays)
+
+
+def handle(connection: CameraConnection, request: Request) -> Reply:
+    """The reply body for a request from a logged-in session (None: no reply)."""
+    assert request.body is not None  # binary packets never reach the command table
+    handler = _HANDLERS.get(request.message_id)
+    if handler is None:
+        name = request.body.name or ""
+        return {"Name": name, "Ret": connection.device.quirks.unsupported_ret}
+    permission = _PERMISSIONS.get(request.message_id)
+    if permission is not None and not _allowed(connection, permission):
+        return {"Name": request.body.name or "", "Ret": connection.device.quirks.no_permission_ret}
+    return handler(connection, request, request.body)
+
+
+def _allowed(connection: CameraConnection, authority: str) -> bool:
+    account = connection.device.state.user(connection.protocol.user or "")
+    rights = account.get("AuthorityList") if account is not None else None
+    return isinstance(rights, list) and authority in rights
+
+
+def _ok(name: str = "") -> dict[str, Any]:
+    return {"Name": name, "Ret": OK}
+
+
+def _fail(ret: int, name: str = "") -> dict[str, Any]:
+    return {"Name": name, "Ret": ret}
+
+
+# ---------------------------------------------------------------------- session
+
+
+def _keepalive(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return {"Name": "KeepAlive", "Ret": OK}
+
+
+def _logout(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    connection.effects.append(Effect.LOGOUT)  # after the reply: it carries the session id
+    return _ok()
+
+
+def _guard(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    connection.guarded = True  # a repeated guard changes nothing ([MAD] R07)
+    return _ok()
+
+
+def _unguard(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    connection.guarded = False
+    # The seed's camera sends nothing back to an unguard; other firmware answers 1503.
+    return _ok() if connection.device.quirks.reply_to_unguard else None
+
+
+# ---------------------------------------------------------------------- information
+
+
+def _system_info(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    device = connection.device
+    name = body.name or ""
+    if name == "SystemInfo":
+        info = dict(device.profile.system_info)
+        base = info.get("DeviceRunTime", "0x0")
+        try:
+            minutes = int(str(base), 16) + device.uptime_minutes()
+        except ValueError:
+            minutes = device.uptime_minutes()
+        info["DeviceRunTime"] = f"0x{minutes:08X}"
+        value: Any = info
+    elif name == "StorageInfo":
+        value = device.profile.storage
+    elif name == "WorkState":
+        value = _work_state(connection)
+    else:
+        return _fail(device.quirks.unknown_config_ret, name)
+    return {"Name": name, "Ret": OK, name: value}
+
+
+def _work_state(connection: CameraConnection) -> dict[str, Any]:
+    device = connection.device
+    encode = device.state.config.get("Simplify.Encode", [])
+    channels = []
+    for index in range(device.profile.channels.video):
+        main = encode[index].get("MainFormat", {}) if index < len(encode) else {}
+        bitrate = main.get("Video", {}).get("BitRate", 0) if isinstance(main, dict) else 0
+        channels.append({"Bitrate": bitrate, "Record": True})
+    return {
+        "AlarmState": {
+            "AlarmIn": device.motion_mask("LocalIO"),
+            "AlarmOut": device.state.alarm_out_mask(),
+            "VideoBlind": device.motion_mask("VideoBlind"),
+            "VideoLoss": device.motion_mask("VideoLoss"),
+            "VideoMotion": device.motion_mask("VideoMotion"),
+        },
+        "ChannelState": channels,
+    }
+
+
+def _abilities(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    name = body.name or ""
+    value = connection.device.profile.abilities.get(name)
+    if value is None:
+        return _fail(connection.device.quirks.unknown_config_ret, name)
+    return {"Name": name, "Ret": OK, name: value}
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+def _config_get(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return _read_config(connection, body, connection.device.state.get_config)
+
+
+def _config_default(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return _read_config(connection, body, connection.device.state.default_config)
+
+
+def _read_config(connection: CameraConnection, body: Body, read: Callable[[str], Any]) -> Reply:
+    name = body.name or ""
+    value = read(name) if name else None
+    if value is None:
+        return _fail(connection.device.quirks.unknown_config_ret, name)
+    return {"Name": name, "Ret": OK, name: value}
+
+
+def _config_set(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    quirks = connection.device.quirks
+    name = body.name or ""
+    if not name or name not in body.data:
+        return _fail(quirks.bad_config_value_ret if name else quirks.unknown_config_ret, name)
+    try:
+        connection.device.state.set_config(name, body.data[name])
+    except KeyError:
+        return _fail(quirks.unknown_config_ret, name)
+    except BadConfigValue:
+        return _fail(quirks.bad_config_value_ret, name)
+    return _ok()
+
+
+def _titles_get(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return {
+        "Name": "ChannelTitle",
+        "Ret": OK,
+        "ChannelTitle": connection.device.state.channel_titles,
+    }
+
+
+def _titles_set(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    try:
+        connection.device.state.set_channel_titles(body.get("ChannelTitle"))
+    except BadConfigValue:
+        return _fail(connection.device.quirks.bad_config_value_ret, "ChannelTitle")
+    return _ok()
+
+
+# ---------------------------------------------------------------------- time and machine
+
+
+def _time_query(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    now = connection.device.state.device_time().strftime(TIME_FORMAT)
+    return {"Name": "OPTimeQuery", "OPTimeQuery": now, "Ret": OK}
+
+
+def _system_manager(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    name = body.name or ""
+    operation = _OPERATIONS.get(name)
+    if operation is None:
+        return _fail(connection.device.quirks.unsupported_ret, name)
+    return operation(connection, body.get(name))
+
+
+def _set_time(connection: CameraConnection, value: Any) -> Reply:
+    try:
+        when = datetime.strptime(str(value), TIME_FORMAT)
+    except ValueError:
+        return _fail(connection.device.quirks.bad_config_value_ret, "OPTimeSetting")
+    connection.device.state.set_device_time(when)
+    return _ok()
+
+
+def _machine(connection: CameraConnection, value: Any) -> Reply:
+    action = value.get("Action") if isinstance(value, dict) else None
+    if action not in ("Reboot", "Shutdown"):
+        return _fail(connection.device.quirks.bad_config_value_ret, "OPMachine")
+    connection.effects.append(Effect.REBOOT)
+    return _ok()
+
+
+# OPDefaultConfig's groups and the config names each one resets ([CFG] 10.3).
+_DEFAULT_GROUPS: Final = {
+    "General": ("General.", "System."),
+    "Encode": ("Simplify.", "AVEnc.", "fVideo."),
+    "Record": ("Record",),
+    "Alarm": ("Alarm.", "Detect."),
+    "NetServer": ("NetWork.Net", "NetWork.AlarmServer", "NetWork.RTSP"),
+    "NetCommon": ("NetWork.NetCommon",),
+    "CommPtz": ("Uart.",),
+    "Preview": ("Camera.",),
+}
+
+
+def _default_config(connection: CameraConnection, value: Any) -> Reply:
+    if not isinstance(value, dict):
+        return _fail(connection.device.quirks.bad_config_value_ret, "OPDefaultConfig")
+    state = connection.device.state
+    factory = type(state).from_profile(state.profile)
+    for group, prefixes in _DEFAULT_GROUPS.items():
+        if value.get(group) is True:
+            for name in factory.config:
+                if name.startswith(prefixes):
+                    state.config[name] = factory.config[name]
+    if value.get("Account") is True:
+        state.users, state.groups = factory.users, factory.groups
+    state.save()
+    return _ok()
+
+
+_OPERATIONS: Final[dict[str, Callable[[CameraConnection, Any], Reply]]] = {
+    "OPTimeSetting": _set_time,
+    "OPTimeSettingNoRTC": _set_time,
+    "OPMachine": _machine,
+    "OPDefaultConfig": _default_config,
+}
+
+
+# ---------------------------------------------------------------------- alarms and PTZ
+
+
+def _net_alarm(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    value = body.get("OPNetAlarm")
+    state = value.get("State") if isinstance(value, dict) else None
+    if isinstance(state, bool) or not isinstance(state, int) or not 0 <= state < 1 << 32:
+        return _fail(connection.device.quirks.bad_config_value_ret, "OPNetAlarm")
+    device = connection.device
+    changed = device.state.net_alarm_state ^ state
+    device.state.net_alarm_state = state
+    for channel in range(32):
+        if changed >> channel & 1:
+            status = "Start" if state >> channel & 1 else "Stop"
+            device.alarm(channel, "NetAlarm", status)
+    return _ok()
+
+
+def _ptz(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    control = body.get("OPPTZControl")
+    command = control.get("Command") if isinstance(control, dict) else None
+    parameter = control.get("Parameter") if isinstance(control, dict) else None
+    if not isinstance(command, str) or not isinstance(parameter, dict):
+        return _fail(ILLEGAL_REQUEST)
+    channel, preset, step = (parameter.get(key, 0) for key in ("Channel", "Preset", "Step"))
+    numbers = (channel, preset, step)
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        return _fail(ILLEGAL_REQUEST)
+    if not 0 <= channel < connection.device.profile.channels.video:
+        return _fail(ILLEGAL_REQUEST)
+    log = connection.device.state.ptz_log
+    log.append(PtzCommand(channel, command[:64], preset, step))
+    del log[:-_MAX_PTZ_LOG]
+    return _ok()
+
+
+# ---------------------------------------------------------------------- users and groups
+
+
+def _authorities(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return {"AuthorityList": connection.device.profile.authorities, "Name": "", "Ret": OK}
+
+
+def _users(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return {"Name": "", "Ret": OK, "Users": connection.device.state.users}
+
+
+def _groups(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    return {"Groups": connection.device.state.groups, "Name": "", "Ret": OK}
+
+
+def _account(value: Any, *, with_password: bool) -> dict[str, Any] | None:
+    """A user or group object from a request, checked; None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    name = value.get("Name")
+    if not isinstance(name, str) or not 0 < len(name) <= 32:
+        return None
+    rights = value.get("AuthorityList", [])
+    if not isinstance(rights, list) or not all(isinstance(item, str) for item in rights):
+        return None
+    account: dict[str, Any] = {
+        "AuthorityList": rights,
+        "Memo": str(value.get("Memo", ""))[:64],
+        "Name": name,
+    }
+    if with_password:
+        group, password = value.get("Group"), value.get("Password", "")
+        if not isinstance(group, str) or not isinstance(password, str) or len(password) > 64:
+            return None
+        account.update(
+            Group=group, Password=password, Reserved=False, Sharable=value.get("Sharable") is True
+        )
+    return account
+
+
+def _add_user(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    state = connection.device.state
+    user = _account(body.get("User"), with_password=True)
+    if user is None:
+        return _fail(ILLEGAL_REQUEST)
+    if state.user(user["Name"]) is not None:
+        return _fail(USER_EXISTS)
+    if state.group(user["Group"]) is None:
+        return _fail(GROUP_NOT_FOUND)
+    if len(state.users) >= _MAX_ACCOUNTS:
+        return _fail(ILLEGAL_REQUEST)
+    state.users.append(user)
+    state.save()
+    return _ok()
+
+
+def _modify_user(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    state = connection.device.state
+    old = state.user(str(body.get("UserName", "")))
+    new = _account(body.get("User"), with_password=True)
+    if old is None:
+        return _fail(USER_NOT_FOUND)
+    if new is None or state.group(new["Group"]) is None:
+        return _fail(ILLEGAL_REQUEST)
+    if new["Name"] != old["Name"] and state.user(new["Name"]) is not None:
+        return _fail(USER_EXISTS)
+    new["Password"] = new["Password"] or old.get("Password", "")
+    new["Reserved"] = old.get("Reserved", False)
+    state.users[state.users.index(old)] = new
+    state.save()
+    return _ok()
+
+
+def _delete_user(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    state = connection.device.state
+    user = state.user(body.name or "")
+    if user is None:
+        return _fail(USER_NOT_FOUND)
+    if user.get("Reserved") is True:
+        return _fail(RESERVED_ACCOUNT)
+    state.users.remove(user)
+    state.save()
+    return _ok()
+
+
+def _add_group(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    state = connection.device.state
+    group = _account(body.get("Group"), with_password=False)
+    if group is None or len(state.groups) >= _MAX_ACCOUNTS:
+        return _fail(ILLEGAL_REQUEST)
+    if state.group(group["Name"]) is not None:
+        return _fail(GROUP_EXISTS)
+    state.groups.append(group)
+    state.save()
+    return _ok()
+
+
+def _modify_group(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    state = connection.device.state
+    old = state.group(str(body.get("GroupName", "")))
+    new = _account(body.get("Group"), with_password=False)
+    if old is None:
+        return _fail(GROUP_NOT_FOUND)
+    if new is None:
+        return _fail(ILLEGAL_REQUEST)
+    state.groups[state.groups.index(old)] = new
+    for user in state.users:
+        if user.get("Group") == old["Name"]:
+            user["Group"] = new["Name"]
+    state.save()
+    return _ok()
+
+
+def _delete_group(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    state = connection.device.state
+    group = state.group(body.name or "")
+    if group is None:
+        return _fail(GROUP_NOT_FOUND)
+    if any(user.get("Group") == group["Name"] for user in state.users):
+        return _fail(ACCOUNT_IN_USE)
+    state.groups.remove(group)
+    state.save()
+    return _ok()
+
+
+def _change_password(connection: CameraConnection, request: Request, body: Body) -> Reply:
+    device = connection.device
+    name = str(body.get("UserName", ""))
+    user = device.state.user(name)
+    if user is None:
+        return _fail(USER_NOT_FOUND)
+    # Only the user itself or an account manager may change a password.
+    if name != connection.protocol.user and not _allowed(connection, "Account"):
+        return _fail(device.quirks.no_permission_ret)
+    encrypt_type = str(body.get("EncryptType", "MD5"))
+    old, new = body.get("PassWord", ""), body.get("NewPassWord")
+    if not isinstance(old, str) or not password_matches(
+        old, encrypt_type, str(user.get("Password", ""))
+    ):
+        return _fail(device.quirks.wrong_password_ret)
+    if not isinstance(new, str) or len(new) > 64:
+        return _fail(ILLEGAL_REQUEST)
+    # Only the hash is ever stored: a NONE-type change sends the password itself.
+    user["Password"] = new if encrypt_type.upper() != "NONE" else sofia_hash(new)
+    device.state.save()
+    return _ok()
+
+
+_HANDLERS: Final[dict[int, Handler]] = {
+    MessageId.KEEPALIVE_REQ: _keepalive,
+    MessageId.LOGOUT_REQ: _logout,
+    MessageId.SYSINFO_REQ: _system_info,
+    MessageId.ABILITY_GET_REQ: _abilities,
+    MessageId.CONFIG_GET_REQ: _config_get,
+    MessageId.CONFIG_SET_REQ: _config_set,
+    MessageId.DEFAULT_CONFIG_GET_REQ: _config_default,
+    MessageId.CONFIG_CHANNELTITLE_GET_REQ: _titles_get,
+    MessageId.CONFIG_CHANNELTITLE_SET_REQ: _titles_set,
+    MessageId.TIMEQUERY_REQ: _time_query,
+    MessageId.SYSMANAGER_REQ: _system_manager,
+    MessageId.GUARD_REQ: _guard,
+    MessageId.UNGUARD_REQ: _unguard,
+    MessageId.NET_ALARM_REQ: _net_alarm,
+    MessageId.PTZ_REQ: _ptz,
+    MessageId.FULLAUTHORITYLIST_GET_REQ: _authorities,
+    MessageId.USERS_GET_REQ: _users,
+    MessageId.GROUPS_GET_REQ: _groups,
+    MessageId.ADDGROUP_REQ: _add_group,
+    MessageId.MODIFYGROUP_REQ: _modify_group,
+    MessageId.DELETEGROUP_REQ: _delete_group,
+    MessageId.ADDUSER_REQ: _add_user,
+    MessageId.MODIFYUSER_REQ: _modify_user,
+    MessageId.DELETEUSER_REQ: _delete_user,
+    MessageId.MODIFYPASSWORD_REQ: _change_password,
+}
+
+# The authority a request needs ([DOC] 5.13.1 AuthorityList names).
+_PERMISSIONS: Final[dict[int, str]] = {
+    MessageId.CONFIG_SET_REQ: "GeneralConfig",
+    MessageId.CONFIG_CHANNELTITLE_SET_REQ: "ChannelTitle",
+    MessageId.SYSMANAGER_REQ: "ShutDown",
+    MessageId.PTZ_REQ: "PTZControl",
+    MessageId.USERS_GET_REQ: "Account",
+    MessageId.GROUPS_GET_REQ: "Account",
+    MessageId.ADDGROUP_REQ: "Account",
+    MessageId.MODIFYGROUP_REQ: "Account",
+    MessageId.DELETEGROUP_REQ: "Account",
+    MessageId.ADDUSER_REQ: "Account",
+    MessageId.MODIFYUSER_REQ: "Account",
+    MessageId.DELETEUSER_REQ: "Account",
+}

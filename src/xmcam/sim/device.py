@@ -1,0 +1,301 @@
+"""The simulated device, sans I/O: logins, sessions, lockout, expiry, alarms and the dispatch
+of commands to their handlers (`xmcam.sim.commands`).
+
+`SimulatedDevice` is the one device; `CameraConnection` is one TCP connection to it. The
+server shell feeds a connection the bytes it reads and writes back what `receive()` returns;
+it asks the device which connections to close (`expired()`), and writes alarm pushes
+(`alarm()`) to the connections they are for. Nothing here knows a socket or a clock of its
+own: time comes from the injected `clock` (monotonic seconds), so tests need not wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from xmcam.protocol import (
+    DEVICE_LIMITS,
+    DeviceConnection,
+    LoginRequest,
+    MessageId,
+    Request,
+    SessionIdStyle,
+    password_matches,
+)
+from xmcam.sim.commands import Effect, handle
+from xmcam.sim.profile import Profile
+from xmcam.sim.state import DeviceState
+
+__all__ = ["AlarmRecord", "CameraConnection", "Effect", "SimulatedDevice"]
+
+log = logging.getLogger("xmcam.sim")
+
+# CVE-2024-3765 (PROTOCOL.md §3, §22.16): 1009 let anyone in on vulnerable firmware. The
+# simulator gives it nothing, logged in or not.
+_NEVER_ANSWERED: Final = frozenset({1009})
+_MAX_TRACKED_LOGIN_NAMES: Final = 1024
+NOT_LOGGED_IN_RET: Final = 105
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRecord:
+    channel: int
+    event: str
+    status: str
+    start_time: str
+
+
+@dataclass
+class _LoginFailures:
+    count: int = 0
+    locked_until: float = 0.0
+
+
+class CameraConnection:
+    """One client connection to the simulated device."""
+
+    def __init__(self, device: SimulatedDevice, number: int) -> None:
+        self.device = device
+        self.number = number
+        self.protocol = DeviceConnection(limits=DEVICE_LIMITS, terminator=device.quirks.terminator)
+        self.guarded = False
+        self.last_activity = device.clock()
+        self.effects: list[Effect] = []
+        self.frames_received = 0
+        self.omit_terminator = False
+
+    @property
+    def session_id(self) -> int | None:
+        return self.protocol.session_id
+
+    def receive(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+        """Bytes from the client in; the frames to send back out. Raises ProtocolError for
+        bytes that break the protocol: the shell then closes this connection only."""
+        out: list[bytes] = []
+        for event in self.protocol.receive_data(data):
+            self.frames_received += 1
+            self.last_activity = self.device.clock()
+            if isinstance(event, LoginRequest):
+                out.append(self.device.login(self, event))
+            else:
+                out.extend(self._request(event))
+        return out
+
+    def _request(self, request: Request) -> list[bytes]:
+        quirks = self.device.quirks
+        if request.message_id in _NEVER_ANSWERED or request.reply_id is None:
+            return []
+        if request.body is None:
+            return []  # binary data (talk audio, upgrade data): nothing to answer here
+        if not request.authenticated:
+            # Real devices ignore requests before login (PROTOCOL.md §6.1, [MAD] R03).
+            if quirks.unauthenticated == "silent":
+                return []
+            return [
+                self.reply(request, {"Name": request.body.name or "", "Ret": NOT_LOGGED_IN_RET})
+            ]
+        if not request.session_matches:
+            return []  # another connection's session id: silently ignored ([MAD] R10)
+        body = handle(self, request)
+        replies = [] if body is None else [self.reply(request, body)]
+        if Effect.LOGOUT in self.effects:
+            self.effects.remove(Effect.LOGOUT)
+            self.logout()
+        return replies
+
+    def reply(self, request: Request, body: dict[str, Any]) -> bytes:
+        quirks = self.device.quirks
+        style = quirks.session_id_style_by_reply.get(request.reply_id or 0, quirks.session_id_style)
+        terminator = b"" if self.omit_terminator else None
+        return self.protocol.reply(request, body, session_id_style=style, terminator=terminator)
+
+    def push(self, message_id: int, body: dict[str, Any]) -> bytes:
+        return self.protocol.push(
+            message_id, body, session_id_style=self.device.quirks.session_id_style
+        )
+
+    def logout(self) -> None:
+        self.device.end_session(self)
+
+    def close(self) -> None:
+        """The connection is gone: forget its session."""
+        self.device.end_session(self)
+        self.device.connections.pop(self.number, None)
+
+
+class SimulatedDevice:
+    """One simulated camera or recorder, shared by all its connections."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        state_path: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.quirks = profile.quirks
+        self.clock = clock
+        self.state = DeviceState.from_profile(profile, path=state_path, wall_clock=wall_clock)
+        self.connections: dict[int, CameraConnection] = {}
+        self.started_at = clock()
+        self.login_attempts = 0
+        self.active_alarms: dict[tuple[int, str], AlarmRecord] = {}
+        self._pushes: list[tuple[CameraConnection, bytes]] = []
+        self._failures: OrderedDict[str, _LoginFailures] = OrderedDict()
+        self._next_connection = 0
+        self._next_session = profile.quirks.first_session_id
+
+    # ------------------------------------------------------------------ connections
+
+    @property
+    def max_connections(self) -> int:
+        common = self.state.config.get("NetWork.NetCommon")
+        value = common.get("TCPMaxConn") if isinstance(common, dict) else None
+        return value if isinstance(value, int) and value > 0 else 10
+
+    def open_connection(self) -> CameraConnection | None:
+        """A new connection, or None when TCPMaxConn connections are open already."""
+        if len(self.connections) >= self.max_connections:
+            return None
+        self._next_connection += 1
+        connection = CameraConnection(self, self._next_connection)
+        self.connections[connection.number] = connection
+        return connection
+
+    @property
+    def session_count(self) -> int:
+        return sum(
+            1 for connection in self.connections.values() if connection.session_id is not None
+        )
+
+    def expired(self) -> list[CameraConnection]:
+        """Connections to close now: sessions silent for too many AliveIntervals, and
+        connections that never logged in within the unauthenticated timeout."""
+        now = self.clock()
+        session_limit = self.quirks.session_expiry_intervals * self.profile.alive_interval
+        late: list[CameraConnection] = []
+        for connection in self.connections.values():
+            limit = (
+                session_limit
+                if connection.session_id is not None
+                else self.quirks.unauthenticated_timeout
+            )
+            if now - connection.last_activity > limit:
+                late.append(connection)
+        return late
+
+    def end_session(self, connection: CameraConnection) -> None:
+        connection.protocol.logout()
+        connection.guarded = False
+
+    # ------------------------------------------------------------------ login
+
+    def login(self, connection: CameraConnection, request: LoginRequest) -> bytes:
+        self.login_attempts += 1
+        quirks = self.quirks
+        now = self.clock()
+        failures = self._failures_of(request.user)
+        if failures.locked_until > now:
+            # A lock refuses the right password too, as on real devices.
+            log.info("login refused: account %r is locked", request.user)
+            return self._refuse(connection, request, quirks.locked_ret)
+        account = self.state.user(request.user)
+        if account is None:
+            ret = quirks.unknown_user_ret
+        elif not password_matches(
+            request.password, request.encrypt_type, str(account.get("Password", ""))
+        ):
+            ret = quirks.wrong_password_ret
+        else:
+            self._failures.pop(request.user, None)
+            return self._accept(connection, request)
+        failures.count += 1
+        if failures.count >= quirks.max_failed_logins:
+            failures.locked_until = now + quirks.lockout_seconds
+            failures.count = 0
+            log.warning(
+                "account %r locked after %d failed logins", request.user, quirks.max_failed_logins
+            )
+        return self._refuse(connection, request, ret)
+
+    def _failures_of(self, user: str) -> _LoginFailures:
+        failures = self._failures.get(user)
+        if failures is None:
+            failures = self._failures[user] = _LoginFailures()
+            while len(self._failures) > _MAX_TRACKED_LOGIN_NAMES:
+                self._failures.popitem(last=False)
+        return failures
+
+    def _accept(self, connection: CameraConnection, request: LoginRequest) -> bytes:
+        session_id = connection.session_id
+        if session_id is None:  # a second login on a connection keeps its session ([MAD] R01)
+            session_id = self._next_session
+            self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
+        fields = dict(self.profile.login_reply)
+        fields["Ret"] = 100
+        log.info(
+            "connection %d: %r logged in, session %#x", connection.number, request.user, session_id
+        )
+        return connection.protocol.accept_login(
+            request, session_id, fields, session_id_style=self.quirks.session_id_style
+        )
+
+    def _refuse(self, connection: CameraConnection, request: LoginRequest, ret: int) -> bytes:
+        return connection.protocol.reject_login(
+            request, {"Name": "", "Ret": ret}, session_id_style=self.quirks.session_id_style
+        )
+
+    def is_locked(self, user: str) -> bool:
+        failures = self._failures.get(user)
+        return failures is not None and failures.locked_until > self.clock()
+
+    # ------------------------------------------------------------------ alarms
+
+    def take_pushes(self) -> list[tuple[CameraConnection, bytes]]:
+        """The frames the device sends unasked (alarms) since the last call, each with the
+        connection it goes to."""
+        pushes, self._pushes = self._pushes, []
+        return pushes
+
+    def alarm(self, channel: int = 0, event: str = "VideoMotion", status: str = "Start") -> int:
+        """Raise (or end) an alarm: a 1504 push for every guarded session (collect them with
+        `take_pushes()`). Returns how many sessions it goes to."""
+        start_time = self.state.device_time().strftime("%Y-%m-%d %H:%M:%S")
+        key = (channel, event)
+        if status == "Start":
+            self.active_alarms[key] = AlarmRecord(channel, event, status, start_time)
+        elif status == "Stop":
+            started = self.active_alarms.pop(key, None)
+            start_time = started.start_time if started is not None else start_time
+        info = {"Channel": channel, "Event": event, "StartTime": start_time, "Status": status}
+        body = {"AlarmInfo": info, "Name": "AlarmInfo"}
+        receivers = [
+            connection
+            for connection in self.connections.values()
+            if connection.guarded and connection.session_id is not None
+        ]
+        self._pushes.extend(
+            (connection, connection.push(MessageId.ALARM_REQ, body)) for connection in receivers
+        )
+        return len(receivers)
+
+    def motion_mask(self, event: str) -> int:
+        mask = 0
+        for channel, name in self.active_alarms:
+            if name == event and 0 <= channel < 32:
+                mask |= 1 << channel
+        return mask
+
+    def uptime_minutes(self) -> int:
+        return int((self.clock() - self.started_at) // 60)
+
+    def session_id_style(self) -> SessionIdStyle:
+        return self.quirks.session_id_style

@@ -1,0 +1,268 @@
+"""Simulator profiles: what device a simulator pretends to be.
+
+A profile is a JSON file (see `profiles/ipc-seed.json`, the camera of the seed capture):
+
+- `system_info`, `login_reply`: the SystemInfo object and the login reply's fields;
+- `channels`: how many video channels, alarm inputs and alarm outputs;
+- `users`, `groups`, `authorities`: the accounts (passwords stored as Sofia hashes only);
+- `config`: device-wide config objects by dotted name (`General.General`);
+- `per_channel`: config objects with one copy per video channel (`Camera.Param`), alarm input
+  (`Alarm.LocalAlarm`) or alarm output (`Alarm.AlarmOut`), written once as a template;
+- `abilities` (1360), `storage` (StorageInfo);
+- `quirks`: how this firmware differs (SessionID spelling, terminator, Ret codes, lockout,
+  session expiry, silence before login, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from xmcam.protocol import SessionIdStyle
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "ChannelCounts",
+    "Profile",
+    "ProfileError",
+    "Quirks",
+    "load_profile",
+]
+
+BUILTIN_PROFILES: Final = ("ipc-seed", "nvr-8ch")
+DEFAULT_PROFILE: Final = "ipc-seed"
+_MAX_CHANNELS: Final = 256
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used, with the reason in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelCounts:
+    video: int = 1
+    alarm_in: int = 1
+    alarm_out: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """How a firmware differs from the next. The defaults are the seed's camera."""
+
+    session_id_style: SessionIdStyle = SessionIdStyle.PADDED
+    # Replies whose SessionID is spelled differently (the seed's SystemInfo reply says "0x1").
+    session_id_style_by_reply: dict[int, SessionIdStyle] = field(default_factory=dict)
+    first_session_id: int = 1
+    terminator: bytes = b"\n\x00"
+    # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
+    unauthenticated: str = "silent"
+    reply_to_unguard: bool = False
+    wrong_password_ret: int = 203
+    unknown_user_ret: int = 205
+    locked_ret: int = 205
+    unknown_config_ret: int = 607
+    bad_config_value_ret: int = 608
+    unsupported_ret: int = 102
+    no_permission_ret: int = 107
+    max_failed_logins: int = 5
+    lockout_seconds: float = 1800.0
+    # A session ends when nothing arrived for this many AliveIntervals.
+    session_expiry_intervals: float = 3.0
+    # A connection that has not logged in is closed after this many seconds (~30 s, [MAD]).
+    unauthenticated_timeout: float = 30.0
+    reboot_delay: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    description: str
+    channels: ChannelCounts
+    system_info: dict[str, Any]
+    login_reply: dict[str, Any]
+    users: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    authorities: list[str]
+    config: dict[str, Any]
+    per_channel: dict[str, dict[str, Any]]
+    abilities: dict[str, Any]
+    storage: list[Any]
+    quirks: Quirks
+
+    @property
+    def alive_interval(self) -> int:
+        value = self.login_reply.get("AliveInterval", 20)
+        return value if isinstance(value, int) and value > 0 else 20
+
+    def with_channels(self, video: int) -> Profile:
+        """The same device with another number of video channels (`--channels N`)."""
+        if not 1 <= video <= _MAX_CHANNELS:
+            raise ProfileError(f"channels must be 1..{_MAX_CHANNELS}, not {video}")
+        counts = ChannelCounts(video, self.channels.alarm_in, self.channels.alarm_out)
+        login = dict(self.login_reply, ChannelNum=video)
+        return _replace(self, channels=counts, login_reply=login)
+
+    def with_alive_interval(self, seconds: int) -> Profile:
+        """The same device with another keepalive period (tests use short ones)."""
+        return _replace(self, login_reply=dict(self.login_reply, AliveInterval=seconds))
+
+    def with_quirks(self, **changes: Any) -> Profile:
+        fields = {name: getattr(self.quirks, name) for name in Quirks.__slots__}
+        fields.update(changes)
+        return _replace(self, quirks=Quirks(**fields))
+
+    def with_password(self, user: str, password_hash: str) -> Profile:
+        """The same device where `user` exists with this password hash."""
+        users = copy.deepcopy(self.users)
+        for account in users:
+            if account.get("Name") == user:
+                account["Password"] = password_hash
+                break
+        else:
+            template: dict[str, Any] = copy.deepcopy(users[0]) if users else {"Group": "admin"}
+            template.update(Name=user, Password=password_hash, Reserved=False)
+            users.append(template)
+        return _replace(self, users=users)
+
+
+def _replace(profile: Profile, **changes: Any) -> Profile:
+    fields = {name: getattr(profile, name) for name in Profile.__slots__}
+    fields.update(changes)
+    return Profile(**fields)
+
+
+def load_profile(source: str | Path | None = None) -> Profile:
+    """A built-in profile by name (`"ipc-seed"`, `"nvr-8ch"`), or a profile file by path.
+    None is the default profile, the seed's camera."""
+    name = DEFAULT_PROFILE if source is None else source
+    if isinstance(name, str) and name in BUILTIN_PROFILES:
+        text = resources.files("xmcam.sim").joinpath("profiles", f"{name}.json").read_text("utf-8")
+        return parse_profile(text, origin=name)
+    path = Path(name)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as error:
+        builtin = ", ".join(BUILTIN_PROFILES)
+        raise ProfileError(
+            f"cannot read profile {path}: {error.strerror} (built-in profiles: {builtin})"
+        ) from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"profile {path} is not UTF-8 text") from None
+    return parse_profile(text, origin=str(path))
+
+
+def parse_profile(text: str, *, origin: str = "profile") -> Profile:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ProfileError(f"{origin}: not JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{origin}: a profile is a JSON object")
+    reader = _Reader(data, origin)
+    channels = reader.obj("channels")
+    counts = ChannelCounts(
+        video=_count(channels.get("video", 1), "channels.video", origin),
+        alarm_in=_count(channels.get("alarm_in", 0), "channels.alarm_in", origin, minimum=0),
+        alarm_out=_count(channels.get("alarm_out", 0), "channels.alarm_out", origin, minimum=0),
+    )
+    per_channel = reader.obj("per_channel")
+    for kind in per_channel:
+        if kind not in ("video", "alarm_in", "alarm_out") or not isinstance(
+            per_channel[kind], dict
+        ):
+            raise ProfileError(f"{origin}: per_channel.{kind} is not video/alarm_in/alarm_out")
+    return Profile(
+        name=str(data.get("name", origin)),
+        description=str(data.get("description", "")),
+        channels=counts,
+        system_info=reader.obj("system_info"),
+        login_reply=reader.obj("login_reply"),
+        users=reader.objects("users"),
+        groups=reader.objects("groups"),
+        authorities=[str(item) for item in reader.array("authorities")],
+        config=reader.obj("config"),
+        per_channel=per_channel,
+        abilities=reader.obj("abilities"),
+        storage=reader.array("storage"),
+        quirks=_quirks(reader.obj("quirks"), origin),
+    )
+
+
+class _Reader:
+    def __init__(self, data: dict[str, Any], origin: str) -> None:
+        self._data = data
+        self._origin = origin
+
+    def obj(self, key: str) -> dict[str, Any]:
+        value = self._data.get(key, {})
+        if not isinstance(value, dict):
+            raise ProfileError(f"{self._origin}: {key} must be a JSON object")
+        return value
+
+    def array(self, key: str) -> list[Any]:
+        value = self._data.get(key, [])
+        if not isinstance(value, list):
+            raise ProfileError(f"{self._origin}: {key} must be a JSON array")
+        return value
+
+    def objects(self, key: str) -> list[dict[str, Any]]:
+        items = self.array(key)
+        if not all(isinstance(item, dict) and isinstance(item.get("Name"), str) for item in items):
+            raise ProfileError(f"{self._origin}: every item of {key} needs a Name")
+        return items
+
+
+def _count(value: object, what: str, origin: str, *, minimum: int = 1) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= _MAX_CHANNELS
+    ):
+        raise ProfileError(f"{origin}: {what} must be a whole number {minimum}..{_MAX_CHANNELS}")
+    return value
+
+
+_STYLES: Final = {style.name.lower(): style for style in SessionIdStyle}
+_RET_QUIRKS: Final = {
+    "wrong_password": "wrong_password_ret",
+    "unknown_user": "unknown_user_ret",
+    "locked": "locked_ret",
+    "unknown_config": "unknown_config_ret",
+    "bad_config_value": "bad_config_value_ret",
+    "unsupported": "unsupported_ret",
+    "no_permission": "no_permission_ret",
+}
+
+
+def _quirks(raw: dict[str, Any], origin: str) -> Quirks:
+    def style(value: object, where: str) -> SessionIdStyle:
+        if not isinstance(value, str) or value.lower() not in _STYLES:
+            raise ProfileError(f"{origin}: quirks.{where} must be one of {', '.join(_STYLES)}")
+        return _STYLES[value.lower()]
+
+    fields: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "session_id_style":
+            fields[key] = style(value, key)
+        elif key == "session_id_style_by_reply":
+            fields[key] = {int(k): style(v, f"{key}.{k}") for k, v in dict(value).items()}
+        elif key == "terminator":
+            fields[key] = str(value).encode("latin-1")
+        elif key == "rets":
+            fields.update(
+                {_RET_QUIRKS[k]: int(v) for k, v in dict(value).items() if k in _RET_QUIRKS}
+            )
+        elif key in Quirks.__slots__:
+            fields[key] = value
+        else:
+            raise ProfileError(f"{origin}: unknown quirk {key!r}")
+    if fields.get("unauthenticated", "silent") not in ("silent", "reply"):
+        raise ProfileError(f"{origin}: quirks.unauthenticated must be 'silent' or 'reply'")
+    try:
+        return Quirks(**fields)
+    except (TypeError, ValueError) as error:
+        raise ProfileError(f"{origin}: bad quirks ({error})") from None

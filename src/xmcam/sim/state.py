@@ -1,0 +1,310 @@
+"""What a simulated device remembers: its config tree, accounts, channel titles and clock.
+
+The state starts from a profile and can be kept in a JSON file across restarts. Every write
+of that file is atomic (a temporary file in the same directory, flushed, then renamed over the
+old one), so killing the simulator at any moment leaves either the old state or the new.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from xmcam.sim.profile import Profile, ProfileError
+
+__all__ = ["BadConfigValue", "DeviceState", "PtzCommand", "StateFileError", "atomic_write_json"]
+
+STATE_FORMAT: Final = 1
+_MAX_STRING: Final = 4096
+# A group of config names read or written as one object: `Detect` holds `Detect.MotionDetect`...
+_ROOT_SEPARATOR: Final = "."
+
+
+class StateFileError(ValueError):
+    """A state file that cannot be used (the simulator refuses to start rather than lose it)."""
+
+
+class BadConfigValue(ValueError):  # noqa: N818  (a reason, not a failure of the simulator)
+    """A config write whose value does not fit the object it replaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class PtzCommand:
+    channel: int
+    command: str
+    preset: int
+    step: int
+
+
+def atomic_write_json(path: Path, data: object) -> None:
+    """Write `data` as JSON to `path` so that a crash leaves the old file or the new one."""
+    directory = path.parent
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=1, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class DeviceState:
+    """The mutable state of one simulated device."""
+
+    profile: Profile
+    config: dict[str, Any]
+    users: list[dict[str, Any]]
+    groups: list[dict[str, Any]]
+    channel_titles: list[str]
+    time_offset: float = 0.0  # device clock minus host clock, seconds
+    net_alarm_state: int = 0
+    ptz_log: list[PtzCommand] = field(default_factory=list)
+    path: Path | None = None
+    wall_clock: Callable[[], datetime] = datetime.now
+
+    @classmethod
+    def from_profile(
+        cls,
+        profile: Profile,
+        *,
+        path: Path | None = None,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> DeviceState:
+        state = cls(
+            profile=profile,
+            config=factory_config(profile),
+            users=copy.deepcopy(profile.users),
+            groups=copy.deepcopy(profile.groups),
+            channel_titles=[f"CAM{n:02d}" for n in range(1, profile.channels.video + 1)],
+            path=path,
+            wall_clock=wall_clock or datetime.now,
+        )
+        if path is not None and path.exists():
+            state._load(path)
+        return state
+
+    # ------------------------------------------------------------------ config tree
+
+    def get_config(self, name: str) -> Any:
+        """The value under a config name, or None when the device has no such name.
+        `X.[n]` is element n of a per-channel array; a root (`Detect`) is the object of all
+        names under it."""
+        if name in self.config:
+            return copy.deepcopy(self.config[name])
+        if name == "ChannelTitle":
+            return list(self.channel_titles)
+        element = _split_index(name)
+        if element is not None:
+            base, index = element
+            value = self.config.get(base)
+            if isinstance(value, list) and index < len(value):
+                return copy.deepcopy(value[index])
+            return None
+        children = self._children(name)
+        if children:
+            return {suffix: copy.deepcopy(self.config[full]) for suffix, full in children.items()}
+        return None
+
+    def set_config(self, name: str, value: Any) -> None:
+        """Replace the value under a config name. Raises KeyError for an unknown name and
+        BadConfigValue for a value of the wrong shape; the state is unchanged in both cases."""
+        if name == "ChannelTitle":
+            self.set_channel_titles(value)
+            return
+        if name in self.config:
+            self.config[name] = conform(self.config[name], value, name)
+        elif (element := _split_index(name)) is not None:
+            base, index = element
+            current = self.config.get(base)
+            if not isinstance(current, list) or index >= len(current):
+                raise KeyError(name)
+            current[index] = conform(current[index], value, name)
+        elif children := self._children(name):
+            if not isinstance(value, dict):
+                raise BadConfigValue(f"{name} must be an object")
+            unknown = set(value) - set(children)
+            if unknown:
+                raise BadConfigValue(f"{name} has no {sorted(unknown)[0]}")
+            checked = {
+                children[key]: conform(self.config[children[key]], item, key)
+                for key, item in value.items()
+            }
+            self.config.update(checked)
+        else:
+            raise KeyError(name)
+        self.save()
+
+    def default_config(self, name: str) -> Any:
+        """The factory value of a config name (1044), or None."""
+        factory = DeviceState.from_profile(self.profile)
+        return factory.get_config(name)
+
+    def config_names(self) -> list[str]:
+        return sorted(self.config)
+
+    def _children(self, root: str) -> dict[str, str]:
+        prefix = root + _ROOT_SEPARATOR
+        return {full[len(prefix) :]: full for full in self.config if full.startswith(prefix)}
+
+    def set_channel_titles(self, titles: Any) -> None:
+        count = self.profile.channels.video
+        if not isinstance(titles, list) or not all(isinstance(item, str) for item in titles):
+            raise BadConfigValue("ChannelTitle must be an array of strings")
+        if len(titles) > count or any(len(item) > 64 for item in titles):
+            raise BadConfigValue(f"ChannelTitle holds at most {count} titles of 64 characters")
+        self.channel_titles = list(titles) + self.channel_titles[len(titles) :]
+        self.save()
+
+    # ------------------------------------------------------------------ derived views
+
+    def alarm_outputs(self) -> list[dict[str, Any]]:
+        value = self.config.get("Alarm.AlarmOut", [])
+        return value if isinstance(value, list) else []
+
+    def alarm_out_mask(self) -> int:
+        """Bit n set when output n is switched on (MANUAL), as WorkState reports it."""
+        mask = 0
+        for index, output in enumerate(self.alarm_outputs()):
+            if isinstance(output, dict) and output.get("AlarmOutType") == "MANUAL":
+                mask |= 1 << index
+        return mask
+
+    def device_time(self) -> datetime:
+        return self.wall_clock() + timedelta(seconds=self.time_offset)
+
+    def set_device_time(self, when: datetime) -> None:
+        self.time_offset = (when - self.wall_clock()).total_seconds()
+        self.save()
+
+    # ------------------------------------------------------------------ accounts
+
+    def user(self, name: str) -> dict[str, Any] | None:
+        return next((user for user in self.users if user.get("Name") == name), None)
+
+    def group(self, name: str) -> dict[str, Any] | None:
+        return next((group for group in self.groups if group.get("Name") == name), None)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        atomic_write_json(
+            self.path,
+            {
+                "format": STATE_FORMAT,
+                "profile": self.profile.name,
+                "config": self.config,
+                "users": self.users,
+                "groups": self.groups,
+                "channel_titles": self.channel_titles,
+                "time_offset": self.time_offset,
+            },
+        )
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise StateFileError(f"cannot read state file {path}: {error}") from None
+        if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+            raise StateFileError(f"{path} is not an xmcam simulator state file")
+        config, users, groups = data.get("config"), data.get("users"), data.get("groups")
+        titles, offset = data.get("channel_titles"), data.get("time_offset", 0.0)
+        if not (
+            isinstance(config, dict)
+            and isinstance(users, list)
+            and isinstance(groups, list)
+            and isinstance(titles, list)
+            and isinstance(offset, int | float)
+        ):
+            raise StateFileError(f"{path}: damaged state file")
+        try:
+            for name, value in config.items():
+                if name in self.config:
+                    self.config[name] = conform(self.config[name], value, name)
+        except BadConfigValue as error:
+            raise StateFileError(f"{path}: {error}") from None
+        self.users = [user for user in users if isinstance(user, dict)]
+        self.groups = [group for group in groups if isinstance(group, dict)]
+        self.channel_titles = [str(title) for title in titles][: self.profile.channels.video]
+        self.time_offset = float(offset)
+
+
+def factory_config(profile: Profile) -> dict[str, Any]:
+    """The config tree of a new device: device-wide objects, and one copy of each
+    per-channel template for every channel of its kind."""
+    tree = copy.deepcopy(profile.config)
+    counts = {
+        "video": profile.channels.video,
+        "alarm_in": profile.channels.alarm_in,
+        "alarm_out": profile.channels.alarm_out,
+    }
+    for kind, templates in profile.per_channel.items():
+        for name, template in templates.items():
+            if name in tree:
+                raise ProfileError(f"{profile.name}: {name} is both device-wide and per channel")
+            tree[name] = [copy.deepcopy(template) for _ in range(counts[kind])]
+    return tree
+
+
+def _split_index(name: str) -> tuple[str, int] | None:
+    """`("Camera.Param", 0)` for `Camera.Param.[0]`, else None."""
+    base, dot, last = name.rpartition(".")
+    if not dot or not (last.startswith("[") and last.endswith("]")) or not last[1:-1].isdigit():
+        return None
+    if len(last) > 8:
+        return None
+    return base, int(last[1:-1])
+
+
+def conform(current: Any, new: Any, where: str) -> Any:
+    """`new` checked against the shape of `current`: objects keep their keys (a write may
+    leave some out: they keep their values), arrays their length, scalars their type.
+    Returns the merged value; raises BadConfigValue naming the first misfit."""
+    if isinstance(current, dict):
+        if not isinstance(new, dict):
+            raise BadConfigValue(f"{where} must be an object")
+        merged = copy.deepcopy(current)
+        for key, item in new.items():
+            if key not in current:
+                raise BadConfigValue(f"{where} has no {key!r}")
+            merged[key] = conform(current[key], item, f"{where}.{key}")
+        return merged
+    if isinstance(current, list):
+        if not isinstance(new, list) or len(new) != len(current):
+            raise BadConfigValue(f"{where} must be an array of {len(current)}")
+        return [
+            conform(old, item, f"{where}[{i}]")
+            for i, (old, item) in enumerate(zip(current, new, strict=True))
+        ]
+    return _conform_scalar(current, new, where)
+
+
+def _conform_scalar(current: Any, new: Any, where: str) -> Any:
+    if isinstance(current, bool):
+        if not isinstance(new, bool):
+            raise BadConfigValue(f"{where} must be true or false")
+    elif isinstance(current, int | float):
+        if isinstance(new, bool) or not isinstance(new, int | float):
+            raise BadConfigValue(f"{where} must be a number")
+    elif isinstance(current, str):
+        if not isinstance(new, str) or len(new) > _MAX_STRING:
+            raise BadConfigValue(f"{where} must be a string")
+    elif current is not None:  # pragma: no cover - profiles hold JSON values only
+        raise BadConfigValue(f"{where} cannot be written")
+    elif isinstance(new, dict | list):
+        raise BadConfigValue(f"{where} must be a plain value")
+    return new
