@@ -1,0 +1,449 @@
+"""The asyncio client: `connect()` and `AsyncCamera`.
+
+Theory of operation. An AsyncCamera owns at most one `Link` (a TCP connection with its core
+state) at a time and a lock, so exactly one request is outstanding. Every request runs under
+the lock: if the link is missing, ended (EOF, forced logout, protocol error) or was left
+desynchronised by a timeout, a new one is opened and logged in first, with one login
+attempt (an AuthenticationError is raised, never retried). A keepalive task per link sends
+KeepAlive every half AliveInterval under the same lock, with the request deadline on its
+reply; a miss ends the link, which is how a silently dead connection is found. Alarm pushes
+go to a bounded queue that `alarms()` reads; when the link carrying a subscription ends,
+the queue gets a gap marker and `alarms()` raises the error (`xmcam.watch` turns that into
+"disconnected" / "reconnected" events and reconnects).
+
+The methods themselves are procedures from `xmcam.operations`, shared with the blocking
+client; this module only moves their calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from xmcam import operations as ops
+from xmcam.aio.link import Link
+from xmcam.errors import (
+    ConnectionClosedError,
+    DeviceError,
+    RequestTimeoutError,
+    TransportError,
+    XMCamError,
+)
+from xmcam.models import (
+    AlarmEvent,
+    AlarmOutput,
+    Disk,
+    Group,
+    LoginInfo,
+    SystemInfo,
+    User,
+    WorkState,
+)
+from xmcam.protocol.connection import Reply
+
+__all__ = ["DEFAULT_PORT", "AsyncCamera", "connect"]
+
+T = TypeVar("T")
+
+DEFAULT_PORT: Final = 34567
+_ALARM_QUEUE_SIZE: Final = 1024  # alarms are rare; past this the oldest are dropped
+_REBOOT_POLL: Final = 1.0  # seconds between login attempts while a camera reboots
+
+_log: Final = logging.getLogger("xmcam.aio")
+
+
+@dataclass(frozen=True, slots=True)
+class _Gap:
+    """Put in the alarm queue when the subscribed link ended (error) or the camera closed
+    (None)."""
+
+    error: XMCamError | None
+
+
+class AsyncCamera:
+    """A camera under asyncio. Use `xmcam.connect()` to make and open one.
+
+    The password is kept for logging in again after a reconnect and never shown: not in the
+    repr, not in any log or exception.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        user: str = "admin",
+        password: str = "",
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.timeout = timeout
+        self.reboot_poll_interval = _REBOOT_POLL
+        self._password = password
+        self._link: Link | None = None
+        self._login: LoginInfo | None = None
+        self._lock = asyncio.Lock()
+        self._keepalive: asyncio.Task[None] | None = None
+        self._alarms: asyncio.Queue[AlarmEvent | _Gap] = asyncio.Queue(_ALARM_QUEUE_SIZE)
+        self._guarded = False
+        self._closed = False
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def __repr__(self) -> str:
+        return f"AsyncCamera(host={self.host!r}, port={self.port}, user={self.user!r})"
+
+    # ---------------------------------------------------------------- opening and closing
+
+    async def open(self) -> AsyncCamera:
+        """Connect and log in (one attempt). Returns the camera."""
+        async with self._lock:
+            await self._rebuild()
+        return self
+
+    async def close(self) -> None:
+        """Close the connection; an `alarms()` iteration in progress ends."""
+        self._closed = True
+        self._put_alarm(_Gap(None))
+        await self._drop_link(ConnectionClosedError("the camera was closed"))
+        for task in list(self._background):
+            await task
+
+    async def __aenter__(self) -> AsyncCamera:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def login_info(self) -> LoginInfo:
+        """What the last login reply said (session id, AliveInterval, channels, type)."""
+        if self._login is None:
+            raise ConnectionClosedError("not connected: open the camera first")
+        return self._login
+
+    async def _rebuild(self) -> Link:
+        """A new logged-in link in place of the old one (caller holds the lock)."""
+        if self._closed:
+            raise ConnectionClosedError("the camera was closed")
+        await self._drop_link(None)
+        link = await Link.open(self.host, self.port, self.timeout, self._put_alarm, self._ended)
+        try:
+            reply = await link.login(self.user, self._password, self.timeout)
+            if self._guarded:
+                await self._on(link, ops.guard())
+        except BaseException:
+            await link.close()
+            raise
+        self._link = link
+        self._login = ops.login_info(reply)
+        self._keepalive = asyncio.create_task(self._keep_alive(link))
+        return link
+
+    async def _drop_link(self, error: XMCamError | None) -> None:
+        link, self._link = self._link, None
+        task, self._keepalive = self._keepalive, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if link is not None:
+            await link.close(error)
+
+    def _ended(self, link: Link, error: XMCamError) -> None:
+        if link is self._link and self._guarded:
+            self._put_alarm(_Gap(error))
+
+    def _put_alarm(self, item: AlarmEvent | _Gap) -> None:
+        if self._alarms.full():
+            self._alarms.get_nowait()
+            _log.warning("alarm queue full: dropped the oldest alarm")
+        self._alarms.put_nowait(item)
+
+    # ---------------------------------------------------------------- moving calls
+
+    async def _run(self, procedure: ops.Procedure[T]) -> T:
+        async with self._lock:
+            link = self._link
+            if link is None or not link.usable:
+                link = await self._rebuild()
+            return await self._on(link, procedure)
+
+    async def _on(self, link: Link, procedure: ops.Procedure[T]) -> T:
+        outcome: Reply | DeviceError | None = None
+        while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
+            try:
+                outcome = await link.call(step, self.timeout)
+            except DeviceError as error:
+                outcome = error
+        return step.value
+
+    async def _keep_alive(self, link: Link) -> None:
+        period = ops.keepalive_period(link.connection.alive_interval)
+        while True:
+            await asyncio.sleep(period)
+            async with self._lock:
+                if link is not self._link or not link.usable:
+                    return
+                try:
+                    await self._on(link, ops.keepalive())
+                except XMCamError as error:
+                    _log.info("keepalive failed, the connection is dropped: %s", error)
+                    link.end(ConnectionClosedError(f"keepalive failed: {error}"))
+                    return
+
+    # ---------------------------------------------------------------- the methods
+
+    async def request(
+        self, message_id: int, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Any request with a JSON body; the reply's body. Raises on a failure Ret code."""
+        return await self._run(ops.raw_request(message_id, body))
+
+    async def keepalive(self) -> None:
+        await self._run(ops.keepalive())
+
+    async def system_info(self) -> SystemInfo:
+        return await self._run(ops.system_info())
+
+    async def storage_info(self) -> list[Disk]:
+        return await self._run(ops.storage_info())
+
+    async def work_state(self) -> WorkState:
+        return await self._run(ops.work_state())
+
+    async def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
+        return await self._run(ops.abilities(name))
+
+    async def get_config(self, name: str) -> Any:
+        """A config by dotted name (`Camera.Param.[0]`). ConfigNotFoundError if unknown."""
+        return await self._run(ops.get_config(name))
+
+    async def set_config(self, name: str, value: Any) -> None:
+        await self._run(ops.set_config(name, value))
+
+    async def default_config(self, name: str) -> Any:
+        return await self._run(ops.default_config(name))
+
+    async def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        return await self._run(ops.export_config(names))
+
+    async def import_config(self, tree: Mapping[str, Any]) -> list[str]:
+        return await self._run(ops.import_config(tree))
+
+    async def alarm_outputs(self) -> list[AlarmOutput]:
+        return await self._run(ops.alarm_outputs())
+
+    async def set_alarm_out(self, mode: str, channel: int | None = None) -> None:
+        """ "on", "off" or "auto", for one output or (None) all."""
+        await self._run(ops.set_alarm_out(mode, channel))
+
+    async def get_time(self) -> datetime:
+        return await self._run(ops.get_time())
+
+    async def set_time(self, when: datetime | None = None) -> None:
+        await self._run(ops.set_time(when or datetime.now()))
+
+    async def time_skew(self) -> float:
+        """Device time minus host time, in seconds."""
+        return await self._run(ops.time_skew(datetime.now))
+
+    async def sync_time(self) -> float:
+        """Set the device's clock to this host's; return the skew before, in seconds."""
+        return await self._run(ops.sync_time(datetime.now))
+
+    async def users(self) -> list[User]:
+        return await self._run(ops.users())
+
+    async def groups(self) -> list[Group]:
+        return await self._run(ops.groups())
+
+    async def authorities(self) -> list[str]:
+        return await self._run(ops.authorities())
+
+    async def add_user(
+        self,
+        name: str,
+        password: str,
+        group: str = "user",
+        *,
+        authorities: Sequence[str] | None = None,
+        memo: str = "",
+    ) -> None:
+        await self._run(ops.add_user(name, password, group, authorities=authorities, memo=memo))
+
+    async def remove_user(self, name: str) -> None:
+        await self._run(ops.remove_user(name))
+
+    async def change_password(self, user: str, old: str, new: str) -> None:
+        await self._run(ops.change_password(user, old, new))
+
+    async def channel_titles(self) -> list[str]:
+        return await self._run(ops.channel_titles())
+
+    async def set_channel_titles(self, titles: Sequence[str]) -> None:
+        await self._run(ops.set_channel_titles(titles))
+
+    async def ptz_preset(self, action: str, number: int, *, channel: int = 0) -> None:
+        """ "set", "goto" or "clear" preset `number`."""
+        await self._run(ops.ptz_preset(action, number, channel=channel))
+
+    async def ptz_tour(self, action: str, tour: int = 0, *, channel: int = 0) -> None:
+        """ "start" or "stop" a preset tour."""
+        await self._run(ops.ptz_tour(action, tour, channel=channel))
+
+    async def net_alarm(self, state: int) -> None:
+        await self._run(ops.net_alarm(state))
+
+    async def ptz(
+        self, command: str, *, channel: int = 0, speed: int = 5, duration: float = 0.5
+    ) -> None:
+        """Move for `duration` seconds, then stop. The stop is always sent, even when the
+        caller is cancelled, and retried once if it fails."""
+        start, stop = ops.ptz_move(command, channel=channel, speed=speed)
+        try:
+            await self._run(ops.perform(start))
+            await asyncio.sleep(duration)
+        finally:
+            stopping = asyncio.create_task(self._ptz_stop(stop))
+            self._background.add(stopping)
+            stopping.add_done_callback(self._background.discard)
+            await asyncio.shield(stopping)
+
+    async def _ptz_stop(self, stop: ops.Call) -> None:
+        try:
+            await self._run(ops.perform(stop))
+        except XMCamError as error:
+            _log.warning("PTZ stop failed (%s); sending it once more", error)
+            await self._run(ops.perform(stop))
+
+    async def logout(self) -> None:
+        """End the session on the device and close the connection."""
+        try:
+            await self._run(ops.logout())
+        finally:
+            await self.close()
+
+    async def reboot(self, wait: bool = False, wait_timeout: float = 180.0) -> None:
+        """Reboot the device. With `wait`, return once it has gone down and a login works
+        again (RequestTimeoutError after `wait_timeout` seconds)."""
+        async with self._lock:
+            link = self._link if self._link is not None and self._link.usable else None
+            link = link or await self._rebuild()
+            with contextlib.suppress(ConnectionClosedError):  # it may drop us before replying
+                await self._on(link, ops.reboot())
+        if wait:
+            await self._wait_until_back(link, time.monotonic() + wait_timeout)
+
+    async def _wait_until_back(self, link: Link, deadline: float) -> None:
+        try:
+            async with asyncio.timeout(deadline - time.monotonic()):
+                await link.ended.wait()  # until the device drops the old connection
+                while True:
+                    try:
+                        async with self._lock:
+                            await self._rebuild()
+                    except TransportError:
+                        await asyncio.sleep(self.reboot_poll_interval)
+                    else:
+                        return
+        except TimeoutError:
+            raise RequestTimeoutError("the camera did not come back from its reboot") from None
+
+    # ---------------------------------------------------------------- alarms
+
+    async def alarms(self) -> AsyncIterator[AlarmEvent]:
+        """Alarm events as they come. Subscribes (guard) on start, unsubscribes on exit; use
+        `contextlib.aclosing()` to exit promptly when you stop early. Raises the transport
+        error when the connection ends (`xmcam.watch` reconnects instead); ends quietly
+        when the camera is closed."""
+        await self.subscribe()
+        try:
+            async for event in self.subscribed_alarms():
+                yield event
+        finally:
+            await self._unsubscribe()
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether alarms are subscribed; a reconnect subscribes again by itself."""
+        return self._guarded
+
+    async def subscribe(self) -> None:
+        """Subscribe this session to alarm pushes (guard); `subscribed_alarms()` reads them.
+        Alarms from an earlier subscription are discarded."""
+        while not self._alarms.empty():
+            self._alarms.get_nowait()
+        await self._run(ops.guard())
+        self._guarded = True
+
+    async def subscribed_alarms(self) -> AsyncIterator[AlarmEvent]:
+        """The alarms of the current subscription, until its connection ends (the error is
+        raised) or the camera is closed (the iteration ends)."""
+        while True:
+            item = await self._alarms.get()
+            if isinstance(item, _Gap):
+                if item.error is None:
+                    return
+                raise item.error
+            yield item
+
+    async def _unsubscribe(self) -> None:
+        self._guarded = False
+        link = self._link
+        if link is not None and link.usable and not self._closed:
+            with contextlib.suppress(XMCamError):
+                await self._run(ops.unguard())
+
+
+class _Connector:
+    """What `connect()` returns: await it for an open camera, or use it with `async with`."""
+
+    def __init__(self, camera: AsyncCamera) -> None:
+        self._camera = camera
+
+    def __await__(self) -> Generator[Any, None, AsyncCamera]:
+        return self._camera.open().__await__()
+
+    async def __aenter__(self) -> AsyncCamera:
+        return await self._camera.open()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._camera.close()
+
+
+def connect(
+    host: str,
+    port: int = DEFAULT_PORT,
+    *,
+    user: str = "admin",
+    password: str = "",
+    timeout: float = 10.0,
+) -> _Connector:
+    """Connect to a camera and log in (one attempt: a wrong password raises
+    AuthenticationError at once, and nothing retries it).
+
+        async with xmcam.connect("192.168.1.10") as cam:
+            print(await cam.system_info())
+
+    or `cam = await xmcam.connect(...)` and later `await cam.close()`.
+    """
+    return _Connector(AsyncCamera(host, port, user=user, password=password, timeout=timeout))

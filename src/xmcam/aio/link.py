@@ -1,0 +1,197 @@
+"""One TCP connection to a camera under asyncio: a transport, a core ClientConnection, and
+the single outstanding request.
+
+Theory of operation. `Link` is an asyncio Protocol, so there is no reader task: each read goes
+straight into the core, and the core's events are routed as they come. A Reply completes the
+waiting request's future; an alarm push goes to the `on_alarm` callback and never to request
+matching; a forced logout, EOF or a protocol error ends the link, fails the waiting request
+with that error, and calls `on_end` once. A request that gets no reply within its deadline
+(or whose caller is cancelled) leaves the core DESYNCHRONISED: the link ends there and then,
+and its owner opens a new one before the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Final
+
+from xmcam import operations as ops
+from xmcam.errors import (
+    ConnectionClosedError,
+    ProtocolError,
+    RequestTimeoutError,
+    StateError,
+    XMCamError,
+)
+from xmcam.models import AlarmEvent
+from xmcam.protocol.codes import message_name
+from xmcam.protocol.connection import ClientConnection, ClientState, LoginReply, Reply
+
+__all__ = ["Link"]
+
+_log: Final = logging.getLogger("xmcam.aio")
+
+_CLOSE_WAIT: Final = 1.0  # seconds to let a closing transport finish
+
+
+class Link(asyncio.Protocol):
+    """A logged-in (or logging-in) connection. Make one with `await Link.open(...)`."""
+
+    def __init__(
+        self,
+        on_alarm: Callable[[AlarmEvent], None],
+        on_end: Callable[[Link, XMCamError], None],
+    ) -> None:
+        self.connection = ClientConnection()
+        self.error: XMCamError | None = None
+        self._on_alarm = on_alarm
+        self._on_end = on_end
+        self._transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[Reply] | None = None
+        self._gone = asyncio.Event()  # the transport has called connection_lost
+        self.ended = asyncio.Event()  # the link is unusable (error set)
+
+    @classmethod
+    async def open(
+        cls,
+        host: str,
+        port: int,
+        timeout: float,
+        on_alarm: Callable[[AlarmEvent], None],
+        on_end: Callable[[Link, XMCamError], None],
+    ) -> Link:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                _, link = await loop.create_connection(lambda: cls(on_alarm, on_end), host, port)
+        except TimeoutError:
+            raise RequestTimeoutError(f"connecting to {host}:{port} timed out") from None
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ConnectionClosedError(f"cannot connect to {host}:{port}: {reason}") from None
+        return link
+
+    @property
+    def usable(self) -> bool:
+        """Logged in, in step with the device, and nothing outstanding."""
+        return (
+            self.error is None
+            and self.connection.state is ClientState.LOGGED_IN
+            and self.connection.pending_request is None
+        )
+
+    async def login(self, user: str, password: str, timeout: float) -> LoginReply:
+        """Log in: one attempt. Raises AuthenticationError (or AccountLockedError) on refusal."""
+        reply = await self._exchange(self.connection.login(user, password), timeout)
+        reply.raise_for_ret()
+        assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
+        return reply
+
+    async def call(self, call: ops.Call, timeout: float) -> Reply | None:
+        """Send one request; return its reply (None for a call without reply). Raises the
+        DeviceError of a failure Ret code, RequestTimeoutError, ConnectionClosedError."""
+        if self.error is not None:
+            raise self.error
+        wire = self.connection.request(call.message_id, call.body, expect_reply=call.expect_reply)
+        if not call.expect_reply:
+            self._write(wire)
+            return None
+        reply = await self._exchange(wire, timeout)
+        reply.raise_for_ret()
+        return reply
+
+    async def _exchange(self, wire: bytes, timeout: float) -> Reply:
+        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        pending = self.connection.pending_request
+        self._write(wire)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except TimeoutError:
+            what = f"no reply to {message_name(pending or 0)} within {timeout:g} s"
+            # Desynchronised: a late reply would pass for the next request's answer.
+            self.end(ConnectionClosedError(f"connection dropped: {what}"))
+            raise RequestTimeoutError(what) from None
+        except asyncio.CancelledError:
+            self.end(ConnectionClosedError("a request was cancelled before its reply came"))
+            raise
+        finally:
+            self._waiter = None
+
+    def _write(self, wire: bytes) -> None:
+        if self._transport is None or self._transport.is_closing():
+            raise self.error or ConnectionClosedError("the connection is closed")
+        ops.log_frame("->", wire)
+        self._transport.write(wire)
+
+    def end(self, error: XMCamError) -> None:
+        """End the link with `error` (kept for whoever asks next) and drop the transport."""
+        if self.error is not None:
+            return
+        self.error = error
+        if self.connection.state is not ClientState.CLOSED:
+            self.connection.request_timed_out()  # refuse further requests
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+            waiter.exception()  # retrieved here: the caller may be gone (cancelled)
+        if self._transport is not None:
+            self._transport.abort()
+        self.ended.set()
+        self._on_end(self, error)
+
+    async def close(self, error: XMCamError | None = None) -> None:
+        """End the link and wait (briefly) until the transport is really closed."""
+        self.end(error or ConnectionClosedError("the connection was closed"))
+        if self._transport is not None:
+            try:
+                async with asyncio.timeout(_CLOSE_WAIT):
+                    await self._gone.wait()
+            except TimeoutError:  # pragma: no cover - abort() closes at the next loop turn
+                _log.warning("a transport took more than %s s to close", _CLOSE_WAIT)
+
+    # ---------------------------------------------------------------- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events = self.connection.receive_data(data)
+        except ProtocolError as error:
+            self.end(error)
+            return
+        for event in events:
+            routed = ops.route(event)
+            if isinstance(routed, Reply):
+                waiter = self._waiter
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(routed)
+            elif isinstance(routed, AlarmEvent):
+                self._on_alarm(routed)
+            elif isinstance(routed, XMCamError):
+                self.end(routed)
+        if self.connection.state is ClientState.CLOSED and self.error is None:
+            self.end(_deferred_error(self.connection))
+
+    def eof_received(self) -> bool:
+        self.end(ConnectionClosedError("the camera closed the connection"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.end(ConnectionClosedError("the connection was lost"))
+        self.connection.connection_lost()
+        self._gone.set()
+
+
+def _deferred_error(connection: ClientConnection) -> XMCamError:
+    """The protocol error the core holds back after returning the good frames' events."""
+    try:
+        connection.receive_data(b"")
+    except ProtocolError as error:
+        return error
+    return StateError("the connection closed itself")  # pragma: no cover - core invariant

@@ -1,0 +1,82 @@
+"""`watch()`: alarm events from a camera for as long as you like, across network trouble.
+
+Theory of operation. The supervisor holds one AsyncCamera. It connects, subscribes to
+alarms and yields them. When the connection ends (EOF, a dead keepalive, a reset, a refused
+reconnect), it yields ConnectionEvent("disconnected", error) once, then tries again after
+a delay drawn with *full jitter*: uniform in [0, min(maximum, initial * factor**attempt)],
+so a fleet of watchers that lost the same switch does not reconnect in lockstep. Once
+logged in and subscribed again it yields ConnectionEvent("reconnected") and resets the
+delay: the gap is reported, never hidden. An authentication failure (wrong password,
+locked account) is raised at once and never retried: every retry would count towards the
+camera's lockout (FIELD-NOTES.md §2.3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from xmcam.aio.camera import DEFAULT_PORT, AsyncCamera
+from xmcam.errors import ProtocolError, TransportError
+from xmcam.models import AlarmEvent, ConnectionEvent
+
+__all__ = ["Backoff", "watch"]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Reconnect delays: exponential, capped, with full jitter."""
+
+    initial: float = 1.0
+    maximum: float = 60.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
+        """Seconds to wait before reconnect attempt `attempt` (0 for the first)."""
+        ceiling = min(self.maximum, self.initial * self.factor ** min(attempt, 64))
+        return draw() * ceiling
+
+
+async def watch(
+    host: str,
+    port: int = DEFAULT_PORT,
+    *,
+    user: str = "admin",
+    password: str = "",
+    timeout: float = 10.0,
+    backoff: Backoff | None = None,
+    draw: Callable[[], float] = random.random,
+) -> AsyncIterator[AlarmEvent | ConnectionEvent]:
+    """Alarm events from the camera, with ConnectionEvents for every gap, until the caller
+    stops (use `contextlib.aclosing()` to stop promptly). Raises AuthenticationError (and
+    AccountLockedError) at once, after exactly one login attempt.
+
+        async with contextlib.aclosing(xmcam.watch("192.168.1.10")) as events:
+            async for event in events:
+                print(event)
+    """
+    delays = backoff or Backoff()
+    camera = AsyncCamera(host, port, user=user, password=password, timeout=timeout)
+    attempt = 0
+    failed = False
+    try:
+        while True:
+            try:
+                await camera.open()  # logs in; subscribes again if it was subscribed
+                if not camera.subscribed:
+                    await camera.subscribe()
+                if failed:
+                    yield ConnectionEvent("reconnected")
+                failed, attempt = False, 0
+                async for event in camera.subscribed_alarms():
+                    yield event
+            except (TransportError, ProtocolError) as error:
+                if not failed:
+                    yield ConnectionEvent("disconnected", error)
+                failed = True
+            await asyncio.sleep(delays.delay(attempt, draw))
+            attempt += 1
+    finally:
+        await camera.close()

@@ -1,0 +1,147 @@
+"""The typed results of the client's methods: small frozen dataclasses.
+
+Each model keeps the fields most callers want under readable names; the few that carry a
+`raw` member also keep the device's whole object, because firmware adds fields freely and a
+caller may need one we did not name. No model ever holds a password or a password hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "AlarmEvent",
+    "AlarmOutput",
+    "ConnectionEvent",
+    "Disk",
+    "Group",
+    "LoginInfo",
+    "Partition",
+    "SystemInfo",
+    "User",
+    "WorkState",
+]
+
+AlarmOutMode = Literal["on", "off", "auto"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoginInfo:
+    """What the login reply told us about the session and the device."""
+
+    session_id: int
+    alive_interval: int
+    channel_count: int | None
+    device_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SystemInfo:
+    """The device's identity (1020 SystemInfo). Missing or unreadable fields are None."""
+
+    model: str | None
+    firmware: str | None
+    serial: str | None
+    build_time: str | None
+    hardware_version: str | None
+    channels: int | None
+    alarm_in: int | None
+    alarm_out: int | None
+    uptime_minutes: int | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """One partition of a disk; sizes in MiB."""
+
+    total_mb: int | None
+    remaining_mb: int | None
+    status: int | None
+    driver_type: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Disk:
+    """One disk or SD card (1020 StorageInfo)."""
+
+    number: int | None
+    partitions: tuple[Partition, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def total_mb(self) -> int:
+        return sum(part.total_mb or 0 for part in self.partitions)
+
+    @property
+    def remaining_mb(self) -> int:
+        return sum(part.remaining_mb or 0 for part in self.partitions)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkState:
+    """What the device is doing (1020 WorkState): per-channel alarm states and recording.
+
+    The alarm members are the device's bit masks (bit n = channel n), 0 when absent."""
+
+    alarm_in: int
+    alarm_out: int
+    video_blind: int
+    video_loss: int
+    video_motion: int
+    recording: tuple[bool, ...]
+    bitrates_kbps: tuple[int, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmEvent:
+    """An alarm the device pushed (1504): `event` such as "VideoMotion", `status` "Start",
+    "Stop" or "None", `start_time` as the device wrote it (device-local, no zone)."""
+
+    channel: int | None
+    event: str
+    status: str
+    start_time: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmOutput:
+    """One alarm output (relay, siren or light): `mode` "on" (manual), "off" (closed) or
+    "auto" (driven by alarms); `status` is the device's AlarmOutStatus as read."""
+
+    channel: int
+    mode: str
+    status: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user account (1472). Never holds the password hash the device sends with it."""
+
+    name: str
+    group: str
+    authorities: tuple[str, ...]
+    memo: str
+    reserved: bool
+    sharable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A user group (1474)."""
+
+    name: str
+    authorities: tuple[str, ...]
+    memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    """A gap in a watched connection: "disconnected" (with the error that ended it) and
+    "reconnected" (logged in and subscribed again; alarms in between may be lost)."""
+
+    kind: Literal["disconnected", "reconnected"]
+    error: BaseException | None = None

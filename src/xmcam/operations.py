@@ -1,0 +1,705 @@
+"""The client's operations, without I/O: what to send for each method and what its reply means.
+
+Theory of operation. Both client shells (asyncio in `xmcam.aio`, blocking in `xmcam.sync`)
+expose the same methods, and each method is a *procedure* written once, here: a generator
+that yields the `Call`s to make, receives each `Reply` (or None for a call that expects no
+reply), and returns the method's result. A failure Ret code is thrown into the generator as
+its `DeviceError`, so a procedure can handle one (config export skips names the device does
+not know) or let it pass to the caller. A shell drives a procedure with `advance()` and moves
+the bytes; it never builds a body or reads a reply itself.
+
+    def system_info() -> Procedure[SystemInfo]:
+        reply = yield from ask(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
+        return parse_system_info(...)
+
+The bodies are the seed capture's, byte for byte, for the exchanges it shows (login, SystemInfo,
+KeepAlive, the Alarm.AlarmOut sets, unguard). Everything the device sends is untrusted: a
+field of the wrong type becomes None (or a PayloadError where the result would be
+meaningless), never a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Generic, TypeVar
+
+from xmcam.errors import (
+    ConfigNotFoundError,
+    ConnectionClosedError,
+    DeviceError,
+    PayloadError,
+    StateError,
+    XMCamError,
+)
+from xmcam.models import (
+    AlarmEvent,
+    AlarmOutput,
+    Disk,
+    Group,
+    LoginInfo,
+    Partition,
+    SystemInfo,
+    User,
+    WorkState,
+)
+from xmcam.protocol.auth import sofia_hash
+from xmcam.protocol.codes import MessageId, Ret, message_name
+from xmcam.protocol.connection import (
+    AlarmMessage,
+    ClientEvent,
+    ForcedLogout,
+    LoginReply,
+    Reply,
+)
+from xmcam.protocol.payload import Body
+from xmcam.protocol.redaction import redacted_hex_dump
+
+__all__ = [
+    "ALARM_OUT_TYPES",
+    "DEFAULT_EXPORT_NAMES",
+    "PTZ_COMMANDS",
+    "Call",
+    "Finished",
+    "Procedure",
+    "abilities",
+    "add_user",
+    "advance",
+    "alarm_event",
+    "alarm_outputs",
+    "ask",
+    "authorities",
+    "change_password",
+    "channel_titles",
+    "default_config",
+    "export_config",
+    "get_config",
+    "get_time",
+    "groups",
+    "guard",
+    "import_config",
+    "keepalive",
+    "keepalive_period",
+    "log_frame",
+    "login_info",
+    "logout",
+    "net_alarm",
+    "perform",
+    "ptz_move",
+    "ptz_preset",
+    "ptz_tour",
+    "raw_request",
+    "reboot",
+    "remove_user",
+    "route",
+    "set_alarm_out",
+    "set_channel_titles",
+    "set_config",
+    "set_time",
+    "storage_info",
+    "sync_time",
+    "system_info",
+    "tell",
+    "time_skew",
+    "unguard",
+    "users",
+    "work_state",
+]
+
+T = TypeVar("T")
+
+wire_log: Final = logging.getLogger("xmcam.wire")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request to make: the message id, the body (the SessionID is added by the core),
+    and whether a reply is awaited (unguard and the like are fire-and-forget)."""
+
+    message_id: int
+    body: Mapping[str, Any]
+    expect_reply: bool = True
+
+
+Procedure = Generator[Call, "Reply | None", T]
+"""A method's whole exchange: yields Calls, receives Replies, returns the result."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished(Generic[T]):
+    """A procedure's result."""
+
+    value: T
+
+
+def advance(procedure: Procedure[T], outcome: Reply | DeviceError | None) -> Call | Finished[T]:
+    """Resume `procedure` with the outcome of its last call (None to start it, or after a
+    call without reply); return its next call or its result. A DeviceError is raised inside
+    the procedure, at the `yield` that made the failed call."""
+    try:
+        if isinstance(outcome, DeviceError):
+            return procedure.throw(outcome)
+        return procedure.send(outcome)
+    except StopIteration as stop:
+        return Finished(stop.value)
+
+
+def ask(message_id: int, body: Mapping[str, Any]) -> Generator[Call, Reply | None, Reply]:
+    """Make one call that expects a reply; return the reply."""
+    reply = yield Call(message_id, body)
+    if reply is None:  # only a shell bug could get here
+        raise StateError("a call that expects a reply got none")
+    return reply
+
+
+def tell(message_id: int, body: Mapping[str, Any]) -> Generator[Call, Reply | None, None]:
+    """Make one call that expects no reply."""
+    yield Call(message_id, body, expect_reply=False)
+
+
+def perform(call: Call) -> Procedure[None]:
+    """A procedure of one prepared call (a PTZ start or stop)."""
+    yield call
+
+
+def log_frame(direction: str, wire: bytes) -> None:
+    """Log one frame to the "xmcam.wire" logger at DEBUG, secrets overwritten."""
+    if wire_log.isEnabledFor(logging.DEBUG):
+        wire_log.debug("%s %d bytes\n%s", direction, len(wire), redacted_hex_dump(wire))
+
+
+def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
+    """Where a received event goes: a Reply to the waiting request, an AlarmEvent to the
+    alarm consumer (never to request matching), an error that ends the connection (a forced
+    logout), or nowhere (a late reply, media or a notification on a control connection: logged
+    and dropped)."""
+    if wire_log.isEnabledFor(logging.DEBUG):
+        log_frame("<-", event.frame.to_bytes())
+    if isinstance(event, Reply):
+        return event
+    if isinstance(event, AlarmMessage):
+        return alarm_event(event.body)
+    if isinstance(event, ForcedLogout):
+        return ConnectionClosedError("the device ended the session (forced logout)")
+    wire_log.debug("dropped %s: it answers nothing", message_name(event.frame.message_id))
+    return None
+
+
+# ------------------------------------------------------------------ session and connection
+
+
+def login_info(reply: LoginReply) -> LoginInfo:
+    return LoginInfo(
+        session_id=reply.session_id,
+        alive_interval=reply.alive_interval,
+        channel_count=reply.channel_count,
+        device_type=reply.device_type,
+    )
+
+
+def keepalive_period(alive_interval: float) -> float:
+    """Seconds between keepalives: half the device's AliveInterval, as [MAD] sends, so one
+    lost keepalive still leaves time for the next before the session expires."""
+    return max(alive_interval / 2, 0.05)
+
+
+def keepalive() -> Procedure[None]:
+    yield from ask(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+
+
+def logout() -> Procedure[None]:
+    yield from ask(MessageId.LOGOUT_REQ, {"Name": ""})
+
+
+def guard() -> Procedure[None]:
+    """Subscribe this session to alarm pushes (1500)."""
+    yield from ask(MessageId.GUARD_REQ, {"Name": ""})
+
+
+def unguard() -> Procedure[None]:
+    """Unsubscribe (1502). Many devices never answer it, so nothing is awaited."""
+    yield from tell(MessageId.UNGUARD_REQ, {"Name": ""})
+
+
+def raw_request(message_id: int, body: Mapping[str, Any] | None) -> Procedure[dict[str, Any]]:
+    reply = yield from ask(message_id, dict(body or {}))
+    return dict(reply.body.data)
+
+
+def reboot() -> Procedure[None]:
+    """Ask the device to reboot. The reply may never come: the device may drop the
+    connection first; the shells treat that as success."""
+    body = {"Name": "OPMachine", "OPMachine": {"Action": "Reboot"}}
+    yield from ask(MessageId.SYSMANAGER_REQ, body)
+
+
+def alarm_event(body: Body) -> AlarmEvent:
+    """The typed form of an alarm push (1504)."""
+    info = body.get("AlarmInfo")
+    raw = dict(info) if isinstance(info, dict) else {}
+    return AlarmEvent(
+        channel=_int_or_none(raw.get("Channel")),
+        event=_text(raw.get("Event")),
+        status=_text(raw.get("Status")),
+        start_time=_text_or_none(raw.get("StartTime")),
+        raw=raw,
+    )
+
+
+# ------------------------------------------------------------------ information
+
+
+def system_info() -> Procedure[SystemInfo]:
+    info = _mapping((yield from _info("SystemInfo")), "SystemInfo")
+    return SystemInfo(
+        model=_text_or_none(info.get("HardWare")),
+        firmware=_text_or_none(info.get("SoftWareVersion")),
+        serial=_text_or_none(info.get("SerialNo")),
+        build_time=_text_or_none(info.get("BuildTime")),
+        hardware_version=_text_or_none(info.get("HardWareVersion")),
+        channels=_int_or_none(info.get("VideoInChannel")),
+        alarm_in=_int_or_none(info.get("AlarmInChannel")),
+        alarm_out=_int_or_none(info.get("AlarmOutChannel")),
+        uptime_minutes=_int_or_none(info.get("DeviceRunTime")),
+        raw=info,
+    )
+
+
+def storage_info() -> Procedure[list[Disk]]:
+    disks = yield from _info("StorageInfo")
+    if not isinstance(disks, list):
+        disks = [] if disks is None else [disks]
+    return [_disk(disk) for disk in disks if isinstance(disk, dict)]
+
+
+def _disk(raw: dict[str, Any]) -> Disk:
+    parts = raw.get("Partition")
+    partitions = tuple(
+        Partition(
+            total_mb=_int_or_none(part.get("TotalSpace")),
+            remaining_mb=_int_or_none(part.get("RemainSpace")),
+            status=_int_or_none(part.get("Status")),
+            driver_type=_int_or_none(part.get("DirverType", part.get("DriverType"))),
+        )
+        for part in (parts if isinstance(parts, list) else [])
+        if isinstance(part, dict)
+    )
+    return Disk(number=_int_or_none(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
+
+
+def work_state() -> Procedure[WorkState]:
+    state = _mapping((yield from _info("WorkState")), "WorkState")
+    alarm = state.get("AlarmState")
+    alarms = alarm if isinstance(alarm, dict) else {}
+    channels = [item for item in _list(state.get("ChannelState")) if isinstance(item, dict)]
+    return WorkState(
+        alarm_in=_int_or_none(alarms.get("AlarmIn")) or 0,
+        alarm_out=_int_or_none(alarms.get("AlarmOut")) or 0,
+        video_blind=_int_or_none(alarms.get("VideoBlind")) or 0,
+        video_loss=_int_or_none(alarms.get("VideoLoss")) or 0,
+        video_motion=_int_or_none(alarms.get("VideoMotion")) or 0,
+        recording=tuple(item.get("Record") is True for item in channels),
+        bitrates_kbps=tuple(_int_or_none(item.get("Bitrate")) or 0 for item in channels),
+        raw=state,
+    )
+
+
+def _info(name: str) -> Generator[Call, Reply | None, Any]:
+    reply = yield from ask(MessageId.SYSINFO_REQ, {"Name": name})
+    return reply.body.get(name)
+
+
+def abilities(name: str = "SystemFunction") -> Procedure[dict[str, Any]]:
+    reply = yield from ask(MessageId.ABILITY_GET_REQ, {"Name": name})
+    return _mapping(_config_value(name, reply), name)
+
+
+# ------------------------------------------------------------------ configuration
+
+
+DEFAULT_EXPORT_NAMES: Final[tuple[str, ...]] = (
+    "AVEnc.Encode",
+    "AVEnc.VideoWidget",
+    "AVEnc.VideoColor",
+    "Alarm.AlarmOut",
+    "Alarm.LocalAlarm",
+    "Alarm.NetAlarm",
+    "Alarm.NetAbort",
+    "Alarm.NetIPConflict",
+    "Camera.Param",
+    "Camera.ParamEx",
+    "Detect.BlindDetect",
+    "Detect.HumanDetection",
+    "Detect.LossDetect",
+    "Detect.MotionDetect",
+    "General.AutoMaintain",
+    "General.General",
+    "General.Location",
+    "NetWork.NetCommon",
+    "NetWork.NetDHCP",
+    "NetWork.NetDNS",
+    "NetWork.NetNTP",
+    "NetWork.Nat",
+    "NetWork.RTSP",
+    "NetWork.Upnp",
+    "NetWork.Wifi",
+    "Record",
+    "Simplify.Encode",
+    "Storage.StorageFailure",
+    "Storage.StorageLowSpace",
+    "Storage.StorageNotExist",
+    "System.TimeZone",
+    "Uart.PTZ",
+)
+"""The config names an export reads when none are given: the leaves PROTOCOL.md §8.3 lists,
+without the roots that answer with whole trees (`Detect` alone is ~155 KB)."""
+
+
+def get_config(name: str) -> Procedure[Any]:
+    reply = yield from ask(MessageId.CONFIG_GET_REQ, {"Name": name})
+    return _config_value(name, reply)
+
+
+def set_config(name: str, value: Any) -> Procedure[None]:
+    yield from ask(MessageId.CONFIG_SET_REQ, {"Name": name, name: value})
+
+
+def default_config(name: str) -> Procedure[Any]:
+    reply = yield from ask(MessageId.DEFAULT_CONFIG_GET_REQ, {"Name": name})
+    return _config_value(name, reply)
+
+
+def export_config(names: Iterable[str] | None = None) -> Procedure[dict[str, Any]]:
+    """Every readable config of `names` (default DEFAULT_EXPORT_NAMES). Names the device
+    does not know are left out."""
+    tree: dict[str, Any] = {}
+    for name in DEFAULT_EXPORT_NAMES if names is None else names:
+        try:
+            tree[name] = yield from get_config(name)
+        except ConfigNotFoundError:
+            continue
+    return tree
+
+
+def import_config(tree: Mapping[str, Any]) -> Procedure[list[str]]:
+    """Write every config of `tree`, in order; return the names written."""
+    written: list[str] = []
+    for name, value in tree.items():
+        yield from set_config(name, value)
+        written.append(name)
+    return written
+
+
+def _config_value(name: str, reply: Reply) -> Any:
+    """The value under `name` in a config reply. The unsupported-config replies some firmware
+    sends instead of Ret 607 (no member, `null`, `[null]`, `{"": [""]}`) raise
+    ConfigNotFoundError too (PROTOCOL.md §4)."""
+    value = reply.body.get(name)
+    if value is None or value in ([None], [""]):
+        raise ConfigNotFoundError(
+            Ret.CONFIG_NOT_FOUND,
+            message_id=reply.request_id,
+            context=f"(the device sent no value for {name!r})",
+        )
+    return value
+
+
+# ------------------------------------------------------------------ alarm outputs
+
+ALARM_OUT_TYPES: Final[Mapping[str, str]] = {"on": "MANUAL", "off": "CLOSE", "auto": "AUTO"}
+_ALARM_OUT_MODES: Final = {device: mode for mode, device in ALARM_OUT_TYPES.items()}
+_ALARM_OUT: Final = "Alarm.AlarmOut"
+
+
+def alarm_outputs() -> Procedure[list[AlarmOutput]]:
+    outputs = yield from _alarm_out_list()
+    return [
+        AlarmOutput(
+            channel=channel,
+            mode=_ALARM_OUT_MODES.get(_text(item.get("AlarmOutType")), "unknown"),
+            status=_text_or_none(item.get("AlarmOutStatus")),
+        )
+        for channel, item in enumerate(outputs)
+    ]
+
+
+def set_alarm_out(mode: str, channel: int | None = None) -> Procedure[None]:
+    """Switch one alarm output (or all, for None) on, off or to automatic.
+
+    Reads the outputs first to learn how many there are and to write the others back
+    unchanged. A written output gets AlarmOutStatus "OPEN", as the seed's client sends."""
+    if mode not in ALARM_OUT_TYPES:
+        raise ValueError(f"alarm-out mode must be one of {sorted(ALARM_OUT_TYPES)}, not {mode!r}")
+    outputs = yield from _alarm_out_list()
+    if channel is not None and not 0 <= channel < len(outputs):
+        raise ValueError(f"the device has {len(outputs)} alarm output(s); no channel {channel}")
+    wanted = {"AlarmOutStatus": "OPEN", "AlarmOutType": ALARM_OUT_TYPES[mode]}
+    written = [
+        dict(wanted) if channel in (None, index) else item for index, item in enumerate(outputs)
+    ]
+    yield from set_config(_ALARM_OUT, written)
+
+
+def _alarm_out_list() -> Generator[Call, Reply | None, list[dict[str, Any]]]:
+    value = yield from get_config(_ALARM_OUT)
+    items = value if isinstance(value, list) else [value]
+    return [item if isinstance(item, dict) else {} for item in items]
+
+
+# ------------------------------------------------------------------ time
+
+_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+
+Clock = Callable[[], datetime]
+
+
+def get_time() -> Procedure[datetime]:
+    reply = yield from ask(MessageId.TIMEQUERY_REQ, {"Name": "OPTimeQuery"})
+    return _device_time(reply.body.get("OPTimeQuery"))
+
+
+def set_time(when: datetime) -> Procedure[None]:
+    """Set the device's clock to `when`, written as local wall time (the device keeps no
+    zone; an aware `when` is converted to this host's local time first)."""
+    if when.tzinfo is not None:
+        when = when.astimezone().replace(tzinfo=None)
+    text = when.strftime(_TIME_FORMAT)
+    yield from ask(MessageId.SYSMANAGER_REQ, {"Name": "OPTimeSetting", "OPTimeSetting": text})
+
+
+def time_skew(clock: Clock) -> Procedure[float]:
+    """Device time minus host time, in seconds. The host time is taken halfway through the
+    exchange, so the round trip does not count as skew."""
+    before = clock()
+    device = yield from get_time()
+    after = clock()
+    host = before + (after - before) / 2
+    return (device - host.replace(tzinfo=None)) / timedelta(seconds=1)
+
+
+def sync_time(clock: Clock) -> Procedure[float]:
+    """Set the device's clock to the host's; return the skew found before."""
+    skew = yield from time_skew(clock)
+    yield from set_time(clock())
+    return skew
+
+
+def _device_time(value: object) -> datetime:
+    try:
+        return datetime.strptime(str(value), _TIME_FORMAT)
+    except ValueError:
+        raise PayloadError(f"the device's time is unreadable: {str(value)[:40]!r}") from None
+
+
+# ------------------------------------------------------------------ users and groups
+
+
+def authorities() -> Procedure[list[str]]:
+    reply = yield from ask(MessageId.FULLAUTHORITYLIST_GET_REQ, {"Name": ""})
+    return [item for item in _list(reply.body.get("AuthorityList")) if isinstance(item, str)]
+
+
+def users() -> Procedure[list[User]]:
+    reply = yield from ask(MessageId.USERS_GET_REQ, {"Name": ""})
+    return [
+        User(
+            name=_text(item.get("Name")),
+            group=_text(item.get("Group")),
+            authorities=_strings(item.get("AuthorityList")),
+            memo=_text(item.get("Memo")),
+            reserved=item.get("Reserved") is True,
+            sharable=item.get("Sharable") is True,
+        )
+        for item in _list(reply.body.get("Users"))
+        if isinstance(item, dict)
+    ]
+
+
+def groups() -> Procedure[list[Group]]:
+    reply = yield from ask(MessageId.GROUPS_GET_REQ, {"Name": ""})
+    return [_group(item) for item in _list(reply.body.get("Groups")) if isinstance(item, dict)]
+
+
+def _group(item: Mapping[str, Any]) -> Group:
+    return Group(
+        name=_text(item.get("Name")),
+        authorities=_strings(item.get("AuthorityList")),
+        memo=_text(item.get("Memo")),
+    )
+
+
+def add_user(
+    name: str,
+    password: str,
+    group: str = "user",
+    *,
+    authorities: Sequence[str] | None = None,
+    memo: str = "",
+) -> Procedure[None]:
+    """Add a user. Without `authorities` the user gets its group's."""
+    if authorities is None:
+        found = [item for item in (yield from groups()) if item.name == group]
+        authorities = found[0].authorities if found else ()
+    user = {
+        "AuthorityList": list(authorities),
+        "Group": group,
+        "Memo": memo,
+        "Name": name,
+        "Password": sofia_hash(password),
+        "Reserved": False,
+        "Sharable": True,
+    }
+    yield from ask(MessageId.ADDUSER_REQ, {"Name": "User", "User": user})
+
+
+def remove_user(name: str) -> Procedure[None]:
+    yield from ask(MessageId.DELETEUSER_REQ, {"Name": name})
+
+
+def change_password(user: str, old: str, new: str) -> Procedure[None]:
+    """Passwords cross as Sofia hashes (PROTOCOL.md §17)."""
+    body = {
+        "EncryptType": "MD5",
+        "NewPassWord": sofia_hash(new),
+        "PassWord": sofia_hash(old),
+        "UserName": user,
+    }
+    yield from ask(MessageId.MODIFYPASSWORD_REQ, body)
+
+
+# ------------------------------------------------------------------ channel titles
+
+
+def channel_titles() -> Procedure[list[str]]:
+    reply = yield from ask(MessageId.CONFIG_CHANNELTITLE_GET_REQ, {"Name": "ChannelTitle"})
+    return [_text(item) for item in _list(reply.body.get("ChannelTitle"))]
+
+
+def set_channel_titles(titles: Sequence[str]) -> Procedure[None]:
+    body = {"Name": "ChannelTitle", "ChannelTitle": list(titles)}
+    yield from ask(MessageId.CONFIG_CHANNELTITLE_SET_REQ, body)
+
+
+# ------------------------------------------------------------------ PTZ and network alarm
+
+PTZ_COMMANDS: Final[Mapping[str, str]] = {
+    "up": "DirectionUp",
+    "down": "DirectionDown",
+    "left": "DirectionLeft",
+    "right": "DirectionRight",
+    "left-up": "DirectionLeftUp",
+    "left-down": "DirectionLeftDown",
+    "right-up": "DirectionRightUp",
+    "right-down": "DirectionRightDown",
+    "zoom-in": "ZoomTile",  # sic: the protocol's name for zooming in
+    "zoom-out": "ZoomWide",
+    "focus-near": "FocusNear",
+    "focus-far": "FocusFar",
+    "iris-small": "IrisSmall",
+    "iris-large": "IrisLarge",
+}
+"""Friendly names of the continuous PTZ moves; the protocol's own names work too."""
+
+_PTZ_START_PRESET: Final = 65535  # some firmware ignores a move without it (PROTOCOL.md §12.1)
+_PTZ_STOP_PRESET: Final = -1
+
+
+def ptz_move(command: str, *, channel: int = 0, speed: int = 5) -> tuple[Call, Call]:
+    """The start and the stop of a continuous move, as two calls: the shells send the stop
+    in a `finally`, whatever happens to the caller in between."""
+    name = PTZ_COMMANDS.get(command, command)
+    if name not in PTZ_COMMANDS.values():
+        raise ValueError(f"unknown PTZ command {command!r}; try one of {sorted(PTZ_COMMANDS)}")
+    if not 1 <= speed <= 10:
+        raise ValueError(f"PTZ speed must be 1 to 10, not {speed}")
+    start = _ptz_body(name, channel, speed, preset=_PTZ_START_PRESET, pattern="SetBegin")
+    stop = _ptz_body(name, channel, speed, preset=_PTZ_STOP_PRESET, pattern="Stop")
+    return Call(MessageId.PTZ_REQ, start), Call(MessageId.PTZ_REQ, stop)
+
+
+_PTZ_PRESET_COMMANDS: Final = {"set": "SetPreset", "goto": "GotoPreset", "clear": "ClearPreset"}
+_PTZ_TOUR_COMMANDS: Final = {"start": "StartTour", "stop": "StopTour"}
+
+
+def ptz_preset(action: str, number: int, *, channel: int = 0) -> Procedure[None]:
+    command = _choice(action, _PTZ_PRESET_COMMANDS, "preset action")
+    body = _ptz_body(command, channel, 5, preset=number, pattern="SetBegin")
+    yield from ask(MessageId.PTZ_REQ, body)
+
+
+def ptz_tour(action: str, tour: int = 0, *, channel: int = 0) -> Procedure[None]:
+    command = _choice(action, _PTZ_TOUR_COMMANDS, "tour action")
+    body = _ptz_body(command, channel, 5, preset=_PTZ_START_PRESET, pattern="SetBegin", tour=tour)
+    yield from ask(MessageId.PTZ_REQ, body)
+
+
+def _ptz_body(
+    command: str, channel: int, speed: int, *, preset: int, pattern: str, tour: int = 0
+) -> dict[str, Any]:
+    parameter = {
+        "AUX": {"Number": 0, "Status": "On"},
+        "Channel": channel,
+        "MenuOpts": "Enter",
+        "POINT": {"bottom": 0, "left": 0, "right": 0, "top": 0},
+        "Pattern": pattern,
+        "Preset": preset,
+        "Step": speed,
+        "Tour": tour,
+    }
+    return {"Name": "OPPTZControl", "OPPTZControl": {"Command": command, "Parameter": parameter}}
+
+
+def net_alarm(state: int) -> Procedure[None]:
+    """Set the network alarm input: `state` is a bit mask, bit 0 the first channel."""
+    body = {"Name": "OPNetAlarm", "OPNetAlarm": {"Event": 0, "State": state}}
+    yield from ask(MessageId.NET_ALARM_REQ, body)
+
+
+# ------------------------------------------------------------------ lenient readers
+
+
+def _choice(value: str, choices: Mapping[str, str], what: str) -> str:
+    if value not in choices:
+        raise ValueError(f"{what} must be one of {sorted(choices)}, not {value!r}")
+    return choices[value]
+
+
+def _mapping(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"the reply's {name} is not an object")
+    return value
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(item for item in _list(value) if isinstance(item, str))
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: object) -> int | None:
+    """A whole number as devices write them: an int, or a hex or decimal string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if isinstance(value, str) and 0 < len(value) <= 20:
+        try:
+            return int(value, 16) if value[:2] in ("0x", "0X") else int(value)
+        except ValueError:
+            return None
+    return None

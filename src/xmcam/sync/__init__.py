@@ -1,0 +1,5 @@
+"""The blocking client: `Camera`, on a plain socket, with no event loop and no thread."""
+
+from xmcam.sync.camera import DEFAULT_PORT, Camera
+
+__all__ = ["DEFAULT_PORT", "Camera"]

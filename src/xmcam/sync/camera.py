@@ -1,0 +1,379 @@
+"""The blocking client: `Camera`, on a plain socket with timeouts. No thread, no event loop.
+
+Theory of operation. A Camera holds one socket and one core ClientConnection. Each request
+is written and then read for until its reply arrives, with the request's deadline on every
+read; alarms and late replies met on the way are logged and dropped (this client does not
+subscribe to alarms; use the asyncio client for that). A timeout leaves the connection
+desynchronised, so it is closed and the next request opens a new one and logs in again
+(one attempt; an AuthenticationError is raised, never retried). With no thread there is no
+keepalive timer: before each request the camera checks, without blocking, whether the
+device closed the connection while it was idle, and reconnects when it was idle for longer
+than the session's AliveInterval. Call `keepalive()` yourself to hold a session open.
+
+The methods are procedures from `xmcam.operations`, shared with the asyncio client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from xmcam import operations as ops
+from xmcam.errors import (
+    ConnectionClosedError,
+    DeviceError,
+    ProtocolError,
+    RequestTimeoutError,
+    TransportError,
+    XMCamError,
+)
+from xmcam.models import (
+    AlarmOutput,
+    Disk,
+    Group,
+    LoginInfo,
+    SystemInfo,
+    User,
+    WorkState,
+)
+from xmcam.protocol.codes import message_name
+from xmcam.protocol.connection import ClientConnection, ClientState, LoginReply, Reply
+
+__all__ = ["DEFAULT_PORT", "Camera"]
+
+T = TypeVar("T")
+
+DEFAULT_PORT: Final = 34567
+_READ_SIZE: Final = 65536
+_REBOOT_POLL: Final = 1.0
+
+_log: Final = logging.getLogger("xmcam.sync")
+
+
+class Camera:
+    """A camera, blocking. `with xmcam.Camera(host, password=...) as cam: cam.system_info()`.
+
+    The password is kept for logging in again after a reconnect and never shown: not in the
+    repr, not in any log or exception. Not thread-safe: one thread per Camera.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        user: str = "admin",
+        password: str = "",
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.timeout = timeout
+        self.reboot_poll_interval = _REBOOT_POLL
+        self._password = password
+        self._socket: socket.socket | None = None
+        self._connection = ClientConnection()
+        self._login: LoginInfo | None = None
+        self._last_reply = 0.0
+
+    def __repr__(self) -> str:
+        return f"Camera(host={self.host!r}, port={self.port}, user={self.user!r})"
+
+    # ---------------------------------------------------------------- opening and closing
+
+    def open(self) -> Camera:
+        """Connect and log in (one attempt). Returns the camera."""
+        self._rebuild()
+        return self
+
+    def close(self) -> None:
+        sock, self._socket = self._socket, None
+        self._connection.connection_lost()
+        if sock is not None:
+            sock.close()
+
+    def __enter__(self) -> Camera:
+        return self.open()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def login_info(self) -> LoginInfo:
+        """What the last login reply said (session id, AliveInterval, channels, type)."""
+        if self._login is None:
+            raise ConnectionClosedError("not connected: open the camera first")
+        return self._login
+
+    def _rebuild(self) -> None:
+        self.close()
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except TimeoutError:
+            raise RequestTimeoutError(f"connecting to {self.host}:{self.port} timed out") from None
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ConnectionClosedError(
+                f"cannot connect to {self.host}:{self.port}: {reason}"
+            ) from None
+        self._socket = sock
+        self._connection = ClientConnection()
+        try:
+            reply = self._exchange(self._connection.login(self.user, self._password))
+            reply.raise_for_ret()
+        except BaseException:
+            self.close()
+            raise
+        assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
+        self._login = ops.login_info(reply)
+
+    def _usable(self) -> bool:
+        connection = self._connection
+        if self._socket is None or connection.state is not ClientState.LOGGED_IN:
+            return False
+        idle = time.monotonic() - self._last_reply
+        return idle < connection.alive_interval and not self._closed_while_idle()
+
+    def _closed_while_idle(self) -> bool:
+        """Read what arrived while idle, without blocking; True if the device hung up."""
+        assert self._socket is not None
+        try:
+            while select.select([self._socket], [], [], 0)[0]:
+                data = self._socket.recv(_READ_SIZE)
+                if not data:
+                    return True
+                for event in self._connection.receive_data(data):
+                    ops.route(event)
+        except (OSError, ProtocolError) as error:
+            _log.info("the idle connection failed: %s", error)
+            return True
+        return self._connection.state is not ClientState.LOGGED_IN
+
+    # ---------------------------------------------------------------- moving calls
+
+    def _run(self, procedure: ops.Procedure[T]) -> T:
+        if not self._usable():
+            self._rebuild()
+        outcome: Reply | DeviceError | None = None
+        while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
+            try:
+                outcome = self._call(step)
+            except DeviceError as error:
+                outcome = error
+        return step.value
+
+    def _call(self, call: ops.Call) -> Reply | None:
+        wire = self._connection.request(call.message_id, call.body, expect_reply=call.expect_reply)
+        if not call.expect_reply:
+            self._send(wire)
+            return None
+        reply = self._exchange(wire)
+        reply.raise_for_ret()
+        return reply
+
+    def _exchange(self, wire: bytes) -> Reply:
+        """Send a request and read until its reply; the connection is closed on any failure
+        but a device's refusal."""
+        pending = self._connection.pending_request
+        try:
+            self._send(wire)
+            reply = self._read_reply(time.monotonic() + self.timeout)
+        except TimeoutError:
+            self.close()  # desynchronised: a late reply would answer the next request
+            raise RequestTimeoutError(
+                f"no reply to {message_name(pending or 0)} within {self.timeout:g} s"
+            ) from None
+        except (TransportError, ProtocolError):
+            self.close()
+            raise
+        self._last_reply = time.monotonic()
+        return reply
+
+    def _send(self, wire: bytes) -> None:
+        if self._socket is None:
+            raise ConnectionClosedError("the connection is closed")
+        ops.log_frame("->", wire)
+        try:
+            self._socket.sendall(wire)
+        except OSError as error:
+            raise ConnectionClosedError(f"sending failed: {error.strerror}") from None
+
+    def _read_reply(self, deadline: float) -> Reply:
+        assert self._socket is not None
+        while True:
+            self._socket.settimeout(max(deadline - time.monotonic(), 0.001))
+            try:
+                data = self._socket.recv(_READ_SIZE)
+            except TimeoutError:
+                raise
+            except OSError as error:
+                raise ConnectionClosedError(f"receiving failed: {error.strerror}") from None
+            if not data:
+                raise ConnectionClosedError("the camera closed the connection")
+            reply = None
+            for event in self._connection.receive_data(data):
+                routed = ops.route(event)
+                if isinstance(routed, Reply):
+                    reply = routed
+                elif isinstance(routed, XMCamError):
+                    raise routed
+            if reply is not None:
+                return reply
+
+    # ---------------------------------------------------------------- the methods
+
+    def request(self, message_id: int, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Any request with a JSON body; the reply's body. Raises on a failure Ret code."""
+        return self._run(ops.raw_request(message_id, body))
+
+    def keepalive(self) -> None:
+        self._run(ops.keepalive())
+
+    def system_info(self) -> SystemInfo:
+        return self._run(ops.system_info())
+
+    def storage_info(self) -> list[Disk]:
+        return self._run(ops.storage_info())
+
+    def work_state(self) -> WorkState:
+        return self._run(ops.work_state())
+
+    def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
+        return self._run(ops.abilities(name))
+
+    def get_config(self, name: str) -> Any:
+        """A config by dotted name (`Camera.Param.[0]`). ConfigNotFoundError if unknown."""
+        return self._run(ops.get_config(name))
+
+    def set_config(self, name: str, value: Any) -> None:
+        self._run(ops.set_config(name, value))
+
+    def default_config(self, name: str) -> Any:
+        return self._run(ops.default_config(name))
+
+    def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        return self._run(ops.export_config(names))
+
+    def import_config(self, tree: Mapping[str, Any]) -> list[str]:
+        return self._run(ops.import_config(tree))
+
+    def alarm_outputs(self) -> list[AlarmOutput]:
+        return self._run(ops.alarm_outputs())
+
+    def set_alarm_out(self, mode: str, channel: int | None = None) -> None:
+        """ "on", "off" or "auto", for one output or (None) all."""
+        self._run(ops.set_alarm_out(mode, channel))
+
+    def get_time(self) -> datetime:
+        return self._run(ops.get_time())
+
+    def set_time(self, when: datetime | None = None) -> None:
+        self._run(ops.set_time(when or datetime.now()))
+
+    def time_skew(self) -> float:
+        """Device time minus host time, in seconds."""
+        return self._run(ops.time_skew(datetime.now))
+
+    def sync_time(self) -> float:
+        """Set the device's clock to this host's; return the skew before, in seconds."""
+        return self._run(ops.sync_time(datetime.now))
+
+    def users(self) -> list[User]:
+        return self._run(ops.users())
+
+    def groups(self) -> list[Group]:
+        return self._run(ops.groups())
+
+    def authorities(self) -> list[str]:
+        return self._run(ops.authorities())
+
+    def add_user(
+        self,
+        name: str,
+        password: str,
+        group: str = "user",
+        *,
+        authorities: Sequence[str] | None = None,
+        memo: str = "",
+    ) -> None:
+        self._run(ops.add_user(name, password, group, authorities=authorities, memo=memo))
+
+    def remove_user(self, name: str) -> None:
+        self._run(ops.remove_user(name))
+
+    def change_password(self, user: str, old: str, new: str) -> None:
+        self._run(ops.change_password(user, old, new))
+
+    def channel_titles(self) -> list[str]:
+        return self._run(ops.channel_titles())
+
+    def set_channel_titles(self, titles: Sequence[str]) -> None:
+        self._run(ops.set_channel_titles(titles))
+
+    def ptz_preset(self, action: str, number: int, *, channel: int = 0) -> None:
+        """ "set", "goto" or "clear" preset `number`."""
+        self._run(ops.ptz_preset(action, number, channel=channel))
+
+    def ptz_tour(self, action: str, tour: int = 0, *, channel: int = 0) -> None:
+        """ "start" or "stop" a preset tour."""
+        self._run(ops.ptz_tour(action, tour, channel=channel))
+
+    def net_alarm(self, state: int) -> None:
+        self._run(ops.net_alarm(state))
+
+    def ptz(self, command: str, *, channel: int = 0, speed: int = 5, duration: float = 0.5) -> None:
+        """Move for `duration` seconds, then stop. The stop is always sent, even on
+        KeyboardInterrupt, and retried once if it fails."""
+        start, stop = ops.ptz_move(command, channel=channel, speed=speed)
+        try:
+            self._run(ops.perform(start))
+            time.sleep(duration)
+        finally:
+            try:
+                self._run(ops.perform(stop))
+            except XMCamError as error:
+                _log.warning("PTZ stop failed (%s); sending it once more", error)
+                self._run(ops.perform(stop))
+
+    def logout(self) -> None:
+        """End the session on the device and close the connection."""
+        try:
+            self._run(ops.logout())
+        finally:
+            self.close()
+
+    def reboot(self, wait: bool = False, wait_timeout: float = 180.0) -> None:
+        """Reboot the device. With `wait`, return once it has gone down and a login works
+        again (RequestTimeoutError after `wait_timeout` seconds)."""
+        deadline = time.monotonic() + wait_timeout
+        with contextlib.suppress(ConnectionClosedError):  # it may drop us before replying
+            self._run(ops.reboot())
+        if wait:
+            self._wait_until_back(deadline)
+
+    def _wait_until_back(self, deadline: float) -> None:
+        if self._socket is not None:
+            # Nothing should come now but the end of the connection.
+            with contextlib.suppress(TimeoutError, TransportError, ProtocolError):
+                self._read_reply(deadline)
+        while time.monotonic() < deadline:
+            try:
+                self._rebuild()
+            except TransportError:
+                time.sleep(min(self.reboot_poll_interval, max(deadline - time.monotonic(), 0)))
+            else:
+                return
+        raise RequestTimeoutError("the camera did not come back from its reboot")
