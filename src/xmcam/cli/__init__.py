@@ -1,6 +1,7 @@
 """The `xmcam` command. Every command is a module with `add_parser()`; `main()` dispatches.
 
-Commands use the public API only. Errors end as one line on stderr and a named exit code
+Commands use the public API only (the asyncio client, one `asyncio.run` per command; see
+`xmcam.cli.session`). Errors end as one line on stderr and a named exit code
 (`xmcam.cli.output.ExitCode`), never a traceback.
 """
 
@@ -12,8 +13,22 @@ import sys
 from collections.abc import Sequence
 
 from xmcam import __version__
-from xmcam.cli import decode, demo
-from xmcam.cli.output import ExitCode, safe_text
+from xmcam.cli import (
+    alarm_out,
+    clock,
+    config,
+    decode,
+    demo,
+    info,
+    ptz,
+    raw,
+    reboot,
+    sim,
+    users,
+    watch,
+)
+from xmcam.cli.output import CommandError, ExitCode, safe_text
+from xmcam.cli.session import add_global_options, configure_logging
 from xmcam.errors import (
     AuthenticationError,
     DeviceError,
@@ -38,12 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xmcam",
         description="Toolkit for Xiongmai (XMEye / iCSee / NetSurveillance) cameras and recorders.",
-        epilog="example: xmcam demo",
+        epilog=(
+            "examples:\n"
+            "  xmcam demo\n"
+            "  XMCAM_HOST=192.168.1.10 XMCAM_PASSWORD=secret xmcam info\n"
+            "  xmcam -H 192.168.1.10:34567 -u admin --json config get General.General\n"
+            "\nxmcam COMMAND --help shows each command's options and an example."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"xmcam {__version__}")
+    add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (demo, decode):
+    for module in (
+        demo,
+        info,
+        config,
+        alarm_out,
+        watch,
+        clock,
+        reboot,
+        users,
+        ptz,
+        raw,
+        decode,
+        sim,
+    ):
         module.add_parser(commands)
     for action in commands.choices.values():
         action._add_container_actions(common)
@@ -60,12 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
+    undo_logging = configure_logging(args)
     try:
         return int(handler(args))
-    except XMCamError as error:
-        code = next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
-        print(f"xmcam: {safe_text(str(error))}", file=sys.stderr)
-        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -73,6 +106,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.FAILURE
+    except (CommandError, XMCamError, OSError) as error:
+        message, code = _explain(error)
+        print(f"xmcam: {safe_text(message)}", file=sys.stderr)
+        return code
+    finally:
+        undo_logging()
+
+
+def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]:
+    """The error line (without the "xmcam: ") and the exit code for an error."""
+    if isinstance(error, CommandError):
+        return str(error), error.code
+    if isinstance(error, XMCamError):
+        return str(error), next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
+    if isinstance(error, TimeoutError):
+        return "no answer in time", ExitCode.TIMEOUT
+    # Refused, reset, unreachable, unknown host name: the camera cannot be reached.
+    return f"cannot reach the camera: {error.strerror or error}", ExitCode.CONNECTION
 
 
 # The first matching class wins: subclasses before their bases.

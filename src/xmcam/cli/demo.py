@@ -1,290 +1,164 @@
-"""`xmcam demo`: the protocol core talking to itself, in memory, with no camera at hand.
+"""`xmcam demo`: xmcam working with no camera at hand.
 
-The client role logs in, reads SystemInfo, keeps the session alive, subscribes to alarms,
-switches the alarm output on and off and logs out; a small scripted camera built on the
-device role answers the way the camera in the seed capture does, and pushes one motion
-alarm. Every frame crosses as bytes, exactly as it would on TCP 34567, and is printed with
-its secrets redacted.
+It starts the simulator in this process, on 127.0.0.1 and a free port, and runs a short tour
+against it with the real asyncio client over a real TCP connection: log in, read what the
+camera is, switch the alarm output on, receive one motion alarm, switch the output off, change
+a setting and put it back, log out. Each step prints as the `xmcam` command that does the same
+against a real camera, and what came back; `--json` prints one JSON object per step.
 
-This is the first command in the README. When the simulator (`xmcam sim`) and the network
-client land, the demo runs the same tour over a real loopback socket against the simulator.
+This is the first command in the README, so it must be quick and must not fail: everything is
+on loopback, every wait has a deadline, and the simulator is stopped whatever happens.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, TextIO
+from typing import Any, Final, TextIO
 
-from xmcam.cli.output import ExitCode, dumps_safe, safe_text
-from xmcam.protocol import (
-    AlarmMessage,
-    ClientConnection,
-    ClientEvent,
-    DeviceConnection,
-    Frame,
-    FrameDecoder,
-    LoginReply,
-    LoginRequest,
-    MessageId,
-    Reply,
-    Request,
-    SessionIdStyle,
-    describe_ret,
-    message_name,
-    password_matches,
-    redact,
-    sofia_hash,
-)
+from xmcam.aio import AsyncCamera, connect
+from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
+from xmcam.cli.session import closing
+from xmcam.models import AlarmEvent, AlarmOutput
+from xmcam.sim import Simulator
 
-__all__ = ["DemoCamera", "add_parser", "run_demo"]
+__all__ = ["add_parser", "run_demo"]
 
-# The seed capture's camera (tests/data/seed-capture.txt).
-SEED_SYSTEM_INFO: Final[dict[str, Any]] = {
-    "AlarmInChannel": 1,
-    "AlarmOutChannel": 1,
-    "AudioInChannel": 1,
-    "BuildTime": "2020-02-26 17:11:38",
-    "CombineSwitch": 0,
-    "DeviceModel": "",
-    "DeviceRunTime": "0x00001278",
-    "DeviceType": 40,
-    "DigChannel": 0,
-    "EncryptVersion": "Unknown",
-    "ExtraChannel": 0,
-    "HardWare": "HI3516D_83H50N",
-    "HardWareVersion": "1.01",
-    "SerialNo": "58e7fa5e6e262535",
-    "SoftWareVersion": "V4.03.R12.G7914927.12012.145902.0020000",
-    "TalkInChannel": 1,
-    "TalkOutChannel": 1,
-    "UpdataTime": "",
-    "UpdataType": "0x00000000",
-    "VideoInChannel": 1,
-    "VideoOutChannel": 1,
-}
-SEED_LOGIN_REPLY: Final[dict[str, Any]] = {
-    "AliveInterval": 20,
-    "ChannelNum": 1,
-    "DataUseAES": False,
-    "DeviceType ": "IPC",  # sic: the trailing space is the camera's own
-    "ExtraChannel": 0,
-    "Ret": 100,
-}
-DEMO_ALARM: Final[dict[str, Any]] = {
-    "Channel": 0,
-    "Event": "VideoMotion",
-    "StartTime": "2020-02-26 18:00:00",
-    "Status": "Start",
-}
+DEMO_CONFIG: Final = "General.General"
+DEMO_MEMBER: Final = "MachineName"
+DEMO_MACHINE_NAME: Final = "xmcam-demo"
+ALARM_DEADLINE: Final = 2.0
+"""Seconds to wait for the simulated alarm; it comes in milliseconds."""
+
+Step = Callable[[str, str, dict[str, Any]], None]
 
 
-@dataclass
-class DemoCamera:
-    """A scripted camera on the device role of the core: enough of the seed's camera to
-    answer the demo's tour. (The full simulator is `xmcam sim`.)"""
+def _step_printer(stream: TextIO, as_json: bool) -> Step:
+    """Print one step: the equivalent command and what came back (or one JSON line)."""
 
-    user: str = "admin"
-    password_hash: str = field(default_factory=lambda: sofia_hash(""))
-    session_id: int = 1
-    alarm_out: list[dict[str, str]] = field(
-        default_factory=lambda: [{"AlarmOutStatus": "CLOSE", "AlarmOutType": "AUTO"}]
+    def show(command: str, outcome: str, record: dict[str, Any]) -> None:
+        if as_json:
+            print_json({"step": command, **record}, stream)
+        else:
+            print(f"  {command:<40} {safe_text(outcome)}", file=stream, flush=True)
+
+    return show
+
+
+def _outputs_text(outputs: list[AlarmOutput]) -> str:
+    return ", ".join(f"channel {output.channel}: {output.mode}" for output in outputs)
+
+
+async def _one_alarm(camera: AsyncCamera, simulator: Simulator) -> AlarmEvent:
+    """Subscribe, have the simulated camera see motion once, and return the event it pushes."""
+    events = camera.alarms()
+    async with closing(events):
+        first = asyncio.ensure_future(anext(events))
+        try:
+            async with asyncio.timeout(ALARM_DEADLINE):
+                # The subscription (guard) is in flight until the simulator counts it: push
+                # once it does, so that exactly one alarm goes out.
+                while not first.done() and simulator.trigger_alarm(0, "VideoMotion", "Start") == 0:
+                    await asyncio.sleep(0.005)
+                event = await first
+        except TimeoutError:
+            raise CommandError("the simulated alarm did not arrive in time") from None
+        finally:
+            first.cancel()
+    if not isinstance(event, AlarmEvent):
+        raise CommandError("the simulated alarm did not arrive")
+    return event
+
+
+async def _tour(camera: AsyncCamera, simulator: Simulator, show: Step) -> None:
+    login = camera.login_info
+    show(
+        f"xmcam -H 127.0.0.1:{simulator.port} info",
+        f"logged in as admin: session {login.session_id:#010x}, {login.device_type}, "
+        f"{login.channel_count} channel(s), keepalive every {login.alive_interval} s",
+        {"login": login},
     )
-    connection: DeviceConnection = field(default_factory=DeviceConnection)
-    guarded: bool = False
-
-    def receive(self, data: bytes) -> list[bytes]:
-        """Bytes from the client in, the camera's frames out (replies and pushes)."""
-        out: list[bytes] = []
-        for event in self.connection.receive_data(data):
-            if isinstance(event, LoginRequest):
-                out.append(self._login(event))
-            elif event.authenticated and event.session_matches and event.reply_id is not None:
-                out.extend(self._command(event))
-            # Requests before login, for another session, or with no reply id get silence,
-            # as on real devices.
-        return out
-
-    def _login(self, request: LoginRequest) -> bytes:
-        if request.user == self.user and password_matches(
-            request.password, request.encrypt_type, self.password_hash
-        ):
-            return self.connection.accept_login(request, self.session_id, SEED_LOGIN_REPLY)
-        return self.connection.reject_login(request, {"Name": "", "Ret": 203})
-
-    def _command(self, request: Request) -> list[bytes]:
-        handler = self._handlers.get(request.message_id)
-        if handler is None:
-            body = request.body.data if request.body is not None else {}
-            return [self.connection.reply(request, {"Name": body.get("Name", ""), "Ret": 102})]
-        return handler(self, request)
-
-    def _system_info(self, request: Request) -> list[bytes]:
-        content = {"Name": "SystemInfo", "Ret": 100, "SystemInfo": SEED_SYSTEM_INFO}
-        return [self.connection.reply(request, content, session_id_style=SessionIdStyle.SHORT)]
-
-    def _keepalive(self, request: Request) -> list[bytes]:
-        return [self.connection.reply(request, {"Name": "KeepAlive", "Ret": 100})]
-
-    def _guard(self, request: Request) -> list[bytes]:
-        self.guarded = True
-        return [self.connection.reply(request, {"Name": "", "Ret": 100})]
-
-    def _unguard(self, request: Request) -> list[bytes]:
-        self.guarded = False
-        return []  # the seed's camera sends no reply to unguard
-
-    def _config_set(self, request: Request) -> list[bytes]:
-        body = request.body.data if request.body is not None else {}
-        if body.get("Name") != "Alarm.AlarmOut":
-            return [self.connection.reply(request, {"Name": "", "Ret": 607})]
-        self.alarm_out = body["Alarm.AlarmOut"]
-        frames = [self.connection.reply(request, {"Name": "", "Ret": 100})]
-        if self.guarded and self.alarm_out[0].get("AlarmOutType") == "MANUAL":
-            # Switching the output on makes this camera report motion: one alarm push.
-            alarm = {"AlarmInfo": DEMO_ALARM, "Name": "AlarmInfo"}
-            frames.append(self.connection.push(MessageId.ALARM_REQ, alarm))
-        return frames
-
-    def _logout(self, request: Request) -> list[bytes]:
-        frames = [self.connection.reply(request, {"Name": "", "Ret": 100})]
-        self.connection.logout()
-        return frames
-
-    _handlers: ClassVar[dict[int, Callable[[DemoCamera, Request], list[bytes]]]] = {
-        MessageId.SYSINFO_REQ: _system_info,
-        MessageId.KEEPALIVE_REQ: _keepalive,
-        MessageId.GUARD_REQ: _guard,
-        MessageId.UNGUARD_REQ: _unguard,
-        MessageId.CONFIG_SET_REQ: _config_set,
-        MessageId.LOGOUT_REQ: _logout,
-    }
+    info = await camera.system_info()
+    show(
+        "xmcam info",
+        f"{info.model}, firmware {info.firmware}, serial {info.serial}",
+        {"system_info": info},
+    )
+    await camera.set_alarm_out("on")
+    outputs = await camera.alarm_outputs()
+    show("xmcam alarm-out on", _outputs_text(outputs), {"alarm_outputs": outputs})
+    event = await _one_alarm(camera, simulator)
+    show(
+        "xmcam watch",
+        f"{event.event} on channel {event.channel}: {event.status} (simulated motion)",
+        {"alarm": event},
+    )
+    await camera.set_alarm_out("off")
+    outputs = await camera.alarm_outputs()
+    show("xmcam alarm-out off", _outputs_text(outputs), {"alarm_outputs": outputs})
+    await _config_round_trip(camera, show)
 
 
-Printer = Callable[[str, Frame], None]
+async def _config_round_trip(camera: AsyncCamera, show: Step) -> None:
+    original = await camera.get_config(DEMO_CONFIG)
+    old_name = original.get(DEMO_MEMBER) if isinstance(original, dict) else None
+    await camera.set_config(DEMO_CONFIG, {**original, DEMO_MEMBER: DEMO_MACHINE_NAME})
+    changed = (await camera.get_config(DEMO_CONFIG)).get(DEMO_MEMBER)
+    show(
+        f"xmcam config set {DEMO_CONFIG} …",
+        f"{DEMO_MEMBER}: {old_name!r} → {changed!r}",
+        {"config": DEMO_CONFIG, "member": DEMO_MEMBER, "old": old_name, "new": changed},
+    )
+    await camera.set_config(DEMO_CONFIG, original)
+    restored = (await camera.get_config(DEMO_CONFIG)).get(DEMO_MEMBER)
+    show(
+        f"xmcam config set {DEMO_CONFIG} …",
+        f"{DEMO_MEMBER}: back to {restored!r}",
+        {"config": DEMO_CONFIG, "member": DEMO_MEMBER, "restored": restored},
+    )
 
 
-def _describe(frame: Frame) -> str:
-    """One line of what a frame says, secrets redacted, device strings made safe."""
-    body = frame.body().data
-    message_id = frame.message_id
-    if message_id == MessageId.LOGIN_REQ:
-        return f"user {safe_text(str(body.get('UserName')))}, password <redacted>"
-    ret = body.get("Ret")
-    status = f"{describe_ret(ret)}" if isinstance(ret, int) else ""
-    if message_id == MessageId.LOGIN_RSP:
-        return (
-            f"{status}: session {body.get('SessionID')}, keepalive every "
-            f"{body.get('AliveInterval')} s, {safe_text(str(body.get('DeviceType')))}, "
-            f"{body.get('ChannelNum')} channel(s)"
-        )
-    if message_id == MessageId.SYSINFO_RSP:
-        info = body.get("SystemInfo", {})
-        model, firmware, serial = (
-            safe_text(str(info.get(key))) for key in ("HardWare", "SoftWareVersion", "SerialNo")
-        )
-        return f"{status}: {model}, firmware {firmware}, serial {serial}"
-    if message_id == MessageId.ALARM_REQ:
-        alarm = body.get("AlarmInfo", {})
-        return f"{alarm.get('Event')} on channel {alarm.get('Channel')}: {alarm.get('Status')}"
-    if message_id == MessageId.CONFIG_SET_REQ:
-        name = str(body.get("Name"))
-        return f"{safe_text(name)} = {dumps_safe(redact(body.get(name)))}"
-    summary = {key: value for key, value in body.items() if key != "SessionID"}
-    return status or dumps_safe(redact(summary))
-
-
-def _text_printer(stream: TextIO) -> Printer:
-    arrows = {"client": "  →", "device": "  ←", "push": "  ⇠"}
-
-    def show(direction: str, frame: Frame) -> None:
-        name = f"{message_name(frame.message_id)} ({frame.message_id})"
-        size = len(frame.payload) + 20
-        print(f"{arrows[direction]} {name:<22} {size:>4} B  {_describe(frame)}", file=stream)
-
-    return show
-
-
-def _json_printer(stream: TextIO) -> Printer:
-    def show(direction: str, frame: Frame) -> None:
-        record = {
-            "direction": direction,
-            "message_id": frame.message_id,
-            "name": message_name(frame.message_id),
-            "session_id": frame.session_id,
-            "sequence": frame.sequence,
-            "bytes": len(frame.payload) + 20,
-            "body": redact(frame.body().data),
-        }
-        print(json.dumps(record, ensure_ascii=False), file=stream)
-
-    return show
-
-
-def run_demo(stream: TextIO = sys.stdout, *, as_json: bool = False) -> int:
-    """Run the tour; return the exit code."""
-    camera = DemoCamera()
-    client = ClientConnection()
-    watch_client = FrameDecoder()  # only to print what the client sends
-    show = _json_printer(stream) if as_json else _text_printer(stream)
-    totals = {"client": 0, "device": 0}
-    alarms: list[dict[str, Any]] = []
-
-    def exchange(wire: bytes) -> list[ClientEvent]:
-        for frame in watch_client.feed(wire):
-            show("client", frame)
-        totals["client"] += len(wire)
-        events: list[ClientEvent] = []
-        for answer in camera.receive(wire):
-            totals["device"] += len(answer)
-            for event in client.receive_data(answer):
-                frame = event.frame
-                show("push" if isinstance(event, AlarmMessage) else "device", frame)
-                if isinstance(event, AlarmMessage):
-                    alarms.append(event.body.data.get("AlarmInfo", {}))
-                events.append(event)
-        return events
-
-    def call(message_id: int, body: dict[str, Any], *, expect_reply: bool = True) -> None:
-        for event in exchange(client.request(message_id, body, expect_reply=expect_reply)):
-            if isinstance(event, Reply):
-                event.raise_for_ret()
-
-    if not as_json:
-        print("xmcam demo: a client and a camera talking DVRIP, in memory", file=stream)
-        print("(the core's client role on the left, its device role on the right)\n", file=stream)
-    (login,) = exchange(client.login("admin", ""))
-    assert isinstance(login, LoginReply)
-    login.raise_for_ret()
-    call(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
-    call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
-    call(MessageId.GUARD_REQ, {"Name": ""})
-    for state in ("MANUAL", "CLOSE"):
-        outputs = [{"AlarmOutStatus": "OPEN", "AlarmOutType": state}]
-        call(MessageId.CONFIG_SET_REQ, {"Name": "Alarm.AlarmOut", "Alarm.AlarmOut": outputs})
-    call(MessageId.UNGUARD_REQ, {"Name": ""}, expect_reply=False)
-    call(MessageId.LOGOUT_REQ, {"Name": ""})
-    if not as_json:
+async def _demo(stream: TextIO, as_json: bool) -> None:
+    show = _step_printer(stream, as_json)
+    started = time.monotonic()
+    async with Simulator(host="127.0.0.1", port=0) as simulator:
+        if not as_json:
+            print(
+                f"xmcam demo: a simulated camera on 127.0.0.1:{simulator.port}, and the xmcam "
+                "client talking to it over TCP\n",
+                file=stream,
+            )
+        async with connect("127.0.0.1", simulator.port, timeout=5.0) as camera:
+            await _tour(camera, simulator, show)
+    elapsed = time.monotonic() - started
+    if as_json:
+        print_json({"step": "done", "seconds": round(elapsed, 3)}, stream)
+    else:
         print(
-            f"\nDone: {totals['client']} bytes sent, {totals['device']} bytes received, "
-            f"{len(alarms)} alarm pushed, the password hash never shown.",
+            f"\nDone in {elapsed:.2f} s; the password hash never shown. Point xmcam at a real "
+            "camera with -H HOST (see xmcam --help).",
             file=stream,
         )
+
+
+def run_demo(stream: TextIO | None = None, *, as_json: bool = False) -> int:
+    """Run the tour; return the exit code."""
+    asyncio.run(_demo(stream or sys.stdout, as_json))
     return ExitCode.SUCCESS
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "demo",
-        help="watch a client and a camera talk DVRIP (no camera needed)",
+        help="see xmcam work against a simulated camera (no camera needed)",
         description=(
-            "Run a short tour (login, system info, keepalive, alarms, alarm output on and "
-            "off, logout) between xmcam's client role and a scripted camera, in memory, "
-            "and print every frame."
+            "Start the camera simulator in this process (127.0.0.1, a free port) and run a "
+            "short tour against it with the real client: info, alarm output on, one alarm "
+            "event, alarm output off, a config change and its restore."
         ),
-        epilog="example: xmcam demo --json | jq .name",
+        epilog="example: xmcam demo --json | jq .step",
     )
     parser.set_defaults(handler=lambda args: run_demo(sys.stdout, as_json=args.json))

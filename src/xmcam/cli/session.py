@@ -1,0 +1,203 @@
+"""What every camera command shares: the global options, where the camera is, and one
+logged-in session per command.
+
+Each command that talks to a camera is an `async def` taking the connected camera and the
+parsed arguments; `camera_command()` turns it into a handler that opens the session (the
+asyncio client, one `asyncio.run` per command), runs it, and logs out, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+from xmcam.aio import AsyncCamera, connect
+from xmcam.cli.output import CommandError, ExitCode
+
+__all__ = [
+    "DEFAULT_PORT",
+    "CameraAction",
+    "Target",
+    "add_global_options",
+    "camera_command",
+    "channel_number",
+    "closing",
+    "configure_logging",
+    "parse_host",
+    "positive_seconds",
+    "target_of",
+]
+
+DEFAULT_PORT: Final = 34567
+DEFAULT_TIMEOUT: Final = 10.0
+MAX_CHANNEL: Final = 255
+
+T = TypeVar("T")
+
+CameraAction = Callable[[AsyncCamera, argparse.Namespace], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The camera to talk to and how to log in. The password never shows in the repr."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    timeout: float
+
+    def __repr__(self) -> str:
+        return f"Target(host={self.host!r}, port={self.port}, user={self.user!r})"
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_host(text: str) -> tuple[str, int]:
+    """`HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` as (host, port); a bare IPv6
+    address (more than one colon) has no port. Raises CommandError (usage) when malformed."""
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise CommandError(f"bad host {text!r}: expected [ADDRESS]:PORT", ExitCode.USAGE)
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    if not host:
+        raise CommandError(f"bad host {text!r}: the name is empty", ExitCode.USAGE)
+    if not port_text:
+        return host, DEFAULT_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise CommandError(f"bad port {port_text!r}: expected 1 to 65535", ExitCode.USAGE)
+    return host, int(port_text)
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError(f"out of range (0 to 86400 s): {text!r}")
+    return value
+
+
+def channel_number(text: str) -> int:
+    """An argparse type: a channel number, counted from 0."""
+    if not text.isdigit() or int(text) > MAX_CHANNEL:
+        raise argparse.ArgumentTypeError(f"not a channel number (0 to {MAX_CHANNEL}): {text!r}")
+    return int(text)
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """The options before the command. Host, user and password also come from XMCAM_HOST,
+    XMCAM_USER and XMCAM_PASSWORD (better than -p: the command line shows in `ps`)."""
+    group = parser.add_argument_group("camera")
+    group.add_argument(
+        "-H",
+        "--host",
+        metavar="HOST[:PORT]",
+        default=os.environ.get("XMCAM_HOST"),
+        help=f"the camera (port {DEFAULT_PORT} unless given; env XMCAM_HOST)",
+    )
+    group.add_argument(
+        "-u",
+        "--user",
+        default=os.environ.get("XMCAM_USER", "admin"),
+        help="user name (default admin; env XMCAM_USER)",
+    )
+    group.add_argument(
+        "-p",
+        "--password",
+        default=os.environ.get("XMCAM_PASSWORD", ""),
+        help='password (default empty; env XMCAM_PASSWORD, which "ps" does not show)',
+    )
+    group.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g})",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "-v", "--verbose", action="count", default=0, help="say more on stderr (logging)"
+    )
+    output.add_argument(
+        "--debug",
+        action="store_true",
+        help="log every frame in hex on stderr, passwords and hashes redacted",
+    )
+
+
+def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
+    """Send xmcam's log records to stderr at the level the options ask for; returns the undo
+    (main() runs many times in one process under test)."""
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logger = logging.getLogger("xmcam")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    return undo
+
+
+def target_of(args: argparse.Namespace) -> Target:
+    """The camera the global options name; a usage error when there is none."""
+    if not args.host:
+        raise CommandError("no camera given: use -H HOST[:PORT] or set XMCAM_HOST", ExitCode.USAGE)
+    host, port = parse_host(args.host)
+    return Target(host, port, args.user, args.password, args.timeout)
+
+
+def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
+    """A handler that logs in, runs `action` on the camera and logs out."""
+
+    def handler(args: argparse.Namespace) -> int:
+        target = target_of(args)
+
+        async def session() -> int:
+            async with connect(
+                target.host,
+                target.port,
+                user=target.user,
+                password=target.password,
+                timeout=target.timeout,
+            ) as camera:
+                return await action(camera, args)
+
+        try:
+            return asyncio.run(session())
+        except ValueError as error:
+            # The client refuses arguments the device makes invalid (a channel it lacks).
+            raise CommandError(str(error), ExitCode.USAGE) from None
+
+    return handler
+
+
+@contextlib.asynccontextmanager
+async def closing(events: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """`contextlib.aclosing` for an iterator typed as a plain AsyncIterator: the generator's
+    cleanup (unsubscribe, log out) runs as soon as the caller stops reading."""
+    try:
+        yield events
+    finally:
+        close = getattr(events, "aclose", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,113 @@
+"""`xmcam watch`: one line per alarm, JSON lines, and the gap a dropped connection leaves."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.cli.conftest import Run
+from xmcam.cli import ExitCode
+from xmcam.cli.watch import describe_event, event_record
+from xmcam.models import AlarmEvent, ConnectionEvent
+from xmcam.sim import SimulatorThread
+
+DEADLINE = 10.0
+
+
+def _alarm(sim: SimulatorThread, status: str = "Start") -> int:
+    return int(sim.call(sim.simulator.trigger_alarm, 0, "VideoMotion", status))
+
+
+def _until_delivered(sim: SimulatorThread, stop: threading.Event, status: str = "Start") -> bool:
+    """Push one alarm as soon as a watcher is subscribed; False if none came in time."""
+    deadline = time.monotonic() + DEADLINE
+    while not stop.is_set() and time.monotonic() < deadline:
+        if _alarm(sim, status):
+            return True
+        stop.wait(0.01)
+    return False
+
+
+@pytest.fixture
+def in_background() -> Iterator[Callable[[Callable[[threading.Event], None]], None]]:
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def start(work: Callable[[threading.Event], None]) -> None:
+        thread = threading.Thread(target=work, args=(stop,), daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=DEADLINE)
+
+
+def test_watch_prints_one_line_per_alarm(
+    xmcam: Run, sim: SimulatorThread, in_background: Callable[..., None]
+) -> None:
+    def push_two(stop: threading.Event) -> None:
+        _until_delivered(sim, stop, "Start")
+        _until_delivered(sim, stop, "Stop")
+
+    in_background(push_two)
+    result = xmcam("watch", "--count", "2")
+    assert result.code == ExitCode.SUCCESS, result.err
+    first, second = result.out.splitlines()
+    assert "channel 0  VideoMotion  Start" in first
+    assert "channel 0  VideoMotion  Stop" in second
+
+
+def test_watch_json_lines(
+    xmcam: Run, sim: SimulatorThread, in_background: Callable[..., None]
+) -> None:
+    in_background(lambda stop: _until_delivered(sim, stop))
+    result = xmcam("--json", "watch", "--count", "1")
+    assert result.code == ExitCode.SUCCESS, result.err
+    record = json.loads(result.out)
+    assert record["type"] == "alarm"
+    assert record["channel"] == 0
+    assert record["event"] == "VideoMotion"
+    assert record["status"] == "Start"
+
+
+def test_watch_shows_the_gap_and_goes_on(
+    xmcam: Run, sim: SimulatorThread, in_background: Callable[..., None]
+) -> None:
+    def alarm_drop_alarm(stop: threading.Event) -> None:
+        if _until_delivered(sim, stop):
+            sim.call(sim.simulator.drop_connections)
+            # Until the watch has resubscribed and stopped: pushes to the dropped session
+            # may count as sent before the simulator notices the drop.
+            while not stop.is_set():
+                _alarm(sim)
+                stop.wait(0.02)
+
+    in_background(alarm_drop_alarm)
+    result = xmcam("--json", "watch", "--count", "2")
+    assert result.code == ExitCode.SUCCESS, result.err
+    kinds = [json.loads(line)["type"] for line in result.out.splitlines()]
+    assert kinds[:3] == ["alarm", "disconnected", "reconnected"]
+    assert kinds[-1] == "alarm"
+
+
+def test_watch_with_a_wrong_password_stops_at_once(xmcam: Run, sim: SimulatorThread) -> None:
+    result = xmcam("-p", "wrong", "watch")
+    assert result.code == ExitCode.AUTHENTICATION
+    assert result.err.startswith("xmcam: Ret 203")
+
+
+def test_describe_event() -> None:
+    alarm = AlarmEvent(1, "VideoLoss", "Start", "2024-01-02 03:04:05", raw={})
+    assert describe_event(alarm).endswith(
+        "channel 1  VideoLoss  Start  (device time 2024-01-02 03:04:05)"
+    )
+    gap = ConnectionEvent("disconnected", ConnectionResetError("reset by peer"))
+    assert describe_event(gap).endswith("-- disconnected: reset by peer")
+    assert event_record(gap)["error"] == "reset by peer"
+    assert event_record(ConnectionEvent("reconnected"))["error"] is None
