@@ -158,3 +158,29 @@ def test_write_atomically_replaces_the_whole_file(tmp_path: Path) -> None:
     write_atomically(str(path), "{}\n")
     assert path.read_text(encoding="utf-8") == "{}\n"
     assert list(tmp_path.iterdir()) == [path]
+
+
+def _alarm_server_password(sim: SimulatorThread) -> str:
+    return str(sim.state.get_config("NetWork.AlarmServer")["Server"]["Password"])
+
+
+def test_secrets_never_show_and_survive_export_and_import(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path
+) -> None:
+    value = sim.state.get_config("NetWork.AlarmServer")
+    value["Server"]["Password"] = "hunter2"
+    assert xmcam("config", "set", "NetWork.AlarmServer", "-", stdin=json.dumps(value)).code == 0
+    assert _alarm_server_password(sim) == "hunter2"
+    shown = xmcam("config", "get", "NetWork.AlarmServer")
+    assert '"Password": "<redacted>"' in shown.out
+    assert "hunter2" not in shown.out
+    path = tmp_path / "backup.json"
+    assert xmcam("config", "export", str(path), "--name", "NetWork.AlarmServer").code == 0
+    text = path.read_text(encoding="utf-8")
+    assert "hunter2" not in text
+    tree = json.loads(text)
+    tree["NetWork.AlarmServer"]["Server"]["Port"] = 15003
+    path.write_text(json.dumps(tree), encoding="utf-8")
+    assert xmcam("config", "import", str(path)).code == ExitCode.SUCCESS
+    assert _alarm_server_password(sim) == "hunter2"
+    assert sim.state.get_config("NetWork.AlarmServer")["Server"]["Port"] == 15003

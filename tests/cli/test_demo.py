@@ -22,9 +22,9 @@ def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) ->
     lines = out.splitlines()
     assert lines[0].startswith("xmcam demo: a simulated camera on 127.0.0.1:")
     port = lines[0].split("127.0.0.1:")[1].split(",")[0]
-    steps = [line[2:42].strip() for line in lines if line.startswith("  xmcam ")]
+    steps = [line[2:38].strip() for line in lines if line.startswith("  ")]
     assert steps == [
-        f"xmcam -H 127.0.0.1:{port} info",
+        "login",
         "xmcam info",
         "xmcam alarm-out on",
         "xmcam watch",
@@ -32,6 +32,7 @@ def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) ->
         "xmcam config set General.General …",
         "xmcam config set General.General …",
     ]
+    assert f"admin on 127.0.0.1:{port}: session 0x00000001, IPC, 1 channel(s)" in out
     assert "HI3516D_83H50N, firmware V4.03.R12.G7914927.12012.145902.0020000" in out
     assert "channel 0: on" in out
     assert "VideoMotion on channel 0: Start" in out

@@ -120,3 +120,30 @@ def test_broken_pipe_is_quiet() -> None:
     _, err = process.communicate(timeout=60)
     assert b"Traceback" not in err
     assert process.returncode in (0, ExitCode.FAILURE)
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found.extend(_all_parsers(child))
+    return found
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    parsers = _all_parsers(build_parser())
+    names = {parser.prog for parser in parsers}
+    for command in ("info", "config get", "config set", "config export", "config import",
+                    "alarm-out", "watch", "time", "reboot", "users list", "users add",
+                    "users remove", "users passwd", "ptz", "raw", "demo"):  # fmt: skip
+        assert f"xmcam {command}" in names
+    for parser in parsers:
+        assert "example" in parser.format_help(), parser.prog
+
+
+def test_global_options_are_listed_in_the_help() -> None:
+    text = build_parser().format_help()
+    for option in ("-H HOST[:PORT]", "--user", "--password", "--timeout", "--json", "--debug",
+                   "XMCAM_HOST", "XMCAM_PASSWORD"):  # fmt: skip
+        assert option in text

@@ -18,7 +18,7 @@ def _commands(sim: SimulatorThread) -> list[PtzCommand]:
 def test_a_move_starts_and_stops(xmcam: Run, sim: SimulatorThread) -> None:
     result = xmcam("ptz", "left", "--speed", "3", "--duration", "0.05")
     assert result.code == ExitCode.SUCCESS, result.err
-    assert result.out == "move left, speed 3, seconds 0.05 done\n"
+    assert result.out == "channel 0: moved left at speed 3 for 0.05 s, stopped\n"
     start, stop = _commands(sim)
     assert (start.command, start.step, start.preset) == ("DirectionLeft", 3, 65535)
     assert (stop.command, stop.preset) == ("DirectionLeft", -1)
@@ -37,6 +37,7 @@ def test_presets(xmcam: Run, sim: SimulatorThread, action: str) -> None:
 def test_tour_number_defaults_to_0(xmcam: Run, sim: SimulatorThread) -> None:
     result = xmcam("ptz", "tour", "start")
     assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out == "channel 0: tour 0: start\n"
     (command,) = _commands(sim)
     assert command.command == "StartTour"
 

@@ -43,7 +43,7 @@ def _step_printer(stream: TextIO, as_json: bool) -> Step:
         if as_json:
             print_json({"step": command, **record}, stream)
         else:
-            print(f"  {command:<40} {safe_text(outcome)}", file=stream, flush=True)
+            print(f"  {command:<36} {safe_text(outcome)}", file=stream, flush=True)
 
     return show
 
@@ -76,8 +76,8 @@ async def _one_alarm(camera: AsyncCamera, simulator: Simulator) -> AlarmEvent:
 async def _tour(camera: AsyncCamera, simulator: Simulator, show: Step) -> None:
     login = camera.login_info
     show(
-        f"xmcam -H 127.0.0.1:{simulator.port} info",
-        f"logged in as admin: session {login.session_id:#010x}, {login.device_type}, "
+        "login",
+        f"admin on 127.0.0.1:{simulator.port}: session {login.session_id:#010x}, {login.device_type}, "
         f"{login.channel_count} channel(s), keepalive every {login.alive_interval} s",
         {"login": login},
     )
@@ -128,7 +128,8 @@ async def _demo(stream: TextIO, as_json: bool) -> None:
         if not as_json:
             print(
                 f"xmcam demo: a simulated camera on 127.0.0.1:{simulator.port}, and the xmcam "
-                "client talking to it over TCP\n",
+                "client talking to it over TCP.\nEach step is what the xmcam command on the left "
+                "does with a real camera.\n",
                 file=stream,
             )
         async with connect("127.0.0.1", simulator.port, timeout=5.0) as camera:

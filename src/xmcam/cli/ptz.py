@@ -24,19 +24,22 @@ _MAX_PRESET = 255
 async def ptz_command(camera: AsyncCamera, args: argparse.Namespace) -> int:
     if args.direction == "preset":
         await camera.ptz_preset(args.action, args.number, channel=args.channel)
-        done = {"preset": args.number, "action": args.action}
+        record: dict[str, object] = {"preset": args.number, "action": args.action}
+        done = f"preset {args.number}: {args.action}"
     elif args.direction == "tour":
         await camera.ptz_tour(args.action, args.number, channel=args.channel)
-        done = {"tour": args.number, "action": args.action}
+        record = {"tour": args.number, "action": args.action}
+        done = f"tour {args.number}: {args.action}"
     else:
         await camera.ptz(
             args.direction, channel=args.channel, speed=args.speed, duration=args.duration
         )
-        done = {"move": args.direction, "speed": args.speed, "seconds": args.duration}
+        record = {"move": args.direction, "speed": args.speed, "seconds": args.duration}
+        done = f"moved {args.direction} at speed {args.speed} for {args.duration:g} s, stopped"
     if args.json:
-        print_json({"channel": args.channel, **done})
+        print_json({"channel": args.channel, **record})
     else:
-        print(", ".join(f"{key} {value}" for key, value in done.items()) + " done")
+        print(f"channel {args.channel}: {done}")
     return ExitCode.SUCCESS
 
 
