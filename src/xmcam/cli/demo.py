@@ -77,8 +77,9 @@ async def _tour(camera: AsyncCamera, simulator: Simulator, show: Step) -> None:
     login = camera.login_info
     show(
         "login",
-        f"admin on 127.0.0.1:{simulator.port}: session {login.session_id:#010x}, {login.device_type}, "
-        f"{login.channel_count} channel(s), keepalive every {login.alive_interval} s",
+        f"admin on 127.0.0.1:{simulator.port}: session {login.session_id:#010x}, "
+        f"{login.device_type}, {login.channel_count} channel(s), "
+        f"keepalive every {login.alive_interval} s",
         {"login": login},
     )
     info = await camera.system_info()
