@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -365,7 +365,7 @@ class AsyncCamera:
 
     # ---------------------------------------------------------------- alarms
 
-    async def alarms(self) -> AsyncIterator[AlarmEvent]:
+    async def alarms(self) -> AsyncGenerator[AlarmEvent, None]:
         """Alarm events as they come. Subscribes (guard) on start, unsubscribes on exit; use
         `contextlib.aclosing()` to exit promptly when you stop early. Raises the transport
         error when the connection ends (`xmcam.watch` reconnects instead); ends quietly
@@ -390,7 +390,7 @@ class AsyncCamera:
         await self._run(ops.guard())
         self._guarded = True
 
-    async def subscribed_alarms(self) -> AsyncIterator[AlarmEvent]:
+    async def subscribed_alarms(self) -> AsyncGenerator[AlarmEvent, None]:
         """The alarms of the current subscription, until its connection ends (the error is
         raised) or the camera is closed (the iteration ends)."""
         while True:

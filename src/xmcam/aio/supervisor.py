@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from xmcam.aio.camera import DEFAULT_PORT, AsyncCamera
@@ -48,7 +48,7 @@ async def watch(
     timeout: float = 10.0,
     backoff: Backoff | None = None,
     draw: Callable[[], float] = random.random,
-) -> AsyncIterator[AlarmEvent | ConnectionEvent]:
+) -> AsyncGenerator[AlarmEvent | ConnectionEvent, None]:
     """Alarm events from the camera, with ConnectionEvents for every gap, until the caller
     stops (use `contextlib.aclosing()` to stop promptly). Raises AuthenticationError (and
     AccountLockedError) at once, after exactly one login attempt.
