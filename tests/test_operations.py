@@ -1,0 +1,149 @@
+"""The shared sans-I/O operations: bodies, lenient reply parsing, unsupported-config replies,
+and the procedure protocol, with replies built by the core's device role (no sockets)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from xmcam import operations as ops
+from xmcam.errors import ConfigNotFoundError, DeviceError, PayloadError
+from xmcam.models import AlarmEvent
+from xmcam.protocol import ClientConnection, DeviceConnection, LoginRequest, Reply, Request
+
+
+class Exchange:
+    """A client connection and a device connection joined in memory."""
+
+    def __init__(self) -> None:
+        self.client = ClientConnection()
+        self.device = DeviceConnection()
+        (login,) = self.device.receive_data(self.client.login("admin", ""))
+        assert isinstance(login, LoginRequest)
+        self.client.receive_data(self.device.accept_login(login, 7, {"Ret": 100}))
+
+    def answer(self, call: ops.Call, body: dict[str, Any]) -> Reply:
+        (request,) = self.device.receive_data(self.client.request(call.message_id, call.body))
+        assert isinstance(request, Request)
+        (reply,) = self.client.receive_data(self.device.reply(request, body))
+        assert isinstance(reply, Reply)
+        return reply
+
+
+def drive(procedure: ops.Procedure[Any], *bodies: dict[str, Any]) -> Any:
+    """Run a procedure, answering its calls with `bodies` in turn (Ret 100 added)."""
+    exchange = Exchange()
+    outcome: Reply | DeviceError | None = None
+    answers = iter(bodies)
+    while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
+        reply = exchange.answer(step, {"Ret": 100, **next(answers)})
+        try:
+            reply.raise_for_ret()
+        except DeviceError as error:
+            outcome = error
+        else:
+            outcome = reply
+    return step.value
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Ret": 607},
+        {"": [""]},
+        {"Name": "Camera.Param.[0]", "Camera.Param.[0]": [None]},
+        {"Name": "Camera.Param.[0]", "Camera.Param.[0]": None},
+        {"Name": "Camera.Param.[0]"},
+    ],
+)
+def test_unsupported_config_replies_raise_config_not_found(body: dict[str, Any]) -> None:
+    with pytest.raises(ConfigNotFoundError):
+        drive(ops.get_config("Camera.Param.[0]"), body)
+
+
+def test_export_skips_unsupported_names() -> None:
+    tree = drive(
+        ops.export_config(["A", "B", "C"]),
+        {"A": {"x": 1}},
+        {"": [""]},
+        {"Ret": 607},
+    )
+    assert tree == {"A": {"x": 1}}
+
+
+def test_other_device_errors_pass_through_export() -> None:
+    with pytest.raises(DeviceError) as caught:
+        drive(ops.export_config(["A"]), {"Ret": 107})
+    assert caught.value.ret == 107
+
+
+def test_system_info_reads_hex_and_tolerates_garbage() -> None:
+    info = drive(
+        ops.system_info(),
+        {"SystemInfo": {"DeviceRunTime": "0x0000019A", "HardWare": 5, "VideoInChannel": "4"}},
+    )
+    assert (info.uptime_minutes, info.model, info.channels) == (0x19A, None, 4)
+    with pytest.raises(PayloadError):
+        drive(ops.system_info(), {"SystemInfo": [1, 2]})
+
+
+def test_storage_and_work_state_tolerate_missing_parts() -> None:
+    assert drive(ops.storage_info(), {"StorageInfo": None}) == []
+    disk = drive(ops.storage_info(), {"StorageInfo": {"PlysicalNo": 1, "Partition": "x"}})[0]
+    assert (disk.number, disk.partitions, disk.total_mb) == (1, (), 0)
+    state = drive(ops.work_state(), {"WorkState": {"AlarmState": {"VideoMotion": "0x3"}}})
+    assert (state.video_motion, state.alarm_in, state.recording) == (3, 0, ())
+
+
+def test_time_is_read_and_written_in_the_device_format() -> None:
+    assert drive(ops.get_time(), {"OPTimeQuery": "2009-09-24 09:20:24"}) == datetime(
+        2009, 9, 24, 9, 20, 24
+    )
+    with pytest.raises(PayloadError):
+        drive(ops.get_time(), {"OPTimeQuery": "yesterday"})
+    call = next(ops.set_time(datetime(2020, 1, 2, 3, 4, 5)))
+    assert call.body == {"Name": "OPTimeSetting", "OPTimeSetting": "2020-01-02 03:04:05"}
+
+
+def test_time_skew_takes_the_host_time_halfway() -> None:
+    times = iter([datetime(2020, 1, 1, 0, 0, 0), datetime(2020, 1, 1, 0, 0, 2)])
+    skew = drive(ops.time_skew(lambda: next(times)), {"OPTimeQuery": "2020-01-01 00:01:01"})
+    assert skew == 60.0
+
+
+def test_users_never_carry_the_hash() -> None:
+    (user,) = drive(
+        ops.users(), {"Users": [{"Name": "a", "Password": "tlJwpbo6", "Reserved": True}, 3]}
+    )
+    assert (user.name, user.reserved, user.sharable) == ("a", True, False)
+    assert "tlJwpbo6" not in repr(user)
+
+
+def test_ptz_move_starts_with_65535_and_stops_with_minus_one() -> None:
+    start, stop = ops.ptz_move("zoom-in", channel=2, speed=10)
+    assert start.body["OPPTZControl"]["Command"] == "ZoomTile"
+    assert start.body["OPPTZControl"]["Parameter"]["Preset"] == 65535
+    assert stop.body["OPPTZControl"]["Parameter"]["Preset"] == -1
+    assert stop.body["OPPTZControl"]["Parameter"]["Channel"] == 2
+    with pytest.raises(ValueError, match="speed"):
+        ops.ptz_move("up", speed=11)
+    with pytest.raises(ValueError, match="preset action"):
+        next(ops.ptz_preset("jump", 1))
+
+
+def test_alarm_out_mode_and_channel_are_checked() -> None:
+    with pytest.raises(ValueError, match="mode"):
+        next(ops.set_alarm_out("blink"))
+    with pytest.raises(ValueError, match="no channel 3"):
+        drive(ops.set_alarm_out("on", 3), {"Alarm.AlarmOut": [{}]})
+
+
+def test_alarm_event_tolerates_a_broken_push() -> None:
+    exchange = Exchange()
+    wire = exchange.device.push(1504, {"AlarmInfo": "nonsense", "Name": "AlarmInfo"})
+    (event,) = exchange.client.receive_data(wire)
+    routed = ops.route(event)
+    assert isinstance(routed, AlarmEvent)
+    assert (routed.channel, routed.event, routed.status, routed.raw) == (None, "", "", {})
