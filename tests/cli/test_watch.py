@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -111,3 +114,25 @@ def test_describe_event() -> None:
     assert describe_event(gap).endswith("-- disconnected: reset by peer")
     assert event_record(gap)["error"] == "reset by peer"
     assert event_record(ConnectionEvent("reconnected"))["error"] is None
+
+
+def test_ctrl_c_ends_the_watch_quietly_and_unsubscribes(sim: SimulatorThread) -> None:
+    command = [sys.executable, "-m", "xmcam", "-H", f"127.0.0.1:{sim.port}", "watch"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while not _alarm(sim) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process.stdout is not None
+        assert "VideoMotion" in process.stdout.readline().decode()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=DEADLINE)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert b"Traceback" not in err
+    deadline = time.monotonic() + DEADLINE
+    while _alarm(sim) and time.monotonic() < deadline:  # the simulator sees the exit soon
+        time.sleep(0.02)
+    assert _alarm(sim) == 0
