@@ -47,8 +47,8 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             host=args.host,
             port=args.port,
             state_path=args.state,
-            user=args.user,
-            password=args.password,
+            user=args.sim_user,
+            password=args.sim_password,
             channels=args.channels,
             alarm_every=args.alarm_every,
             faults=_faults(args),
@@ -61,6 +61,12 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     except OSError as error:
         print(f"xmcam: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return ExitCode.CONNECTION
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal_number, stop.set)
+    # Signals are handled before the first line: a script may stop us as soon as it reads it.
     print(f"listening on {simulator.host}:{simulator.port}", flush=True)
     profile = simulator.profile
     print(
@@ -69,11 +75,6 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
         file=sys.stderr,
         flush=True,
     )
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signal_number, stop.set)
     try:
         await stop.wait()
     finally:
@@ -87,7 +88,9 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
 
 def _run(args: argparse.Namespace) -> int:
     if args.verbose:
-        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr
+        )
     return asyncio.run(run_simulator(args))
 
 
@@ -106,18 +109,31 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
+    )
     parser.add_argument("--port", type=int, default=34567, help="TCP port; 0 picks a free one")
     parser.add_argument("--profile", help="a built-in profile name or a profile JSON file")
     parser.add_argument("--state", type=Path, help="keep changes in this JSON file across restarts")
-    parser.add_argument("--user", help="the account to log in with (default: the profile's)")
-    parser.add_argument("--password", help="its password (default: empty, as the seed camera)")
+    # Own destinations: the global -u/-p options are the client's, not the simulator's.
+    parser.add_argument(
+        "--user", dest="sim_user", help="the account clients log in with (default: admin)"
+    )
+    parser.add_argument(
+        "--password", dest="sim_password", help="its password (default: empty, as in the seed)"
+    )
     parser.add_argument("--channels", type=int, help="number of video channels")
-    parser.add_argument("--alarm-every", type=float, metavar="SECONDS", help="motion alarm start/stop")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log connections (-vv: more)")
+    parser.add_argument(
+        "--alarm-every", type=float, metavar="SECONDS", help="motion alarm start/stop"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log connections (-vv: more)"
+    )
     faults = parser.add_argument_group("fault knobs")
     faults.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS")
-    faults.add_argument("--silent-ids", type=_message_ids, metavar="ID,ID", help="never answer these")
+    faults.add_argument(
+        "--silent-ids", type=_message_ids, metavar="ID,ID", help="never answer these"
+    )
     faults.add_argument("--drop-after-frames", type=int, metavar="N", help="close after N frames")
     faults.add_argument("--write-chunk", type=int, metavar="BYTES", help="split writes")
     faults.add_argument("--coalesce", action="store_true", help="pack replies into one write")

@@ -1,0 +1,114 @@
+"""`xmcam sim` as a user runs it: a child process that prints where it listens, serves the
+seed's login, and stops cleanly on SIGTERM and Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.seed import SEED_FRAMES
+from xmcam.cli import build_parser, main
+from xmcam.cli.output import ExitCode
+from xmcam.cli.sim import run_simulator
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _start(*options: str) -> tuple[subprocess.Popen[str], str, int]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "xmcam", "sim", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    assert child.stdout is not None
+    first = child.stdout.readline().strip()
+    host, _, port = first.removeprefix("listening on ").rpartition(":")
+    assert first.startswith("listening on "), first
+    return child, host, int(port)
+
+
+def _stop(child: subprocess.Popen[str], signal_number: int) -> tuple[int, str]:
+    child.send_signal(signal_number)
+    _, err = child.communicate(timeout=20)
+    return child.returncode, err
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
+def test_listens_serves_the_seed_login_and_stops_cleanly(signal_number: int) -> None:
+    child, host, port = _start()
+    try:
+        assert host == "127.0.0.1"
+        with socket.create_connection((host, port), timeout=5) as sock:
+            sock.sendall(SEED_FRAMES[0].payload)
+            expected = SEED_FRAMES[1].payload
+            received = b""
+            while len(received) < len(expected):
+                chunk = sock.recv(4096)
+                assert chunk
+                received += chunk
+            assert received == expected
+    finally:
+        code, err = _stop(child, signal_number)
+    assert code == 0
+    assert "simulator stopped" in err
+    assert "Traceback" not in err
+
+
+def test_fault_options_are_announced() -> None:
+    child, _, _ = _start("--reply-delay", "0.5", "--silent-ids", "1020,0x5dc", "--coalesce")
+    code, err = _stop(child, signal.SIGTERM)
+    assert code == 0
+    assert "reply_delay=0.5" in err
+    assert "coalesce=True" in err
+    assert "1500" in err
+
+
+def test_a_bad_profile_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert main(["sim", "--port", "0", "--profile", str(broken)]) == ExitCode.USAGE
+    assert "not JSON" in capsys.readouterr().err
+    assert main(["sim", "--port", "0", "--profile", "no-such-profile"]) == ExitCode.USAGE
+
+
+def test_bad_silent_ids_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", "--silent-ids", "ten"])
+    assert exit_info.value.code == 2
+    assert "not a list of message ids" in capsys.readouterr().err
+
+
+async def test_run_simulator_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["sim", "--port", "0", "--profile", "nvr-8ch"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_simulator(args, stop))
+    while "listening on" not in (out := capsys.readouterr().out):
+        await asyncio.sleep(0.01)
+    port = int(out.split(":")[-1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(SEED_FRAMES[0].payload)
+    reply = await asyncio.wait_for(reader.read(4096), 5)
+    assert b'"DeviceType " : "NVR"' in reply
+    writer.close()
+    await writer.wait_closed()
+    stop.set()
+    assert await task == ExitCode.SUCCESS
+
+
+async def test_a_port_in_use_is_a_connection_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = build_parser().parse_args(["sim", "--port", str(port)])
+        assert await run_simulator(args) == ExitCode.CONNECTION
+    assert "cannot listen" in capsys.readouterr().err

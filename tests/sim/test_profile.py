@@ -1,0 +1,103 @@
+"""Profiles: the built-in ones load and describe the seed's camera and an NVR; bad profile
+files get a one-line ProfileError."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.seed import SEED_LOGIN_REPLY, SEED_SYSTEM_INFO
+from xmcam.protocol import SessionIdStyle, sofia_hash
+from xmcam.sim import BUILTIN_PROFILES, ProfileError, load_profile
+from xmcam.sim.profile import parse_profile
+
+
+def test_the_default_profile_is_the_seed_camera() -> None:
+    profile = load_profile()
+    assert profile.name == "ipc-seed"
+    assert profile.system_info == SEED_SYSTEM_INFO
+    assert profile.login_reply == SEED_LOGIN_REPLY
+    assert profile.channels.video == 1
+    assert profile.alive_interval == 20
+    assert profile.quirks.session_id_style is SessionIdStyle.PADDED
+    assert profile.quirks.session_id_style_by_reply == {1021: SessionIdStyle.SHORT}
+    assert profile.quirks.terminator == b"\n\x00"
+    admin = next(user for user in profile.users if user["Name"] == "admin")
+    assert admin["Password"] == sofia_hash("")
+
+
+@pytest.mark.parametrize("name", BUILTIN_PROFILES)
+def test_every_builtin_profile_loads(name: str) -> None:
+    profile = load_profile(name)
+    assert profile.name == name
+    assert profile.per_channel["video"]
+    for user in profile.users:
+        # Only hashes are stored: eight characters of the Sofia alphabet.
+        assert len(user["Password"]) == 8
+
+
+def test_the_nvr_profile_has_eight_channels_and_short_session_ids() -> None:
+    profile = load_profile("nvr-8ch")
+    assert profile.channels.video == 8
+    assert profile.login_reply["ChannelNum"] == 8
+    assert profile.quirks.session_id_style is SessionIdStyle.SHORT
+    assert profile.quirks.unknown_user_ret == 204
+
+
+def test_a_profile_file_by_path(tmp_path: Path) -> None:
+    data = json.loads(
+        Path(__file__).parents[2].joinpath("src/xmcam/sim/profiles/ipc-seed.json").read_text()
+    )
+    data["name"] = "mine"
+    data["quirks"]["rets"]["wrong_password"] = 206
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data))
+    profile = load_profile(path)
+    assert profile.name == "mine"
+    assert profile.quirks.wrong_password_ret == 206
+
+
+def test_with_channels_and_password() -> None:
+    profile = load_profile().with_channels(4).with_password("admin", sofia_hash("secret"))
+    assert profile.channels.video == 4
+    assert profile.login_reply["ChannelNum"] == 4
+    assert next(u for u in profile.users if u["Name"] == "admin")["Password"] == sofia_hash(
+        "secret"
+    )
+    extra = load_profile().with_password("operator", sofia_hash("x"))
+    assert [u["Name"] for u in extra.users][-1] == "operator"
+    with pytest.raises(ProfileError, match="channels"):
+        load_profile().with_channels(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[]", "JSON object"),
+        ('{"channels": {"video": 0}}', "channels.video"),
+        ('{"channels": {"video": true}}', "channels.video"),
+        ('{"config": []}', "config must be a JSON object"),
+        ('{"users": [{"Password": "x"}]}', "needs a Name"),
+        ('{"users": {}}', "JSON array"),
+        ('{"per_channel": {"lens": {}}}', "per_channel.lens"),
+        ('{"quirks": {"session_id_style": "fancy"}}', "session_id_style"),
+        ('{"quirks": {"teleport": 1}}', "unknown quirk"),
+        ('{"quirks": {"unauthenticated": "shout"}}', "unauthenticated"),
+    ],
+)
+def test_bad_profiles_are_refused_in_one_line(text: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message) as caught:
+        parse_profile(text, origin="test")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_missing_profile_names_the_builtin_ones(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="ipc-seed, nvr-8ch"):
+        load_profile(tmp_path / "nope.json")
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe")
+    with pytest.raises(ProfileError, match="UTF-8"):
+        load_profile(binary)

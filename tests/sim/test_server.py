@@ -1,0 +1,319 @@
+"""The simulator over real TCP on 127.0.0.1: every fault knob, bad input that closes one
+connection while the others are served, TCPMaxConn, expiry, reboot, the thread wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.seed import SEED_FRAMES
+from xmcam.protocol import (
+    AlarmMessage,
+    ClientConnection,
+    ClientEvent,
+    LoginReply,
+    MessageId,
+    Reply,
+    UnexpectedFrame,
+)
+from xmcam.sim import Simulator, SimulatorThread, load_profile
+from xmcam.sim.faults import GARBAGE_MESSAGE_ID, Faults
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class RawClient:
+    """The core's client role on an asyncio stream: just enough to drive the simulator."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.protocol = ClientConnection()
+        self.events: list[ClientEvent] = []
+        self.reads = 0
+
+    @classmethod
+    async def open(cls, simulator: Simulator) -> RawClient:
+        reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
+        return cls(reader, writer)
+
+    async def next_event(self, timeout: float = 2.0) -> ClientEvent:
+        while not self.events:
+            data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            if not data:
+                raise ConnectionResetError("closed by the simulator")
+            self.reads += 1
+            self.events += self.protocol.receive_data(data)
+        return self.events.pop(0)
+
+    async def login(self, password: str = "") -> LoginReply:
+        self.writer.write(self.protocol.login("admin", password))
+        reply = await self.next_event()
+        assert isinstance(reply, LoginReply)
+        return reply
+
+    async def call(self, message_id: int, body: dict[str, Any], timeout: float = 2.0) -> Reply:
+        self.writer.write(self.protocol.request(message_id, body))
+        while True:
+            event = await self.next_event(timeout)
+            if isinstance(event, Reply):
+                return event
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[Simulator]:
+    async with Simulator() as running:
+        yield running
+
+
+async def test_serves_the_seed_login_byte_for_byte(simulator: Simulator) -> None:
+    reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
+    writer.write(SEED_FRAMES[0].payload)
+    expected = SEED_FRAMES[1].payload
+    assert await asyncio.wait_for(reader.readexactly(len(expected)), 2) == expected
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_many_clients_and_alarm_pushes(simulator: Simulator) -> None:
+    clients = [await RawClient.open(simulator) for _ in range(3)]
+    for client in clients:
+        assert (await client.login()).ok
+    assert simulator.session_count == 3
+    assert (await clients[0].call(MessageId.GUARD_REQ, {"Name": ""})).ok
+    assert simulator.trigger_alarm(0, "VideoMotion", "Start") == 1
+    alarm = await clients[0].next_event()
+    assert isinstance(alarm, AlarmMessage)
+    assert alarm.body.data["AlarmInfo"]["Event"] == "VideoMotion"
+    for client in clients:
+        await client.close()
+
+
+async def test_reply_delay(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.reply_delay = 0.3
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert (await client.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})).ok
+    assert loop.time() - started >= 0.29
+    await client.close()
+
+
+async def test_silent_ids_never_answer(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.silent_ids = {MessageId.SYSINFO_REQ}
+    with pytest.raises(TimeoutError):
+        await client.call(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"}, timeout=0.3)
+    await client.close()
+
+
+async def test_drop_after_frames(simulator: Simulator) -> None:
+    simulator.faults.drop_after_frames = 2
+    client = await RawClient.open(simulator)
+    await client.login()
+    with pytest.raises(ConnectionResetError):
+        await client.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+    await client.close()
+
+
+async def test_write_chunk_splits_replies_into_many_reads(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.write_chunk = 7
+    reads = client.reads
+    reply = await client.call(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
+    assert reply.body.data["SystemInfo"]["HardWare"] == "HI3516D_83H50N"
+    assert client.reads - reads > 5  # 655 bytes in 7-byte pieces: never one read
+    await client.close()
+
+
+async def test_coalesce_packs_a_reply_and_a_push_into_one_write(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    await client.call(MessageId.GUARD_REQ, {"Name": ""})
+    simulator.faults.coalesce = True
+    client.writer.write(client.protocol.request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}))
+    simulator.trigger_alarm()
+    data = await asyncio.wait_for(client.reader.read(65536), 2)
+    kinds = sorted(type(event).__name__ for event in client.protocol.receive_data(data))
+    assert kinds == ["AlarmMessage", "Reply"]  # both in the one read
+    await client.close()
+
+
+async def test_omit_terminator(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.omit_terminator = True
+    reply = await client.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+    assert reply.ok
+    assert reply.frame.payload.endswith(b"}")
+    assert reply.body.terminator == b""
+    await client.close()
+
+
+async def test_garbage_frames_come_before_replies(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.garbage = True
+    client.writer.write(client.protocol.request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}))
+    junk = await client.next_event()
+    assert isinstance(junk, UnexpectedFrame)
+    assert junk.frame.message_id == GARBAGE_MESSAGE_ID
+    assert isinstance(await client.next_event(), Reply)
+    await client.close()
+
+
+def test_faults_describe_themselves() -> None:
+    assert Faults().describe() == "none"
+    assert Faults(reply_delay=1.5, coalesce=True).describe() == "reply_delay=1.5, coalesce=True"
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # a bad head byte
+        struct.pack("<BBBBIIBBHI", 0xFF, 0, 0, 0, 0, 0, 0, 0, 1000, 0x80000000),  # absurd length
+        struct.pack("<BBBBIIBBHI", 0xFF, 0, 0, 0, 0, 0, 0, 0, 1000, 5) + b"{bad}",  # broken JSON
+        struct.pack("<BBBBIIBBHI", 0xFF, 0, 0, 0, 0, 0, 0, 0, 1000, 4) + b"\xff\xfe\xfd\xfc",
+    ],
+    ids=["head-byte", "length", "json", "non-utf8"],
+)
+async def test_bad_input_closes_that_connection_only(
+    simulator: Simulator, poison: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = await RawClient.open(simulator)
+    await good.login()
+    reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
+    writer.write(poison)
+    assert await asyncio.wait_for(reader.read(100), 2) == b""  # closed, nothing said
+    writer.close()
+    await writer.wait_closed()
+    assert (await good.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})).ok
+    assert "closed" in caplog.text
+    await good.close()
+
+
+async def test_tcp_max_conn_over_tcp(tmp_path: Path) -> None:
+    profile = load_profile()
+    config = dict(profile.config)
+    config["NetWork.NetCommon"] = dict(config["NetWork.NetCommon"], TCPMaxConn=2)
+    data = json.loads(Path("src/xmcam/sim/profiles/ipc-seed.json").read_text())
+    data["config"] = config
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(data))
+    async with Simulator(path) as simulator:
+        first, second = await RawClient.open(simulator), await RawClient.open(simulator)
+        await first.login()
+        await second.login()
+        reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
+        assert await asyncio.wait_for(reader.read(100), 2) == b""
+        writer.close()
+        await writer.wait_closed()
+        await first.close()
+        await second.close()
+
+
+async def test_idle_sessions_expire_and_keepalive_holds_them() -> None:
+    profile = load_profile().with_alive_interval(1).with_quirks(session_expiry_intervals=1.0)
+    async with Simulator(profile) as simulator:
+        idle, busy = await RawClient.open(simulator), await RawClient.open(simulator)
+        await idle.login()
+        await busy.login()
+        for _ in range(6):  # 1.8 s: past the 1 s expiry
+            await asyncio.sleep(0.3)
+            assert (await busy.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})).ok
+        assert await asyncio.wait_for(idle.reader.read(100), 2) == b""
+        assert simulator.session_count == 1
+        await idle.close()
+        await busy.close()
+
+
+async def test_reboot_drops_everyone_and_listens_again() -> None:
+    profile = load_profile().with_quirks(reboot_delay=0.2)
+    async with Simulator(profile) as simulator:
+        port = simulator.port
+        client = await RawClient.open(simulator)
+        await client.login()
+        body = {"Name": "OPMachine", "OPMachine": {"Action": "Reboot"}}
+        assert (await client.call(MessageId.SYSMANAGER_REQ, body)).ok
+        assert await asyncio.wait_for(client.reader.read(100), 2) == b""
+        await client.close()
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if simulator.listening:
+                break
+        assert simulator.port == port
+        again = await RawClient.open(simulator)
+        assert (await again.login()).ok
+        assert simulator.reboots == 1
+        await again.close()
+
+
+async def test_alarm_every() -> None:
+    async with Simulator(alarm_every=0.1) as simulator:
+        client = await RawClient.open(simulator)
+        await client.login()
+        await client.call(MessageId.GUARD_REQ, {"Name": ""})
+        statuses: list[str] = []
+        while len(statuses) < 2:
+            event = await client.next_event()
+            if isinstance(event, AlarmMessage):
+                statuses.append(event.body.data["AlarmInfo"]["Status"])
+        assert statuses in (["Start", "Stop"], ["Stop", "Start"])
+        await client.close()
+
+
+async def test_state_file_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    async with Simulator(state_path=path) as simulator:
+        client = await RawClient.open(simulator)
+        await client.login()
+        body = {"Name": "General.General", "General.General": {"MachineName": "Porch"}}
+        assert (await client.call(MessageId.CONFIG_SET_REQ, body)).ok
+        await client.close()
+    async with Simulator(state_path=path) as simulator:
+        assert simulator.state.get_config("General.General")["MachineName"] == "Porch"
+
+
+async def test_user_and_password_options() -> None:
+    async with Simulator(user="owner", password="s3cret") as simulator:
+        client = await RawClient.open(simulator)
+        client.writer.write(client.protocol.login("owner", "s3cret"))
+        reply = await client.next_event()
+        assert isinstance(reply, LoginReply)
+        assert reply.ok
+        await client.close()
+
+
+def test_simulator_thread_for_blocking_code() -> None:
+    with SimulatorThread(channels=2) as simulator:
+        assert simulator.simulator.profile.channels.video == 2
+        with socket.create_connection((simulator.host, simulator.port), timeout=2) as sock:
+            client = ClientConnection()
+            sock.sendall(client.login("admin", ""))
+            events = client.receive_data(sock.recv(4096))
+            assert isinstance(events[0], LoginReply)
+            assert simulator.call(lambda: simulator.simulator.session_count) == 1
+            sock.sendall(client.request(MessageId.GUARD_REQ, {"Name": ""}))
+            client.receive_data(sock.recv(4096))
+            assert simulator.trigger_alarm() == 1
+            (alarm,) = client.receive_data(sock.recv(4096))
+            assert isinstance(alarm, AlarmMessage)
+            simulator.drop_connections()
+            assert sock.recv(100) == b""
+        assert simulator.faults is simulator.simulator.faults
+        assert simulator.state is simulator.simulator.state

@@ -1,0 +1,150 @@
+"""The device state: config reads and writes by dotted name, shape checks that never change
+state on a bad value, and the atomic state file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from xmcam.sim import DeviceState, StateFileError, load_profile
+from xmcam.sim.state import BadConfigValue, atomic_write_json, conform
+
+
+@pytest.fixture
+def state() -> DeviceState:
+    return DeviceState.from_profile(load_profile("nvr-8ch"))
+
+
+def test_names_channels_and_roots(state: DeviceState) -> None:
+    assert len(state.get_config("Camera.Param")) == 8
+    assert state.get_config("Camera.Param.[3]") == state.get_config("Camera.Param")[3]
+    assert state.get_config("Camera.Param.[8]") is None
+    assert state.get_config("General.General.[0]") is None
+    assert len(state.get_config("Alarm.LocalAlarm")) == 4
+    detect = state.get_config("Detect")
+    assert set(detect) == {"MotionDetect", "BlindDetect", "LossDetect"}
+    assert state.get_config("Nope.Nothing") is None
+    assert state.get_config("ChannelTitle") == [f"CAM{n:02d}" for n in range(1, 9)]
+
+
+def test_reads_are_copies(state: DeviceState) -> None:
+    value = state.get_config("General.General")
+    value["MachineName"] = "changed"
+    assert state.get_config("General.General")["MachineName"] == "LocalHost"
+
+
+def test_a_write_may_leave_fields_out(state: DeviceState) -> None:
+    state.set_config("Camera.Param.[2]", {"GainParam": {"Gain": 70}})
+    assert state.get_config("Camera.Param.[2]")["GainParam"] == {"AutoGain": 1, "Gain": 70}
+    assert state.get_config("Camera.Param.[1]")["GainParam"]["Gain"] == 50
+
+
+def test_root_writes(state: DeviceState) -> None:
+    motion = state.get_config("Detect.MotionDetect")
+    motion[0]["Level"] = 6
+    state.set_config("Detect", {"MotionDetect": motion})
+    assert state.get_config("Detect.MotionDetect.[0]")["Level"] == 6
+    with pytest.raises(BadConfigValue):
+        state.set_config("Detect", {"Teleport": []})
+    with pytest.raises(BadConfigValue):
+        state.set_config("Detect", [])
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("General.General", []),
+        ("General.General", {"Unknown": 1}),
+        ("General.General", {"AutoLogout": "ten"}),
+        ("General.General", {"AutoLogout": True}),
+        ("General.General", {"MachineName": 5}),
+        ("General.General", {"MachineName": "x" * 5000}),
+        ("Alarm.AlarmOut", [{"AlarmOutType": "MANUAL"}] * 2),
+        ("Camera.Param.[0]", {"GainParam": 3}),
+        ("NetWork.NetNTP", {"Enable": "yes"}),
+        ("Detect.MotionDetect.[0]", {"Region": ["0x0"]}),
+    ],
+)
+def test_bad_values_change_nothing(state: DeviceState, name: str, value: object) -> None:
+    before = json.dumps(state.config, sort_keys=True)
+    with pytest.raises(BadConfigValue):
+        state.set_config(name, value)
+    assert json.dumps(state.config, sort_keys=True) == before
+
+
+def test_unknown_names_raise_key_error(state: DeviceState) -> None:
+    for name in ("Nope", "Camera.Param.[99]", "General.General.[0]"):
+        with pytest.raises(KeyError):
+            state.set_config(name, {})
+
+
+def test_channel_titles(state: DeviceState) -> None:
+    state.set_config("ChannelTitle", ["Door", "Yard"])
+    assert state.channel_titles[:3] == ["Door", "Yard", "CAM03"]
+    for bad in ("Door", ["x"] * 9, [1], ["x" * 65]):
+        with pytest.raises(BadConfigValue):
+            state.set_channel_titles(bad)
+
+
+def test_defaults_and_alarm_mask(state: DeviceState) -> None:
+    state.set_config("Alarm.AlarmOut.[0]", {"AlarmOutType": "MANUAL"})
+    assert state.alarm_out_mask() == 1
+    assert state.default_config("Alarm.AlarmOut.[0]")["AlarmOutType"] == "AUTO"
+    assert state.default_config("Nope") is None
+
+
+def test_conform_scalars() -> None:
+    assert conform(1, 2.5, "x") == 2.5
+    assert conform(None, "anything", "x") == "anything"
+    with pytest.raises(BadConfigValue):
+        conform(None, {"a": 1}, "x")
+    with pytest.raises(BadConfigValue):
+        conform(True, 1, "x")
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "cam.json"
+    profile = load_profile()
+    state = DeviceState.from_profile(profile, path=path)
+    state.set_config("General.General", {"MachineName": "Garage"})
+    state.set_channel_titles(["Garage"])
+    state.time_offset = 3600.0
+    state.save()
+    again = DeviceState.from_profile(profile, path=path)
+    assert again.get_config("General.General")["MachineName"] == "Garage"
+    assert again.channel_titles == ["Garage"]
+    assert again.time_offset == 3600.0
+    # Nothing is left beside the state file: the temporary file was renamed over it.
+    assert [p.name for p in tmp_path.iterdir()] == ["cam.json"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{broken",
+        b"\xff",
+        b"[]",
+        b'{"format": 99}',
+        b'{"format": 1, "config": []}',
+        b'{"format": 1, "config": {"General.General": {"AutoLogout": "x"}}, "users": [], '
+        b'"groups": [], "channel_titles": []}',
+    ],
+)
+def test_a_damaged_state_file_is_refused_not_overwritten(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "cam.json"
+    path.write_bytes(content)
+    with pytest.raises(StateFileError):
+        DeviceState.from_profile(load_profile(), path=path)
+    assert path.read_bytes() == content
+
+
+def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path: Path) -> None:
+    path = tmp_path / "cam.json"
+    atomic_write_json(path, {"a": 1})
+    with pytest.raises(TypeError):
+        atomic_write_json(path, {"a": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert os.listdir(tmp_path) == ["cam.json"]
