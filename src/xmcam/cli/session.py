@@ -141,18 +141,24 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
-    """Send xmcam's log records to stderr at the level the options ask for; returns the undo
-    (main() runs many times in one process under test)."""
-    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    """Send xmcam's log records to stderr at the level the options ask for (-v info, -vv or
+    --debug everything, frames included); returns the undo, since main() runs many times in
+    one process under test. The handler sits on the root logger, filtered to xmcam's
+    records, so that a later `logging.basicConfig()` adds no second copy of each line."""
+    verbose = args.verbose or 0
+    level = logging.DEBUG if args.debug or verbose > 1 else logging.INFO if verbose else None
     logger = logging.getLogger("xmcam")
     handler = logging.StreamHandler()
+    handler.addFilter(logging.Filter("xmcam"))
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setLevel(level or logging.WARNING)
     previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(level)
+    logging.getLogger().addHandler(handler)
+    if level is not None:
+        logger.setLevel(level)
 
     def undo() -> None:
-        logger.removeHandler(handler)
+        logging.getLogger().removeHandler(handler)
         logger.setLevel(previous)
 
     return undo
