@@ -10,6 +10,7 @@ from tests.cli.conftest import Run
 from xmcam.cli import ExitCode
 from xmcam.cli.output import CommandError
 from xmcam.cli.raw import parse_message_id
+from xmcam.protocol import sofia_hash
 
 
 def test_raw_by_number_prints_the_reply(xmcam: Run) -> None:
@@ -48,3 +49,10 @@ def test_parse_message_id() -> None:
     assert parse_message_id("SYSINFO_REQ") == 1020
     with pytest.raises(CommandError):
         parse_message_id("70000")
+
+
+def test_raw_reply_with_password_hashes_shows_none(xmcam: Run) -> None:
+    result = xmcam("raw", "1472", "{}")
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert '"Password": "<redacted>"' in result.out
+    assert sofia_hash("") not in result.out
