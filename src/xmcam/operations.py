@@ -8,7 +8,7 @@ its `DeviceError`, so a procedure can handle one (config export skips names the 
 not know) or let it pass to the caller. A shell drives a procedure with `advance()` and moves
 the bytes; it never builds a body or reads a reply itself.
 
-    def system_info() -> Procedure[SystemInfo]:
+    def system_info() -> Procedure[models.SystemInfo]:
         reply = yield from ask(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
         return parse_system_info(...)
 
@@ -25,8 +25,9 @@ import math
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypedDict, TypeVar
 
+from xmcam import models
 from xmcam.errors import (
     ConfigNotFoundError,
     ConnectionClosedError,
@@ -35,17 +36,7 @@ from xmcam.errors import (
     StateError,
     XMCamError,
 )
-from xmcam.models import (
-    AlarmEvent,
-    AlarmOutput,
-    Disk,
-    Group,
-    LoginInfo,
-    Partition,
-    SystemInfo,
-    User,
-    WorkState,
-)
+from xmcam.models import AlarmEvent, LoginInfo
 from xmcam.protocol.auth import sofia_hash
 from xmcam.protocol.codes import MessageId, Ret, message_name
 from xmcam.protocol.connection import (
@@ -61,8 +52,11 @@ from xmcam.protocol.redaction import redacted_hex_dump
 __all__ = [
     "ALARM_OUT_TYPES",
     "DEFAULT_EXPORT_NAMES",
+    "DEFAULT_PORT",
     "PTZ_COMMANDS",
     "Call",
+    "CameraBase",
+    "CameraOptions",
     "Finished",
     "Procedure",
     "abilities",
@@ -190,6 +184,53 @@ def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
 
 # ------------------------------------------------------------------ session and connection
 
+DEFAULT_PORT: Final = 34567
+
+
+class CameraOptions(TypedDict, total=False):
+    """The keyword options of a camera (for `connect(host, port, **options)`)."""
+
+    user: str
+    password: str
+    timeout: float
+
+
+class CameraBase:
+    """What both client shells keep about a camera: where it is, who logs in, the request
+    deadline, and the last login reply. The password is kept to log in again after a
+    reconnect and is never shown: not in the repr, not in any log or exception."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        user: str = "admin",
+        password: str = "",
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.user = user
+        self.timeout = timeout
+        self.reboot_poll_interval = 1.0  # seconds between logins while a camera reboots
+        self._password = password
+        self._login: LoginInfo | None = None
+        self._init_shell()
+
+    def _init_shell(self) -> None:
+        """Set up the shell's own state (its socket or link, locks, queues)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.host!r}, port={self.port}, user={self.user!r})"
+
+    @property
+    def login_info(self) -> LoginInfo:
+        """What the last login reply said (session id, AliveInterval, channels, type)."""
+        if self._login is None:
+            raise ConnectionClosedError("not connected: open the camera first")
+        return self._login
+
 
 def login_info(reply: LoginReply) -> LoginInfo:
     return LoginInfo(
@@ -252,9 +293,9 @@ def alarm_event(body: Body) -> AlarmEvent:
 # ------------------------------------------------------------------ information
 
 
-def system_info() -> Procedure[SystemInfo]:
+def system_info() -> Procedure[models.SystemInfo]:
     info = _mapping((yield from _info("SystemInfo")), "SystemInfo")
-    return SystemInfo(
+    return models.SystemInfo(
         model=_text_or_none(info.get("HardWare")),
         firmware=_text_or_none(info.get("SoftWareVersion")),
         serial=_text_or_none(info.get("SerialNo")),
@@ -268,17 +309,17 @@ def system_info() -> Procedure[SystemInfo]:
     )
 
 
-def storage_info() -> Procedure[list[Disk]]:
+def storage_info() -> Procedure[list[models.Disk]]:
     disks = yield from _info("StorageInfo")
     if not isinstance(disks, list):
         disks = [] if disks is None else [disks]
     return [_disk(disk) for disk in disks if isinstance(disk, dict)]
 
 
-def _disk(raw: dict[str, Any]) -> Disk:
+def _disk(raw: dict[str, Any]) -> models.Disk:
     parts = raw.get("Partition")
     partitions = tuple(
-        Partition(
+        models.Partition(
             total_mb=_int_or_none(part.get("TotalSpace")),
             remaining_mb=_int_or_none(part.get("RemainSpace")),
             status=_int_or_none(part.get("Status")),
@@ -287,15 +328,15 @@ def _disk(raw: dict[str, Any]) -> Disk:
         for part in (parts if isinstance(parts, list) else [])
         if isinstance(part, dict)
     )
-    return Disk(number=_int_or_none(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
+    return models.Disk(number=_int_or_none(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
 
 
-def work_state() -> Procedure[WorkState]:
+def work_state() -> Procedure[models.WorkState]:
     state = _mapping((yield from _info("WorkState")), "WorkState")
     alarm = state.get("AlarmState")
     alarms = alarm if isinstance(alarm, dict) else {}
     channels = [item for item in _list(state.get("ChannelState")) if isinstance(item, dict)]
-    return WorkState(
+    return models.WorkState(
         alarm_in=_int_or_none(alarms.get("AlarmIn")) or 0,
         alarm_out=_int_or_none(alarms.get("AlarmOut")) or 0,
         video_blind=_int_or_none(alarms.get("VideoBlind")) or 0,
@@ -414,10 +455,10 @@ _ALARM_OUT_MODES: Final = {device: mode for mode, device in ALARM_OUT_TYPES.item
 _ALARM_OUT: Final = "Alarm.AlarmOut"
 
 
-def alarm_outputs() -> Procedure[list[AlarmOutput]]:
+def alarm_outputs() -> Procedure[list[models.AlarmOutput]]:
     outputs = yield from _alarm_out_list()
     return [
-        AlarmOutput(
+        models.AlarmOutput(
             channel=channel,
             mode=_ALARM_OUT_MODES.get(_text(item.get("AlarmOutType")), "unknown"),
             status=_text_or_none(item.get("AlarmOutStatus")),
@@ -502,10 +543,10 @@ def authorities() -> Procedure[list[str]]:
     return [item for item in _list(reply.body.get("AuthorityList")) if isinstance(item, str)]
 
 
-def users() -> Procedure[list[User]]:
+def users() -> Procedure[list[models.User]]:
     reply = yield from ask(MessageId.USERS_GET_REQ, {"Name": ""})
     return [
-        User(
+        models.User(
             name=_text(item.get("Name")),
             group=_text(item.get("Group")),
             authorities=_strings(item.get("AuthorityList")),
@@ -518,13 +559,13 @@ def users() -> Procedure[list[User]]:
     ]
 
 
-def groups() -> Procedure[list[Group]]:
+def groups() -> Procedure[list[models.Group]]:
     reply = yield from ask(MessageId.GROUPS_GET_REQ, {"Name": ""})
     return [_group(item) for item in _list(reply.body.get("Groups")) if isinstance(item, dict)]
 
 
-def _group(item: Mapping[str, Any]) -> Group:
-    return Group(
+def _group(item: Mapping[str, Any]) -> models.Group:
+    return models.Group(
         name=_text(item.get("Name")),
         authorities=_strings(item.get("AuthorityList")),
         memo=_text(item.get("Memo")),

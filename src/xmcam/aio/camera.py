@@ -25,7 +25,7 @@ from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequen
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, Unpack
 
 from xmcam import operations as ops
 from xmcam.aio.link import Link
@@ -41,7 +41,6 @@ from xmcam.models import (
     AlarmOutput,
     Disk,
     Group,
-    LoginInfo,
     SystemInfo,
     User,
     WorkState,
@@ -52,9 +51,8 @@ __all__ = ["DEFAULT_PORT", "AsyncCamera", "connect"]
 
 T = TypeVar("T")
 
-DEFAULT_PORT: Final = 34567
+DEFAULT_PORT: Final = ops.DEFAULT_PORT
 _ALARM_QUEUE_SIZE: Final = 1024  # alarms are rare; past this the oldest are dropped
-_REBOOT_POLL: Final = 1.0  # seconds between login attempts while a camera reboots
 
 _log: Final = logging.getLogger("xmcam.aio")
 
@@ -67,39 +65,17 @@ class _Gap:
     error: XMCamError | None
 
 
-class AsyncCamera:
-    """A camera under asyncio. Use `xmcam.connect()` to make and open one.
+class AsyncCamera(ops.CameraBase):
+    """A camera under asyncio. Use `xmcam.connect()` to make and open one."""
 
-    The password is kept for logging in again after a reconnect and never shown: not in the
-    repr, not in any log or exception.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int = DEFAULT_PORT,
-        *,
-        user: str = "admin",
-        password: str = "",
-        timeout: float = 10.0,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.user = user
-        self.timeout = timeout
-        self.reboot_poll_interval = _REBOOT_POLL
-        self._password = password
+    def _init_shell(self) -> None:
         self._link: Link | None = None
-        self._login: LoginInfo | None = None
         self._lock = asyncio.Lock()
         self._keepalive: asyncio.Task[None] | None = None
         self._alarms: asyncio.Queue[AlarmEvent | _Gap] = asyncio.Queue(_ALARM_QUEUE_SIZE)
         self._guarded = False
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
-
-    def __repr__(self) -> str:
-        return f"AsyncCamera(host={self.host!r}, port={self.port}, user={self.user!r})"
 
     # ---------------------------------------------------------------- opening and closing
 
@@ -127,13 +103,6 @@ class AsyncCamera:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
-
-    @property
-    def login_info(self) -> LoginInfo:
-        """What the last login reply said (session id, AliveInterval, channels, type)."""
-        if self._login is None:
-            raise ConnectionClosedError("not connected: open the camera first")
-        return self._login
 
     async def _rebuild(self) -> Link:
         """A new logged-in link in place of the old one (caller holds the lock)."""
@@ -431,12 +400,7 @@ class _Connector:
 
 
 def connect(
-    host: str,
-    port: int = DEFAULT_PORT,
-    *,
-    user: str = "admin",
-    password: str = "",
-    timeout: float = 10.0,
+    host: str, port: int = DEFAULT_PORT, **options: Unpack[ops.CameraOptions]
 ) -> _Connector:
     """Connect to a camera and log in (one attempt: a wrong password raises
     AuthenticationError at once, and nothing retries it).
@@ -446,4 +410,4 @@ def connect(
 
     or `cam = await xmcam.connect(...)` and later `await cam.close()`.
     """
-    return _Connector(AsyncCamera(host, port, user=user, password=password, timeout=timeout))
+    return _Connector(AsyncCamera(host, port, **options))

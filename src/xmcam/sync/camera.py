@@ -38,7 +38,6 @@ from xmcam.models import (
     AlarmOutput,
     Disk,
     Group,
-    LoginInfo,
     SystemInfo,
     User,
     WorkState,
@@ -50,42 +49,20 @@ __all__ = ["DEFAULT_PORT", "Camera"]
 
 T = TypeVar("T")
 
-DEFAULT_PORT: Final = 34567
+DEFAULT_PORT: Final = ops.DEFAULT_PORT
 _READ_SIZE: Final = 65536
-_REBOOT_POLL: Final = 1.0
 
 _log: Final = logging.getLogger("xmcam.sync")
 
 
-class Camera:
+class Camera(ops.CameraBase):
     """A camera, blocking. `with xmcam.Camera(host, password=...) as cam: cam.system_info()`.
+    Not thread-safe: one thread per Camera."""
 
-    The password is kept for logging in again after a reconnect and never shown: not in the
-    repr, not in any log or exception. Not thread-safe: one thread per Camera.
-    """
-
-    def __init__(
-        self,
-        host: str,
-        port: int = DEFAULT_PORT,
-        *,
-        user: str = "admin",
-        password: str = "",
-        timeout: float = 10.0,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.user = user
-        self.timeout = timeout
-        self.reboot_poll_interval = _REBOOT_POLL
-        self._password = password
+    def _init_shell(self) -> None:
         self._socket: socket.socket | None = None
         self._connection = ClientConnection()
-        self._login: LoginInfo | None = None
         self._last_reply = 0.0
-
-    def __repr__(self) -> str:
-        return f"Camera(host={self.host!r}, port={self.port}, user={self.user!r})"
 
     # ---------------------------------------------------------------- opening and closing
 
@@ -110,13 +87,6 @@ class Camera:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-    @property
-    def login_info(self) -> LoginInfo:
-        """What the last login reply said (session id, AliveInterval, channels, type)."""
-        if self._login is None:
-            raise ConnectionClosedError("not connected: open the camera first")
-        return self._login
 
     def _rebuild(self) -> None:
         self.close()
