@@ -63,6 +63,8 @@ def test_with_channels_and_password() -> None:
     profile = load_profile().with_channels(4).with_password("admin", sofia_hash("secret"))
     assert profile.channels.video == 4
     assert profile.login_reply["ChannelNum"] == 4
+    assert profile.system_info["VideoInChannel"] == 4
+    assert load_profile("nvr-8ch").with_channels(16).system_info["DigChannel"] == 16
     assert next(u for u in profile.users if u["Name"] == "admin")["Password"] == sofia_hash(
         "secret"
     )

@@ -104,7 +104,10 @@ class Profile:
             raise ProfileError(f"channels must be 1..{_MAX_CHANNELS}, not {video}")
         counts = ChannelCounts(video, self.channels.alarm_in, self.channels.alarm_out)
         login = dict(self.login_reply, ChannelNum=video)
-        return _replace(self, channels=counts, login_reply=login)
+        # A recorder counts digital channels, a camera its sensors.
+        key = "DigChannel" if self.system_info.get("DigChannel") else "VideoInChannel"
+        info = dict(self.system_info, **{key: video})
+        return _replace(self, channels=counts, login_reply=login, system_info=info)
 
     def with_alive_interval(self, seconds: int) -> Profile:
         """The same device with another keepalive period (tests use short ones)."""

@@ -350,17 +350,12 @@ class SimulatorThread:
 
         def run() -> None:
             asyncio.set_event_loop(loop)
-
-            async def begin() -> None:
-                try:
-                    await self.simulator.start()
-                except BaseException as error:
-                    ready.set_exception(error)
-                    raise
-                ready.set_result(None)
-
-            task = loop.create_task(begin())
-            task.add_done_callback(lambda _: None)
+            try:
+                loop.run_until_complete(self.simulator.start())
+            except BaseException as error:  # handed to the starting thread, raised there
+                ready.set_exception(error)
+                return
+            ready.set_result(None)
             loop.run_forever()
 
         self._loop = loop
