@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -87,10 +86,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.verbose:
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose > 1 else logging.INFO, stream=sys.stderr
-        )
+    # Logging (-v, -vv) is set up by main() for every command.
     return asyncio.run(run_simulator(args))
 
 
