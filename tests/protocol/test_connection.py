@@ -591,3 +591,20 @@ def test_a_config_export_reply_is_binary() -> None:
     assert reply.payload == archive
     assert reply.body.data == {}
     assert reply.ok
+
+
+def test_restamp_checks_a_request_against_the_session_as_it_is_now() -> None:
+    device = DeviceConnection()
+    client = ClientConnection()
+    joined = client.login("admin", "") + encode_frame(1006, encode_body({}), session_id=3)
+    login, keepalive = device.receive_data(joined)
+    assert isinstance(login, LoginRequest)
+    assert isinstance(keepalive, Request)
+    assert not keepalive.authenticated  # checked when the read was decoded
+    device.accept_login(login, 3, {"Ret": 100})
+    again = device.restamp(keepalive)
+    assert again.authenticated
+    assert again.session_matches
+    assert again.frame is keepalive.frame
+    device.logout()
+    assert not device.restamp(keepalive).authenticated

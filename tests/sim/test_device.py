@@ -208,3 +208,21 @@ def test_bad_bytes_raise_protocol_error_for_that_connection_only() -> None:
     assert good.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}).ok
     with pytest.raises(ProtocolError):
         Wire(device).camera.receive(encode_frame(1000, b"\xff\xfe not json"))
+
+
+def test_a_login_and_requests_in_one_read() -> None:
+    wire = Wire(make_device())
+    login = wire.client.login("admin", "")
+    # The client's session id is known only after the reply; the seed camera's first is 1.
+    follow = ClientConnection.for_session(1).request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+    replies = wire.camera.receive(login + follow)
+    assert [int.from_bytes(reply[14:16], "little") for reply in replies] == [1001, 1007]
+
+
+def test_a_logout_and_requests_in_one_read() -> None:
+    wire = logged_in()
+    session = ClientConnection.for_session(1)
+    logout = session.request(MessageId.LOGOUT_REQ, {"Name": ""}, expect_reply=False)
+    after = session.request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False)
+    replies = wire.camera.receive(logout + after)
+    assert [int.from_bytes(reply[14:16], "little") for reply in replies] == [1003]

@@ -602,6 +602,21 @@ class DeviceConnection:
             return True
         return body.session_id == self.session_id
 
+    def restamp(self, request: Request) -> Request:
+        """`request` checked again against the session as it is now.
+
+        `receive_data()` checks every request of a read when it decodes the read. A shell that
+        logs the client in or out while handling one event of a read (a login and the first
+        commands in one TCP segment, or a logout followed by more) must check the later
+        requests of that read again with this, or they are judged by the session as it was.
+        """
+        return Request(
+            request.frame,
+            request.body,
+            self.logged_in,
+            self._session_matches(request.frame, request.body),
+        )
+
     def accept_login(
         self,
         request: LoginRequest,

@@ -78,28 +78,16 @@ class CameraConnection:
         """Bytes from the client in; the frames to send back out. Raises ProtocolError for
         bytes that break the protocol: the shell then closes this connection only."""
         out: list[bytes] = []
-        stamped_for = self.protocol.session_id
         for event in self.protocol.receive_data(data):
             self.frames_received += 1
             self.last_activity = self.device.clock()
             if isinstance(event, LoginRequest):
                 out.append(self.device.login(self, event))
             else:
-                out.extend(self._request(self._restamped(event, stamped_for)))
+                # Checked against the session as it is now: a login or logout earlier in
+                # the same read changes it.
+                out.extend(self._request(self.protocol.restamp(event)))
         return out
-
-    def _restamped(self, request: Request, stamped_for: int | None) -> Request:
-        """The core stamps every request of one read (logged in? its session?) before any of
-        them runs. A login or logout earlier in the same read changes the answer for the
-        requests after it: stamp those again against the session as it is now."""
-        if self.protocol.session_id == stamped_for:
-            return request
-        return Request(
-            request.frame,
-            request.body,
-            authenticated=self.protocol.logged_in,
-            session_matches=self.protocol._session_matches(request.frame, request.body),
-        )
 
     def _request(self, request: Request) -> list[bytes]:
         quirks = self.device.quirks
