@@ -17,6 +17,8 @@ from tests.seed import SEED_FRAMES
 from xmcam.cli import build_parser, main
 from xmcam.cli.output import ExitCode
 from xmcam.cli.sim import run_simulator
+from xmcam.protocol import ClientConnection, MessageId
+from xmcam.sim import DeviceState, load_profile
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -112,3 +114,30 @@ async def test_a_port_in_use_is_a_connection_error(capsys: pytest.CaptureFixture
         args = build_parser().parse_args(["sim", "--port", str(port)])
         assert await run_simulator(args) == ExitCode.CONNECTION
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_killing_the_simulator_mid_write_never_corrupts_its_state(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    for round_number in range(4):
+        child, host, port = _start("--state", str(state))
+        try:
+            with socket.create_connection((host, port), timeout=5) as sock:
+                client = ClientConnection()
+                sock.sendall(client.login("admin", ""))
+                client.receive_data(sock.recv(4096))
+                # Writes without waiting for replies: the kill lands in the middle of them.
+                for number in range(200):
+                    name = f"round{round_number}-{number}"
+                    body = {"Name": "General.General", "General.General": {"MachineName": name}}
+                    sock.sendall(client.request(MessageId.CONFIG_SET_REQ, body, expect_reply=False))
+                sock.recv(4096)  # at least one write has been answered
+        finally:
+            child.kill()
+            child.communicate(timeout=20)
+        saved = DeviceState.from_profile(load_profile(), path=state)
+        assert saved.get_config("General.General")["MachineName"].startswith(
+            f"round{round_number}-"
+        )
+        # A kill in the middle of a write may leave its temporary file beside; never more.
+        others = [p.name for p in tmp_path.iterdir() if p.name != "state.json"]
+        assert all(name.startswith(".state.json.") for name in others)
