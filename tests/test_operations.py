@@ -10,7 +10,7 @@ import pytest
 
 from xmcam import operations as ops
 from xmcam.errors import ConfigNotFoundError, DeviceError, PayloadError
-from xmcam.models import AlarmEvent
+from xmcam.models import AlarmEvent, SystemInfo
 from xmcam.protocol import ClientConnection, DeviceConnection, LoginRequest, Reply, Request
 
 
@@ -87,6 +87,17 @@ def test_system_info_reads_hex_and_tolerates_garbage() -> None:
     assert (info.uptime_minutes, info.model, info.channels) == (0x19A, None, 4)
     with pytest.raises(PayloadError):
         drive(ops.system_info(), {"SystemInfo": [1, 2]})
+
+
+def test_channels_count_digital_channels_of_recorders() -> None:
+    def channels(**info: object) -> int | None:
+        system: SystemInfo = drive(ops.system_info(), {"SystemInfo": info})
+        return system.channels
+
+    assert channels(VideoInChannel=0, DigChannel=8) == 8  # a network recorder
+    assert channels(VideoInChannel=4, DigChannel=4) == 8  # a hybrid recorder
+    assert channels(VideoInChannel=1) == 1  # the seed's camera
+    assert channels() is None
 
 
 def test_storage_and_work_state_tolerate_missing_parts() -> None:

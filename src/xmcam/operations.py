@@ -301,12 +301,20 @@ def system_info() -> Procedure[models.SystemInfo]:
         serial=_text_or_none(info.get("SerialNo")),
         build_time=_text_or_none(info.get("BuildTime")),
         hardware_version=_text_or_none(info.get("HardWareVersion")),
-        channels=_int_or_none(info.get("VideoInChannel")),
+        channels=_channel_count(info),
         alarm_in=_int_or_none(info.get("AlarmInChannel")),
         alarm_out=_int_or_none(info.get("AlarmOutChannel")),
         uptime_minutes=_int_or_none(info.get("DeviceRunTime")),
         raw=info,
     )
+
+
+def _channel_count(info: Mapping[str, Any]) -> int | None:
+    """Analogue inputs plus digital channels: a camera counts its sensor in VideoInChannel,
+    a network recorder its cameras in DigChannel (0 video inputs), a hybrid both."""
+    counts = [_int_or_none(info.get(key)) for key in ("VideoInChannel", "DigChannel")]
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
 
 
 def storage_info() -> Procedure[list[models.Disk]]:
