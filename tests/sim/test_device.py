@@ -226,3 +226,14 @@ def test_a_logout_and_requests_in_one_read() -> None:
     after = session.request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False)
     replies = wire.camera.receive(logout + after)
     assert [int.from_bytes(reply[14:16], "little") for reply in replies] == [1003]
+
+
+def test_key_spellings_quirk() -> None:
+    spellings = {"SessionID": " SessionID ", "Ret": "Ret "}
+    device = make_device(load_profile().with_quirks(key_spellings=spellings))
+    wire = logged_in(device)
+    reply = wire.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+    assert b'" SessionID " : "0x00000001"' in reply.frame.payload
+    assert b'"Ret " : 100' in reply.frame.payload
+    assert reply.ok  # the lenient reader finds the keys all the same
+    assert reply.body.session_id == 1

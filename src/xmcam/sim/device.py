@@ -26,6 +26,7 @@ from xmcam.protocol import (
     MessageId,
     Request,
     SessionIdStyle,
+    format_session_id,
     password_matches,
 )
 from xmcam.sim.commands import Effect, handle
@@ -115,12 +116,23 @@ class CameraConnection:
         quirks = self.device.quirks
         style = quirks.session_id_style_by_reply.get(request.reply_id or 0, quirks.session_id_style)
         terminator = b"" if self.omit_terminator else None
-        return self.protocol.reply(request, body, session_id_style=style, terminator=terminator)
+        content = self._spelled(body, style)
+        return self.protocol.reply(request, content, session_id_style=style, terminator=terminator)
 
     def push(self, message_id: int, body: dict[str, Any]) -> bytes:
-        return self.protocol.push(
-            message_id, body, session_id_style=self.device.quirks.session_id_style
-        )
+        style = self.device.quirks.session_id_style
+        return self.protocol.push(message_id, self._spelled(body, style), session_id_style=style)
+
+    def _spelled(self, body: dict[str, Any], style: SessionIdStyle) -> dict[str, Any]:
+        """The body with top-level keys spelled as this firmware spells them (`" SessionID "`
+        in vendor examples, PROTOCOL.md §22.1)."""
+        spellings = self.device.quirks.key_spellings
+        if not spellings:
+            return body
+        content = dict(body)
+        if "SessionID" in spellings and "SessionID" not in content:
+            content["SessionID"] = format_session_id(self.protocol.session_id or 0, style)
+        return {spellings.get(key, key): value for key, value in content.items()}
 
     def logout(self) -> None:
         self.device.end_session(self)

@@ -56,6 +56,9 @@ class Quirks:
     session_id_style: SessionIdStyle = SessionIdStyle.PADDED
     # Replies whose SessionID is spelled differently (the seed's SystemInfo reply says "0x1").
     session_id_style_by_reply: dict[int, SessionIdStyle] = field(default_factory=dict)
+    # Top-level reply keys spelled the firmware's way, e.g. {"SessionID": " SessionID "}. (The
+    # login reply's `"DeviceType "` is written as such in the profile's login_reply.)
+    key_spellings: dict[str, str] = field(default_factory=dict)
     first_session_id: int = 1
     terminator: bytes = b"\n\x00"
     # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
@@ -253,6 +256,8 @@ def _quirks(raw: dict[str, Any], origin: str) -> Quirks:
             fields[key] = style(value, key)
         elif key == "session_id_style_by_reply":
             fields[key] = {int(k): style(v, f"{key}.{k}") for k, v in dict(value).items()}
+        elif key == "key_spellings":
+            fields[key] = {str(k): str(v) for k, v in dict(value).items()}
         elif key == "terminator":
             fields[key] = str(value).encode("latin-1")
         elif key == "rets":
