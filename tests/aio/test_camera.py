@@ -294,3 +294,17 @@ def test_camera_is_usable_without_connect_helper() -> None:
             _ = AsyncCamera(sim.host).login_info
 
     run(test)
+
+
+def test_close_during_open_leaves_no_connection_behind() -> None:
+    async def test(sim: Simulator) -> None:
+        sim.faults.reply_delay = 0.2  # the login reply comes after the close
+        cam = AsyncCamera(sim.host, sim.port, timeout=2)
+        opening = asyncio.create_task(cam.open())
+        await until(lambda: sim.connection_count == 1)
+        await cam.close()
+        with pytest.raises(ConnectionClosedError):
+            await opening
+        await until(lambda: sim.connection_count == 0)
+
+    run(test)

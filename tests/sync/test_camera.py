@@ -4,6 +4,7 @@ deadlines, rebuilt connections, one login attempt, PTZ stops and reboots."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -139,3 +140,22 @@ def test_reboot_waits_until_login_works_again() -> None:
         assert cam.system_info().model == "HI3516D_83H50N"
         with pytest.raises(RequestTimeoutError):
             cam.reboot(wait=True, wait_timeout=0.1)
+
+
+def test_request_interrupted_before_its_reply_still_stops_the_move(sim: SimulatorThread) -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with xmcam.Camera(sim.host, sim.port) as cam:
+            sim.faults.reply_delay = 0.3
+            signal.setitimer(signal.ITIMER_REAL, 0.1)  # Ctrl-C while the start awaits its reply
+            with pytest.raises(KeyboardInterrupt):
+                cam.ptz("left", duration=10)
+            assert [entry.preset for entry in sim.state.ptz_log] == [65535, -1]
+            sim.faults.reply_delay = 0
+            assert cam.system_info().model == "HI3516D_83H50N"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

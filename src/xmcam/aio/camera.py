@@ -114,6 +114,8 @@ class AsyncCamera(ops.CameraBase):
             reply = await link.login(self.user, self._password, self.timeout)
             if self._guarded:
                 await self._on(link, ops.guard())
+            if self._closed:  # close() ran while this login was under way
+                raise ConnectionClosedError("the camera was closed")
         except BaseException:
             await link.close()
             raise

@@ -166,7 +166,9 @@ class Camera(ops.CameraBase):
             raise RequestTimeoutError(
                 f"no reply to {message_name(pending or 0)} within {self.timeout:g} s"
             ) from None
-        except (TransportError, ProtocolError):
+        except BaseException:
+            # Any other way out (a transport or protocol error, Ctrl-C) leaves the request
+            # outstanding: the connection cannot carry another one.
             self.close()
             raise
         self._last_reply = time.monotonic()
