@@ -72,6 +72,19 @@ def test_bad_json_argument_exits_2_before_logging_in(
     assert sim.simulator.session_count == 0
 
 
+def test_json_nested_too_deep_is_a_usage_error(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    for argv in (("config", "set", "General.General", f"@{deep}"), ("config", "import", str(deep))):
+        result = xmcam(*argv)
+        assert result.code == ExitCode.USAGE
+        assert result.err.startswith("xmcam: ")
+        assert result.err.count("\n") == 1
+    assert sim.simulator.session_count == 0
+
+
 def test_export_writes_every_name_to_a_file(
     xmcam: Run, sim: SimulatorThread, tmp_path: Path
 ) -> None:

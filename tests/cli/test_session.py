@@ -28,7 +28,9 @@ def test_parse_host(text: str, expected: tuple[str, int]) -> None:
     assert parse_host(text) == expected
 
 
-@pytest.mark.parametrize("text", [":34567", "host:0", "host:65536", "host:x", "[::1", "[::1]x"])
+@pytest.mark.parametrize(
+    "text", [":34567", "host:0", "host:65536", "host:x", "[::1", "[::1]x", "host:²", "host:٣٤"]
+)
 def test_parse_host_refuses_malformed_addresses(text: str) -> None:
     with pytest.raises(CommandError) as caught:
         parse_host(text)

@@ -105,6 +105,16 @@ def test_watch_with_a_wrong_password_stops_at_once(xmcam: Run, sim: SimulatorThr
     assert result.err.startswith("xmcam: Ret 203")
 
 
+@pytest.mark.parametrize("host", ["a" * 70 + ".example", "\udcff"])
+def test_watch_on_a_host_name_that_cannot_be_looked_up_is_a_usage_error(
+    run_cli: Run, host: str
+) -> None:
+    result = run_cli("-H", host, "--timeout", "1", "watch")
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith("xmcam: ")
+    assert result.err.count("\n") == 1
+
+
 def test_describe_event() -> None:
     alarm = AlarmEvent(1, "VideoLoss", "Start", "2024-01-02 03:04:05", raw={})
     assert describe_event(alarm).endswith(

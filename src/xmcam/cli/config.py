@@ -39,6 +39,8 @@ def read_json_argument(text: str) -> Any:
         return json.loads(text)
     except ValueError as error:
         raise CommandError(f"{safe_text(source)} is not JSON: {error}", ExitCode.USAGE) from None
+    except RecursionError:
+        raise CommandError(f"{safe_text(source)} is nested too deep", ExitCode.USAGE) from None
 
 
 def _read_file(path: str) -> str:

@@ -77,7 +77,8 @@ def parse_host(text: str) -> tuple[str, int]:
         raise CommandError(f"bad host {text!r}: the name is empty", ExitCode.USAGE)
     if not port_text:
         return host, DEFAULT_PORT
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    # isdigit() alone lets through digits int() refuses ("²") or reads oddly ("٣").
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise CommandError(f"bad port {port_text!r}: expected 1 to 65535", ExitCode.USAGE)
     return host, int(port_text)
 

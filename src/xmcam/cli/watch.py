@@ -14,7 +14,7 @@ import datetime
 from typing import Any
 
 from xmcam.aio import watch
-from xmcam.cli.output import ExitCode, print_json, safe_text
+from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.session import Target, closing, target_of
 from xmcam.models import AlarmEvent, ConnectionEvent
 
@@ -75,7 +75,11 @@ async def watch_alarms(target: Target, args: argparse.Namespace) -> int:
 
 def _watch_handler(args: argparse.Namespace) -> int:
     target = target_of(args)
-    return asyncio.run(watch_alarms(target, args))
+    try:
+        return asyncio.run(watch_alarms(target, args))
+    except ValueError as error:
+        # A host name the resolver refuses outright (a label over 63 bytes, not encodable).
+        raise CommandError(str(error), ExitCode.USAGE) from None
 
 
 def _count(text: str) -> int:
