@@ -308,3 +308,20 @@ def test_close_during_open_leaves_no_connection_behind() -> None:
         await until(lambda: sim.connection_count == 0)
 
     run(test)
+
+
+def test_close_ends_a_reboot_wait_at_once() -> None:
+    profile = load_profile().with_quirks(reboot_delay=3.0)
+
+    async def test(sim: Simulator) -> None:
+        cam = await xmcam.connect(sim.host, sim.port, timeout=1)
+        cam.reboot_poll_interval = 0.05
+        rebooting = asyncio.create_task(cam.reboot(wait=True, wait_timeout=4))
+        await until(lambda: sim.reboots == 1 and not sim.listening)
+        await cam.close()
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosedError):
+            await rebooting
+        assert time.monotonic() - started < 0.5
+
+    run(test, Simulator(profile))

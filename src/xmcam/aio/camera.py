@@ -328,6 +328,8 @@ class AsyncCamera(ops.CameraBase):
                         async with self._lock:
                             await self._rebuild()
                     except TransportError:
+                        if self._closed:
+                            raise
                         await asyncio.sleep(self.reboot_poll_interval)
                     else:
                         return
