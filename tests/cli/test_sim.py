@@ -89,6 +89,17 @@ def test_bad_silent_ids_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not a list of message ids" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [("--port", "70000"), ("--port", "-1"), ("--alarm-every", "-1"), ("--alarm-every", "nan")],
+)
+def test_bad_numbers_are_refused(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", *argv])
+    assert exit_info.value.code == 2
+    assert f"argument {argv[0]}" in capsys.readouterr().err
+
+
 async def test_run_simulator_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     args = build_parser().parse_args(["sim", "--port", "0", "--profile", "nvr-8ch"])
     stop = asyncio.Event()

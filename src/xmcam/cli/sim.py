@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from xmcam.cli.output import ExitCode
+from xmcam.cli.session import positive_seconds
 from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
 
 __all__ = ["add_parser", "run_simulator"]
@@ -24,6 +25,12 @@ def _message_ids(text: str) -> set[int]:
         return {int(item, 0) for item in text.split(",") if item.strip()}
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of message ids: {text!r}") from None
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (0 to 65535): {text!r}")
+    return int(text)
 
 
 def _faults(args: argparse.Namespace) -> Faults:
@@ -108,7 +115,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
     )
-    parser.add_argument("--port", type=int, default=34567, help="TCP port; 0 picks a free one")
+    parser.add_argument("--port", type=_port, default=34567, help="TCP port; 0 picks a free one")
     parser.add_argument("--profile", help="a built-in profile name or a profile JSON file")
     parser.add_argument("--state", type=Path, help="keep changes in this JSON file across restarts")
     # Own destinations: the global -u/-p options are the client's, not the simulator's.
@@ -120,7 +127,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--channels", type=int, help="number of video channels")
     parser.add_argument(
-        "--alarm-every", type=float, metavar="SECONDS", help="motion alarm start/stop"
+        "--alarm-every", type=positive_seconds, metavar="SECONDS", help="motion alarm start/stop"
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log connections (-vv: more)"
