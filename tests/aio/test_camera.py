@@ -325,3 +325,15 @@ def test_close_ends_a_reboot_wait_at_once() -> None:
         assert time.monotonic() - started < 0.5
 
     run(test, Simulator(profile))
+
+
+def test_ptz_stop_never_retries_a_refused_login() -> None:
+    async def test(sim: Simulator) -> None:
+        async with xmcam.connect(sim.host, sim.port) as cam:
+            sim.device.state.users[0]["Password"] = xmcam.sofia_hash("changed")
+            sim.faults.drop_after_frames = 2  # login, then the start is cut off
+            with pytest.raises(AuthenticationError):  # the stop's new login is refused
+                await cam.ptz("right", duration=0)
+            assert sim.device.login_attempts == 2  # the first, and one refused: no retry
+
+    run(test)

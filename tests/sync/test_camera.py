@@ -159,3 +159,12 @@ def test_request_interrupted_before_its_reply_still_stops_the_move(sim: Simulato
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_ptz_stop_never_retries_a_refused_login(sim: SimulatorThread) -> None:
+    with xmcam.Camera(sim.host, sim.port) as cam:
+        sim.state.users[0]["Password"] = xmcam.sofia_hash("changed")
+        sim.faults.drop_after_frames = 2  # login, then the start is cut off
+        with pytest.raises(AuthenticationError):  # the stop's new login is refused
+            cam.ptz("right", duration=0)
+        assert login_attempts(sim) == 2  # the first, and one refused: no retry

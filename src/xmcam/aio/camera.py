@@ -30,6 +30,7 @@ from typing import Any, Final, TypeVar, Unpack
 from xmcam import operations as ops
 from xmcam.aio.link import Link
 from xmcam.errors import (
+    AuthenticationError,
     ConnectionClosedError,
     DeviceError,
     RequestTimeoutError,
@@ -297,6 +298,8 @@ class AsyncCamera(ops.CameraBase):
     async def _ptz_stop(self, stop: ops.Call) -> None:
         try:
             await self._run(ops.perform(stop))
+        except AuthenticationError:
+            raise  # the stop's new login was refused: another try would count towards a lockout
         except XMCamError as error:
             _log.warning("PTZ stop failed (%s); sending it once more", error)
             await self._run(ops.perform(stop))

@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar
 
 from xmcam import operations as ops
 from xmcam.errors import (
+    AuthenticationError,
     ConnectionClosedError,
     DeviceError,
     ProtocolError,
@@ -316,6 +317,8 @@ class Camera(ops.CameraBase):
         finally:
             try:
                 self._run(ops.perform(stop))
+            except AuthenticationError:
+                raise  # the stop's new login was refused: another try would count towards a lockout
             except XMCamError as error:
                 _log.warning("PTZ stop failed (%s); sending it once more", error)
                 self._run(ops.perform(stop))
