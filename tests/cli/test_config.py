@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import xmcam
 from tests.cli.conftest import Run
+from xmcam.aio import AsyncCamera
 from xmcam.cli import ExitCode
-from xmcam.cli.config import fill_redacted, write_atomically
+from xmcam.cli.config import config_import, fill_redacted, write_atomically
 from xmcam.cli.output import CommandError
-from xmcam.sim import SimulatorThread
+from xmcam.errors import AuthenticationError, ConnectionClosedError
+from xmcam.sim import Simulator, SimulatorThread
 
 
 def _machine_name(sim: SimulatorThread) -> str:
@@ -197,3 +203,34 @@ def test_secrets_never_show_and_survive_export_and_import(
     assert xmcam("config", "import", str(path)).code == ExitCode.SUCCESS
     assert _alarm_server_password(sim) == "hunter2"
     assert sim.state.get_config("NetWork.AlarmServer")["Server"]["Port"] == 15003
+
+
+def test_import_stops_at_a_refused_login_instead_of_logging_in_per_name() -> None:
+    class PasswordChangedMidway(dict[str, Any]):
+        """A tree whose reading, after the first name, changes the account's password (as an
+        operator elsewhere might) and ends the connection (as if the device's EOF had come in
+        while the command was between two names)."""
+
+        def __init__(self, camera: AsyncCamera, sim: Simulator, tree: dict[str, Any]) -> None:
+            super().__init__(tree)
+            self.camera, self.sim = camera, sim
+
+        def items(self) -> Any:
+            for number, item in enumerate(super().items()):
+                if number == 1:
+                    self.sim.state.users[0]["Password"] = xmcam.sofia_hash("changed")
+                    assert self.camera._link is not None
+                    self.camera._link.end(ConnectionClosedError("the camera hung up"))
+                yield item
+
+    async def scenario() -> None:
+        async with Simulator() as sim, xmcam.connect(sim.host, sim.port) as camera:
+            general = sim.state.get_config("General.General")
+            names = ("General.General", "General.Location", "NetWork.NetCommon", "Record")
+            tree = {name: sim.state.get_config(name) for name in names} | {"x": general}
+            args = argparse.Namespace(tree=PasswordChangedMidway(camera, sim, tree), json=True)
+            with pytest.raises(AuthenticationError):
+                await config_import(camera, args)
+            assert sim.device.login_attempts == 2  # the first, and one refused: no more
+
+    asyncio.run(scenario())

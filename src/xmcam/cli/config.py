@@ -20,7 +20,7 @@ from typing import Any
 from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, Progress, pretty_json, print_json, safe_text
 from xmcam.cli.session import camera_command
-from xmcam.errors import DeviceError
+from xmcam.errors import AuthenticationError, DeviceError
 from xmcam.protocol import redact
 from xmcam.protocol.redaction import REDACTED
 
@@ -163,6 +163,8 @@ async def config_import(camera: AsyncCamera, args: argparse.Namespace) -> int:
         progress.show(f"importing {number}/{len(tree)}: {name}")
         try:
             await camera.set_config(name, await _value_to_write(camera, name, value))
+        except AuthenticationError:
+            raise  # a refused login again for every name left would lock the account
         except (DeviceError, CommandError) as error:
             failed.append(name)
             _report(args, name, error)
