@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from xmcam.cli import main
+from xmcam.cli import ExitCode, main
 from xmcam.cli.demo import run_demo
 from xmcam.protocol import sofia_hash
+from xmcam.sim import Simulator
 
 
 def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,3 +65,12 @@ def test_run_demo_writes_to_the_given_stream() -> None:
     stream = io.StringIO()
     assert run_demo(stream) == 0
     assert stream.getvalue().startswith("xmcam demo")
+
+
+def test_an_alarm_that_never_comes_is_one_error_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("xmcam.cli.demo.ALARM_DEADLINE", 0.2)
+    monkeypatch.setattr(Simulator, "trigger_alarm", lambda self, *args: 0)  # pushes nothing
+    assert main(["demo"]) == ExitCode.FAILURE
+    assert capsys.readouterr().err == "xmcam: the simulated alarm did not arrive in time\n"

@@ -68,6 +68,7 @@ async def _one_alarm(camera: AsyncCamera, simulator: Simulator) -> AlarmEvent:
             raise CommandError("the simulated alarm did not arrive in time") from None
         finally:
             first.cancel()
+            await asyncio.wait([first])  # the generator must stop running before it is closed
     if not isinstance(event, AlarmEvent):
         raise CommandError("the simulated alarm did not arrive")
     return event
