@@ -141,6 +141,16 @@ async def test_write_chunk_splits_replies_into_many_reads(simulator: Simulator) 
     await client.close()
 
 
+async def test_split_writes_never_interleave(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.write_chunk = 1
+    simulator.faults.garbage = True  # two frames per reply, each split into single bytes
+    reply = await client.call(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
+    assert reply.body.data["SystemInfo"]["HardWare"] == "HI3516D_83H50N"
+    await client.close()
+
+
 async def test_coalesce_packs_a_reply_and_a_push_into_one_write(simulator: Simulator) -> None:
     client = await RawClient.open(simulator)
     await client.login()

@@ -47,6 +47,7 @@ class _Link(asyncio.Protocol):
         self.camera: CameraConnection | None = None
         self._held: list[bytes] = []
         self._flush_scheduled = False
+        self._pieces_until = 0.0  # loop time of the last queued piece of a split write
         self.peer = "?"
 
     # ------------------------------------------------------------------ asyncio callbacks
@@ -134,12 +135,18 @@ class _Link(asyncio.Protocol):
         if transport is None or transport.is_closing() or not data:
             return
         chunk = self._simulator.faults.write_chunk
-        if chunk is None or chunk <= 0 or len(data) <= chunk:
+        loop = asyncio.get_running_loop()
+        if chunk is None or chunk <= 0 or (len(data) <= chunk and loop.time() > self._pieces_until):
             transport.write(data)
             return
-        loop = asyncio.get_running_loop()
-        for index, start in enumerate(range(0, len(data), chunk)):
-            loop.call_later(index * _CHUNK_GAP, self._write_piece, data[start : start + chunk])
+        # The pieces of an earlier write may still be queued: these go after them, never
+        # between (each piece at its own time: timers due at the same time run in any order).
+        first = max(loop.time(), self._pieces_until + _CHUNK_GAP)
+        offsets = range(0, len(data), chunk)
+        for index, start in enumerate(offsets):
+            piece = data[start : start + chunk]
+            loop.call_at(first + index * _CHUNK_GAP, self._write_piece, piece)
+        self._pieces_until = first + (len(offsets) - 1) * _CHUNK_GAP
 
     def _write_piece(self, piece: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():
