@@ -337,3 +337,20 @@ def test_ptz_stop_never_retries_a_refused_login() -> None:
             assert sim.device.login_attempts == 2  # the first, and one refused: no retry
 
     run(test)
+
+
+def test_close_ends_every_alarm_reader() -> None:
+    async def test(sim: Simulator) -> None:
+        cam = await xmcam.connect(sim.host, sim.port)
+        await cam.subscribe()
+        readers = [asyncio.ensure_future(anext(cam.subscribed_alarms())) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        await cam.close()
+        async with asyncio.timeout(1):
+            for reader in readers:
+                with pytest.raises(StopAsyncIteration):
+                    await reader
+            with pytest.raises(StopAsyncIteration):  # and any reader after the close
+                await anext(cam.subscribed_alarms())
+
+    run(test)

@@ -373,6 +373,7 @@ class AsyncCamera(ops.CameraBase):
             item = await self._alarms.get()
             if isinstance(item, _Gap):
                 if item.error is None:
+                    self._put_alarm(item)  # left for every other reader, now and later
                     return
                 raise item.error
             yield item
