@@ -249,6 +249,14 @@ def _loads(text: str, limits: Limits, spellings: dict[str, str]) -> Any:
     # count alone cannot rule out excessive nesting.
     if text.count("{") + text.count("[") > limits.max_json_depth:
         _check_depth(text, limits.max_json_depth)
+    try:
+        # The quick way: objects built by the C reader, only their keys looked at. It
+        # serves every body but the rare one with a spaced key (the login reply's
+        # "DeviceType "); those, and whatever it refuses, go the careful way below, which
+        # also repairs trailing commas and explains errors.
+        return _QUICK_DECODER.decode(text)
+    except (ValueError, RecursionError, _SpacedKey):
+        pass
 
     def strip_keys(pairs: list[tuple[str, Any]]) -> JsonObject:
         obj: JsonObject = {}
@@ -282,6 +290,22 @@ def _no_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; Python's reader accepts them unless told otherwise, and a
     # body holding one could not be written back.
     raise ValueError(f"{name} is not a JSON value")
+
+
+class _SpacedKey(Exception):  # noqa: N818  (a signal inside _loads, never raised out of it)
+    """An object key with white space at an end: the quick reader cannot keep it."""
+
+
+def _refuse_spaced_keys(obj: JsonObject) -> JsonObject:
+    for key in obj:
+        if key.strip() is not key:  # str.strip returns the very same object when clean
+            raise _SpacedKey
+    return obj
+
+
+_QUICK_DECODER: Final = json.JSONDecoder(
+    object_hook=_refuse_spaced_keys, parse_constant=_no_constant
+)
 
 
 def _check_depth(text: str, max_depth: int) -> None:
