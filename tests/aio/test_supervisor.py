@@ -122,3 +122,59 @@ def test_watch_stops_when_the_password_changed_during_a_gap() -> None:
         assert sim.device.login_attempts == 2  # the first login, and one attempt to return
 
     run(test)
+
+
+def test_a_camera_that_drops_every_session_is_retried_ever_more_slowly() -> None:
+    backoff = Backoff(initial=0.05, maximum=1.0, settle=10.0)
+
+    async def test(sim: Simulator) -> None:
+        async def kick_everyone() -> None:
+            while True:
+                await asyncio.sleep(0.005)
+                if guarded(sim):
+                    sim.drop_connections()
+
+        kicker = asyncio.create_task(kick_everyone())
+        watcher = xmcam.watch(sim.host, sim.port, backoff=backoff, draw=lambda: 1.0, timeout=1)
+        async with contextlib.aclosing(watcher) as events:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.6):
+                    async for _ in events:
+                        pass
+        kicker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await kicker
+        # Delays 0.05, 0.1, 0.2, 0.4, 0.8 s: about six logins in 1.6 s, not one per 0.05 s.
+        assert 3 <= sim.device.login_attempts <= 8
+
+    run(test)
+
+
+def test_a_connection_that_lasted_resets_the_delay() -> None:
+    backoff = Backoff(initial=0.05, maximum=5.0, factor=8.0, settle=0.2)
+
+    async def test(sim: Simulator) -> None:
+        watcher = xmcam.watch(sim.host, sim.port, backoff=backoff, draw=lambda: 1.0, timeout=1)
+        seen: list[object] = []
+
+        async def consume() -> None:  # appends as events come: it is cancelled, not ended
+            async for event in watcher:
+                seen.append(event)  # noqa: PERF401
+
+        consumer = asyncio.create_task(consume())
+        for _ in range(4):  # each connection lasts past `settle`, then drops
+            await until(lambda: guarded(sim))
+            await asyncio.sleep(0.25)
+            started = asyncio.get_running_loop().time()
+            sim.drop_connections()
+            await asyncio.sleep(0.01)
+            await until(lambda: guarded(sim))
+            # Always the first delay (0.05 s), never 0.4 s or more: the count restarted.
+            assert asyncio.get_running_loop().time() - started < 0.3
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        await watcher.aclose()
+        assert seen.count(ConnectionEvent("reconnected")) == 4
+
+    run(test)

@@ -5,10 +5,12 @@ alarms and yields them. When the connection ends (EOF, a dead keepalive, a reset
 reconnect), it yields ConnectionEvent("disconnected", error) once, then tries again after
 a delay drawn with *full jitter*: uniform in [0, min(maximum, initial * factor**attempt)],
 so a fleet of watchers that lost the same switch does not reconnect in lockstep. Once
-logged in and subscribed again it yields ConnectionEvent("reconnected") and resets the
-delay: the gap is reported, never hidden. An authentication failure (wrong password,
-locked account) is raised at once and never retried: every retry would count towards the
-camera's lockout (FIELD-NOTES.md §2.3).
+logged in and subscribed again it yields ConnectionEvent("reconnected"): the gap is
+reported, never hidden. The delay starts over only once a connection has lasted `settle`
+seconds: a camera that drops every session right after the guard (or two watchers kicking
+each other off a single-session camera) is retried ever more slowly, not twice a second.
+An authentication failure (wrong password, locked account) is raised at once and never
+retried: every retry would count towards the camera's lockout (FIELD-NOTES.md §2.3).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Backoff:
     initial: float = 1.0
     maximum: float = 60.0
     factor: float = 2.0
+    settle: float = 30.0
+    """Seconds a connection must last before the next gap starts from `initial` again."""
 
     def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
         """Seconds to wait before reconnect attempt `attempt` (0 for the first)."""
@@ -59,23 +63,28 @@ async def watch(
     """
     delays = backoff or Backoff()
     camera = AsyncCamera(host, port, user=user, password=password, timeout=timeout)
+    clock = asyncio.get_running_loop().time
     attempt = 0
     failed = False
     try:
         while True:
+            connected_at: float | None = None
             try:
                 await camera.open()  # logs in; subscribes again if it was subscribed
                 if not camera.subscribed:
                     await camera.subscribe()
+                connected_at = clock()
                 if failed:
                     yield ConnectionEvent("reconnected")
-                failed, attempt = False, 0
+                failed = False
                 async for event in camera.subscribed_alarms():
                     yield event
             except (TransportError, ProtocolError) as error:
                 if not failed:
                     yield ConnectionEvent("disconnected", error)
                 failed = True
+            if connected_at is not None and clock() - connected_at >= delays.settle:
+                attempt = 0
             await asyncio.sleep(delays.delay(attempt, draw))
             attempt += 1
     finally:
