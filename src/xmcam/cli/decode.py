@@ -127,11 +127,11 @@ def decode_stream(data: bytes, out: TextIO, *, as_json: bool) -> int:
         decoder.feed(b"")  # raises an error found after the last good frame
         decoder.eof()
     except ProtocolError as error:
-        print(f"xmcam decode: protocol error after {count} frame(s): {safe_text(str(error))}",
+        print(f"xmcam: protocol error after {count} frame(s): {safe_text(str(error))}",
               file=sys.stderr)  # fmt: skip
         return ExitCode.PROTOCOL
     if count == 0:
-        print("xmcam decode: no frames in the input", file=sys.stderr)
+        print("xmcam: no frames in the input", file=sys.stderr)
         return ExitCode.PROTOCOL
     return ExitCode.SUCCESS
 
@@ -174,12 +174,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         try:
             raw = _read(args.source, sys.stdin.buffer)
         except OSError as error:
-            print(f"xmcam decode: cannot read {args.source}: {error.strerror}", file=sys.stderr)
+            print(f"xmcam: cannot read {args.source}: {error.strerror}", file=sys.stderr)
             return ExitCode.USAGE
         try:
             stream = parse_input(raw)
         except ValueError as error:
-            print(f"xmcam decode: {error}", file=sys.stderr)
+            print(f"xmcam: {error}", file=sys.stderr)
             return ExitCode.USAGE
         return decode_stream(stream, sys.stdout, as_json=args.json)
 
