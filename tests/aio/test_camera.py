@@ -354,3 +354,14 @@ def test_close_ends_every_alarm_reader() -> None:
                 await anext(cam.subscribed_alarms())
 
     run(test)
+
+
+def test_logout_after_the_camera_hung_up_does_not_log_in_again() -> None:
+    async def test(sim: Simulator) -> None:
+        cam = await xmcam.connect(sim.host, sim.port, timeout=2)
+        sim.drop_connections()
+        await asyncio.sleep(0.05)
+        await cam.logout()
+        assert sim.device.login_attempts == 1
+
+    run(test)

@@ -168,3 +168,13 @@ def test_ptz_stop_never_retries_a_refused_login(sim: SimulatorThread) -> None:
         with pytest.raises(AuthenticationError):  # the stop's new login is refused
             cam.ptz("right", duration=0)
         assert login_attempts(sim) == 2  # the first, and one refused: no retry
+
+
+def test_logout_after_the_camera_hung_up_does_not_log_in_again() -> None:
+    with SimulatorThread() as sim:
+        cam = xmcam.Camera(sim.host, sim.port, timeout=2)
+        cam.open()
+        sim.drop_connections()
+        time.sleep(0.05)
+        cam.logout()
+        assert sim.simulator.device.login_attempts == 1

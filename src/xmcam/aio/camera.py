@@ -305,9 +305,13 @@ class AsyncCamera(ops.CameraBase):
             await self._run(ops.perform(stop))
 
     async def logout(self) -> None:
-        """End the session on the device and close the connection."""
+        """End the session on the device and close the connection. A connection that is
+        already gone is just closed: logging in again only to log out would be silly."""
         try:
-            await self._run(ops.logout())
+            async with self._lock:
+                link = self._link
+                if link is not None and link.usable:
+                    await self._on(link, ops.logout())
         finally:
             await self.close()
 

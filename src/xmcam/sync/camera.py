@@ -138,6 +138,9 @@ class Camera(ops.CameraBase):
     def _run(self, procedure: ops.Procedure[T]) -> T:
         if not self._usable():
             self._rebuild()
+        return self._drive(procedure)
+
+    def _drive(self, procedure: ops.Procedure[T]) -> T:
         outcome: Reply | DeviceError | None = None
         while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
             try:
@@ -324,9 +327,11 @@ class Camera(ops.CameraBase):
                 self._run(ops.perform(stop))
 
     def logout(self) -> None:
-        """End the session on the device and close the connection."""
+        """End the session on the device and close the connection. A connection that is
+        already gone is just closed: logging in again only to log out would be silly."""
         try:
-            self._run(ops.logout())
+            if self._usable():
+                self._drive(ops.logout())
         finally:
             self.close()
 
