@@ -365,3 +365,21 @@ def test_logout_after_the_camera_hung_up_does_not_log_in_again() -> None:
         assert sim.device.login_attempts == 1
 
     run(test)
+
+
+def test_alarms_pushed_without_a_subscription_are_not_kept() -> None:
+    async def test(sim: Simulator) -> None:
+        async with xmcam.connect(sim.host, sim.port, timeout=2) as cam:
+            for connection in sim.device.connections.values():
+                connection.guarded = True  # firmware that pushes although nobody asked
+            for _ in range(5):
+                sim.trigger_alarm()
+            await cam.keepalive()  # the pushes have arrived by the time this returns
+            assert cam._alarms.empty()
+            await cam.subscribe()
+            sim.trigger_alarm(0, "VideoMotion", "Stop")
+            async with contextlib.aclosing(cam.subscribed_alarms()) as alarms:
+                event = await anext(alarms)
+            assert event.status == "Stop"
+
+    run(test)

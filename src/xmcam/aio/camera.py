@@ -75,6 +75,7 @@ class AsyncCamera(ops.CameraBase):
         self._keepalive: asyncio.Task[None] | None = None
         self._alarms: asyncio.Queue[AlarmEvent | _Gap] = asyncio.Queue(_ALARM_QUEUE_SIZE)
         self._guarded = False
+        self._subscribing = False
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -140,6 +141,11 @@ class AsyncCamera(ops.CameraBase):
             self._put_alarm(_Gap(error))
 
     def _put_alarm(self, item: AlarmEvent | _Gap) -> None:
+        if isinstance(item, AlarmEvent) and not (self._guarded or self._subscribing):
+            # Pushed without a subscription (firmware that goes on after unguard): nobody
+            # reads the queue, so it is not kept.
+            _log.debug("dropped an alarm pushed while not subscribed: %s", item.event)
+            return
         if self._alarms.full():
             self._alarms.get_nowait()
             _log.warning("alarm queue full: dropped the oldest alarm")
@@ -367,8 +373,13 @@ class AsyncCamera(ops.CameraBase):
         Alarms from an earlier subscription are discarded."""
         while not self._alarms.empty():
             self._alarms.get_nowait()
-        await self._run(ops.guard())
-        self._guarded = True
+        # Alarms count from the guard on: a push may share a read with the guard's reply.
+        self._subscribing = True
+        try:
+            await self._run(ops.guard())
+            self._guarded = True
+        finally:
+            self._subscribing = False
 
     async def subscribed_alarms(self) -> AsyncGenerator[AlarmEvent, None]:
         """The alarms of the current subscription, until its connection ends (the error is
