@@ -494,6 +494,27 @@ def test_an_unreadable_ret_is_not_success(ret: object) -> None:
         reply.raise_for_ret()
 
 
+@pytest.mark.parametrize("ret", [100, 515, "100", " 100 ", None])
+def test_a_success_ret_raises_nothing(ret: object) -> None:
+    client = logged_in()
+    client.request(1042, {"Name": "General.General"})
+    body = {"Name": "General.General"} if ret is None else {"Ret": ret}
+    (reply,) = client.receive_data(device_frame(1043, body))
+    assert isinstance(reply, Reply)
+    assert reply.ok
+    reply.raise_for_ret()  # no DeviceError
+
+
+def test_a_refused_login_raises_whatever_its_ret() -> None:
+    client = ClientConnection()
+    client.login("admin", "")
+    (reply,) = client.receive_data(device_frame(1001, {"Ret": "100 points"}))
+    assert isinstance(reply, LoginReply)
+    assert not reply.ok
+    with pytest.raises(DeviceError):
+        reply.raise_for_ret()
+
+
 def test_terminators_are_configurable_for_both_roles() -> None:
     client = ClientConnection(terminator=b"")
     wire = client.login("admin", "")

@@ -49,6 +49,7 @@ from xmcam.protocol.payload import (
     DEVICE_TERMINATOR,
     Body,
     SessionIdStyle,
+    decode_body,
     encode_body,
     format_session_id,
 )
@@ -160,6 +161,9 @@ class Reply:
 
     def raise_for_ret(self) -> None:
         """Raise the DeviceError subclass for a failure Ret code; do nothing on success."""
+        ret = self.body.data.get("Ret")
+        if type(ret) is int and ret in SUCCESS_RETS:
+            return  # the usual reply, success in every subclass's sense of `ok`
         if not self.ok:
             ret = self.body.ret
             if ret is None:
@@ -272,6 +276,8 @@ class ClientConnection:
         self.session_id = 0
         self.alive_interval = DEFAULT_ALIVE_INTERVAL
         self._pending: int | None = None
+        self._session_id_key: tuple[int, SessionIdStyle] | None = None
+        self._session_id_text_cached = ""
 
     @classmethod
     def for_session(cls, session_id: int, **options: Any) -> ClientConnection:
@@ -334,14 +340,15 @@ class ClientConnection:
         `before_login` allows the few requests made before logging in (the 1010 capability
         probe, FunSDK's 1413 negotiation).
         """
-        self._check_can_send(message_id, expect_reply=expect_reply, logged_in_only=not before_login)
+        if self._pending is not None or self.state is not ClientState.LOGGED_IN:
+            self._check_can_send(
+                message_id, expect_reply=expect_reply, logged_in_only=not before_login
+            )
         if expect_reply and _reply_id_or_none(message_id) is None:
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
         content = dict(body or {})
         if add_session_id and "SessionID" not in content:
-            content["SessionID"] = format_session_id(
-                self.session_id, session_id_style or self._style
-            )
+            content["SessionID"] = self._session_id_text(session_id_style or self._style)
         wire = encode_frame(
             message_id,
             encode_body(content, self._terminator),
@@ -351,6 +358,14 @@ class ClientConnection:
         if expect_reply:
             self._pending = message_id
         return wire
+
+    def _session_id_text(self, style: SessionIdStyle) -> str:
+        """This session's SessionID as `style` spells it, formatted once per session."""
+        key = (self.session_id, style)
+        if key != self._session_id_key:
+            self._session_id_text_cached = format_session_id(self.session_id, style)
+            self._session_id_key = key
+        return self._session_id_text_cached
 
     def send_data(
         self, message_id: int, payload: bytes, *, channel: int = 0, end_flag: bool = False
@@ -385,31 +400,41 @@ class ClientConnection:
         A ProtocolError closes the connection. When good frames came before the bad bytes,
         their events are returned first and the error is raised by the next call.
         """
+        receiver = self._receiver
         try:
-            events = _events_until_failure(
-                self._receiver, self._decoder.feed(data), self._event_for
-            )
+            frames = self._decoder.feed(data)
+            if len(frames) == 1 and receiver.error is None:
+                # The usual read: one frame. The same as below, without the general loop.
+                try:
+                    events: list[ClientEvent] = [self._event_for(frames[0])]
+                except ProtocolError as error:
+                    receiver.error = error
+                    raise
+            else:
+                events = _events_until_failure(receiver, frames, self._event_for)
         except ProtocolError:
             self.connection_lost()
             raise
-        if self._receiver.error is not None or self._decoder.failure is not None:
+        if receiver.error is not None or self._decoder.failure is not None:
             self.connection_lost()  # the error comes next call; nothing more may be sent now
         return events
 
     def _event_for(self, frame: Frame) -> ClientEvent:
         pending = self._pending
-        if pending is None or frame.message_id != _reply_id_or_none(pending):
+        message_id = frame.header.message_id
+        # A request is only made outstanding when it has a reply id, which is its id + 1.
+        if pending is None or message_id != pending + 1:
             return self._unasked(frame)
-        if frame.message_id in MEDIA_MESSAGE_IDS and not _looks_like_json(frame.payload):
+        if message_id in MEDIA_MESSAGE_IDS and not _looks_like_json(frame.payload):
             # A snapshot (1560) is answered by JPEG data ended by EndFlag, or by a JSON error
             # such as Ret 108 (PROTOCOL.md §12.2).
             if frame.header.end_flag:
                 self._pending = None
             return MediaPacket(frame)
         self._pending = None
-        if frame.message_id in _BINARY_REPLY_IDS and not _looks_like_json(frame.payload):
+        if message_id in _BINARY_REPLY_IDS and not _looks_like_json(frame.payload):
             return Reply(pending, frame, Body({}))
-        body = frame.body(self._limits)
+        body = decode_body(frame.payload, self._limits)
         if pending == MessageId.LOGIN_REQ:
             return self._login_finished(frame, body)
         if pending == MessageId.LOGOUT_REQ:

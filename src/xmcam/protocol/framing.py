@@ -151,8 +151,29 @@ class FrameDecoder:
         """
         if self._failure is not None:
             raise self._failure.with_traceback(None)  # the same error, not a growing trace
-        frames: list[Frame] = []
         buffer = self._buffer
+        if not buffer and len(data) >= HEADER_SIZE:
+            # The usual read of a control connection: exactly one whole single-packet frame,
+            # cut with no loop and no copy but the payload's.
+            values = HEADER.unpack_from(data)
+            if (
+                values[0] == HEAD_FLAG
+                and values[9] == len(data) - HEADER_SIZE
+                and values[9] <= self._limits.max_packet_payload
+                and values[6] <= 1
+                and values[8] not in self._partial
+            ):
+                header = _new_tuple(
+                    Header,
+                    (values[8], values[9], values[4], values[5], values[1],
+                     values[6], values[7], values[2], values[3]),
+                )  # fmt: skip
+                self._offset += len(data)
+                payload = data[HEADER_SIZE:]
+                if type(payload) is not bytes:
+                    payload = bytes(payload)
+                return [_new_tuple(Frame, (header, payload, 1))]
+        frames: list[Frame] = []
         size = len(data)
         taken = 0
         # A packet begun in an earlier read is completed first, by topping the buffer up

@@ -62,6 +62,8 @@ class Camera(ops.CameraBase):
 
     def _init_shell(self) -> None:
         self._socket: socket.socket | None = None
+        self._idle_poll = select.poll()  # watches the socket while idle (no fd set to build)
+        self._socket_timeout: float | None = None  # the socket's timeout as last set
         self._connection = ClientConnection()
         self._last_reply = 0.0
 
@@ -76,6 +78,7 @@ class Camera(ops.CameraBase):
         sock, self._socket = self._socket, None
         self._connection.connection_lost()
         if sock is not None:
+            self._idle_poll = select.poll()  # forgets the old socket
             sock.close()
 
     def __enter__(self) -> Camera:
@@ -101,6 +104,8 @@ class Camera(ops.CameraBase):
                 f"cannot connect to {self.host}:{self.port}: {reason}"
             ) from None
         self._socket = sock
+        self._socket_timeout = sock.gettimeout()
+        self._idle_poll.register(sock, select.POLLIN)
         self._connection = ClientConnection()
         try:
             reply = self._exchange(self._connection.login(self.user, self._password))
@@ -122,7 +127,7 @@ class Camera(ops.CameraBase):
         """Read what arrived while idle, without blocking; True if the device hung up."""
         assert self._socket is not None
         try:
-            while select.select([self._socket], [], [], 0)[0]:
+            while self._idle_poll.poll(0):
                 data = self._socket.recv(_READ_SIZE)
                 if not data:
                     return True
@@ -164,7 +169,7 @@ class Camera(ops.CameraBase):
         pending = self._connection.pending_request
         try:
             self._send(wire)
-            reply = self._read_reply(time.monotonic() + self.timeout)
+            reply = self._read_reply(None)
         except TimeoutError:
             self.close()  # desynchronised: a late reply would answer the next request
             raise RequestTimeoutError(
@@ -187,10 +192,21 @@ class Camera(ops.CameraBase):
         except OSError as error:
             raise ConnectionClosedError(f"sending failed: {error.strerror}") from None
 
-    def _read_reply(self, deadline: float) -> Reply:
+    def _read_reply(self, deadline: float | None) -> Reply:
+        """Read until the reply comes, each read bounded by `deadline`. None: the deadline
+        is `timeout` from now, and the first read waits that long (the socket usually has
+        that timeout already: no call to set it)."""
         assert self._socket is not None
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
+            wait = self.timeout
+        else:
+            wait = deadline - time.monotonic()
         while True:
-            self._socket.settimeout(max(deadline - time.monotonic(), 0.001))
+            wait = max(wait, 0.001)
+            if wait != self._socket_timeout:
+                self._socket.settimeout(wait)
+                self._socket_timeout = wait
             try:
                 data = self._socket.recv(_READ_SIZE)
             except TimeoutError:
@@ -208,6 +224,7 @@ class Camera(ops.CameraBase):
                     raise routed
             if reply is not None:
                 return reply
+            wait = deadline - time.monotonic()
 
     # ---------------------------------------------------------------- the methods
 
