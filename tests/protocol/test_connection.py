@@ -629,3 +629,12 @@ def test_restamp_checks_a_request_against_the_session_as_it_is_now() -> None:
     assert again.frame is keepalive.frame
     device.logout()
     assert not device.restamp(keepalive).authenticated
+
+
+def test_a_reply_is_the_same_as_one_built_by_hand() -> None:
+    client = logged_in()
+    client.request(1042, {"Name": "General.General"})
+    (reply,) = client.receive_data(device_frame(1043, {"Ret": 100, "Name": "General.General"}))
+    assert type(reply) is Reply
+    assert reply == Reply(1042, reply.frame, reply.body)
+    assert repr(reply) == repr(Reply(1042, reply.frame, reply.body))

@@ -762,3 +762,10 @@ def test_a_lone_surrogate_from_the_wire_is_written_back_as_its_escape() -> None:
     written = encode_body(body.data)
     assert written == b'{ "Title" : "cam\\ud800x" }\n'
     assert decode_body(written).data == body.data
+
+
+def test_a_decoded_body_is_the_same_as_one_built_by_hand() -> None:
+    body = decode_body(b'{ " Name" : "x", "Ret" : 100 }\n\x00')
+    assert type(body) is Body
+    assert body == Body({"Name": "x", "Ret": 100}, {"Name": " Name"}, b"\n\x00", False)
+    assert repr(body) == repr(Body({"Name": "x", "Ret": 100}, {"Name": " Name"}, b"\n\x00"))

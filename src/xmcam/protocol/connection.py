@@ -233,6 +233,13 @@ class UnexpectedFrame:
 
 ClientEvent = Reply | AlarmMessage | MediaPacket | Notification | ForcedLogout | UnexpectedFrame
 
+# A frozen dataclass's __init__ sets each field through object.__setattr__; its slots' own
+# setters do the same for half the cost. The client makes a Reply per request this way.
+_new_object: Final = object.__new__
+_set_reply_request_id: Final = vars(Reply)["request_id"].__set__
+_set_reply_frame: Final = vars(Reply)["frame"].__set__
+_set_reply_body: Final = vars(Reply)["body"].__set__
+
 # Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
 _NOTIFICATION_IDS: Final = frozenset(
     {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
@@ -440,7 +447,11 @@ class ClientConnection:
         if pending == MessageId.LOGOUT_REQ:
             self.state = ClientState.NOT_LOGGED_IN
             self.session_id = 0
-        return Reply(pending, frame, body)
+        reply = _new_object(Reply)  # Reply(pending, frame, body) for half the cost
+        _set_reply_request_id(reply, pending)
+        _set_reply_frame(reply, frame)
+        _set_reply_body(reply, body)
+        return reply
 
     def _unasked(self, frame: Frame) -> ClientEvent:
         """The event for a frame that answers no outstanding request."""

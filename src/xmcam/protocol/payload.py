@@ -200,6 +200,13 @@ class Body:
 
 
 _MAX_RET_DIGITS: Final = 10
+# A frozen dataclass's __init__ sets each field through object.__setattr__; its slots' own
+# setters do the same for half the cost. The decoder makes a Body per frame this way.
+_new_object: Final = object.__new__
+_set_body_data: Final = vars(Body)["data"].__set__
+_set_body_keys: Final = vars(Body)["original_keys"].__set__
+_set_body_terminator: Final = vars(Body)["terminator"].__set__
+_set_body_double_encoded: Final = vars(Body)["double_encoded"].__set__
 _WHITESPACE_AND_NULS: Final = b"\x00\r\n\t "
 _TEXT_TERMINATORS: Final = "\x00\r\n\t "
 # A JSON string literal, or a comma that only white space separates from a closing bracket.
@@ -248,7 +255,12 @@ def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAUL
                 ) from None
         if not isinstance(value, dict):
             raise PayloadError(f"a message body must be a JSON object, not {_json_type(value)}")
-    return Body(value, spellings, terminator, double_encoded)
+    body = _new_object(Body)  # Body(value, ...) without its frozen __init__: 1 body per frame
+    _set_body_data(body, value)
+    _set_body_keys(body, spellings)
+    _set_body_terminator(body, terminator)
+    _set_body_double_encoded(body, double_encoded)
+    return body
 
 
 def _loads(text: str, limits: Limits, spellings: dict[str, str]) -> Any:
