@@ -23,8 +23,11 @@ from xmcam.protocol import (
     MessageId,
     Reply,
     UnexpectedFrame,
+    encode_body,
+    encode_frame,
 )
 from xmcam.sim import Simulator, SimulatorThread, load_profile
+from xmcam.sim import server as server_module
 from xmcam.sim.faults import GARBAGE_MESSAGE_ID, Faults
 
 pytestmark = pytest.mark.timeout(30)
@@ -327,3 +330,152 @@ def test_simulator_thread_for_blocking_code() -> None:
             assert sock.recv(100) == b""
         assert simulator.faults is simulator.simulator.faults
         assert simulator.state is simulator.simulator.state
+
+
+# ---------------------------------------------------------------------- hostile clients
+
+
+def _keepalive(sequence: int) -> bytes:
+    body = encode_body({"Name": "KeepAlive", "SessionID": "0x00000001"})
+    return encode_frame(MessageId.KEEPALIVE_REQ, body, session_id=1, sequence=sequence)
+
+
+async def _flood_without_reading(simulator: Simulator, seconds: float) -> socket.socket:
+    """A client that logs in, then sends config reads as fast as it can and reads nothing."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((simulator.host, simulator.port))
+    client = ClientConnection()
+    sock.sendall(client.login("admin", ""))
+    await asyncio.sleep(0.05)
+    client.receive_data(sock.recv(4096))
+    sock.setblocking(False)
+    body = encode_body({"Name": "Detect", "SessionID": "0x00000001"})
+    burst = encode_frame(MessageId.CONFIG_GET_REQ, body, session_id=1) * 50
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while loop.time() < until:
+        with contextlib.suppress(BlockingIOError):
+            sock.send(burst)
+        await asyncio.sleep(0)
+    return sock
+
+
+def _unsent(simulator: Simulator) -> int:
+    return sum(link.unsent for link in simulator.links.values())
+
+
+async def test_a_client_that_never_reads_cannot_fill_the_memory(simulator: Simulator) -> None:
+    sock = await _flood_without_reading(simulator, 0.5)
+    try:
+        assert _unsent(simulator) <= server_module.MAX_UNSENT
+        good = await RawClient.open(simulator)  # everyone else is served meanwhile
+        assert (await good.login()).ok
+        assert (await good.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})).ok
+        await good.close()
+    finally:
+        sock.close()
+
+
+async def test_alarm_pushes_to_a_session_that_never_reads_are_bounded(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(server_module, "MAX_UNSENT", 64 * 1024)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((simulator.host, simulator.port))
+    try:
+        client = ClientConnection()
+        sock.sendall(client.login("admin", ""))
+        await asyncio.sleep(0.05)
+        client.receive_data(sock.recv(4096))
+        sock.sendall(client.request(MessageId.GUARD_REQ, {"Name": ""}))
+        await asyncio.sleep(0.05)
+        for count in range(40000):  # up to ~8 MiB of pushes, more than the kernel takes
+            simulator.trigger_alarm()
+            assert _unsent(simulator) <= 64 * 1024
+            if count % 500 == 0 and "cut off" in caplog.text:
+                break
+        await asyncio.sleep(0.05)
+        assert count < 39999
+        assert simulator.connection_count == 0  # cut off, not buffered for ever
+    finally:
+        sock.close()
+
+
+async def test_a_closed_connection_that_never_reads_frees_its_slot(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "CLOSE_GRACE", 0.1)
+    sock = await _flood_without_reading(simulator, 0.2)
+    try:
+        assert simulator.connection_count == 1
+        simulator.drop_connections()  # as expiry does: close, but the replies cannot leave
+        for _ in range(40):
+            await asyncio.sleep(0.025)
+            if simulator.connection_count == 0:
+                break
+        assert simulator.connection_count == 0
+    finally:
+        sock.close()
+
+
+async def _two_keepalives(simulator: Simulator, first: Faults, then: Faults) -> list[int]:
+    """Sequence numbers of the replies to two keepalives, the knobs changed between them."""
+    client = await RawClient.open(simulator)
+    await client.login()
+    simulator.faults.__dict__.update(vars(first))
+    client.writer.write(_keepalive(10))
+    await asyncio.sleep(0.002)
+    simulator.faults.__dict__.update(vars(then))
+    client.writer.write(_keepalive(11))
+    sequences: list[int] = []
+    while len(sequences) < 2:
+        event = await client.next_event()  # replies to requests it did not send: unexpected
+        if isinstance(event, UnexpectedFrame) and event.frame.message_id == 1007:
+            sequences.append(event.frame.sequence)
+    await client.close()
+    return sequences
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (Faults(reply_delay=0.2), Faults()),
+        (Faults(reply_delay=0.2), Faults(reply_delay=0.01)),
+        (Faults(coalesce=True), Faults()),
+        (Faults(write_chunk=1), Faults()),
+        (Faults(write_chunk=1), Faults(write_chunk=5000)),
+        (Faults(write_chunk=3, coalesce=True, garbage=True, reply_delay=0.05), Faults()),
+        (Faults(), Faults(write_chunk=2, coalesce=True, garbage=True, reply_delay=0.01)),
+    ],
+    ids=[
+        "delay-off",
+        "delay-shorter",
+        "coalesce-off",
+        "chunk-off",
+        "chunk-bigger",
+        "all-off",
+        "all-on",
+    ],
+)
+async def test_knobs_changed_mid_stream_keep_replies_whole_and_in_order(
+    simulator: Simulator, first: Faults, then: Faults
+) -> None:
+    assert await _two_keepalives(simulator, first, then) == [10, 11]
+
+
+async def test_two_reboot_requests_reboot_once() -> None:
+    profile = load_profile().with_quirks(reboot_delay=0.1)
+    async with Simulator(profile) as simulator:
+        client = await RawClient.open(simulator)
+        await client.login()
+        body = {"Name": "OPMachine", "OPMachine": {"Action": "Reboot"}, "SessionID": "0x00000001"}
+        frame = encode_frame(MessageId.SYSMANAGER_REQ, encode_body(body), session_id=1)
+        client.writer.write(frame + frame)
+        await asyncio.sleep(0.4)
+        assert simulator.listening
+        assert simulator.reboots == 1
+        failed = [task for task in simulator._tasks if task.done() and task.exception()]
+        assert failed == []
+        await client.close()

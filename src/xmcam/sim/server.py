@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,10 @@ log = logging.getLogger("xmcam.sim")
 
 _COALESCE_WINDOW: Final = 0.02  # seconds a reply is held to share a write with the next
 _CHUNK_GAP: Final = 0.0005  # seconds between the pieces of a split write
+# Bytes a client may leave unread (replies and alarms) before it is cut off.
+MAX_UNSENT = 4 * 1024 * 1024
+# Seconds a closed connection may take to let its last replies go before it is aborted.
+CLOSE_GRACE = 2.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -45,8 +50,13 @@ class _Link(asyncio.Protocol):
         self._simulator = simulator
         self._transport: asyncio.Transport | None = None
         self.camera: CameraConnection | None = None
-        self._held: list[bytes] = []
-        self._flush_scheduled = False
+        # Frames held back by reply_delay or coalesce, with the loop time each is due, in the
+        # order they were sent: a knob changed meanwhile never lets a later frame overtake.
+        self._outbox: deque[tuple[float, bytes]] = deque()
+        self._outbox_bytes = 0
+        self._outbox_timer: asyncio.TimerHandle | None = None
+        self._pieces_pending = 0  # pieces of split writes not yet written
+        self._pieces_bytes = 0
         self._pieces_until = 0.0  # loop time of the last queued piece of a split write
         self.peer = "?"
 
@@ -98,13 +108,30 @@ class _Link(asyncio.Protocol):
             elif effect is Effect.CLOSE:
                 self.close()
 
+    def pause_writing(self) -> None:
+        # The client reads slower than it asks: read no more requests until it catches up.
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
     def connection_lost(self, exc: Exception | None) -> None:
+        self._forget_unsent()
         if self.camera is not None:
             self._simulator.links.pop(self.camera.number, None)
             self.camera.close()
             log.debug("connection %d closed", self.camera.number)
 
     # ------------------------------------------------------------------ writing
+
+    @property
+    def unsent(self) -> int:
+        """Bytes meant for this client that the kernel has not taken yet."""
+        transport = self._transport
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        return buffered + self._outbox_bytes + self._pieces_bytes
 
     def send(self, frames: list[bytes]) -> None:
         """Write frames, through the fault knobs."""
@@ -113,48 +140,105 @@ class _Link(asyncio.Protocol):
         faults = self._simulator.faults
         if faults.garbage:
             frames = [part for frame in frames for part in (garbage_frame(), frame)]
-        if faults.reply_delay > 0:
-            loop = asyncio.get_running_loop()
-            loop.call_later(faults.reply_delay, self._write, b"".join(frames))
-        elif faults.coalesce:
-            self._held.extend(frames)
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_later(_COALESCE_WINDOW, self._flush_held)
+        delay = faults.reply_delay if faults.reply_delay > 0 else 0.0
+        if delay or faults.coalesce or self._outbox:
+            self._hold(frames, delay)
         else:
             for frame in frames:
                 self._write(frame)
+        self._check_unsent()
 
-    def _flush_held(self) -> None:
-        self._flush_scheduled = False
-        held, self._held = self._held, []
-        self._write(b"".join(held))
+    def _hold(self, frames: list[bytes], delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        if delay:
+            due = loop.time() + delay
+        elif self._outbox:  # coalesced with the frames held already
+            due = self._outbox[-1][0]
+        else:
+            due = loop.time() + _COALESCE_WINDOW
+        if self._outbox:
+            due = max(due, self._outbox[-1][0])
+        self._outbox.extend((due, frame) for frame in frames)
+        self._outbox_bytes += sum(len(frame) for frame in frames)
+        if self._outbox_timer is None:
+            self._outbox_timer = loop.call_at(self._outbox[0][0], self._release)
+
+    def _release(self) -> None:
+        """Write the held frames that are due (the first one at least: its timer fired)."""
+        loop = asyncio.get_running_loop()
+        self._outbox_timer = None
+        due = [self._outbox.popleft()[1]]
+        while self._outbox and self._outbox[0][0] <= loop.time():
+            due.append(self._outbox.popleft()[1])
+        self._outbox_bytes -= sum(len(frame) for frame in due)
+        if self._simulator.faults.coalesce:
+            self._write(b"".join(due))
+        else:
+            for frame in due:
+                self._write(frame)
+        if self._outbox:
+            self._outbox_timer = loop.call_at(self._outbox[0][0], self._release)
 
     def _write(self, data: bytes) -> None:
         transport = self._transport
         if transport is None or transport.is_closing() or not data:
             return
         chunk = self._simulator.faults.write_chunk
-        loop = asyncio.get_running_loop()
-        if chunk is None or chunk <= 0 or (len(data) <= chunk and loop.time() > self._pieces_until):
+        split = chunk is not None and 0 < chunk < len(data)
+        if not split and not self._pieces_pending:
             transport.write(data)
-            return
-        # The pieces of an earlier write may still be queued: these go after them, never
-        # between (each piece at its own time: timers due at the same time run in any order).
+        else:
+            # Pieces of an earlier write may still be queued: these go after them, never
+            # between (each piece at its own time: timers due at the same time run in any order).
+            self._write_in_pieces(data, chunk if split and chunk is not None else len(data))
+        self._check_unsent()
+
+    def _write_in_pieces(self, data: bytes, size: int) -> None:
+        loop = asyncio.get_running_loop()
         first = max(loop.time(), self._pieces_until + _CHUNK_GAP)
-        offsets = range(0, len(data), chunk)
-        for index, start in enumerate(offsets):
-            piece = data[start : start + chunk]
-            loop.call_at(first + index * _CHUNK_GAP, self._write_piece, piece)
-        self._pieces_until = first + (len(offsets) - 1) * _CHUNK_GAP
+        starts = range(0, len(data), size)
+        for index, start in enumerate(starts):
+            loop.call_at(first + index * _CHUNK_GAP, self._write_piece, data[start : start + size])
+        self._pieces_pending += len(starts)
+        self._pieces_bytes += len(data)
+        self._pieces_until = first + (len(starts) - 1) * _CHUNK_GAP
 
     def _write_piece(self, piece: bytes) -> None:
+        self._pieces_pending -= 1
+        self._pieces_bytes -= len(piece)
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(piece)
 
+    def _check_unsent(self) -> None:
+        """Cut off a client that lets its replies or alarms pile up unread: memory stays
+        bounded whatever it does (reading its requests pauses already, alarms do not)."""
+        unsent = self.unsent
+        if unsent > MAX_UNSENT and self._transport is not None:
+            number = self.camera.number if self.camera is not None else 0
+            log.warning(
+                "connection %d (%s) cut off: %d bytes it does not read", number, self.peer, unsent
+            )
+            self.abort()
+
+    def _forget_unsent(self) -> None:
+        if self._outbox_timer is not None:
+            self._outbox_timer.cancel()
+            self._outbox_timer = None
+        self._outbox.clear()
+        self._outbox_bytes = 0
+
     def close(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.close()
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+            # A client that never reads would keep a closing connection, and its TCPMaxConn
+            # slot, for ever: what it has not taken in CLOSE_GRACE seconds is dropped.
+            asyncio.get_running_loop().call_later(CLOSE_GRACE, transport.abort)
+
+    def abort(self) -> None:
+        self._forget_unsent()
+        if self._transport is not None:
+            self._transport.abort()
 
 
 class Simulator:
@@ -199,6 +283,7 @@ class Simulator:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._rebooting = False
 
     @property
     def state(self) -> DeviceState:
@@ -247,6 +332,9 @@ class Simulator:
         if server is not None:
             await server.wait_closed()
         await asyncio.sleep(0)  # let the transports finish closing
+        for link in list(self.links.values()):
+            link.abort()  # clients that read nothing: their replies are dropped, not waited for
+        await asyncio.sleep(0)
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -282,19 +370,27 @@ class Simulator:
             link.close()
 
     def reboot_soon(self) -> None:
-        self._spawn(self.restart(self.profile.quirks.reboot_delay))
+        """Reboot after the replies of this read have gone; a reboot under way is not
+        started again (two OPMachine requests in one read reboot once)."""
+        if not self._rebooting:
+            self._rebooting = True
+            self._spawn(self.restart(self.profile.quirks.reboot_delay))
 
     async def restart(self, delay: float = 0.0) -> None:
         """Reboot: drop every connection, stop listening, and listen again on the same port
         after `delay` seconds. State survives; sessions do not."""
-        await asyncio.sleep(0.05)  # let the reply to the reboot request leave first
-        self.reboots += 1
-        await self._close_server()
-        log.info("rebooting: back in %.1f s", delay)
-        await asyncio.sleep(delay)
-        if not self._stopping:
-            self.device.started_at = self.device.clock()
-            await self._listen()
+        self._rebooting = True
+        try:
+            await asyncio.sleep(0.05)  # let the reply to the reboot request leave first
+            self.reboots += 1
+            await self._close_server()
+            log.info("rebooting: back in %.1f s", delay)
+            await asyncio.sleep(delay)
+            if not self._stopping:
+                self.device.started_at = self.device.clock()
+                await self._listen()
+        finally:
+            self._rebooting = False
 
     # ------------------------------------------------------------------ background work
 
