@@ -249,3 +249,21 @@ def test_permissions_follow_the_authority_list() -> None:
     assert ret(wire, 1488, own) == 100
     other = dict(own, UserName="admin", PassWord=sofia_hash(""))
     assert ret(wire, 1488, other) == 107
+
+
+def test_a_group_cannot_be_renamed_to_another_groups_name(wire: Wire) -> None:
+    body = {"GroupName": "user", "Group": {"AuthorityList": [], "Name": "admin"}, "Name": ""}
+    assert ret(wire, 1478, body) == 114
+    assert [group["Name"] for group in wire.device.state.groups] == ["admin", "user"]
+    body["Group"] = {"AuthorityList": [], "Name": "user"}  # its own name: a plain change
+    assert ret(wire, 1478, body) == 100
+
+
+@pytest.mark.parametrize("rights", [["x" * 65], ["Monitor_01"] * 1000])
+def test_authority_lists_are_bounded(wire: Wire, rights: list[str]) -> None:
+    user = {"AuthorityList": rights, "Group": "user", "Name": "big", "Password": ""}
+    assert ret(wire, 1482, {"Name": "", "User": user}) == 103
+    group = {"AuthorityList": rights, "Name": "big"}
+    assert ret(wire, 1476, {"Name": "", "Group": group}) == 103
+    assert wire.device.state.user("big") is None
+    assert wire.device.state.group("big") is None

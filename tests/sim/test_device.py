@@ -237,3 +237,15 @@ def test_key_spellings_quirk() -> None:
     assert b'"Ret " : 100' in reply.frame.payload
     assert reply.ok  # the lenient reader finds the keys all the same
     assert reply.body.session_id == 1
+
+
+def test_a_storm_of_unknown_names_does_not_unlock_an_account() -> None:
+    device = make_device()
+    wire = Wire(device)
+    for _ in range(5):
+        assert wire.login("admin", "wrong").ret == 203
+    assert device.is_locked("admin")
+    for number in range(1500):  # more names than the failure table keeps
+        wire.login(f"nobody{number}", "x")
+    assert device.is_locked("admin")
+    assert wire.login("admin", "").ret == 205

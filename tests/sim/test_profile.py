@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.seed import SEED_LOGIN_REPLY, SEED_SYSTEM_INFO
+from tests.sim.helpers import logged_in, make_device
 from xmcam.protocol import SessionIdStyle, sofia_hash
 from xmcam.sim import BUILTIN_PROFILES, ProfileError, load_profile
 from xmcam.sim.profile import parse_profile
@@ -103,3 +104,42 @@ def test_a_missing_profile_names_the_builtin_ones(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe")
     with pytest.raises(ProfileError, match="UTF-8"):
         load_profile(binary)
+
+
+@pytest.mark.parametrize(
+    "quirks",
+    [
+        '{"max_failed_logins": "5"}',
+        '{"lockout_seconds": "long"}',
+        '{"reply_to_unguard": 1}',
+        '{"unauthenticated": 5}',
+        '{"terminator": "\\u20ac"}',
+        '{"rets": {"locked": "x"}}',
+        '{"rets": []}',
+        '{"rets": {"teleport": 1}}',
+        '{"session_id_style_by_reply": {"a": "short"}}',
+        '{"session_id_style_by_reply": []}',
+        '{"key_spellings": 5}',
+        '{"first_session_id": 4294967296}',
+        '{"first_session_id": -1}',
+        '{"max_failed_logins": 0}',
+    ],
+)
+def test_quirks_of_the_wrong_type_are_refused_in_one_line(quirks: str) -> None:
+    with pytest.raises(ProfileError, match="quirks") as caught:
+        parse_profile(f'{{"quirks": {quirks}}}', origin="test")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_recorder_without_alarm_inputs_or_outputs_and_256_channels(tmp_path: Path) -> None:
+    data = json.loads(Path("src/xmcam/sim/profiles/nvr-8ch.json").read_text())
+    data["channels"] = {"video": 256, "alarm_in": 0, "alarm_out": 0}
+    device = make_device(parse_profile(json.dumps(data)))
+    wire = logged_in(device)
+    assert wire.call(1042, {"Name": "Alarm.AlarmOut"}).body.data["Alarm.AlarmOut"] == []
+    assert wire.call(1040, {"Name": "Alarm.AlarmOut", "Alarm.AlarmOut": []}).ok
+    assert wire.call(1040, {"Name": "Alarm.AlarmOut.[0]", "Alarm.AlarmOut.[0]": {}}).ret == 607
+    state = wire.call(1020, {"Name": "WorkState"}).body.data["WorkState"]
+    assert len(state["ChannelState"]) == 256
+    assert wire.call(1042, {"Name": "Camera.Param.[255]"}).ok
+    assert wire.call(1048, {"Name": "ChannelTitle"}).ok

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,52 @@ def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path: Path) -
         atomic_write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["cam.json"]
+
+
+def test_a_clock_set_to_the_last_second_never_overflows() -> None:
+    now = [datetime(2024, 1, 1, 12, 0, 0)]
+    state = DeviceState.from_profile(load_profile(), wall_clock=lambda: now[0])
+    state.set_device_time(datetime(9999, 12, 31, 23, 59, 59))
+    now[0] += timedelta(hours=1)  # the device's clock runs past the end of the calendar
+    assert state.device_time() == datetime.max
+    state.set_device_time(datetime(1, 1, 1))
+    now[0] -= timedelta(days=2)
+    assert state.device_time() == datetime.min
+
+
+@pytest.mark.parametrize("offset", ["NaN", "Infinity", "-Infinity", "1e300", "true"])
+def test_a_state_file_with_an_absurd_clock_offset_is_refused(tmp_path: Path, offset: str) -> None:
+    path = tmp_path / "cam.json"
+    path.write_text(
+        '{"format": 1, "config": {}, "users": [], "groups": [], "channel_titles": [], '
+        f'"time_offset": {offset}}}'
+    )
+    with pytest.raises(StateFileError, match="time_offset"):
+        DeviceState.from_profile(load_profile(), path=path)
+
+
+def test_a_state_file_with_fewer_titles_keeps_one_per_channel(tmp_path: Path) -> None:
+    path = tmp_path / "cam.json"
+    path.write_text(
+        '{"format": 1, "config": {}, "users": [], "groups": [], "channel_titles": ["Door"]}'
+    )
+    state = DeviceState.from_profile(load_profile("nvr-8ch"), path=path)
+    assert len(state.channel_titles) == 8
+    assert state.channel_titles[:2] == ["Door", "CAM02"]
+
+
+def test_a_state_file_in_a_missing_directory_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError, match="no directory"):
+        DeviceState.from_profile(load_profile(), path=tmp_path / "nope" / "cam.json")
+
+
+def test_a_failed_save_is_logged_and_the_device_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "gone"
+    directory.mkdir()
+    state = DeviceState.from_profile(load_profile(), path=directory / "cam.json")
+    directory.rmdir()  # the disk went away under the running simulator
+    state.set_config("General.General", {"MachineName": "Garage"})
+    assert state.get_config("General.General")["MachineName"] == "Garage"
+    assert "cannot save" in caplog.text

@@ -32,6 +32,8 @@ RESERVED_ACCOUNT: Final = 216
 TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 _MAX_PTZ_LOG: Final = 1000
 _MAX_ACCOUNTS: Final = 64
+_MAX_AUTHORITIES: Final = 128  # per account: more than any firmware lists
+_MAX_AUTHORITY_NAME: Final = 64
 
 Reply = dict[str, Any] | None
 Handler = Callable[["CameraConnection", Request, Body], Reply]
@@ -325,7 +327,9 @@ def _account(value: Any, *, with_password: bool) -> dict[str, Any] | None:
     if not isinstance(name, str) or not 0 < len(name) <= 32:
         return None
     rights = value.get("AuthorityList", [])
-    if not isinstance(rights, list) or not all(isinstance(item, str) for item in rights):
+    if not isinstance(rights, list) or len(rights) > _MAX_AUTHORITIES:
+        return None
+    if not all(isinstance(item, str) and len(item) <= _MAX_AUTHORITY_NAME for item in rights):
         return None
     account: dict[str, Any] = {
         "AuthorityList": rights,
@@ -407,6 +411,8 @@ def _modify_group(connection: CameraConnection, request: Request, body: Body) ->
         return _fail(GROUP_NOT_FOUND)
     if new is None:
         return _fail(ILLEGAL_REQUEST)
+    if new["Name"] != old["Name"] and state.group(new["Name"]) is not None:
+        return _fail(GROUP_EXISTS)
     state.groups[state.groups.index(old)] = new
     for user in state.users:
         if user.get("Group") == old["Name"]:

@@ -245,7 +245,13 @@ class SimulatedDevice:
         if failures is None:
             failures = self._failures[user] = _LoginFailures()
             while len(self._failures) > _MAX_TRACKED_LOGIN_NAMES:
-                self._failures.popitem(last=False)
+                # The oldest unknown name goes: a storm of made-up names must not make the
+                # table forget (and so unlock) a real account.
+                names = (name for name in self._failures if self.state.user(name) is None)
+                victim = next(names, None)
+                if victim is None:
+                    break
+                del self._failures[victim]
         return failures
 
     def _accept(self, connection: CameraConnection, request: LoginRequest) -> bytes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -242,35 +243,106 @@ _RET_QUIRKS: Final = {
     "unsupported": "unsupported_ret",
     "no_permission": "no_permission_ret",
 }
+_DEFAULT_QUIRKS: Final = Quirks()
+_MAX_SESSION_ID: Final = 0x7FFFFFFF
+_MAX_SECONDS: Final = 1e9
 
 
 def _quirks(raw: dict[str, Any], origin: str) -> Quirks:
-    def style(value: object, where: str) -> SessionIdStyle:
-        if not isinstance(value, str) or value.lower() not in _STYLES:
-            raise ProfileError(f"{origin}: quirks.{where} must be one of {', '.join(_STYLES)}")
-        return _STYLES[value.lower()]
-
+    """The quirks of a profile, each checked: a value of the wrong type or range is refused
+    here, in one line, rather than failing at the first login that uses it."""
     fields: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "session_id_style":
-            fields[key] = style(value, key)
-        elif key == "session_id_style_by_reply":
-            fields[key] = {int(k): style(v, f"{key}.{k}") for k, v in dict(value).items()}
-        elif key == "key_spellings":
-            fields[key] = {str(k): str(v) for k, v in dict(value).items()}
-        elif key == "terminator":
-            fields[key] = str(value).encode("latin-1")
-        elif key == "rets":
-            fields.update(
-                {_RET_QUIRKS[k]: int(v) for k, v in dict(value).items() if k in _RET_QUIRKS}
-            )
-        elif key in Quirks.__slots__:
-            fields[key] = value
-        else:
-            raise ProfileError(f"{origin}: unknown quirk {key!r}")
-    if fields.get("unauthenticated", "silent") not in ("silent", "reply"):
-        raise ProfileError(f"{origin}: quirks.unauthenticated must be 'silent' or 'reply'")
     try:
+        for key, value in raw.items():
+            if key == "rets":
+                fields.update(_rets(value))
+            elif key in _SPECIAL_QUIRKS:
+                fields[key] = _SPECIAL_QUIRKS[key](value)
+            elif key in Quirks.__slots__:
+                fields[key] = _plain_quirk(key, value)
+            else:
+                raise ValueError(f"unknown quirk {key!r}")
         return Quirks(**fields)
     except (TypeError, ValueError) as error:
-        raise ProfileError(f"{origin}: bad quirks ({error})") from None
+        raise ProfileError(f"{origin}: {error}") from None
+
+
+def _mapping(value: object, where: str) -> list[tuple[str, Any]]:
+    if not isinstance(value, dict):
+        raise ValueError(f"quirks.{where} must be a JSON object")
+    return list(value.items())
+
+
+def _rets(value: object) -> dict[str, int]:
+    rets: dict[str, int] = {}
+    for name, code in _mapping(value, "rets"):
+        if name not in _RET_QUIRKS:
+            raise ValueError(f"quirks.rets: unknown reply {name!r} ({', '.join(_RET_QUIRKS)})")
+        rets[_RET_QUIRKS[name]] = _whole(code, f"rets.{name}", 0)
+    return rets
+
+
+def _style(value: object, where: str) -> SessionIdStyle:
+    if not isinstance(value, str) or value.lower() not in _STYLES:
+        raise ValueError(f"quirks.{where} must be one of {', '.join(_STYLES)}")
+    return _STYLES[value.lower()]
+
+
+def _whole(value: object, where: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"quirks.{where} must be a whole number")
+    if not minimum <= value <= _MAX_SESSION_ID:
+        raise ValueError(f"quirks.{where} must be {minimum}..{_MAX_SESSION_ID}")
+    return value
+
+
+def _plain_quirk(key: str, value: object) -> Any:
+    default = getattr(_DEFAULT_QUIRKS, key)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"quirks.{key} must be true or false")
+        return value
+    if isinstance(default, int):
+        return _whole(value, key, 1)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"quirks.{key} must be a number of seconds")
+    if not 0 <= value <= _MAX_SECONDS:  # NaN fails too
+        raise ValueError(f"quirks.{key} must be 0..{_MAX_SECONDS:.0f}")
+    return float(value)
+
+
+def _unauthenticated(value: object) -> str:
+    if value not in ("silent", "reply"):
+        raise ValueError("quirks.unauthenticated must be 'silent' or 'reply'")
+    return str(value)
+
+
+def _terminator(value: object) -> bytes:
+    if not isinstance(value, str) or not all(ord(char) < 256 for char in value):
+        raise ValueError("quirks.terminator must be text of characters U+0000..U+00FF")
+    return value.encode("latin-1")
+
+
+def _key_spellings(value: object) -> dict[str, str]:
+    spellings = _mapping(value, "key_spellings")
+    if not all(isinstance(spelling, str) for _, spelling in spellings):
+        raise ValueError("quirks.key_spellings must map names to text")
+    return dict(spellings)
+
+
+def _styles_by_reply(value: object) -> dict[int, SessionIdStyle]:
+    styles: dict[int, SessionIdStyle] = {}
+    for key, style in _mapping(value, "session_id_style_by_reply"):
+        if not (key.isascii() and key.isdigit()):
+            raise ValueError(f"quirks.session_id_style_by_reply: {key!r} is not a message id")
+        styles[int(key)] = _style(style, f"session_id_style_by_reply.{key}")
+    return styles
+
+
+_SPECIAL_QUIRKS: Final[dict[str, Callable[[Any], Any]]] = {
+    "session_id_style": lambda value: _style(value, "session_id_style"),
+    "session_id_style_by_reply": _styles_by_reply,
+    "key_spellings": _key_spellings,
+    "terminator": _terminator,
+    "unauthenticated": _unauthenticated,
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -21,7 +22,11 @@ from xmcam.sim.profile import Profile, ProfileError
 
 __all__ = ["BadConfigValue", "DeviceState", "PtzCommand", "StateFileError", "atomic_write_json"]
 
+log = logging.getLogger("xmcam.sim")
+
 STATE_FORMAT: Final = 1
+# The device clock may be set anywhere in years 1..9999: never further from the host's.
+_MAX_TIME_OFFSET: Final = 10_000 * 366 * 86_400.0
 _MAX_STRING: Final = 4096
 # A group of config names read or written as one object: `Detect` holds `Detect.MotionDetect`...
 _ROOT_SEPARATOR: Final = "."
@@ -93,6 +98,8 @@ class DeviceState:
         )
         if path is not None and path.exists():
             state._load(path)
+        elif path is not None and not path.parent.is_dir():
+            raise StateFileError(f"{path}: no directory {path.parent} to keep the state in")
         return state
 
     # ------------------------------------------------------------------ config tree
@@ -182,7 +189,13 @@ class DeviceState:
         return mask
 
     def device_time(self) -> datetime:
-        return self.wall_clock() + timedelta(seconds=self.time_offset)
+        """The device's clock. It stops at the ends of the calendar rather than overflow (a
+        client may set it to 9999-12-31 23:59:59)."""
+        host = self.wall_clock()
+        try:
+            return host + timedelta(seconds=self.time_offset)
+        except OverflowError:
+            return datetime.max if self.time_offset > 0 else datetime.min
 
     def set_device_time(self, when: datetime) -> None:
         self.time_offset = (when - self.wall_clock()).total_seconds()
@@ -199,10 +212,18 @@ class DeviceState:
     # ------------------------------------------------------------------ persistence
 
     def save(self) -> None:
+        """Write the state file. A failure (disk full, directory gone) is logged: the device
+        goes on with its state in memory, as a camera whose flash failed would."""
         if self.path is None:
             return
+        try:
+            self._write(self.path)
+        except OSError as error:
+            log.error("cannot save the state to %s: %s", self.path, error.strerror or error)
+
+    def _write(self, path: Path) -> None:
         atomic_write_json(
-            self.path,
+            path,
             {
                 "format": STATE_FORMAT,
                 "profile": self.profile.name,
@@ -237,9 +258,13 @@ class DeviceState:
                     self.config[name] = conform(self.config[name], value, name)
         except BadConfigValue as error:
             raise StateFileError(f"{path}: {error}") from None
+        if isinstance(offset, bool) or not abs(offset) <= _MAX_TIME_OFFSET:  # NaN fails too
+            raise StateFileError(f"{path}: time_offset {offset!r} is not a clock offset")
         self.users = [user for user in users if isinstance(user, dict)]
         self.groups = [group for group in groups if isinstance(group, dict)]
-        self.channel_titles = [str(title) for title in titles][: self.profile.channels.video]
+        count = self.profile.channels.video
+        kept = [str(title) for title in titles][:count]
+        self.channel_titles = kept + self.channel_titles[len(kept) :]  # one title per channel
         self.time_offset = float(offset)
 
 
