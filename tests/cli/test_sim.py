@@ -91,7 +91,22 @@ def test_bad_silent_ids_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [("--port", "70000"), ("--port", "-1"), ("--alarm-every", "-1"), ("--alarm-every", "nan")],
+    [
+        ("--port", "70000"),
+        ("--port", "-1"),
+        ("--alarm-every", "-1"),
+        ("--alarm-every", "nan"),
+        ("--reply-delay", "-1"),
+        ("--reply-delay", "nan"),
+        ("--reply-delay", "inf"),
+        ("--drop-after-frames", "0"),
+        ("--drop-after-frames", "-3"),
+        ("--write-chunk", "0"),
+        ("--write-chunk", "-1"),
+        ("--silent-ids", "70000"),
+        ("--silent-ids", "-1"),
+        ("--channels", "x"),
+    ],
 )
 def test_bad_numbers_are_refused(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -152,3 +167,22 @@ def test_killing_the_simulator_mid_write_never_corrupts_its_state(tmp_path: Path
         # A kill in the middle of a write may leave its temporary file beside; never more.
         others = [p.name for p in tmp_path.iterdir() if p.name != "state.json"]
         assert all(name.startswith(".state.json.") for name in others)
+
+
+@pytest.mark.parametrize("channels", ["0", "257", "-1"])
+def test_a_bad_channel_count_is_one_line(capsys: pytest.CaptureFixture[str], channels: str) -> None:
+    assert main(["sim", "--port", "0", "--channels", channels]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "channels" in err
+
+
+def test_a_state_file_in_a_missing_directory_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope" / "state.json"
+    assert main(["sim", "--port", "0", "--state", str(missing)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no directory" in err
+    assert not missing.parent.exists()

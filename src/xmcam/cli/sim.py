@@ -22,9 +22,23 @@ __all__ = ["add_parser", "run_simulator"]
 
 def _message_ids(text: str) -> set[int]:
     try:
-        return {int(item, 0) for item in text.split(",") if item.strip()}
+        ids = {int(item, 0) for item in text.split(",") if item.strip()}
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of message ids: {text!r}") from None
+        ids = {-1}
+    if not all(0 <= message_id <= 0xFFFF for message_id in ids):
+        raise argparse.ArgumentTypeError(f"not a list of message ids: {text!r}")
+    return ids
+
+
+def _delay(text: str) -> float:
+    """Seconds, 0 included (no delay)."""
+    return 0.0 if text.strip() in ("0", "0.0") else positive_seconds(text)
+
+
+def _at_least_one(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return int(text)
 
 
 def _port(text: str) -> int:
@@ -133,12 +147,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "-v", "--verbose", action="count", default=0, help="log connections (-vv: more)"
     )
     faults = parser.add_argument_group("fault knobs")
-    faults.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS")
+    faults.add_argument("--reply-delay", type=_delay, default=0.0, metavar="SECONDS")
     faults.add_argument(
         "--silent-ids", type=_message_ids, metavar="ID,ID", help="never answer these"
     )
-    faults.add_argument("--drop-after-frames", type=int, metavar="N", help="close after N frames")
-    faults.add_argument("--write-chunk", type=int, metavar="BYTES", help="split writes")
+    faults.add_argument(
+        "--drop-after-frames", type=_at_least_one, metavar="N", help="close after N frames"
+    )
+    faults.add_argument("--write-chunk", type=_at_least_one, metavar="BYTES", help="split writes")
     faults.add_argument("--coalesce", action="store_true", help="pack replies into one write")
     faults.add_argument("--omit-terminator", action="store_true", help="JSON without \\n\\0")
     faults.add_argument("--garbage", action="store_true", help="junk frame before each reply")
