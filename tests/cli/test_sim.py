@@ -164,9 +164,12 @@ def test_killing_the_simulator_mid_write_never_corrupts_its_state(tmp_path: Path
         assert saved.get_config("General.General")["MachineName"].startswith(
             f"round{round_number}-"
         )
-        # A kill in the middle of a write may leave its temporary file beside; never more.
+        # A kill in the middle of a write may leave its temporary file beside (removed at the
+        # next start); never anything else.
         others = [p.name for p in tmp_path.iterdir() if p.name != "state.json"]
         assert all(name.startswith(".state.json.") for name in others)
+    DeviceState.from_profile(load_profile(), path=state)
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
 
 
 @pytest.mark.parametrize("channels", ["0", "257", "-1"])

@@ -100,6 +100,8 @@ class DeviceState:
             state._load(path)
         elif path is not None and not path.parent.is_dir():
             raise StateFileError(f"{path}: no directory {path.parent} to keep the state in")
+        if path is not None:
+            _remove_stale_temporaries(path)
         return state
 
     # ------------------------------------------------------------------ config tree
@@ -266,6 +268,16 @@ class DeviceState:
         kept = [str(title) for title in titles][:count]
         self.channel_titles = kept + self.channel_titles[len(kept) :]  # one title per channel
         self.time_offset = float(offset)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete what a write killed half-way left beside the state file (`.NAME.xxxxxxxx`):
+    the state file itself is whole, old or new, and these would otherwise pile up."""
+    for stale in path.parent.glob(f".{path.name}.*"):
+        try:
+            stale.unlink()
+        except OSError as error:  # pragma: no cover - another process's file, or read-only
+            log.warning("cannot remove %s: %s", stale, error.strerror or error)
 
 
 def factory_config(profile: Profile) -> dict[str, Any]:
