@@ -525,6 +525,7 @@ def test_terminators_are_configurable_for_both_roles() -> None:
     reply = device.accept_login(login, 3, {"Ret": 100})
     assert reply.endswith(b"}\x00")
     assert device.push(1504, {"Name": ""}).endswith(b"}\x00")
+    assert device.push(1504, {"Name": ""}, terminator=b"").endswith(b"}")
     (event,) = device.receive_data(encode_frame(1006, encode_body({}), session_id=3))
     assert isinstance(event, Request)
     assert device.reply(event, {"Ret": 100}).endswith(b"}\x00")

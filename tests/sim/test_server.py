@@ -178,6 +178,18 @@ async def test_omit_terminator(simulator: Simulator) -> None:
     await client.close()
 
 
+async def test_omit_terminator_applies_to_alarm_pushes(simulator: Simulator) -> None:
+    client = await RawClient.open(simulator)
+    await client.login()
+    await client.call(MessageId.GUARD_REQ, {"Name": ""})
+    simulator.faults.omit_terminator = True
+    simulator.trigger_alarm()
+    alarm = await client.next_event()
+    assert isinstance(alarm, AlarmMessage)
+    assert alarm.frame.payload.endswith(b"}")
+    await client.close()
+
+
 async def test_garbage_frames_come_before_replies(simulator: Simulator) -> None:
     client = await RawClient.open(simulator)
     await client.login()

@@ -706,8 +706,10 @@ class DeviceConnection:
         body: Mapping[str, Any],
         *,
         session_id_style: SessionIdStyle = SessionIdStyle.PADDED,
+        terminator: bytes | None = None,
     ) -> bytes:
-        """A message the device sends on its own, such as an alarm (1504)."""
+        """A message the device sends on its own, such as an alarm (1504). `terminator`
+        overrides the connection's for this message."""
         if self.session_id is None:
             raise StateError(f"cannot push {message_name(message_id)}: not logged in")
         content = dict(body)
@@ -716,7 +718,7 @@ class DeviceConnection:
         self._push_sequence = (sequence + 1) & 0xFFFFFFFF
         return encode_frame(
             message_id,
-            encode_body(content, self._terminator),
+            encode_body(content, self._terminator if terminator is None else terminator),
             session_id=self.session_id,
             sequence=sequence,
             version=DEVICE_VERSION,

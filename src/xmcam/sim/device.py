@@ -121,7 +121,10 @@ class CameraConnection:
 
     def push(self, message_id: int, body: dict[str, Any]) -> bytes:
         style = self.device.quirks.session_id_style
-        return self.protocol.push(message_id, self._spelled(body, style), session_id_style=style)
+        terminator = b"" if self.omit_terminator else None
+        return self.protocol.push(
+            message_id, self._spelled(body, style), session_id_style=style, terminator=terminator
+        )
 
     def _spelled(self, body: dict[str, Any], style: SessionIdStyle) -> dict[str, Any]:
         """The body with top-level keys spelled as this firmware spells them (`" SessionID "`

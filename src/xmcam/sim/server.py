@@ -354,6 +354,9 @@ class Simulator:
         self, channel: int = 0, event: str = "VideoMotion", status: str = "Start"
     ) -> int:
         """Raise (`Start`) or end (`Stop`) an alarm; returns how many sessions it was pushed to."""
+        for link in self.links.values():  # the knob as it is now, not as at the last read
+            if link.camera is not None:
+                link.camera.omit_terminator = self.faults.omit_terminator
         count = self.device.alarm(channel, event, status)
         self.flush_pushes()
         return count
