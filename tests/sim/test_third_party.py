@@ -76,11 +76,16 @@ def _close(cam: Any) -> None:
 def _stop_keepalive(cam: Any) -> None:
     """Cancel python-dvr's keep-alive timer and wait for its thread. A timer that is firing
     right now starts the next one before it ends, so repeat until no new timer appears."""
+    deadline = time.monotonic() + 5
     while True:
         timer = cam.alive
         if timer is None:
             return
         timer.cancel()
+        if timer.ident is None and time.monotonic() < deadline:
+            # python-dvr assigns the timer before starting it: let the firing thread start it.
+            time.sleep(0.001)
+            continue
         timer.join(timeout=5)
         assert not timer.is_alive()
         if cam.alive is timer:
