@@ -16,6 +16,10 @@ from hypothesis import settings
 
 from xmcam.protocol import sofia_hash
 
+# The simulated-camera fixtures xmcam offers its users (tests/test_testing.py uses them as a
+# user would).
+pytest_plugins = ["xmcam.testing"]
+
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "ci", max_examples=1000, deadline=None, derandomize=False, print_blob=True

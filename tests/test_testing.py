@@ -1,5 +1,5 @@
 """The pytest plugin that hands users a simulated camera (`xmcam.testing`), used as a user
-would: by fixture name, with nothing imported."""
+would: turned on in the top-level conftest.py (`pytest_plugins`), fixtures by name."""
 
 from __future__ import annotations
 

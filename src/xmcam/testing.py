@@ -1,6 +1,8 @@
 """A pytest plugin: a simulated XM camera for your own tests, no hardware needed.
 
-Installed with xmcam, pytest loads it by itself. Ask for the fixture by name:
+Turn it on in your top-level `conftest.py` with `pytest_plugins = ["xmcam.testing"]`
+(it is not loaded on its own: a plugin pytest loads by itself would import xmcam before
+coverage starts in every project that has xmcam installed), then ask for the fixture by name:
 
     def test_my_script_reads_the_serial(xmcam_simulator):
         with xmcam.Camera(xmcam_simulator.host, xmcam_simulator.port) as cam:
