@@ -132,6 +132,11 @@ def test_factory_defaults_by_group(wire: Wire) -> None:
     assert ret(wire, 1450, body) == 100
     assert state.get_config("General.General")["MachineName"] == "LocalHost"
     assert state.get_config("Camera.Param.[0]")["PictureFlip"] == "0x00000001"
+    # The reset copied the factory's values: changing them again leaves the factory alone.
+    state.set_config("General.General", {"MachineName": "Shed"})
+    assert state.default_config("General.General")["MachineName"] == "LocalHost"
+    assert ret(wire, 1450, body) == 100
+    assert state.get_config("General.General")["MachineName"] == "LocalHost"
     assert ret(wire, 1450, {"Name": "OPDefaultConfig", "OPDefaultConfig": True}) == 608
 
 

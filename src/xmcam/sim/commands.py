@@ -8,6 +8,7 @@ acknowledgements, the request's Name and the object under it for reads.
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Callable
 from datetime import datetime
@@ -248,14 +249,14 @@ def _default_config(connection: CameraConnection, value: Any) -> Reply:
     if not isinstance(value, dict):
         return _fail(connection.device.quirks.bad_config_value_ret, "OPDefaultConfig")
     state = connection.device.state
-    factory = type(state).from_profile(state.profile)
+    factory = state.factory()
     for group, prefixes in _DEFAULT_GROUPS.items():
         if value.get(group) is True:
             for name in factory.config:
                 if name.startswith(prefixes):
-                    state.config[name] = factory.config[name]
+                    state.config[name] = copy.deepcopy(factory.config[name])
     if value.get("Account") is True:
-        state.users, state.groups = factory.users, factory.groups
+        state.users, state.groups = copy.deepcopy(factory.users), copy.deepcopy(factory.groups)
     state.save()
     return _ok()
 

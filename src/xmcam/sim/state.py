@@ -78,6 +78,7 @@ class DeviceState:
     ptz_log: list[PtzCommand] = field(default_factory=list)
     path: Path | None = None
     wall_clock: Callable[[], datetime] = datetime.now
+    _factory: DeviceState | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_profile(
@@ -157,8 +158,13 @@ class DeviceState:
 
     def default_config(self, name: str) -> Any:
         """The factory value of a config name (1044), or None."""
-        factory = DeviceState.from_profile(self.profile)
-        return factory.get_config(name)
+        return self.factory().get_config(name)
+
+    def factory(self) -> DeviceState:
+        """The device as it left the factory, made once: read it, copy from it, never change it."""
+        if self._factory is None:
+            self._factory = DeviceState.from_profile(self.profile)
+        return self._factory
 
     def config_names(self) -> list[str]:
         return sorted(self.config)
