@@ -1,0 +1,39 @@
+"""Media: the frames inside DVRIP media packets, their sans-I/O demuxer, and writers.
+
+The demuxer and frame types are standard library only; container output (MP4, MKV, MPEG-TS)
+needs the `media` extra (PyAV).
+"""
+
+from xmcam.media.frames import (
+    AudioCodec,
+    AudioFrame,
+    FrameType,
+    InfoFrame,
+    MediaFrame,
+    PictureFrame,
+    VideoCodec,
+    VideoFrame,
+    decode_timestamp,
+    encode_audio_frame,
+    encode_info_frame,
+    encode_picture_frame,
+    encode_timestamp,
+    encode_video_frame,
+)
+
+__all__ = [
+    "AudioCodec",
+    "AudioFrame",
+    "FrameType",
+    "InfoFrame",
+    "MediaFrame",
+    "PictureFrame",
+    "VideoCodec",
+    "VideoFrame",
+    "decode_timestamp",
+    "encode_audio_frame",
+    "encode_info_frame",
+    "encode_picture_frame",
+    "encode_timestamp",
+    "encode_video_frame",
+]
