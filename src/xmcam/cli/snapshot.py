@@ -1,0 +1,20 @@
+"""`xmcam snapshot`: save a still picture as JPEG."""
+
+from __future__ import annotations
+
+import argparse
+
+from xmcam.cli.output import CommandError, ExitCode
+
+__all__ = ["add_parser"]
+
+
+def _not_built(args: argparse.Namespace) -> int:
+    raise CommandError("xmcam snapshot is not built yet", ExitCode.FAILURE)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "snapshot", help="save a still picture as JPEG", epilog="example: xmcam snapshot --help"
+    )
+    parser.set_defaults(handler=_not_built)
