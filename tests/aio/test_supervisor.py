@@ -179,3 +179,23 @@ def test_a_connection_that_lasted_resets_the_delay() -> None:
         assert seen.count(reconnected) == 3
 
     run(test)
+
+
+def test_watch_calls_on_connect_after_every_login_and_subscription() -> None:
+    calls: list[bool] = []
+
+    async def test(sim: Simulator) -> None:
+        async def connected(camera: xmcam.AsyncCamera) -> None:
+            calls.append(camera.subscribed and guarded(sim))
+            await camera.work_state()  # the session is usable from here
+
+        watcher = xmcam.watch(sim.host, sim.port, backoff=FAST, on_connect=connected)
+        async with contextlib.aclosing(watcher) as events:
+            waiting = asyncio.ensure_future(anext(events))
+            await until(lambda: len(calls) == 1)
+            sim.drop_connections()
+            assert isinstance(await waiting, ConnectionEvent)
+            assert await anext(events) == ConnectionEvent("reconnected")
+        assert calls == [True, True]
+
+    run(test)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 from xmcam.aio.camera import DEFAULT_PORT, AsyncCamera
@@ -52,6 +52,7 @@ async def watch(
     timeout: float = 10.0,
     backoff: Backoff | None = None,
     draw: Callable[[], float] = random.random,
+    on_connect: Callable[[AsyncCamera], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[AlarmEvent | ConnectionEvent, None]:
     """Alarm events from the camera, with ConnectionEvents for every gap, until the caller
     stops (use `contextlib.aclosing()` to stop promptly). Raises AuthenticationError (and
@@ -60,6 +61,12 @@ async def watch(
         async with contextlib.aclosing(xmcam.watch("192.168.1.10")) as events:
             async for event in events:
                 print(event)
+
+    `on_connect`, when given, is awaited with the camera after every login and
+    subscription, the first one included, before alarms are read: the place to read state
+    the alarms then update (WorkState, since pushes carry no current state) and to keep the
+    camera for other requests on the same session. A TransportError or ProtocolError it
+    raises counts as a lost connection.
     """
     delays = backoff or Backoff()
     camera = AsyncCamera(host, port, user=user, password=password, timeout=timeout)
@@ -74,6 +81,8 @@ async def watch(
                 if not camera.subscribed:
                     await camera.subscribe()
                 connected_at = clock()
+                if on_connect is not None:
+                    await on_connect(camera)
                 if failed:
                     yield ConnectionEvent("reconnected")
                 failed = False
