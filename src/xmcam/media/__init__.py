@@ -4,6 +4,14 @@ The demuxer and frame types are standard library only; container output (MP4, MK
 needs the `media` extra (PyAV).
 """
 
+from xmcam.media.annexb import (
+    AccessUnit,
+    access_units,
+    has_nal_unit,
+    is_keyframe_nal,
+    nal_units,
+    probe_size,
+)
 from xmcam.media.frames import (
     AudioCodec,
     AudioFrame,
@@ -22,6 +30,7 @@ from xmcam.media.frames import (
 )
 
 __all__ = [
+    "AccessUnit",
     "AudioCodec",
     "AudioFrame",
     "FrameType",
@@ -30,10 +39,15 @@ __all__ = [
     "PictureFrame",
     "VideoCodec",
     "VideoFrame",
+    "access_units",
     "decode_timestamp",
     "encode_audio_frame",
     "encode_info_frame",
     "encode_picture_frame",
     "encode_timestamp",
     "encode_video_frame",
+    "has_nal_unit",
+    "is_keyframe_nal",
+    "nal_units",
+    "probe_size",
 ]
