@@ -22,8 +22,10 @@ from typing import Any, Final, ParamSpec, TypeVar
 
 from xmcam.errors import ProtocolError
 from xmcam.protocol import sofia_hash
+from xmcam.sim.alarm_push import AlarmCenterPusher, configure_alarm_center
 from xmcam.sim.commands import Effect
 from xmcam.sim.device import CameraConnection, SimulatedDevice
+from xmcam.sim.discovery import DiscoveryResponder, with_identity
 from xmcam.sim.faults import Faults, garbage_frame, reply_request_id
 from xmcam.sim.profile import Profile, load_profile
 from xmcam.sim.state import DeviceState
@@ -262,8 +264,14 @@ class Simulator:
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], datetime] | None = None,
         faults: Faults | None = None,
+        discovery_port: int | None = None,
+        alarm_center: tuple[str, int] | None = None,
+        serial: str | None = None,
+        mac: str | None = None,
     ) -> None:
         chosen = profile if isinstance(profile, Profile) else load_profile(profile)
+        if serial is not None or mac is not None:  # several devices of one profile, told apart
+            chosen = with_identity(chosen, serial=serial, mac=mac)
         if channels is not None:
             chosen = chosen.with_channels(channels)
         if user is not None or password is not None:
@@ -284,6 +292,12 @@ class Simulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._rebooting = False
+        # UDP discovery (None: off; 0: a free port) and the alarm-center push: sim/discovery.py
+        # and sim/alarm_push.py.
+        self.discovery_port = discovery_port
+        self.discovery: DiscoveryResponder | None = None
+        self.alarm_push = AlarmCenterPusher(self)
+        self._alarm_center = alarm_center
 
     @property
     def state(self) -> DeviceState:
@@ -304,6 +318,11 @@ class Simulator:
     async def start(self) -> None:
         await self._listen()
         self._stopping = False
+        if self._alarm_center is not None:
+            configure_alarm_center(self.state, *self._alarm_center)
+        if self.discovery_port is not None and self.discovery is None:
+            self.discovery = await DiscoveryResponder.open(self, self.host, self.discovery_port)
+            self.discovery_port = self.discovery.port
         self._spawn(self._expiry_loop())
         if self.alarm_every:
             self._spawn(self._alarm_loop(self.alarm_every))
@@ -318,6 +337,10 @@ class Simulator:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self.discovery is not None:
+            self.discovery.close()
+            self.discovery = None
+        await self.alarm_push.close()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -357,6 +380,7 @@ class Simulator:
         for link in self.links.values():  # the knob as it is now, not as at the last read
             if link.camera is not None:
                 link.camera.omit_terminator = self.faults.omit_terminator
+        self.alarm_push.push(channel, event, status)  # before alarm(): a Stop finds its Start
         count = self.device.alarm(channel, event, status)
         self.flush_pushes()
         return count

@@ -1,0 +1,253 @@
+"""The asyncio alarm center on 127.0.0.1: pushes from real sockets and from the simulator,
+garbage, slowloris and oversized clients, the connection cap, a slow consumer, many pushes
+at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+
+from xmcam.aio.alarm_center import AlarmCenterServer
+from xmcam.alarm_center import (
+    MAX_ALARM_CENTER_MESSAGE,
+    AlarmCenterMessage,
+    encode_alarm_center_message,
+)
+from xmcam.errors import StateError
+from xmcam.protocol import encode_frame
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def packet(serial: str = "S1", channel: int = 0, status: str = "Start") -> bytes:
+    return encode_alarm_center_message(
+        serial=serial, address="127.0.0.1", channel=channel, status=status, start_time="x"
+    )
+
+
+async def send(port: int, data: bytes, *, close: bool = True) -> asyncio.StreamWriter:
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    if close:
+        writer.close()
+        await writer.wait_closed()
+    return writer
+
+
+async def until(condition: object, timeout: float = 3.0) -> None:
+    """Wait for a condition on the server's counters (polled: they have no event)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def center(
+    **options: object,
+) -> AsyncIterator[tuple[AlarmCenterServer, asyncio.Queue[AlarmCenterMessage]]]:
+    received: asyncio.Queue[AlarmCenterMessage] = asyncio.Queue()
+    server = AlarmCenterServer("127.0.0.1", 0, on_message=received.put_nowait, **options)  # type: ignore[arg-type]
+    async with server:
+        yield server, received
+
+
+async def test_a_push_reaches_the_callback_with_its_source() -> None:
+    async with center() as (server, received):
+        assert server.port > 0
+        await send(server.port, packet("CAM-A", 3))
+        message = await asyncio.wait_for(received.get(), 2)
+    assert (message.serial, message.channel, message.event) == ("CAM-A", 3, "VideoMotion")
+    assert message.source == "127.0.0.1"
+    assert server.stats.messages == 1
+    assert server.stats.rejected == 0
+
+
+async def test_a_push_split_byte_by_byte_and_two_in_one_write() -> None:
+    async with center() as (server, received):
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        for byte in packet("ONE"):
+            writer.write(bytes([byte]))
+            await writer.drain()
+        writer.write(packet("TWO") + packet("THREE"))
+        writer.close()
+        await writer.wait_closed()
+        serials = [(await asyncio.wait_for(received.get(), 2)).serial for _ in range(3)]
+    assert serials == ["ONE", "TWO", "THREE"]
+
+
+async def test_an_async_callback_is_awaited_in_order() -> None:
+    seen: list[str | None] = []
+
+    async def slow(message: AlarmCenterMessage) -> None:
+        await asyncio.sleep(0.01)
+        seen.append(message.status)
+
+    async with AlarmCenterServer("127.0.0.1", 0, on_message=slow) as server:
+        for status in ("Start", "Stop", "Start", "Stop"):
+            await send(server.port, packet(status=status))
+        await until(lambda: len(seen) == 4)
+    assert seen == ["Start", "Stop", "Start", "Stop"]
+
+
+async def test_a_failing_callback_is_logged_and_the_server_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[str | None] = []
+
+    def fragile(message: AlarmCenterMessage) -> None:
+        if message.serial == "BAD":
+            raise RuntimeError("boom")
+        seen.append(message.serial)
+
+    async with AlarmCenterServer("127.0.0.1", 0, on_message=fragile) as server:
+        await send(server.port, packet("BAD"))
+        await send(server.port, packet("GOOD"))
+        await until(lambda: seen == ["GOOD"])
+    assert server.stats.callback_errors == 1
+    assert "on_message callback failed" in caplog.text
+
+
+async def test_messages_iterates_until_the_server_stops() -> None:
+    server = AlarmCenterServer("127.0.0.1", 0)
+    await server.start()
+    await send(server.port, packet("A"))
+    await send(server.port, packet("B"))
+    await until(lambda: server.stats.messages == 2)
+    await server.stop()
+    serials = [message.serial async for message in server.messages()]
+    assert serials == ["A", "B"]
+
+
+async def test_messages_refuses_misuse() -> None:
+    with pytest.raises(StateError):
+        await anext(AlarmCenterServer("127.0.0.1", 0).messages())
+    async with center() as (server, _):
+        with pytest.raises(StateError):
+            await anext(server.messages())
+        with pytest.raises(StateError):
+            await server.start()
+    with pytest.raises(ValueError, match="positive"):
+        AlarmCenterServer(read_timeout=0)
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\x00" * 64,
+        encode_frame(1508, b"}{ not json"),
+        encode_frame(1508, b'{"Name": "KeepAlive"}'),  # JSON, but no alarm
+    ],
+)
+async def test_garbage_is_counted_and_never_stops_the_server(junk: bytes) -> None:
+    async with center() as (server, received):
+        await send(server.port, junk)
+        await until(lambda: server.stats.rejected == 1)
+        await send(server.port, packet("AFTER"))
+        message = await asyncio.wait_for(received.get(), 2)
+    assert message.serial == "AFTER"
+    assert server.stats.messages == 1
+
+
+async def test_good_messages_before_garbage_are_kept() -> None:
+    async with center() as (server, received):
+        await send(server.port, packet("KEPT") + b"\x13garbage")
+        assert (await asyncio.wait_for(received.get(), 2)).serial == "KEPT"
+        await until(lambda: server.stats.rejected == 1)
+
+
+async def test_an_oversized_length_is_refused_at_the_header() -> None:
+    async with center() as (server, _):
+        header = encode_frame(1508, b"")[:16] + (MAX_ALARM_CENTER_MESSAGE + 1).to_bytes(4, "little")
+        writer = await send(server.port, header, close=False)
+        # Closed at once, before any data: the read sees EOF (or a reset), not a hang.
+        reader_closed = await asyncio.wait_for(_closed_by_peer(writer), 2)
+        assert reader_closed
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        assert server.stats.rejected == 1
+
+
+async def _closed_by_peer(writer: asyncio.StreamWriter) -> bool:
+    transport = writer.transport
+    while not transport.is_closing():
+        try:
+            writer.write(b"\x00" * 1024)
+            await writer.drain()
+        except OSError:
+            return True
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def test_a_packet_cut_off_by_eof_is_rejected() -> None:
+    async with center() as (server, received):
+        await send(server.port, packet("CUT")[:-4])
+        await until(lambda: server.stats.rejected == 1)
+        assert received.empty()
+
+
+async def test_silent_and_slowloris_clients_are_closed_at_the_read_timeout() -> None:
+    async with center(read_timeout=0.3) as (server, received):
+        _, silent = await asyncio.open_connection("127.0.0.1", server.port)
+        slow_reader, slow = await asyncio.open_connection("127.0.0.1", server.port)
+        data = packet("SLOW")
+        for byte in data[:10]:  # a byte every 20 ms: the whole message would take 4 s
+            slow.write(bytes([byte]))
+            await slow.drain()
+            await asyncio.sleep(0.02)
+        await until(lambda: server.stats.timed_out == 2)
+        assert await asyncio.wait_for(slow_reader.read(), 2) == b""
+        for writer in (silent, slow):
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        assert received.empty()
+        await send(server.port, packet("FAST"))
+        assert (await asyncio.wait_for(received.get(), 2)).serial == "FAST"
+
+
+async def test_connections_over_the_cap_are_refused() -> None:
+    async with center(max_connections=3) as (server, received):
+        held = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(3)]
+        await until(lambda: len(server.peers) == 3)
+        await send(server.port, packet("REFUSED"))
+        await until(lambda: server.stats.refused == 1)
+        for _, writer in held:
+            writer.close()
+            await writer.wait_closed()
+        await until(lambda: not server.peers)
+        await send(server.port, packet("ACCEPTED"))
+        assert (await asyncio.wait_for(received.get(), 2)).serial == "ACCEPTED"
+
+
+async def test_a_consumer_that_falls_behind_loses_the_oldest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, "xmcam.alarm_center")
+    server = AlarmCenterServer("127.0.0.1", 0, queue_size=2)
+    async with server:
+        for serial in ("1", "2", "3", "4"):
+            await send(server.port, packet(serial))
+        await until(lambda: server.stats.messages == 4)
+    assert server.stats.dropped == 2
+    assert [message.serial async for message in server.messages()] == ["3", "4"]
+    assert "behind" in caplog.text
+
+
+async def test_many_concurrent_pushes_all_arrive() -> None:
+    async with center() as (server, received):
+        await asyncio.gather(*(send(server.port, packet(f"CAM{n:03d}")) for n in range(200)))
+        serials = {(await asyncio.wait_for(received.get(), 5)).serial for _ in range(200)}
+    assert serials == {f"CAM{n:03d}" for n in range(200)}
+    assert server.stats.connections == 200
+    assert server.stats.rejected == 0
