@@ -19,6 +19,7 @@ Passwords never show: not in a repr, an error, a log line or a result.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import os
@@ -42,6 +43,7 @@ __all__ = [
     "CameraResult",
     "Inventory",
     "InventoryError",
+    "current_entry",
     "describe_error",
     "load_inventory",
     "run_fleet",
@@ -339,6 +341,18 @@ class CameraResult(Generic[T]):
     seconds: float
 
 
+_current_entry: Final[contextvars.ContextVar[CameraEntry]] = contextvars.ContextVar(
+    "xmcam_fleet_entry"
+)
+
+
+def current_entry() -> CameraEntry:
+    """The inventory entry of the camera that run_fleet()'s action is running for (an action
+    that writes a file per camera names it after `current_entry().name`). LookupError outside
+    an action."""
+    return _current_entry.get()
+
+
 def describe_error(error: BaseException) -> str:
     """One line for a failure, as the `xmcam` command words it: the device's Ret code and its
     meaning, a timeout, a camera that cannot be reached."""
@@ -414,6 +428,7 @@ class _Run(Generic[T]):
             self.progress(result)
 
     async def camera(self, index: int, entry: CameraEntry) -> None:
+        _current_entry.set(entry)  # each camera runs in its own task, with its own context
         account = (entry.host.casefold(), entry.port, entry.user)
         lock = self.accounts.setdefault(account, asyncio.Lock())
         async with lock, self.semaphore:

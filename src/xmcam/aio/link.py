@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Final
@@ -88,7 +89,11 @@ class Link(asyncio.BufferedProtocol):
         except TimeoutError:
             raise RequestTimeoutError(f"connecting to {host}:{port} timed out") from None
         except OSError as error:
+            # asyncio words a refusal "Connect call failed ('10.0.0.5', 34567)": the errno's
+            # own text ("Connection refused") says what happened.
             reason = error.strerror or type(error).__name__
+            if isinstance(error, ConnectionError) and error.errno:
+                reason = os.strerror(error.errno)
             raise ConnectionClosedError(f"cannot connect to {host}:{port}: {reason}") from None
         return link
 

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ from xmcam.errors import AuthenticationError, DeviceError
 from xmcam.protocol import redact
 from xmcam.protocol.redaction import REDACTED
 
-__all__ = ["add_parser", "fill_redacted", "read_json_argument", "write_atomically"]
+__all__ = [
+    "add_parser",
+    "export_text",
+    "fill_redacted",
+    "read_json_argument",
+    "write_atomically",
+]
 
 
 def read_json_argument(text: str) -> Any:
@@ -109,6 +116,11 @@ def write_atomically(path: str, text: str) -> None:
         raise CommandError(f"cannot write {path}: {_reason(error)}") from None
 
 
+def export_text(tree: Mapping[str, Any]) -> str:
+    """The text of an export file: indented JSON of {name: value}, secrets redacted."""
+    return json.dumps(redact(tree), ensure_ascii=False, indent=2) + "\n"
+
+
 async def config_get(camera: AsyncCamera, args: argparse.Namespace) -> int:
     value = await camera.get_config(args.name)
     if args.json:
@@ -134,7 +146,7 @@ async def config_export(camera: AsyncCamera, args: argparse.Namespace) -> int:
         tree = await camera.export_config(args.names or None)
     finally:
         progress.done()
-    text = json.dumps(redact(tree), ensure_ascii=False, indent=2) + "\n"
+    text = export_text(tree)
     if args.file == "-":
         sys.stdout.write(text)
         return ExitCode.SUCCESS
