@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from xmcam.fleet import (
     CameraResult,
     Inventory,
     InventoryError,
+    current_entry,
     describe_error,
     load_inventory,
     run_fleet,
@@ -195,6 +197,25 @@ def test_readable_file_with_clear_passwords_warns_once(
     assert not [record for record in caplog.records if record.name == "xmcam.fleet"]
 
 
+ROOT = Path(__file__).parent.parent
+
+
+def test_the_example_inventory_and_the_docs_example_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XMCAM_PASSWORD", SECRET)
+    monkeypatch.setenv("XMCAM_NVR_PASSWORD", "other")
+    example = load_inventory(ROOT / "examples" / "fleet.toml")
+    assert [camera.name for camera in example] == ["porch", "garage", "yard-nvr", "lab"]
+    assert [camera.password for camera in example] == [SECRET, SECRET, "other", ""]
+    assert example.cameras[3].address == "[fd00::20]:34567"
+    docs = (ROOT / "docs" / "fleet.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(.*?)```", docs, re.DOTALL)
+    assert block is not None
+    documented = load_inventory(write(tmp_path, block.group(1)))
+    assert [camera.name for camera in documented] == ["porch", "garage", "yard-nvr"]
+
+
 # ------------------------------------------------------------------------ running a fleet
 
 
@@ -342,6 +363,30 @@ async def test_action_failures_are_results() -> None:
     assert missing.error.startswith("Ret 607")
     assert bug.error == "'not here'"
     assert silent.error == "no reply to SYSINFO_REQ within 0.2 s"
+
+
+async def test_current_entry_is_the_camera_the_action_runs_for() -> None:
+    with pytest.raises(LookupError):
+        current_entry()
+
+    async def own_name(camera: AsyncCamera) -> tuple[str, int]:
+        await asyncio.sleep(0)  # the other cameras' actions run meanwhile
+        return current_entry().name, camera.port
+
+    async with Simulator() as first, Simulator() as second:
+        inventory = Inventory(
+            (
+                CameraEntry("first", "127.0.0.1", first.port),
+                CameraEntry("second", "127.0.0.1", second.port),
+            )
+        )
+        results = await run_fleet(inventory, own_name)
+        assert [result.value for result in results] == [
+            ("first", first.port),
+            ("second", second.port),
+        ]
+    with pytest.raises(LookupError):
+        current_entry()
 
 
 def test_describe_error_words_failures_in_one_line() -> None:

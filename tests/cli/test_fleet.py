@@ -9,7 +9,6 @@ import io
 import json
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,19 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Result, Run
+from tests.test_fleet import closed_port
 from xmcam.cli import ExitCode, main
 from xmcam.protocol import sofia_hash
 from xmcam.sim import SimulatorThread, load_profile
 
 SECRET = "hunter2"
 NAMES = ["cam1", "cam2", "nvr", "wrongpw", "closed"]
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 class Fleet:
@@ -351,6 +344,7 @@ def test_progress_bar_counts_done_and_failed_on_a_terminal(
     result = run_cli("fleet", fleet.inventory, "info", "--concurrency", "1")
     assert result.code == ExitCode.FAILURE
     shown = terminal.getvalue()
+    assert shown.startswith("\r[--------------------] 0/5 done, 0 failed")
     assert "\r[####----------------] 1/5 done, 0 failed" in shown
     assert "[####################] 5/5 done, 2 failed" in shown
     # The bar's line is wiped before the table and the error line.

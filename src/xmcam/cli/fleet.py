@@ -39,6 +39,7 @@ from xmcam.fleet import (
     load_inventory,
     run_fleet,
 )
+from xmcam.models import SystemInfo
 from xmcam.protocol import redact
 
 __all__ = ["FleetCommand", "add_parser", "command_of"]
@@ -62,11 +63,11 @@ class FleetCommand:
 # ------------------------------------------------------------------------ the actions
 
 
-async def _info(camera: AsyncCamera) -> Any:
+async def _info(camera: AsyncCamera) -> SystemInfo:
     return await camera.system_info()
 
 
-def _info_cells(info: Any) -> tuple[object, ...]:
+def _info_cells(info: SystemInfo) -> tuple[object, ...]:
     return (info.model, info.firmware, info.serial)
 
 
@@ -105,7 +106,7 @@ def _config_get(name: str) -> Callable[[AsyncCamera], Awaitable[Any]]:
     return action
 
 
-def summarise(value: Any) -> str:
+def _summarise(value: Any) -> str:
     """A config value on one line for the table: compact JSON, secrets redacted, cut short."""
     text = dumps_safe(redact(jsonable(value)))
     return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"
@@ -146,7 +147,7 @@ def command_of(args: argparse.Namespace) -> FleetCommand:
             )
         return FleetCommand(_time_check, ("device time", "skew"), _time_check_cells, _rounded_skews)
     if args.action == "config-get":
-        return FleetCommand(_config_get(args.name), ("value",), lambda value: (summarise(value),))
+        return FleetCommand(_config_get(args.name), ("value",), lambda value: (_summarise(value),))
     if args.action == "config-export":
         action = _config_export(_export_directory(args.directory))
         return FleetCommand(action, ("file",), lambda value: (value["file"],))
@@ -174,9 +175,13 @@ class _Tally:
         self.total = total
         self.results: list[CameraResult[Any]] = []
         self.progress = Progress()
+        self.show()
 
     def add(self, result: CameraResult[Any]) -> None:
         self.results.append(result)
+        self.show()
+
+    def show(self) -> None:
         done = len(self.results)
         failed = sum(not result.ok for result in self.results)
         filled = BAR_WIDTH * done // self.total
@@ -194,12 +199,9 @@ def _handler(args: argparse.Namespace) -> int:
     concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY)
     try:
         asyncio.run(_run(inventory, command, concurrency, tally))
-    except KeyboardInterrupt:
+    finally:  # after Ctrl-C too: what was done, and what was not ("cancelled")
         tally.progress.done()
-        _show(args, command, inventory, tally.results)  # what was done, and what was not
-        raise
-    tally.progress.done()
-    _show(args, command, inventory, tally.results)
+        _show(args, command, inventory, tally.results)
     failed = sum(not result.ok for result in tally.results)
     if failed:
         raise CommandError(f"{failed} of {len(inventory)} cameras failed")
@@ -294,10 +296,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("file", metavar="FILE", help="the inventory file (TOML)")
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     actions.add_parser(
-        "info", parents=[with_json], help="model, firmware and serial of each camera"
+        "info",
+        parents=[with_json],
+        help="model, firmware and serial of each camera",
+        epilog="example: xmcam fleet cameras.toml info --json",
     ).set_defaults(action="info")
     clock = actions.add_parser(
-        "time", parents=[with_json], help="check each camera's clock, or sync it to this host"
+        "time",
+        parents=[with_json],
+        help="check each camera's clock, or sync it to this host",
+        epilog="example: xmcam fleet cameras.toml time sync",
     )
     clock.add_argument(
         "time_action",
@@ -307,7 +315,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     clock.set_defaults(action="time")
     _add_config_parser(actions, with_json)
-    reboot = actions.add_parser("reboot", parents=[with_json], help="restart every camera")
+    reboot = actions.add_parser(
+        "reboot",
+        parents=[with_json],
+        help="restart every camera",
+        epilog="example: xmcam fleet cameras.toml reboot --wait --concurrency 2",
+    )
     reboot.add_argument("--wait", action="store_true", help="wait until each camera is back")
     reboot.add_argument(
         "--wait-timeout",
@@ -324,10 +337,18 @@ def _add_config_parser(
     actions: argparse._SubParsersAction[argparse.ArgumentParser],
     with_json: argparse.ArgumentParser,
 ) -> None:
-    config = actions.add_parser("config", parents=[with_json], help="read or export configs")
+    config = actions.add_parser(
+        "config",
+        parents=[with_json],
+        help="read or export configs",
+        epilog="example: xmcam fleet cameras.toml config export backups/",
+    )
     config_actions = config.add_subparsers(title="config actions", metavar="ACTION", required=True)
     get = config_actions.add_parser(
-        "get", parents=[with_json], help="one config of each camera, summarised in the table"
+        "get",
+        parents=[with_json],
+        help="one config of each camera, summarised in the table",
+        epilog="example: xmcam fleet cameras.toml config get General.General --json",
     )
     get.add_argument("name", metavar="NAME", help="config name, e.g. General.General")
     get.set_defaults(action="config-get")
@@ -335,6 +356,7 @@ def _add_config_parser(
         "export",
         parents=[with_json],
         help="every config of each camera to DIR/<camera>.json (as `xmcam config export`)",
+        epilog="example: xmcam fleet cameras.toml config export backups/",
     )
     export.add_argument("directory", metavar="DIR", help="the directory (made if missing)")
     export.set_defaults(action="config-export")
