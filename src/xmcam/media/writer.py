@@ -54,8 +54,11 @@ __all__ = [
     "MediaError",
     "MediaWriter",
     "MissingMediaSupportError",
+    "codec_label",
     "keyframe_to_jpeg",
     "open_writer",
+    "output_format",
+    "require_media_support",
 ]
 
 INSTALL_HINT: Final = "pip install 'xmcam[media]'"
@@ -153,13 +156,15 @@ def open_writer(
     it cannot tell the format of, MissingMediaSupportError when a container needs PyAV."""
     if isinstance(target, str) and target == "-":
         target = sys.stdout.buffer
-    name = _format_name(target, format)
+    name = output_format(target, format)
     if name in CONTAINER_FORMATS:
         return ContainerWriter(target, format=name)
     return AnnexBWriter(target, codec=ANNEX_B_FORMATS.get(name))
 
 
-def _format_name(target: str | os.PathLike[str] | BinaryIO, format: str | None) -> str:
+def output_format(target: str | os.PathLike[str] | BinaryIO, format: str | None = None) -> str:
+    """The output's format name (a key of CONTAINER_FORMATS or ANNEX_B_FORMATS, or "annexb"
+    for a stream named by neither); ValueError when neither `format` nor the name tells."""
     if format is not None:
         name = format.lower().lstrip(".")
     elif isinstance(target, str | os.PathLike):
@@ -306,8 +311,8 @@ class AnnexBWriter(_Writer):
     def _start(self, frame: VideoFrame) -> BinaryIO:
         if self.codec is not None and frame.codec != self.codec:
             raise MediaError(
-                f"the video is {_codec_name(frame.codec)}, the output is named for "
-                f"{_codec_name(self.codec)}"
+                f"the video is {codec_label(frame.codec)}, the output is named for "
+                f"{codec_label(self.codec)}"
             )
         self.codec = frame.codec
         if self._output.stream is not None:
@@ -386,7 +391,7 @@ class ContainerWriter(_Writer):
         if codec_name is None:
             raise MediaError(
                 f"{self.format.upper()} output takes H.264 or H.265 video, "
-                f"not {_codec_name(keyframe.codec)}"
+                f"not {codec_label(keyframe.codec)}"
             )
         try:
             probe = av.open(io.BytesIO(keyframe.data), "r", format=codec_name)
@@ -495,7 +500,8 @@ class ContainerWriter(_Writer):
             self._container.close()
 
 
-def _codec_name(codec: int) -> str:
+def codec_label(codec: int) -> str:
+    """A video codec's name for people: "H.264", "H.265"."""
     return _CODEC_NAMES.get(codec, f"video codec {codec}")
 
 
@@ -516,7 +522,7 @@ def keyframe_to_jpeg(frame: VideoFrame, *, quality: int = 3) -> bytes:
 
     decoder_name = _VIDEO_CODECS.get(frame.codec)
     if decoder_name is None:
-        raise MediaError(f"cannot decode {_codec_name(frame.codec)} to a picture")
+        raise MediaError(f"cannot decode {codec_label(frame.codec)} to a picture")
     if not frame.data:
         raise MediaError("the keyframe is empty")
     decoder = av.CodecContext.create(decoder_name, "r")
