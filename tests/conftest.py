@@ -17,8 +17,8 @@ from hypothesis import settings
 from xmcam.protocol import sofia_hash
 
 # The simulated-camera fixtures xmcam offers its users (tests/test_testing.py uses them as a
-# user would).
-pytest_plugins = ["xmcam.testing"]
+# user would), and small clips made with ffmpeg once per session (tests/media_clips.py).
+pytest_plugins = ["xmcam.testing", "tests.media_clips"]
 
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(

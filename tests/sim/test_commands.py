@@ -176,8 +176,8 @@ def test_ptz_commands_are_logged(wire: Wire) -> None:
 
 
 def test_commands_it_does_not_have_get_102(wire: Wire) -> None:
-    # Snapshots and log queries belong to later issues; the answer is a clean refusal.
-    assert ret(wire, 1560, {"Name": "OPSNAP", "OPSNAP": {"Channel": 0}}) == 102
+    # Log queries and disk management belong to later issues; the answer is a clean refusal.
+    assert ret(wire, 1460, {"Name": "OPStorageManager", "OPStorageManager": {}}) == 102
     assert ret(wire, 1442, {"Name": "OPLogQuery"}) == 102
 
 

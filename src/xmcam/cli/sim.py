@@ -16,6 +16,7 @@ from pathlib import Path
 from xmcam.cli.output import ExitCode
 from xmcam.cli.session import positive_seconds
 from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
+from xmcam.sim.media import MediaError
 
 __all__ = ["add_parser", "run_simulator"]
 
@@ -56,6 +57,7 @@ def _faults(args: argparse.Namespace) -> Faults:
         coalesce=args.coalesce,
         omit_terminator=args.omit_terminator,
         garbage=args.garbage,
+        media_pace=0.0 if args.unpaced else 1.0,
     )
 
 
@@ -72,8 +74,13 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             channels=args.channels,
             alarm_every=args.alarm_every,
             faults=_faults(args),
+            video=args.video,
+            sub_video=args.sub_video,
+            audio=args.audio,
+            no_audio=args.no_audio,
+            recordings=args.recordings,
         )
-    except (ProfileError, StateFileError) as error:
+    except (ProfileError, StateFileError, MediaError) as error:
         print(f"xmcam: {error}", file=sys.stderr)
         return ExitCode.USAGE
     try:
@@ -122,6 +129,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=(
             "examples:\n  xmcam sim --port 0\n  xmcam sim --profile nvr-8ch --alarm-every 10\n"
             "  xmcam sim --state cam.json --reply-delay 0.5 --silent-ids 1020\n"
+            "  xmcam sim --video cam.h265 --sub-video sub.h264 --no-audio --recordings files.json\n"
             f"built-in profiles: {', '.join(BUILTIN_PROFILES)}"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -158,4 +166,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     faults.add_argument("--coalesce", action="store_true", help="pack replies into one write")
     faults.add_argument("--omit-terminator", action="store_true", help="JSON without \\n\\0")
     faults.add_argument("--garbage", action="store_true", help="junk frame before each reply")
+    media = parser.add_argument_group("media (default: the built-in 640x360 H.264 clips)")
+    media.add_argument(
+        "--video", type=Path, metavar="FILE", help="main stream: an H.264 or H.265 Annex-B clip"
+    )
+    media.add_argument("--sub-video", type=Path, metavar="FILE", help="sub-stream (Extra1) clip")
+    sound = media.add_mutually_exclusive_group()
+    sound.add_argument("--audio", type=Path, metavar="FILE", help="G.711 A-law 8 kHz, raw")
+    sound.add_argument("--no-audio", action="store_true", help="streams without audio")
+    media.add_argument(
+        "--recordings", type=Path, metavar="FILE", help="serve these recordings (a JSON list)"
+    )
+    media.add_argument(
+        "--unpaced", action="store_true", help="live streams as fast as the socket takes them"
+    )
     parser.set_defaults(handler=_run)

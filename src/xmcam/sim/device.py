@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from xmcam.protocol import (
     DEVICE_LIMITS,
+    Body,
     DeviceConnection,
     LoginRequest,
     MessageId,
@@ -30,6 +31,13 @@ from xmcam.protocol import (
     password_matches,
 )
 from xmcam.sim.commands import Effect, handle
+from xmcam.sim.media_commands import (
+    CLAIM_IDS,
+    MEDIA_REQUEST_IDS,
+    MediaSessions,
+    claim_for_session,
+    handle_media,
+)
 from xmcam.sim.profile import Profile
 from xmcam.sim.state import DeviceState
 
@@ -91,26 +99,30 @@ class CameraConnection:
         return out
 
     def _request(self, request: Request) -> list[bytes]:
-        quirks = self.device.quirks
         if request.message_id in _NEVER_ANSWERED or request.reply_id is None:
             return []
         if request.body is None:
             return []  # binary data (talk audio, upgrade data): nothing to answer here
         if not request.authenticated:
-            # Real devices ignore requests before login (PROTOCOL.md §6.1, [MAD] R03).
-            if quirks.unauthenticated == "silent":
-                return []
-            return [
-                self.reply(request, {"Name": request.body.name or "", "Ret": NOT_LOGGED_IN_RET})
-            ]
+            return self._before_login(request, request.body)
         if not request.session_matches:
             return []  # another connection's session id: silently ignored ([MAD] R10)
+        if request.message_id in MEDIA_REQUEST_IDS:
+            return handle_media(self, request)
         body = handle(self, request)
         replies = [] if body is None else [self.reply(request, body)]
         if Effect.LOGOUT in self.effects:
             self.effects.remove(Effect.LOGOUT)
             self.logout()
         return replies
+
+    def _before_login(self, request: Request, body: Body) -> list[bytes]:
+        if request.message_id in CLAIM_IDS:  # a media connection names a live session
+            return claim_for_session(self, request)
+        # Real devices ignore requests before login (PROTOCOL.md §6.1, [MAD] R03).
+        if self.device.quirks.unauthenticated == "silent":
+            return []
+        return [self.reply(request, {"Name": body.name or "", "Ret": NOT_LOGGED_IN_RET})]
 
     def reply(self, request: Request, body: dict[str, Any]) -> bytes:
         quirks = self.device.quirks
@@ -143,6 +155,7 @@ class CameraConnection:
     def close(self) -> None:
         """The connection is gone: forget its session."""
         self.device.end_session(self)
+        self.device.media.connection_closed(self)
         self.device.connections.pop(self.number, None)
 
 
@@ -169,6 +182,7 @@ class SimulatedDevice:
         self._failures: OrderedDict[str, _LoginFailures] = OrderedDict()
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
+        self.media = MediaSessions(self)
 
     # ------------------------------------------------------------------ connections
 
@@ -200,6 +214,8 @@ class SimulatedDevice:
         session_limit = self.quirks.session_expiry_intervals * self.profile.alive_interval
         late: list[CameraConnection] = []
         for connection in self.connections.values():
+            if self.media.holds(connection):
+                continue  # a stream's connection lives as long as the session it serves
             limit = (
                 session_limit
                 if connection.session_id is not None
@@ -210,6 +226,7 @@ class SimulatedDevice:
         return late
 
     def end_session(self, connection: CameraConnection) -> None:
+        self.media.session_ended(connection)
         connection.protocol.logout()
         connection.guarded = False
 

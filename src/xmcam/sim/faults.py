@@ -6,7 +6,7 @@ command line (`xmcam sim --reply-delay 2`). Our client's reliability tests are b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Final
 
 from xmcam.protocol import encode_frame
@@ -34,13 +34,17 @@ class Faults:
     """JSON bodies without their `\\n\\0` terminator."""
     garbage: bool = False
     """Send a well-formed frame with an unknown message id and binary junk before each reply."""
+    media_pace: float = 1.0
+    """Speed of live streams: 1 real time, 2 twice as fast, 0 as fast as the socket takes
+    them (for benchmarks). Downloads always go as fast as the socket takes them."""
 
     def describe(self) -> str:
-        """The knobs that are on, for the start-up line."""
+        """The knobs that differ from their defaults, for the start-up line."""
+        defaults = Faults()
         on = [
-            f"{name}={value!r}"
-            for name, value in vars(self).items()
-            if value not in (0.0, None, False) and value != set()
+            f"{knob.name}={getattr(self, knob.name)!r}"
+            for knob in fields(self)
+            if getattr(self, knob.name) != getattr(defaults, knob.name)
         ]
         return ", ".join(on) or "none"
 

@@ -10,7 +10,8 @@ A profile is a JSON file (see `profiles/ipc-seed.json`, the camera of the seed c
   (`Alarm.LocalAlarm`) or alarm output (`Alarm.AlarmOut`), written once as a template;
 - `abilities` (1360), `storage` (StorageInfo);
 - `quirks`: how this firmware differs (SessionID spelling, terminator, Ret codes, lockout,
-  session expiry, silence before login, ...).
+  session expiry, silence before login, ...);
+- `media`: the clips it streams, its frame rate, its snapshot (`xmcam.sim.media`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xmcam.protocol import SessionIdStyle
+from xmcam.sim.media import MediaError, MediaSettings, parse_media_settings
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -79,6 +81,13 @@ class Quirks:
     # A connection that has not logged in is closed after this many seconds (~30 s, [MAD]).
     unauthenticated_timeout: float = 30.0
     reboot_delay: float = 2.0
+    # Media (docs/simulator.md, "Media"): a claim on a second connection never answered (the
+    # Vatilon H44); live streams that start mid-GOP; OPSNAP answered with a JPEG, a Ret code
+    # (102, 108 as NVRs) or silence; a download ended by EndFlag or by an empty packet.
+    monitor_claim_silent: bool = False
+    monitor_mid_gop: bool = False
+    snapshot: str | int = "jpeg"
+    download_end: str = "flag"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +105,7 @@ class Profile:
     abilities: dict[str, Any]
     storage: list[Any]
     quirks: Quirks
+    media: MediaSettings = field(default_factory=MediaSettings)
 
     @property
     def alive_interval(self) -> int:
@@ -121,6 +131,10 @@ class Profile:
         fields = {name: getattr(self.quirks, name) for name in Quirks.__slots__}
         fields.update(changes)
         return _replace(self, quirks=Quirks(**fields))
+
+    def with_media(self, **changes: Any) -> Profile:
+        """The same device streaming other clips (`MediaSettings` fields)."""
+        return _replace(self, media=self.media.with_changes(**changes))
 
     def with_password(self, user: str, password_hash: str) -> Profile:
         """The same device where `user` exists with this password hash."""
@@ -196,7 +210,15 @@ def parse_profile(text: str, *, origin: str = "profile") -> Profile:
         abilities=reader.obj("abilities"),
         storage=reader.array("storage"),
         quirks=_quirks(reader.obj("quirks"), origin),
+        media=_media(reader.obj("media"), origin),
     )
+
+
+def _media(raw: dict[str, Any], origin: str) -> MediaSettings:
+    try:
+        return parse_media_settings(raw, origin)
+    except MediaError as error:
+        raise ProfileError(str(error)) from None
 
 
 class _Reader:
@@ -339,10 +361,26 @@ def _styles_by_reply(value: object) -> dict[int, SessionIdStyle]:
     return styles
 
 
+def _snapshot(value: object) -> str | int:
+    if value in ("jpeg", "silent"):
+        return str(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_SESSION_ID:
+        raise ValueError("quirks.snapshot must be 'jpeg', 'silent' or a Ret code")
+    return value
+
+
+def _download_end(value: object) -> str:
+    if value not in ("flag", "empty"):
+        raise ValueError("quirks.download_end must be 'flag' or 'empty'")
+    return str(value)
+
+
 _SPECIAL_QUIRKS: Final[dict[str, Callable[[Any], Any]]] = {
     "session_id_style": lambda value: _style(value, "session_id_style"),
     "session_id_style_by_reply": _styles_by_reply,
     "key_spellings": _key_spellings,
     "terminator": _terminator,
     "unauthenticated": _unauthenticated,
+    "snapshot": _snapshot,
+    "download_end": _download_end,
 }

@@ -14,7 +14,7 @@ import logging
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -27,8 +27,11 @@ from xmcam.sim.commands import Effect
 from xmcam.sim.device import CameraConnection, SimulatedDevice
 from xmcam.sim.discovery import DiscoveryResponder, with_identity
 from xmcam.sim.faults import Faults, garbage_frame, reply_request_id
+from xmcam.sim.media import MediaSettings
 from xmcam.sim.profile import Profile, load_profile
+from xmcam.sim.recordings import Recording, load_recordings
 from xmcam.sim.state import DeviceState
+from xmcam.sim.streaming import MediaStreams
 
 __all__ = ["Simulator", "SimulatorThread"]
 
@@ -40,6 +43,8 @@ _CHUNK_GAP: Final = 0.0005  # seconds between the pieces of a split write
 MAX_UNSENT = 4 * 1024 * 1024
 # Seconds a closed connection may take to let its last replies go before it is aborted.
 CLOSE_GRACE = 2.0
+# Bytes of split media writes (write_chunk) queued before a stream waits for them to go.
+_MEDIA_BACKLOG: Final = 64 * 1024
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -60,6 +65,8 @@ class _Link(asyncio.Protocol):
         self._pieces_pending = 0  # pieces of split writes not yet written
         self._pieces_bytes = 0
         self._pieces_until = 0.0  # loop time of the last queued piece of a split write
+        self._writable = asyncio.Event()  # cleared while the transport's buffer is full
+        self._writable.set()
         self.peer = "?"
 
     # ------------------------------------------------------------------ asyncio callbacks
@@ -100,6 +107,7 @@ class _Link(asyncio.Protocol):
             return
         self.send([reply for reply in replies if reply_request_id(reply) not in faults.silent_ids])
         self._simulator.flush_pushes()
+        self._simulator.streams.apply()
         self._after(camera)
 
     def _after(self, camera: CameraConnection) -> None:
@@ -112,19 +120,45 @@ class _Link(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         # The client reads slower than it asks: read no more requests until it catches up.
+        self._writable.clear()
         if self._transport is not None and not self._transport.is_closing():
             self._transport.pause_reading()
 
     def resume_writing(self) -> None:
+        self._writable.set()
         if self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._forget_unsent()
+        self._writable.set()  # a stream waiting to write finds the connection gone
         if self.camera is not None:
             self._simulator.links.pop(self.camera.number, None)
             self.camera.close()
+            self._simulator.streams.apply()
             log.debug("connection %d closed", self.camera.number)
+
+    # ------------------------------------------------------------------ media (streaming.py)
+
+    @property
+    def closing(self) -> bool:
+        return self._transport is None or self._transport.is_closing()
+
+    def send_media(self, packet: bytes) -> bool:
+        """Write a media packet now: split by write_chunk, never held by reply_delay or
+        coalesce. True when the writer must wait for `drained()` before the next one."""
+        self._write(packet)
+        return not self._writable.is_set() or self._pieces_bytes > _MEDIA_BACKLOG
+
+    async def drained(self) -> None:
+        """Wait until the client has taken enough of what was written, or is gone."""
+        while not self.closing:
+            if not self._writable.is_set():
+                await self._writable.wait()
+            elif self._pieces_bytes > _MEDIA_BACKLOG:
+                await asyncio.sleep(_CHUNK_GAP)
+            else:
+                return
 
     # ------------------------------------------------------------------ writing
 
@@ -268,8 +302,20 @@ class Simulator:
         alarm_center: tuple[str, int] | None = None,
         serial: str | None = None,
         mac: str | None = None,
+        video: str | Path | None = None,
+        sub_video: str | Path | None = None,
+        audio: str | Path | None = None,
+        no_audio: bool = False,
+        recordings: str | Path | Iterable[Recording] | None = None,
     ) -> None:
         chosen = profile if isinstance(profile, Profile) else load_profile(profile)
+        media = {
+            name: Path(value)
+            for name, value in (("main", video), ("extra", sub_video), ("audio", audio))
+            if value is not None
+        }
+        if media or no_audio:  # the clips to stream: xmcam.sim.media
+            chosen = chosen.with_media(no_audio=no_audio, **media)
         if serial is not None or mac is not None:  # several devices of one profile, told apart
             chosen = with_identity(chosen, serial=serial, mac=mac)
         if channels is not None:
@@ -288,6 +334,12 @@ class Simulator:
         if clock is not None:
             options["clock"] = clock
         self.device = SimulatedDevice(chosen, **options)
+        if chosen.media != MediaSettings():  # named files are read now: a bad one is refused
+            self.device.media.library.check()
+        if recordings is not None:
+            source = Path(recordings) if isinstance(recordings, str | Path) else recordings
+            self.device.media.catalogue = load_recordings(source)
+        self.streams = MediaStreams(self)  # the live streams and downloads: sim/streaming.py
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -345,6 +397,7 @@ class Simulator:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.streams.stop()
         await self._close_server()
 
     async def _close_server(self) -> None:

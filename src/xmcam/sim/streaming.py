@@ -1,0 +1,142 @@
+"""The simulator's media streams on asyncio: one task per stream, writing to its connection.
+
+The sans-I/O side (`media_commands.py`) decides what streams where; this shell writes. A live
+stream is paced by the loop's clock: burst n of a stream goes out at `start + n / (fps *
+media_pace)`, computed from the start each time so that late wake-ups never add up to drift
+(a knob changed mid-stream restarts the count from now). `media_pace` 0 sends as fast as the
+socket takes the packets, for benchmarks. A download goes as fast as the socket takes it.
+After each packet a stream waits for its transport to drain when the client reads slower
+than it is fed: a client that never reads holds the stream, never the simulator's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Final, Protocol
+
+from xmcam.sim.media import LiveSource, Packetizer
+from xmcam.sim.media_commands import Claim, StartStream, StopStream
+
+if TYPE_CHECKING:
+    from xmcam.sim.faults import Faults
+    from xmcam.sim.server import Simulator
+
+__all__ = ["MediaLink", "MediaStreams"]
+
+log = logging.getLogger("xmcam.sim")
+
+# Packets written between two yields to the loop when nothing makes a stream wait (a fast
+# reader and an unpaced stream must not starve the other connections).
+_PACKETS_PER_YIELD: Final = 16
+
+
+class MediaLink(Protocol):
+    """What a stream needs of the connection it flows on (the server's `_Link`)."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    def send_media(self, packet: bytes) -> bool:
+        """Write a packet; True when the writer must wait for `drained()` first."""
+        ...
+
+    async def drained(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MediaStreams:
+    """The running streams of a simulator, keyed by their claims."""
+
+    def __init__(self, simulator: Simulator) -> None:
+        self._simulator = simulator
+        self._tasks: dict[Claim, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def apply(self) -> None:
+        """Start and stop what the device asked for since the last call."""
+        simulator = self._simulator
+        for action in simulator.device.media.take_actions():
+            link = simulator.links.get(action.claim.connection)
+            if isinstance(action, StopStream):
+                task = self._tasks.pop(action.claim, None)
+                if task is not None:
+                    task.cancel()
+                if action.close and link is not None:
+                    link.close()
+            elif link is not None:
+                self._start(link, action)
+
+    def _start(self, link: MediaLink, action: StartStream) -> None:
+        if action.live is not None:
+            run = _live(link, action.live, action.packetizer, self._simulator.faults)
+        else:
+            run = _download(link, action.data, action.packetizer, end_flag=action.end_flag)
+        task = asyncio.get_running_loop().create_task(run)
+        claim = action.claim
+        self._tasks[claim] = task
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._tasks.get(claim) is done:
+                del self._tasks[claim]
+
+        task.add_done_callback(forget)
+
+    async def stop(self) -> None:
+        """Cancel every stream (the simulator is stopping)."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _write(link: MediaLink, packets: list[bytes], written: int) -> int:
+    """Write packets, waiting for the transport whenever it asks; returns the count written."""
+    for packet in packets:
+        if link.closing:
+            break
+        written += 1
+        if link.send_media(packet):
+            await link.drained()
+        elif written % _PACKETS_PER_YIELD == 0:
+            await asyncio.sleep(0)
+    return written
+
+
+async def _live(
+    link: MediaLink, source: LiveSource, packetizer: Packetizer, faults: Faults
+) -> None:
+    loop = asyncio.get_running_loop()
+    pace = faults.media_pace
+    started, first = loop.time(), 0
+    written = 0
+    while not link.closing:
+        if faults.media_pace != pace:  # the knob changed: count from now at the new pace
+            pace, started, first = faults.media_pace, loop.time(), source.frames_sent
+        if pace > 0:
+            due = started + (source.frames_sent - first) / (source.fps * pace)
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            packets = packetizer.feed(source.next_burst()) + packetizer.flush()
+        else:
+            # Unpaced: packets are cut at 8192 bytes whatever the frames, as a busy camera's.
+            packets = packetizer.feed(source.next_burst())
+            await asyncio.sleep(0)
+        written = await _write(link, packets, written)
+
+
+async def _download(
+    link: MediaLink, data: bytes, packetizer: Packetizer, *, end_flag: bool
+) -> None:
+    written = 0
+    for packet in packetizer.whole(data, end_flag=end_flag):
+        if link.closing:
+            return
+        written = await _write(link, [packet], written)
+    log.debug("download of %d bytes sent in %d packets", len(data), written)
