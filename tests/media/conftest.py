@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from importlib import resources
 from pathlib import Path
 
 import pytest
 
-CLIPS = resources.files("xmcam.sim") / "clips"
+from tests.media.streams import clip_bytes
 
-
-def clip_bytes(name: str) -> bytes:
-    """A clip the simulator ships (src/xmcam/sim/clips)."""
-    return (CLIPS / name).read_bytes()
+# clip_bytes is imported from here by other media tests.
+__all__ = ["clip_bytes"]
 
 
 @pytest.fixture(scope="session")

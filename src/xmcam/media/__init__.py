@@ -12,6 +12,7 @@ from xmcam.media.annexb import (
     nal_units,
     probe_size,
 )
+from xmcam.media.demux import MAX_FRAME_SIZE, MediaDemuxer
 from xmcam.media.frames import (
     AudioCodec,
     AudioFrame,
@@ -30,11 +31,13 @@ from xmcam.media.frames import (
 )
 
 __all__ = [
+    "MAX_FRAME_SIZE",
     "AccessUnit",
     "AudioCodec",
     "AudioFrame",
     "FrameType",
     "InfoFrame",
+    "MediaDemuxer",
     "MediaFrame",
     "PictureFrame",
     "VideoCodec",
