@@ -1,22 +1,124 @@
-"""`xmcam discover`: find cameras on the local network."""
+"""`xmcam discover`: find cameras on the local network with the UDP search (PROTOCOL.md §21)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 
-from xmcam.cli.output import CommandError, ExitCode
+from xmcam.aio.discovery import discover
+from xmcam.cli.output import CommandError, ExitCode, print_json, print_table
+from xmcam.cli.session import positive_seconds
+from xmcam.discovery import SEARCH_PORT, DiscoveredDevice
 
-__all__ = ["add_parser"]
+__all__ = ["add_parser", "run_discover"]
+
+DEFAULT_SEARCH_TIMEOUT = 2.0
+_HEADERS = ("host", "MAC", "serial", "type", "firmware", "TCP port", "channels")
 
 
-def _not_built(args: argparse.Namespace) -> int:
-    raise CommandError("xmcam discover is not built yet", ExitCode.FAILURE)
+def _address(text: str, default_port: int, *, lowest_port: int = 1) -> tuple[str, int]:
+    """HOST or HOST:PORT (an IPv4 address or a name: the search is IPv4 only), the port
+    defaulting to `default_port`."""
+    host, colon, port_text = text.partition(":")
+    if not host or ":" in port_text:
+        raise CommandError(f"bad address {text!r}: expected HOST or HOST:PORT", ExitCode.USAGE)
+    if not colon:
+        return host, default_port
+    # isdigit() alone lets through digits int() refuses ("²").
+    if (
+        not (port_text.isascii() and port_text.isdigit())
+        or not lowest_port <= int(port_text) < 65536
+    ):
+        raise CommandError(
+            f"bad port {port_text!r}: expected {lowest_port} to 65535", ExitCode.USAGE
+        )
+    return host, int(port_text)
+
+
+def _repeats(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"not a number of probes (1 to 100): {text!r}")
+    return int(text)
+
+
+def _row(device: DiscoveredDevice) -> tuple[object, ...]:
+    return (
+        device.host,
+        device.mac,
+        device.serial,
+        device.device_type,
+        device.firmware,
+        device.tcp_port,
+        device.channels,
+    )
+
+
+def run_discover(args: argparse.Namespace) -> int:
+    targets = [_address(text, SEARCH_PORT) for text in args.targets or ["255.255.255.255"]]
+    bind = _address(args.bind, 0, lowest_port=0) if args.bind else ("0.0.0.0", SEARCH_PORT)  # noqa: S104
+    timeout = args.search_timeout or DEFAULT_SEARCH_TIMEOUT
+    try:
+        found = asyncio.run(
+            discover(timeout=timeout, targets=targets, bind=bind, repeats=args.repeats)
+        )
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise CommandError(
+            f"cannot search from {bind[0]}:{bind[1]}: {reason} (broadcasts and port "
+            f"{SEARCH_PORT} may need permissions; try --bind 0.0.0.0:0)",
+            ExitCode.CONNECTION,
+        ) from None
+    if not found:
+        print(f"xmcam: no devices answered in {timeout:g} s", file=sys.stderr)
+        return ExitCode.FAILURE
+    if args.json:
+        for device in found:
+            print_json(device)
+    else:
+        print_table(_HEADERS, [_row(device) for device in found])
+    return ExitCode.SUCCESS
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "discover",
         help="find cameras on the local network",
-        epilog="example: xmcam discover --help",
+        description=(
+            "Send the UDP search (message 1530) to the targets, three times, and list the "
+            "devices that answer. Devices reply to UDP port 34569, often as a broadcast, so "
+            "the search listens there by default: binding it, and broadcasting, may need "
+            "permissions (or a firewall rule). Exit code 0 when devices answered, 1 when none."
+        ),
+        epilog=(
+            "examples:\n  xmcam discover\n  xmcam discover --timeout 5 --json\n"
+            "  xmcam discover --target 192.168.1.255 --target 10.0.0.7\n"
+            "  xmcam discover --target 127.0.0.1:34569 --bind 127.0.0.1:0"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.set_defaults(handler=_not_built)
+    # Its own destination: the global --timeout is the deadline of camera requests.
+    parser.add_argument(
+        "--timeout",
+        dest="search_timeout",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=f"how long to listen for replies (default {DEFAULT_SEARCH_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        metavar="HOST[:PORT]",
+        help=f"where to send the probe, repeatable (default 255.255.255.255:{SEARCH_PORT})",
+    )
+    parser.add_argument(
+        "--bind",
+        metavar="HOST[:PORT]",
+        help=f"the local address to search from (default 0.0.0.0:{SEARCH_PORT})",
+    )
+    parser.add_argument(
+        "--repeats", type=_repeats, default=3, metavar="N", help="probes per target (default 3)"
+    )
+    parser.set_defaults(handler=run_discover)

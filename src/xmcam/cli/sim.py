@@ -48,6 +48,20 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    """HOST:PORT of the alarm center (an IPv4 address or a name)."""
+    host, _, port = text.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"not HOST:PORT: {text!r}")
+    return host, int(port)
+
+
+def _serial(text: str) -> str:
+    if not 0 < len(text) <= 64 or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"not a serial number (1 to 64 characters): {text!r}")
+    return text
+
+
 def _faults(args: argparse.Namespace) -> Faults:
     return Faults(
         reply_delay=args.reply_delay,
@@ -79,6 +93,9 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             audio=args.audio,
             no_audio=args.no_audio,
             recordings=args.recordings,
+            discovery_port=args.discovery_port,
+            alarm_center=args.alarm_center,
+            serial=args.serial,
         )
     except (ProfileError, StateFileError, MediaError) as error:
         print(f"xmcam: {error}", file=sys.stderr)
@@ -102,6 +119,11 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
         file=sys.stderr,
         flush=True,
     )
+    if simulator.discovery_port is not None:
+        print(
+            f"answering searches on UDP {simulator.host}:{simulator.discovery_port}",
+            file=sys.stderr,
+        )
     try:
         await stop.wait()
     finally:
@@ -150,6 +172,21 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--channels", type=int, help="number of video channels")
     parser.add_argument(
         "--alarm-every", type=positive_seconds, metavar="SECONDS", help="motion alarm start/stop"
+    )
+    parser.add_argument(
+        "--discovery-port",
+        type=_port,
+        metavar="PORT",
+        help="answer UDP searches (xmcam discover) on this port: 34569 as a device, 0 a free one",
+    )
+    parser.add_argument(
+        "--alarm-center",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="push every alarm to this alarm center (NetWork.AlarmServer), e.g. 127.0.0.1:15002",
+    )
+    parser.add_argument(
+        "--serial", type=_serial, help="another serial number (and MAC), to run several devices"
     )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log connections (-vv: more)"

@@ -141,21 +141,26 @@ class AlarmCenterPusher:
 
     async def _send(self, target: tuple[str, int], frame: bytes) -> None:
         host, port = target
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancellation
+        # that stop() sends when the awaited step finishes at the same moment.
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                _, writer = await asyncio.open_connection(host, port)
         except (OSError, TimeoutError) as error:
             self._failed(host, port, error)
             return
         try:
-            writer.write(frame)
-            await asyncio.wait_for(writer.drain(), CONNECT_TIMEOUT)
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                writer.write(frame)
+                await writer.drain()
             self.sent += 1
         except (OSError, TimeoutError) as error:
             self._failed(host, port, error)
         finally:
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), CONNECT_TIMEOUT)
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    await writer.wait_closed()
 
     def _failed(self, host: str, port: int, error: Exception) -> None:
         self.failed += 1

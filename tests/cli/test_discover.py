@@ -1,0 +1,155 @@
+"""`xmcam discover` in-process, against simulators on 127.0.0.1 (unicast probes to their UDP
+ports stand in for the broadcast)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cli.conftest import Run
+from xmcam.aio.alarm_center import AlarmCenterServer
+from xmcam.aio.discovery import discover
+from xmcam.alarm_center import AlarmCenterMessage
+from xmcam.cli import ExitCode, build_parser
+from xmcam.cli.sim import run_simulator
+from xmcam.sim import SimulatorThread
+
+
+@pytest.fixture
+def cameras() -> Iterator[list[SimulatorThread]]:
+    with (
+        SimulatorThread(discovery_port=0, serial="front-door") as one,
+        SimulatorThread("nvr-8ch", discovery_port=0) as two,
+    ):
+        yield [one, two]
+
+
+def target_options(cameras: list[SimulatorThread]) -> list[str]:
+    options = ["--bind", "127.0.0.1:0", "--timeout", "0.4"]
+    for camera in cameras:
+        options += ["--target", f"127.0.0.1:{camera.simulator.discovery_port}"]
+    return options
+
+
+def test_a_table_of_the_devices_found(run_cli: Run, cameras: list[SimulatorThread]) -> None:
+    result = run_cli("discover", *target_options(cameras))
+    assert result.code == ExitCode.SUCCESS
+    header, *rows = result.out.splitlines()
+    assert header.split() == [
+        "host",
+        "MAC",
+        "serial",
+        "type",
+        "firmware",
+        "TCP",
+        "port",
+        "channels",
+    ]
+    assert len(rows) == 2
+    by_serial = {row.split()[2]: row.split() for row in rows}
+    door = by_serial["front-door"]
+    assert door[0] == "127.0.0.1"
+    assert door[3] == "40"
+    assert door[4] == "V4.03.R12.G7914927.12012.145902.0020000"
+    assert door[5] == str(cameras[0].port)
+    assert door[6] == "1"
+    nvr = by_serial["9b3a0c72d1f6e804"]
+    assert (nvr[1], nvr[5], nvr[6]) == ("00:12:41:d1:f6:e8", str(cameras[1].port), "8")
+    assert result.err == ""
+
+
+def test_json_is_one_object_per_device(run_cli: Run, cameras: list[SimulatorThread]) -> None:
+    result = run_cli("discover", "--json", *target_options(cameras))
+    assert result.code == ExitCode.SUCCESS
+    records = [json.loads(line) for line in result.out.splitlines()]
+    assert sorted(record["serial"] for record in records) == ["9b3a0c72d1f6e804", "front-door"]
+    door = next(record for record in records if record["serial"] == "front-door")
+    assert door["tcp_port"] == cameras[0].port
+    assert door["raw"]["TCPPort"] == cameras[0].port
+    assert door["source"] == "127.0.0.1"
+
+
+def test_nothing_found_is_exit_code_one(run_cli: Run, cameras: list[SimulatorThread]) -> None:
+    for camera in cameras:
+        camera.call(setattr, camera.simulator.discovery, "answer_every", 0)
+    result = run_cli("discover", *target_options(cameras), "--repeats", "1")
+    assert result.code == ExitCode.FAILURE
+    assert result.out == ""
+    assert "no devices answered in 0.4 s" in result.err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--target", "127.0.0.1:0"], "bad port '0'"),
+        (["--target", ":5"], "bad address"),
+        (["--bind", "127.0.0.1:x"], "bad port 'x'"),
+        (["--target", "::1"], "bad address"),
+    ],
+)
+def test_bad_addresses_are_usage_errors(run_cli: Run, options: list[str], message: str) -> None:
+    result = run_cli("discover", "--bind", "127.0.0.1:0", *options)
+    assert result.code == ExitCode.USAGE
+    assert message in result.err
+
+
+def test_a_bind_that_fails_says_why(run_cli: Run) -> None:
+    import socket  # noqa: PLC0415
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        result = run_cli(
+            "discover", "--bind", f"127.0.0.1:{port}", "--target", "127.0.0.1:9", "--timeout", "0.1"
+        )
+    assert result.code == ExitCode.CONNECTION
+    assert f"cannot search from 127.0.0.1:{port}" in result.err
+    assert "permissions" in result.err
+
+
+def test_help_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from xmcam.cli import main  # noqa: PLC0415
+
+    with pytest.raises(SystemExit):
+        main(["discover", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "34569" in text
+    assert "permissions" in text
+
+
+async def test_xmcam_sim_answers_searches_and_pushes_to_its_alarm_center(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    received: asyncio.Queue[AlarmCenterMessage] = asyncio.Queue()
+    async with AlarmCenterServer("127.0.0.1", 0, on_message=received.put_nowait) as center:
+        args = build_parser().parse_args(
+            ["sim", "--port", "0", "--discovery-port", "0", "--serial", "cli-cam",
+             "--alarm-center", f"127.0.0.1:{center.port}", "--alarm-every", "0.05"]
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_simulator(args, stop))
+        err = ""
+        while "answering searches" not in err:
+            await asyncio.sleep(0.01)
+            err += capsys.readouterr().err
+        udp_port = int(err.split("answering searches on UDP 127.0.0.1:")[1].split()[0])
+        found = await discover(
+            timeout=0.3, targets=[("127.0.0.1", udp_port)], bind=("127.0.0.1", 0)
+        )
+        message = await asyncio.wait_for(received.get(), 3)
+        stop.set()
+        assert await task == ExitCode.SUCCESS
+    assert [device.serial for device in found] == ["cli-cam"]
+    assert (message.serial, message.event, message.status) == ("cli-cam", "VideoMotion", "Start")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--alarm-center", "127.0.0.1"], ["--alarm-center", "127.0.0.1:0"], ["--serial", ""]],
+)
+def test_xmcam_sim_refuses_bad_options(options: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sim", *options])
