@@ -144,6 +144,11 @@ class _Link(asyncio.Protocol):
     def closing(self) -> bool:
         return self._transport is None or self._transport.is_closing()
 
+    @property
+    def write_paused(self) -> bool:
+        """Whether the transport's buffer is full (the client reads slower than it is fed)."""
+        return not self._writable.is_set()
+
     def send_media(self, packet: bytes) -> bool:
         """Write a media packet now: split by write_chunk, never held by reply_delay or
         coalesce. True when the writer must wait for `drained()` before the next one."""
