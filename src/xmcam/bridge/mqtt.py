@@ -1,0 +1,602 @@
+"""The MQTT bridge: camera alarms, availability and Home Assistant entities on a broker.
+
+Theory of operation. Each camera has one task on `xmcam.watch` (the reconnect supervisor),
+which holds the camera's only session: alarms arrive on it, and the same session answers the
+bridge's own requests (WorkState, the alarm outputs, the clock, commands from MQTT), so a
+camera spends one of its few connections on the bridge. After every login (the first one
+too) the bridge reads the camera's state afresh: SystemInfo for the device block, WorkState
+for the motion sensors (pushes carry no current state, and a sensor must never read
+"unknown"), the alarm outputs, the clock skew; then it says "online". A lost session says
+"offline" until the supervisor is back.
+
+Whatever the cameras cause goes into one bounded outbox (`xmcam.bridge.outbox`) in the order
+it happened; one publisher delivers it with QoS 1 and takes a message out only once the
+broker acknowledged it, so a broker outage delays alarms and loses none (unless the outbox
+overflows: then the oldest go, counted). The broker connection has a last will that marks
+the bridge offline, and every entity's availability needs both the camera and the bridge.
+After each (re)connection to the broker, which may have restarted and forgotten every
+retained message, the bridge says "online", publishes the discovery configs and the current
+state of every topic (those with a message still waiting are left to it), then drains the
+outbox. Home Assistant announcing itself on `homeassistant/status` gets the same again.
+
+Alarm-center pushes (`--alarm-center PORT`, PROTOCOL.md §9.4) feed the same path: matched to
+a camera by serial number, else by address; unknown senders are published under their serial.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import functools
+import json
+import logging
+import re
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import aiomqtt
+
+from xmcam.aio import AsyncCamera, Backoff, watch
+from xmcam.bridge.broker import BrokerAddress, parse_broker_url
+from xmcam.bridge.homeassistant import (
+    AUTO,
+    MOTION_EVENTS,
+    OFF,
+    OFFLINE,
+    ON,
+    ONLINE,
+    PRESS,
+    Command,
+    DeviceDescription,
+    Topics,
+    check_camera_name,
+    discovery_configs,
+)
+from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, Message, Outbox
+from xmcam.errors import AuthenticationError, DeviceError, XMCamError
+from xmcam.fleet import CameraEntry
+from xmcam.models import AlarmEvent, AlarmOutput, ConnectionEvent
+
+if TYPE_CHECKING:
+    from xmcam.alarm_center import AlarmCenterMessage
+
+__all__ = ["BridgedCamera", "MqttBridge"]
+
+T = TypeVar("T")
+
+_log: Final = logging.getLogger("xmcam.bridge")
+
+MAX_CHANNELS: Final = 64
+"""Motion sensors and alarm-output switches per camera at most (a 64-channel recorder)."""
+_COMMAND_TEXT: Final = 16  # bytes of a command payload looked at; the rest is not read
+_SWITCH_MODES: Final = {ON: "on", OFF: "off", AUTO: "auto"}
+_UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
+
+
+@dataclass(eq=False)
+class BridgedCamera:
+    """A camera as the bridge sees it; read it, the bridge writes it."""
+
+    entry: CameraEntry
+    online: bool = False
+    description: DeviceDescription | None = None
+    motion: dict[int, set[str]] = field(default_factory=dict)
+    """The motion events under way, per channel; a channel with any is ON."""
+    outputs: list[AlarmOutput] = field(default_factory=list)
+    skew: float | None = None
+    session: AsyncCamera | None = field(default=None, repr=False)
+    reported: str | None = None  # the availability last logged, so each change logs once
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def motion_on(self, channel: int) -> bool:
+        return bool(self.motion.get(channel))
+
+
+class MqttBridge:
+    """Bridge cameras to an MQTT broker until `stop()` (or cancellation).
+
+        bridge = MqttBridge("mqtt://127.0.0.1:1883", load_inventory("cameras.toml"))
+        await bridge.run()
+
+    `broker` is a `mqtt://[USER[:PASSWORD]@]HOST[:PORT]` URL or a BrokerAddress; `cameras`
+    are inventory entries (`xmcam.fleet.CameraEntry`), whose names become topic levels.
+    """
+
+    def __init__(
+        self,
+        broker: str | BrokerAddress,
+        cameras: Iterable[CameraEntry],
+        *,
+        alarm_center_port: int | None = None,
+        alarm_center_host: str = "0.0.0.0",  # noqa: S104  (cameras push from the LAN)
+        prefix: str = "xmcam",
+        discovery_prefix: str = "homeassistant",
+        skew_interval: float = 60.0,
+        outbox_limit: int = DEFAULT_OUTBOX_LIMIT,
+        broker_backoff: Backoff | None = None,
+        camera_backoff: Backoff | None = None,
+        client_id: str | None = None,
+        broker_timeout: float = 10.0,
+        shutdown_grace: float = 3.0,
+    ) -> None:
+        self.broker = broker if isinstance(broker, BrokerAddress) else parse_broker_url(broker)
+        self.topics = Topics(_topic_root(prefix), _topic_root(discovery_prefix))
+        self.cameras: dict[str, BridgedCamera] = {}
+        for entry in cameras:
+            check_camera_name(entry.name)
+            if entry.name in self.cameras:
+                raise ValueError(f"two cameras are named {entry.name!r}")
+            self.cameras[entry.name] = BridgedCamera(entry)
+        if not 0 < skew_interval <= 86400:
+            raise ValueError(f"the clock-skew interval is 0 to 86400 s, not {skew_interval}")
+        self.outbox = Outbox(outbox_limit)
+        self.skew_interval = skew_interval
+        self.broker_backoff = broker_backoff or Backoff(initial=0.5, maximum=30.0, settle=10.0)
+        self.camera_backoff = camera_backoff or Backoff()
+        self.client_id = client_id
+        self.broker_timeout = broker_timeout
+        self.shutdown_grace = shutdown_grace
+        self._alarm_center_address = (
+            (alarm_center_host, alarm_center_port) if alarm_center_port is not None else None
+        )
+        self.alarm_center_port: int | None = None
+        """The port the alarm center listens on, once `run()` started it."""
+        self.broker_connected = False
+        self._stop: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---------------------------------------------------------------- running
+
+    async def run(self) -> None:
+        """Bridge until `stop()` is called; then publish every camera and the bridge offline
+        (within `shutdown_grace` seconds) and disconnect."""
+        self._stop = asyncio.Event()
+        async with contextlib.AsyncExitStack() as stack:
+            if self._alarm_center_address is not None:
+                self.alarm_center_port = await self._start_alarm_center(stack)
+            broker = asyncio.create_task(self._broker_loop(), name="xmcam-bridge-broker")
+            watchers = [
+                asyncio.create_task(self._watch_camera(camera), name=f"xmcam-bridge-{name}")
+                for name, camera in self.cameras.items()
+            ]
+            try:
+                await self._stop.wait()
+            finally:
+                await _cancel(*watchers, *self._tasks)
+                await self._say_goodbye()
+                await _cancel(broker)
+
+    def stop(self) -> None:
+        """End `run()` (safe to call from a signal handler on the loop)."""
+        if self._stop is not None:
+            self._stop.set()
+
+    async def _say_goodbye(self) -> None:
+        for camera in self.cameras.values():
+            camera.online = False
+            self._send(self.topics.availability(camera.name), OFFLINE, retain=True)
+        self._send(self.topics.bridge_availability, OFFLINE, retain=True)
+        if self.broker_connected:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.shutdown_grace):
+                    await self.outbox.drained()
+        _log.info("bridge stopped (%d message(s) dropped in all)", self.outbox.dropped)
+
+    async def _start_alarm_center(self, stack: contextlib.AsyncExitStack) -> int:
+        from xmcam.aio.alarm_center import AlarmCenterServer  # noqa: PLC0415
+
+        assert self._alarm_center_address is not None
+        host, port = self._alarm_center_address
+        server = AlarmCenterServer(host, port, on_message=self._alarm_center_message)
+        await stack.enter_async_context(server)
+        _log.info("alarm center listening on %s:%d", host, server.port)
+        return server.port
+
+    # ---------------------------------------------------------------- the broker
+
+    async def _broker_loop(self) -> None:
+        clock = asyncio.get_running_loop().time
+        attempt = 0
+        reported_down = False
+        while True:
+            connected_at: float | None = None
+            try:
+                async with self._client() as client:
+                    connected_at = clock()
+                    reported_down = False
+                    await self._session(client)
+            except aiomqtt.MqttError as error:
+                if self.broker_connected or not reported_down:
+                    _log.warning("broker %s: unreachable (%s)", self.broker.display, error)
+                reported_down = True
+            finally:
+                self.broker_connected = False
+            if connected_at is not None and clock() - connected_at >= self.broker_backoff.settle:
+                attempt = 0
+            await asyncio.sleep(self.broker_backoff.delay(attempt))
+            attempt += 1
+
+    def _client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            username=self.broker.username,
+            password=self.broker.password,
+            identifier=self.client_id,
+            will=aiomqtt.Will(self.topics.bridge_availability, OFFLINE, qos=1, retain=True),
+            timeout=self.broker_timeout,
+            logger=logging.getLogger("xmcam.bridge.paho"),
+            max_queued_incoming_messages=1000,
+        )
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        """Everything while connected: catch up, then deliver and obey until it breaks."""
+        self.broker_connected = True
+        subscriptions = [(topic, 1) for topic in self.topics.command_subscriptions]
+        await client.subscribe([*subscriptions, (self.topics.homeassistant_status, 1)])
+        await client.publish(self.topics.bridge_availability, ONLINE, qos=1, retain=True)
+        waiting = self.outbox.topics()
+        for message in self._everything():
+            if message.topic not in waiting:
+                await client.publish(message.topic, message.payload, qos=1, retain=True)
+        _log.info("broker %s: connected", self.broker.display)
+        reader = asyncio.create_task(self._read_commands(client))
+        writer = asyncio.create_task(self._deliver(client))
+        try:
+            done, _ = await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await _cancel(reader, writer)
+        for task in done:
+            task.result()  # the MqttError that ended the session
+
+    async def _deliver(self, client: aiomqtt.Client) -> None:
+        while True:
+            message = await self.outbox.take()
+            try:
+                await client.publish(
+                    message.topic, message.payload, qos=message.qos, retain=message.retain
+                )
+            except BaseException:
+                self.outbox.put_back(message)  # delivered after the reconnect, in order
+                raise
+            self.outbox.delivered()
+
+    async def _read_commands(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self._on_broker_message(message)
+
+    def _on_broker_message(self, message: aiomqtt.Message) -> None:
+        payload = message.payload
+        raw = payload[:_COMMAND_TEXT] if isinstance(payload, bytes | bytearray) else b""
+        text = bytes(raw).decode("utf-8", "replace").strip()
+        topic = message.topic.value
+        if topic == self.topics.homeassistant_status:
+            if text == ONLINE:
+                _log.info("Home Assistant is online: discovery published again")
+                for item in self._everything():
+                    self.outbox.put(item)
+            return
+        command = self.topics.parse_command(topic)
+        camera = self.cameras.get(command.camera) if command is not None else None
+        if command is None or camera is None:
+            return
+        if message.retain:
+            # A retained command would run again at every start of the bridge.
+            _log.warning("camera %s: retained command on %s ignored", camera.name, topic)
+            return
+        self._spawn(self._obey(camera, command, text.upper()))
+
+    def _everything(self) -> list[Message]:
+        """Discovery configs and the current state of every camera, all retained."""
+        messages: list[Message] = []
+        for camera in self.cameras.values():
+            if camera.description is not None:
+                messages.extend(self._discovery(camera.description))
+            messages.extend(self._state(camera))
+        return messages
+
+    def _discovery(self, description: DeviceDescription) -> list[Message]:
+        return [
+            Message(topic, _json(config), retain=True)
+            for topic, config in discovery_configs(description, self.topics)
+        ]
+
+    def _state(self, camera: BridgedCamera) -> list[Message]:
+        name = camera.name
+        messages: list[Message] = []
+        if camera.description is not None:
+            messages.extend(
+                Message(self.topics.motion(name, channel), _on_off(camera.motion_on(channel)), True)
+                for channel in range(camera.description.channels)
+            )
+        messages.extend(
+            Message(self.topics.alarm_out(name, output.channel), _switch_state(output), True)
+            for output in camera.outputs
+        )
+        if camera.skew is not None:
+            messages.append(Message(self.topics.clock_skew(name), _number(camera.skew), True))
+        availability = ONLINE if camera.online else OFFLINE
+        messages.append(Message(self.topics.availability(name), availability.encode(), True))
+        return messages
+
+    def _send(self, topic: str, payload: str | bytes, *, retain: bool = False) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        self.outbox.put(Message(topic, data, retain=retain))
+
+    # ---------------------------------------------------------------- the cameras
+
+    async def _watch_camera(self, camera: BridgedCamera) -> None:
+        entry = camera.entry
+        events = watch(
+            entry.host,
+            entry.port,
+            user=entry.user,
+            password=entry.password,
+            timeout=entry.timeout,
+            backoff=self.camera_backoff,
+            on_connect=functools.partial(self._connected, camera),
+        )
+        poller = asyncio.create_task(self._poll_clock(camera))
+        try:
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if isinstance(event, AlarmEvent):
+                        self._alarm(camera.name, camera, event, "session")
+                    elif event.kind == "disconnected":
+                        self._lost(camera, event)
+        except AuthenticationError as error:
+            self._lost(camera, ConnectionEvent("disconnected", error))
+            _log.error("camera %s: login refused; not tried again until a restart", camera.name)
+        except (XMCamError, ValueError) as error:
+            self._lost(camera, ConnectionEvent("disconnected", error))
+            _log.error("camera %s: given up (%s)", camera.name, error)
+        finally:
+            camera.session = None
+            await _cancel(poller)
+
+    async def _connected(self, camera: BridgedCamera, session: AsyncCamera) -> None:
+        """After each login: read the state afresh, publish it, then say online."""
+        info = await _optional(session.system_info())
+        state = await _optional(session.work_state())
+        outputs = await _optional(session.alarm_outputs())
+        skew = await _optional(session.time_skew())
+        channels = (info.channels if info else None) or session.login_info.channel_count or 1
+        description = DeviceDescription(
+            camera=camera.name,
+            serial=info.serial if info else None,
+            model=info.model if info else None,
+            firmware=info.firmware if info else None,
+            hardware_version=info.hardware_version if info else None,
+            channels=min(channels, MAX_CHANNELS),
+            alarm_outputs=min(len(outputs or ()), MAX_CHANNELS),
+        )
+        if description != camera.description:
+            camera.description = description
+            for message in self._discovery(description):
+                self.outbox.put(message)
+        for channel in range(description.channels):
+            if state is not None:
+                running = {"VideoMotion"} if state.video_motion >> channel & 1 else set()
+                if self._set_motion(camera, channel, running):
+                    # An edge the camera pushed while the bridge was not listening.
+                    status = "Start" if running else "Stop"
+                    alarm = AlarmEvent(channel, "VideoMotion", status, None, {})
+                    self._alarm(camera.name, None, alarm, "work_state")
+            # Unchanged channels too: a sensor must never read "unknown".
+            on = _on_off(camera.motion_on(channel))
+            self._send(self.topics.motion(camera.name, channel), on, retain=True)
+        camera.outputs = list(outputs or [])[:MAX_CHANNELS]
+        self._publish_outputs(camera)
+        if skew is not None:
+            self._publish_skew(camera, skew)
+        camera.session = session
+        camera.online = True
+        self._send(self.topics.availability(camera.name), ONLINE, retain=True)
+        if camera.reported != ONLINE:
+            camera.reported = ONLINE
+            _log.info(
+                "camera %s: online (%s, firmware %s, serial %s)",
+                camera.name,
+                description.model or "unknown model",
+                description.firmware or "unknown",
+                description.serial or "unknown",
+            )
+
+    def _lost(self, camera: BridgedCamera, event: ConnectionEvent) -> None:
+        camera.online = False
+        camera.session = None
+        self._send(self.topics.availability(camera.name), OFFLINE, retain=True)
+        if camera.reported != OFFLINE:
+            camera.reported = OFFLINE
+            _log.info("camera %s: offline (%s)", camera.name, event.error or "disconnected")
+
+    async def _poll_clock(self, camera: BridgedCamera) -> None:
+        while True:
+            await asyncio.sleep(self.skew_interval)
+            session = camera.session
+            if session is None or not camera.online:
+                continue
+            try:
+                skew = await session.time_skew()
+            except XMCamError as error:
+                _log.debug("camera %s: clock not read (%s)", camera.name, error)
+                continue
+            self._publish_skew(camera, skew)
+
+    def _publish_skew(self, camera: BridgedCamera, skew: float) -> None:
+        camera.skew = round(skew, 1)
+        if self.broker_connected:  # a measurement, not an edge: the next one will do
+            self._send(self.topics.clock_skew(camera.name), _number(camera.skew), retain=True)
+
+    def _publish_outputs(self, camera: BridgedCamera) -> None:
+        for output in camera.outputs:
+            topic = self.topics.alarm_out(camera.name, output.channel)
+            self._send(topic, _switch_state(output), retain=True)
+
+    # ---------------------------------------------------------------- alarms
+
+    def _alarm(
+        self,
+        name: str,
+        camera: BridgedCamera | None,
+        alarm: AlarmEvent,
+        source: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """One alarm: its event on the camera's event topic; a motion edge on its sensor."""
+        record: dict[str, Any] = {
+            "camera": name,
+            "channel": alarm.channel,
+            "event": alarm.event,
+            "status": alarm.status,
+            "start_time": alarm.start_time,
+            "source": source,
+            "received": _now(),
+        }
+        record.update(extra or {})
+        self._send(self.topics.event(name), _json(record))
+        _log.debug("camera %s: %s %s on channel %s", name, alarm.event, alarm.status, alarm.channel)
+        channel = alarm.channel
+        if camera is None or alarm.event not in MOTION_EVENTS or channel is None:
+            return
+        if not 0 <= channel < MAX_CHANNELS or alarm.status not in ("Start", "Stop"):
+            return
+        running = set(camera.motion.get(channel, ()))
+        if alarm.status == "Start":
+            running.add(alarm.event)
+        else:
+            running.discard(alarm.event)
+        if self._set_motion(camera, channel, running):
+            self._send(self.topics.motion(name, channel), _on_off(bool(running)), retain=True)
+
+    @staticmethod
+    def _set_motion(camera: BridgedCamera, channel: int, running: set[str]) -> bool:
+        """Record the motion events under way on a channel; whether its sensor changed."""
+        before = camera.motion_on(channel)
+        camera.motion[channel] = running
+        return bool(running) != before
+
+    def _alarm_center_message(self, message: AlarmCenterMessage) -> None:
+        camera = self._match(message)
+        name = camera.name if camera is not None else self._sender_name(message)
+        alarm = AlarmEvent(
+            message.channel, message.event or "", message.status or "", message.start_time, {}
+        )
+        extra = {
+            "serial": message.serial,
+            "address": message.address,
+            "type": message.type,
+            "description": message.description,
+        }
+        is_alarm = message.type in (None, "Alarm")
+        self._alarm(name, camera if is_alarm else None, alarm, "alarm_center", extra)
+
+    def _match(self, message: AlarmCenterMessage) -> BridgedCamera | None:
+        """The camera that sent an alarm-center push: the one with its serial, else the one
+        at its address (the host as the inventory writes it) among those whose serial is not
+        known to differ, if exactly one."""
+        by_serial: list[BridgedCamera] = []
+        unknown: list[BridgedCamera] = []
+        for camera in self.cameras.values():
+            serial = camera.description.serial if camera.description else None
+            if serial is None:
+                unknown.append(camera)
+            elif serial == message.serial:
+                by_serial.append(camera)
+        if len(by_serial) == 1:
+            return by_serial[0]
+        addresses = {message.address, message.source} - {None}
+        matched = [camera for camera in by_serial + unknown if camera.entry.host in addresses]
+        return matched[0] if len(matched) == 1 else None
+
+    def _sender_name(self, message: AlarmCenterMessage) -> str:
+        """A topic level for a sender no camera matches: its serial, made safe."""
+        name = _UNSAFE_NAME.sub("_", message.serial or message.address or "unknown")[:64]
+        if name in self.cameras or name in ("bridge", ""):
+            name = f"unknown_{name}"
+        return name
+
+    # ---------------------------------------------------------------- commands
+
+    async def _obey(self, camera: BridgedCamera, command: Command, text: str) -> None:
+        session = camera.session
+        if session is None or not camera.online:
+            _log.warning("camera %s: offline, %s command ignored", camera.name, command.kind)
+            return
+        try:
+            if command.kind == "reboot":
+                if text != PRESS:
+                    _log.warning("camera %s: reboot wants %s, not %r", camera.name, PRESS, text)
+                    return
+                _log.info("camera %s: rebooting (asked over MQTT)", camera.name)
+                await session.reboot()
+                return
+            mode = _SWITCH_MODES.get(text)
+            if mode is None or command.output is None:
+                _log.warning(
+                    "camera %s: alarm output wants ON, OFF or AUTO, not %r", camera.name, text
+                )
+                return
+            await session.set_alarm_out(mode, command.output)
+            camera.outputs = (await session.alarm_outputs())[:MAX_CHANNELS]
+            _log.info("camera %s: alarm output %d %s", camera.name, command.output, mode)
+            self._publish_outputs(camera)
+        except (XMCamError, ValueError) as error:
+            _log.warning("camera %s: %s command failed: %s", camera.name, command.kind, error)
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+async def _optional(request: Awaitable[T]) -> T | None:
+    """A request's answer, or None when the device refuses it (a missing feature)."""
+    try:
+        return await request
+    except DeviceError as error:
+        if isinstance(error, AuthenticationError):
+            raise
+        _log.debug("request refused: %s", error)
+        return None
+
+
+async def _cancel(*tasks: asyncio.Future[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _topic_root(prefix: str) -> str:
+    root = prefix.strip("/")
+    if not root or any(char in "+#\0" for char in root):
+        raise ValueError(f"not a topic prefix: {prefix!r}")
+    return root
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _on_off(on: bool) -> bytes:
+    return (ON if on else OFF).encode()
+
+
+def _switch_state(output: AlarmOutput) -> bytes:
+    return _on_off(output.mode == "on")
+
+
+def _number(value: float) -> bytes:
+    return f"{value:.1f}".encode()
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,375 @@
+"""The MQTT bridge against a real Mosquitto broker and simulated cameras on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from tests.bridge.conftest import Gate, Mosquitto, Subscriber, subscribed, text
+from tests.bridge.test_homeassistant import check_home_assistant_config
+from xmcam.aio import Backoff
+from xmcam.bridge.mqtt import MqttBridge
+from xmcam.fleet import CameraEntry
+from xmcam.sim import Simulator, load_profile
+
+FAST = Backoff(initial=0.02, maximum=0.2, settle=1.0)
+
+
+def entry(name: str, sim: Simulator, password: str = "") -> CameraEntry:
+    return CameraEntry(name=name, host=sim.host, port=sim.port, password=password, timeout=2.0)
+
+
+@contextlib.asynccontextmanager
+async def simulators(count: int, **options: Any) -> AsyncIterator[list[Simulator]]:
+    async with contextlib.AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(Simulator(serial=f"SN{index:04d}", **options))
+            for index in range(count)
+        ]
+
+
+@contextlib.asynccontextmanager
+async def bridged(
+    url: str, cameras: list[CameraEntry], **options: Any
+) -> AsyncIterator[MqttBridge]:
+    options.setdefault("broker_backoff", FAST)
+    options.setdefault("camera_backoff", FAST)
+    bridge = MqttBridge(url, cameras, **options)
+    task = asyncio.create_task(bridge.run())
+    try:
+        yield bridge
+    finally:
+        bridge.stop()
+        await task
+
+
+async def until(check: Callable[[], bool], seconds: float = 4.0) -> None:
+    """Wait for the bridge's own state (it changes on this event loop)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the condition never came true"
+        await asyncio.sleep(0.005)
+
+
+async def online(subscriber: Subscriber, *cameras: str) -> None:
+    for camera in cameras:
+        await subscriber.wait_payload(f"xmcam/{camera}/availability", "online")
+
+
+async def test_an_alarm_reaches_mqtt_with_its_topic_and_payload(broker: Mosquitto) -> None:
+    async with (
+        simulators(2) as (first, second),
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("porch", first), entry("garage", second)]),
+    ):
+        await online(subscriber, "porch", "garage")
+        await subscriber.wait_payload("xmcam/bridge/availability", "online")
+        # Before any alarm the sensors already have a state, read from WorkState.
+        await subscriber.wait_payload("xmcam/garage/motion/0", "OFF")
+
+        second.trigger_alarm(0, "VideoMotion", "Start")
+        await subscriber.wait_payload("xmcam/garage/motion/0", "ON")
+        [event] = subscriber.events("xmcam/garage/event")
+        assert event["camera"] == "garage"
+        assert (event["channel"], event["event"], event["status"]) == (0, "VideoMotion", "Start")
+        assert event["source"] == "session"
+        assert event["start_time"]
+        assert event["received"].endswith("+00:00")
+
+        second.trigger_alarm(0, "VideoMotion", "Stop")
+        await subscriber.wait_payload("xmcam/garage/motion/0", "OFF")
+        assert [e["status"] for e in subscriber.events("xmcam/garage/event")] == ["Start", "Stop"]
+        assert subscriber.on("xmcam/porch/event") == []  # the other camera said nothing
+
+        # Every event goes to the event topic; only motion events move the sensor.
+        first.trigger_alarm(0, "LocalIO", "Start")
+        await subscriber.wait_count("xmcam/porch/event", 1)
+        assert subscriber.events("xmcam/porch/event")[0]["event"] == "LocalIO"
+        assert subscriber.on("xmcam/porch/motion/0") == ["OFF"]
+
+        # A late subscriber (Home Assistant after a restart) reads the state, retained.
+        async with subscribed(broker.port) as late:
+            await late.wait_payload("xmcam/garage/motion/0", "OFF")
+            await late.wait_payload("xmcam/garage/availability", "online")
+            assert all(m.retain for m in late.messages if "/event" not in m.topic.value)
+            assert late.on("xmcam/garage/event") == []
+
+
+async def test_motion_under_way_at_start_is_published_from_work_state(broker: Mosquitto) -> None:
+    async with simulators(1, profile="nvr-8ch") as [nvr]:
+        nvr.trigger_alarm(3, "VideoMotion", "Start")  # before the bridge is there
+        async with (
+            subscribed(broker.port) as subscriber,
+            bridged(broker.url, [entry("nvr", nvr)]),
+        ):
+            await online(subscriber, "nvr")
+            assert subscriber.on("xmcam/nvr/motion/3") == ["ON"]
+            assert all(subscriber.on(f"xmcam/nvr/motion/{ch}") == ["OFF"] for ch in (0, 7))
+
+
+async def test_discovery_configs_are_what_home_assistant_expects(broker: Mosquitto) -> None:
+    async with (
+        simulators(1, profile="nvr-8ch") as [nvr],
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("nvr", nvr)]) as bridge,
+    ):
+        await online(subscriber, "nvr")
+        configs = {
+            message.topic.value: json.loads(text(message))
+            for message in subscriber.messages
+            if message.topic.value.startswith("homeassistant/")
+        }
+        assert len(configs) == 8 + 1 + 2  # motion per channel, one alarm output, button, skew
+        for topic, config in configs.items():
+            check_home_assistant_config(topic, config)
+        motion = configs["homeassistant/binary_sensor/xmcam_nvr_motion_5/config"]
+        assert motion["state_topic"] == "xmcam/nvr/motion/5"
+        device = motion["device"]
+        assert device["name"] == "nvr"
+        assert device["manufacturer"] == "Xiongmai"
+        assert device["model"] == "NBD80S10S-KL"
+        assert device["sw_version"] == "V4.02.R11.C6380171.12201.141000.0000000"
+        assert device["serial_number"] == "SN0000"
+        assert motion["device"]["identifiers"] == ["xmcam_SN0000_nvr"]
+        assert motion["unique_id"] == "xmcam_SN0000_nvr_motion_5"
+        skew = configs["homeassistant/sensor/xmcam_nvr_clock_skew/config"]
+        await subscriber.wait_count(skew["state_topic"], 1)
+        assert abs(float(subscriber.on(skew["state_topic"])[-1])) < 5
+        assert bridge.cameras["nvr"].description is not None
+
+        # Home Assistant restarted: it announces itself, and gets every config again.
+        count = len(subscriber.messages)
+        await subscriber.publish("homeassistant/status", "online")
+        await subscriber.wait_for(
+            lambda sub: (
+                sum(
+                    m.topic.value.startswith("homeassistant/") and m.topic.value.endswith("/config")
+                    for m in sub.messages[count:]
+                )
+                == len(configs)
+            ),
+            what="the configs again",
+        )
+
+
+async def test_the_switch_drives_the_simulators_alarm_output(broker: Mosquitto) -> None:
+    async with (
+        simulators(2) as (first, second),
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("porch", first), entry("garage", second)]),
+    ):
+        await online(subscriber, "porch", "garage")
+        await subscriber.wait_payload("xmcam/garage/alarm_out/0", "OFF")
+        await subscriber.publish("xmcam/garage/alarm_out/0/set", "ON")
+        await subscriber.wait_payload("xmcam/garage/alarm_out/0", "ON")
+        assert second.state.alarm_out_mask() == 1
+        assert second.state.get_config("Alarm.AlarmOut")[0]["AlarmOutType"] == "MANUAL"
+        assert first.state.alarm_out_mask() == 0  # the other camera is left alone
+
+        await subscriber.publish("xmcam/garage/alarm_out/0/set", "off")
+        await subscriber.wait_payload("xmcam/garage/alarm_out/0", "OFF")
+        assert second.state.alarm_out_mask() == 0
+
+        # Nonsense is refused without a request to the camera.
+        await subscriber.publish("xmcam/garage/alarm_out/0/set", "maybe")
+        await subscriber.publish("xmcam/garage/alarm_out/7/set", "ON")  # no such output
+        await subscriber.publish("xmcam/nobody/alarm_out/0/set", "ON")
+        await subscriber.publish("xmcam/garage/alarm_out/0/set", "ON")
+        await subscriber.wait_payload("xmcam/garage/alarm_out/0", "ON")
+        assert subscriber.on("xmcam/garage/alarm_out/0") == ["OFF", "ON", "OFF", "ON"]
+
+
+async def test_a_retained_command_is_not_obeyed(
+    broker: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with simulators(1) as [sim], subscribed(broker.port) as subscriber:
+        await subscriber.publish("xmcam/cam/reboot/press", "PRESS", retain=True)
+        async with bridged(broker.url, [entry("cam", sim)]):
+            await online(subscriber, "cam")
+            await until(lambda: "retained command" in caplog.text)
+        assert sim.reboots == 0
+
+
+async def test_the_reboot_button_reboots_and_the_camera_comes_back(broker: Mosquitto) -> None:
+    profile = load_profile().with_quirks(reboot_delay=0.2)
+    async with (
+        simulators(1, profile=profile) as [sim],
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("cam", sim)]),
+    ):
+        await online(subscriber, "cam")
+        await subscriber.publish("xmcam/cam/reboot/press", "PRESS")
+        await subscriber.wait_payload("xmcam/cam/availability", "offline")
+        await subscriber.wait_payload("xmcam/cam/availability", "online")
+        assert sim.reboots == 1
+        # (An "offline" may come first: the broker can be reached before the camera.)
+        assert subscriber.on("xmcam/cam/availability")[-3:] == ["online", "offline", "online"]
+
+
+async def test_a_broker_outage_loses_no_alarm_edge(broker: Mosquitto) -> None:
+    async with (
+        simulators(1) as [sim],
+        Gate(broker.port) as gate,
+        bridged(gate.url, [entry("cam", sim)]) as bridge,
+    ):
+        async with subscribed(broker.port) as subscriber:
+            await online(subscriber, "cam")
+        await gate.close()  # the bridge cannot reach the broker until the test says so
+        broker.kill()
+        await until(lambda: not bridge.broker_connected)
+        for status in ("Start", "Stop", "Start"):
+            sim.trigger_alarm(0, "VideoMotion", status)
+        sim.trigger_alarm(0, "LocalIO", "Start")
+        await until(lambda: len(bridge.outbox.topics() & {"xmcam/cam/event"}) == 1)
+        await until(lambda: len(bridge.outbox) >= 4 + 3)  # the events and the motion edges
+
+        broker.start()  # the same port; every retained message is gone
+        async with subscribed(broker.port) as subscriber:
+            await gate.open()
+            events = await subscriber.wait_count("xmcam/cam/event", 4)
+            statuses = [(e["event"], e["status"]) for e in map(json.loads, events)]
+            assert statuses == [
+                ("VideoMotion", "Start"),
+                ("VideoMotion", "Stop"),
+                ("VideoMotion", "Start"),
+                ("LocalIO", "Start"),
+            ]
+            await subscriber.wait_payload("xmcam/cam/motion/0", "ON")
+            assert subscriber.on("xmcam/cam/motion/0") == ["ON", "OFF", "ON"]
+            # The restarted broker forgot the retained state: the bridge told it again.
+            await subscriber.wait_payload("xmcam/bridge/availability", "online")
+            await subscriber.wait_payload("xmcam/cam/availability", "online")
+            await subscriber.wait_count("homeassistant/button/xmcam_cam_reboot/config", 1)
+        assert bridge.outbox.dropped == 0
+
+
+async def test_a_full_outbox_drops_the_oldest(
+    broker: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with (
+        simulators(1) as [sim],
+        Gate(broker.port) as gate,
+        bridged(gate.url, [entry("cam", sim)], outbox_limit=5) as bridge,
+    ):
+        async with subscribed(broker.port) as subscriber:
+            await online(subscriber, "cam")
+        caplog.clear()  # (a limit of 5 overflows at the start already)
+        await gate.close()
+        await until(lambda: not bridge.broker_connected)
+        for channel in range(10):
+            sim.trigger_alarm(channel, "LocalIO", "Start")
+        # (Messages from before the cut may still wait too: more than 5 can go.)
+        await until(lambda: bridge.outbox.dropped >= 5 and len(bridge.outbox) == 5)
+        assert sum("dropping the oldest" in r.getMessage() for r in caplog.records) == 1
+        async with subscribed(broker.port) as subscriber:
+            await gate.open()
+            await subscriber.wait_count("xmcam/cam/event", 5)
+            channels = [event["channel"] for event in subscriber.events("xmcam/cam/event")]
+            assert channels == [5, 6, 7, 8, 9]  # the newest kept, in order
+            await until(lambda: "the broker caught up" in caplog.text)
+
+
+async def test_a_camera_outage_goes_unavailable_and_back_with_the_edge_it_missed(
+    broker: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "xmcam.bridge")
+    async with (
+        simulators(2) as (first, second),
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("porch", first), entry("garage", second)]),
+    ):
+        await online(subscriber, "porch", "garage")
+        await second.stop()  # the camera is gone: its port is closed
+        await subscriber.wait_payload("xmcam/garage/availability", "offline")
+        second.trigger_alarm(0, "VideoMotion", "Start")  # nobody hears this push
+        await second.start()  # back on the same port
+        await subscriber.wait_payload("xmcam/garage/availability", "online")
+        assert subscriber.on("xmcam/garage/motion/0")[-1] == "ON"  # from WorkState
+        [event] = subscriber.events("xmcam/garage/event")
+        assert (event["status"], event["source"]) == ("Start", "work_state")
+        second.trigger_alarm(0, "VideoMotion", "Stop")  # and it is heard again
+        await subscriber.wait_payload("xmcam/garage/motion/0", "OFF")
+        assert subscriber.on("xmcam/porch/availability")[-1] == "online"  # the other one stayed
+        assert subscriber.on("xmcam/porch/availability").count("online") == 1
+        lines = [r.getMessage() for r in caplog.records if r.name == "xmcam.bridge"]
+        assert sum("camera garage: offline" in line for line in lines) == 1
+        assert sum("camera garage: online" in line for line in lines) == 2
+
+
+async def test_a_refused_login_is_never_retried(
+    broker: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with (
+        simulators(1, password="secret") as [sim],
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("cam", sim, password="wrong")]) as bridge,
+    ):
+        await subscriber.wait_payload("xmcam/cam/availability", "offline")
+        await until(lambda: "login refused" in caplog.text)
+        assert sim.device.login_attempts == 1
+        assert not bridge.cameras["cam"].online
+
+
+async def test_stopping_publishes_offline_first(broker: Mosquitto) -> None:
+    async with simulators(1) as [sim], subscribed(broker.port) as subscriber:
+        async with bridged(broker.url, [entry("cam", sim)]):
+            await online(subscriber, "cam")
+        await subscriber.wait_payload("xmcam/cam/availability", "offline")
+        await subscriber.wait_payload("xmcam/bridge/availability", "offline")
+        assert sim.session_count == 0  # logged out
+
+
+async def test_the_alarm_center_feeds_the_same_events(broker: Mosquitto) -> None:
+    async with (
+        simulators(1) as [known],
+        subscribed(broker.port) as subscriber,
+        bridged(
+            broker.url, [entry("porch", known)], alarm_center_port=0, alarm_center_host="127.0.0.1"
+        ) as bridge,
+    ):
+        await online(subscriber, "porch")
+        assert bridge.alarm_center_port
+        target = ("127.0.0.1", bridge.alarm_center_port)
+        async with Simulator(serial="STRANGER1", alarm_center=target) as stranger:
+            stranger.trigger_alarm(2, "MotionDetect", "Start")
+            [event] = await subscriber.wait_count("xmcam/STRANGER1/event", 1)
+        record = json.loads(event)
+        assert (record["source"], record["serial"], record["type"]) == (
+            "alarm_center",
+            "STRANGER1",
+            "Alarm",
+        )
+        assert (record["channel"], record["event"], record["status"]) == (
+            2,
+            "MotionDetect",
+            "Start",
+        )
+
+        # A known camera that pushes to the center: matched by its serial.
+        from xmcam.sim.alarm_push import configure_alarm_center  # noqa: PLC0415
+
+        configure_alarm_center(known.state, *target)
+        known.trigger_alarm(0, "MotionDetect", "Start")
+        events = await subscriber.wait_count("xmcam/porch/event", 2)
+        sources = sorted(json.loads(item)["source"] for item in events)
+        assert sources == ["alarm_center", "session"]
+        await subscriber.wait_payload("xmcam/porch/motion/0", "ON")
+
+
+def test_bad_arguments_are_refused() -> None:
+    entries = [CameraEntry(name="cam", host="127.0.0.1"), CameraEntry(name="cam", host="::1")]
+    with pytest.raises(ValueError, match="two cameras"):
+        MqttBridge("mqtt://127.0.0.1", entries)
+    with pytest.raises(ValueError, match="bridge's own topic"):
+        MqttBridge("mqtt://127.0.0.1", [CameraEntry(name="bridge", host="127.0.0.1")])
+    with pytest.raises(ValueError, match="clock-skew"):
+        MqttBridge("mqtt://127.0.0.1", [], skew_interval=0)
+    with pytest.raises(ValueError, match="topic prefix"):
+        MqttBridge("mqtt://127.0.0.1", [], prefix="a/+/b")
