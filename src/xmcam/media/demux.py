@@ -245,6 +245,7 @@ class MediaDemuxer:
         frame_for = self._frame
         append = frames.append
         limit = self._max_frame_size
+        lost = self._syncing
         end = len(buffer)
         while end - position >= _SHORT_HEADER_SIZE:
             kind, word = unpack_short(buffer, position)
@@ -264,11 +265,14 @@ class MediaDemuxer:
                 header_size = _LONG_HEADER_SIZE
             else:
                 position = self._skip(buffer, position)
+                lost = True
                 continue
             if length > limit:
                 position = self._skip(buffer, position)
+                lost = True
                 continue
-            self._syncing = False
+            if lost:
+                self._syncing = lost = False
             start = position + header_size
             position = start + length
             if position > end:
@@ -276,6 +280,7 @@ class MediaDemuxer:
                     buffer, immutable, header, header_size=header_size, start=start, length=length
                 )
                 return
+            # bytes() of a slice of bytes is that slice: one copy either way.
             frame = frame_for(header, bytes(buffer[start:position]))
             if frame is not None:
                 append(frame)
