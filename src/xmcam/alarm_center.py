@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from xmcam.discovery import hex_ip_to_text, text_to_hex_ip
+from xmcam.discovery import hex_ip_to_text, lenient_whole_number, text_to_hex_ip
 from xmcam.errors import FrameError, PayloadError
 from xmcam.protocol.codes import MessageId
 from xmcam.protocol.framing import encode_frame
@@ -65,6 +65,7 @@ ALARM_CENTER_LIMITS: Final = Limits(
 """Limits for reading a device's push: one small message, never reassembled from many."""
 
 _TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
+_MAX_CHANNEL: Final = 0xFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ def message_from_body(body: Mapping[str, Any], *, source: str | None = None) -> 
     return AlarmCenterMessage(
         serial=_text(fields.get("SerialID")),
         address=decoded,
-        channel=_channel(fields.get("Channel")),
+        channel=lenient_whole_number(fields.get("Channel"), _MAX_CHANNEL),
         event=_text(fields.get("Event")),
         status=_text(fields.get("Status")),
         start_time=_text(fields.get("StartTime")),
@@ -161,19 +162,6 @@ def _text(value: object) -> str | None:
         return value.strip()
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return None
-
-
-def _channel(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        digits = value.strip()
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 5):
-            return None
-        value = int(digits)
-    if isinstance(value, int) and 0 <= value <= 0xFFFF:
-        return value
     return None
 
 

@@ -139,13 +139,13 @@ def parse_search_reply(datagram: bytes, source: str) -> DiscoveredDevice:
         mac=_text(net_common.get("MAC")),
         serial=_text(net_common.get("SN")),
         name=_text(net_common.get("HostName")),
-        device_type=_whole(net_common.get("DeviceType")),
+        device_type=lenient_whole_number(net_common.get("DeviceType")),
         tcp_port=_port(net_common.get("TCPPort")),
         udp_port=_port(net_common.get("UDPPort")),
         http_port=_port(net_common.get("HttpPort")),
         ssl_port=_port(net_common.get("SSLPort")),
-        tcp_max_conn=_whole(net_common.get("TCPMaxConn")),
-        channels=_whole(net_common.get("ChannelNum")),
+        tcp_max_conn=lenient_whole_number(net_common.get("TCPMaxConn")),
+        channels=lenient_whole_number(net_common.get("ChannelNum")),
         firmware=_text(net_common.get("Version")),
         build_date=_text(net_common.get("BuildDate")),
         gateway=_ip(net_common.get("GateWay")),
@@ -175,9 +175,9 @@ def _text(value: object) -> str | None:
     return None
 
 
-def _whole(value: object) -> int | None:
-    """A non-negative whole number, from an int or a string of digits (some firmware quotes
-    numbers); None otherwise."""
+def lenient_whole_number(value: object, maximum: int = 0xFFFFFFFF) -> int | None:
+    """A whole number from 0 to `maximum`, from an int or a string of digits (some firmware
+    quotes numbers); None otherwise. Shared with `xmcam.alarm_center`."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -186,14 +186,13 @@ def _whole(value: object) -> int | None:
         if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
             return None
         value = int(digits)
-    if isinstance(value, int) and 0 <= value <= 0xFFFFFFFF:
+    if isinstance(value, int) and 0 <= value <= maximum:
         return value
     return None
 
 
 def _port(value: object) -> int | None:
-    number = _whole(value)
-    return number if number is not None and number <= _MAX_PORT else None
+    return lenient_whole_number(value, _MAX_PORT)
 
 
 def _ip(value: object) -> str | None:
