@@ -229,6 +229,10 @@ def load_recordings(source: Path | Iterable[Recording]) -> Catalogue:
     names = {recording.name for recording in recordings}
     if len(names) != len(recordings):
         raise MediaError(f"recordings file {source}: two recordings have the same name")
+    paths = {recording.path for recording in recordings if recording.path is not None}
+    missing = sorted(str(path) for path in paths if not path.is_file())
+    if missing:
+        raise MediaError(f"recordings file {source}: no such file {missing[0]}")
     return Catalogue(recordings)
 
 
