@@ -8,6 +8,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -609,3 +610,22 @@ def test_any_cut_of_the_start_resyncs(encoded: list[tuple[bytes, MediaFrame]], s
         assert demuxer.resyncs == (1 if dropped else 0)
     else:  # a short cut tail may be dropped by eof(), which is no resync
         assert demuxer.resyncs <= 1
+
+
+# ---------------------------------------------------------------------------- the docs
+
+
+def test_docs_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "media.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## The demuxer") :]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None
+    stream = clip_stream(clip_bytes("main.h264"), audio=clip_bytes("audio.alaw"))
+    recording = tmp_path / "recording.h264"
+    recording.write_bytes(b"tail of a frame" + stream.data)
+    source = code.group(1).replace('"recording.h264"', repr(str(recording)))
+    exec(compile(source, "docs/media.md", "exec"), {})  # noqa: S102 - our own docs
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "keyframe 640 360 25 2026-11-25 12:00:00"
+    assert len(lines) == 5
+    assert lines[-1] == "200 15 1 0"
