@@ -94,6 +94,20 @@ async def test_the_alarm_center_can_be_set_over_the_config_api() -> None:
         assert received.empty()
 
 
+async def test_a_network_alarm_from_a_client_is_pushed_too() -> None:
+    async with (
+        center() as (server, received),
+        Simulator(alarm_center=("127.0.0.1", server.port)) as sim,
+        xmcam.connect(sim.host, sim.port, timeout=5) as camera,
+    ):
+        await camera.net_alarm(1)  # OPNetAlarm (1506): the NetAlarm input of channel 0
+        message = await next_message(received)
+        await camera.net_alarm(0)
+        ended = await next_message(received)
+    assert (message.event, message.channel, message.status) == ("NetAlarm", 0, "Start")
+    assert (ended.event, ended.status) == ("NetAlarm", "Stop")
+
+
 async def test_a_dead_alarm_center_costs_only_its_messages() -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))

@@ -183,6 +183,8 @@ class SimulatedDevice:
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
         self.media = MediaSessions(self)
+        # Told of every alarm before it is recorded (the server's alarm-center push).
+        self.on_alarm: Callable[[int, str, str], object] | None = None
 
     # ------------------------------------------------------------------ connections
 
@@ -308,6 +310,8 @@ class SimulatedDevice:
     def alarm(self, channel: int = 0, event: str = "VideoMotion", status: str = "Start") -> int:
         """Raise (or end) an alarm: a 1504 push for every guarded session (collect them with
         `take_pushes()`). Returns how many sessions it goes to."""
+        if self.on_alarm is not None:
+            self.on_alarm(channel, event, status)
         start_time = self.state.device_time().strftime("%Y-%m-%d %H:%M:%S")
         key = (channel, event)
         if status == "Start":

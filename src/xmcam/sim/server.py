@@ -354,6 +354,7 @@ class Simulator:
         self.discovery_port = discovery_port
         self.discovery: DiscoveryResponder | None = None
         self.alarm_push = AlarmCenterPusher(self)
+        self.device.on_alarm = self.alarm_push.push  # every alarm, OPNetAlarm's (1506) too
         self._alarm_center = alarm_center
 
     @property
@@ -438,7 +439,6 @@ class Simulator:
         for link in self.links.values():  # the knob as it is now, not as at the last read
             if link.camera is not None:
                 link.camera.omit_terminator = self.faults.omit_terminator
-        self.alarm_push.push(channel, event, status)  # before alarm(): a Stop finds its Start
         count = self.device.alarm(channel, event, status)
         self.flush_pushes()
         return count
