@@ -189,3 +189,26 @@ def test_a_state_file_in_a_missing_directory_is_one_line(
     assert err.count("\n") == 1
     assert "no directory" in err
     assert not missing.parent.exists()
+
+
+def test_media_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["sim", "--unpaced", "--no-audio", "--video", "a.h264"])
+    assert (args.unpaced, args.no_audio, args.video) == (True, True, Path("a.h264"))
+    junk = tmp_path / "junk.h264"
+    junk.write_bytes(bytes(64))
+    assert main(["sim", "--port", "0", "--video", str(junk)]) == ExitCode.USAGE
+    error = capsys.readouterr().err
+    assert "keyframe" in error
+    assert error.count("\n") == 1
+    missing = str(tmp_path / "none.json")
+    assert main(["sim", "--port", "0", "--recordings", missing]) == ExitCode.USAGE
+    assert "cannot read recordings file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sim", "--audio", "a.alaw", "--no-audio"])
+
+
+def test_unpaced_is_announced() -> None:
+    child, _, _ = _start("--unpaced")
+    code, err = _stop(child, signal.SIGTERM)
+    assert code == 0
+    assert "media_pace=0.0" in err
