@@ -3,6 +3,8 @@ and ffmpeg-made H.265 ones) and on parameter sets built bit by bit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -226,204 +228,170 @@ class BitWriter:
         return b"\x00\x00\x00\x01" + header + bytes(escaped)
 
 
-def h264_sps(
-    *,
-    profile: int,
-    chroma: int,
-    separate_planes: bool,
-    poc_type: int,
-    frame_mbs_only: bool,
-    mbs: tuple[int, int],
-    crop: tuple[int, int, int, int] | None,
-) -> bytes:
-    writer = BitWriter()
-    writer.u(8, profile)
-    writer.u(16, 0x001E)
-    writer.ue(0)
-    if profile == 100:
-        writer.ue(chroma)
-        if chroma == 3:
-            writer.u(1, int(separate_planes))
+# Crop units (SubWidthC, SubHeightC) by chroma format, Table 6-1 of both standards.
+CROP_UNITS = {0: (1, 1), 1: (2, 2), 2: (2, 1), 3: (1, 1)}
+
+
+@dataclass(frozen=True)
+class H264Sps:
+    """An H.264 sequence parameter set with the fields that change where the size is."""
+
+    profile: int = 66
+    chroma: int = 1
+    separate_planes: bool = False
+    poc_type: int = 2
+    frame_mbs_only: bool = True
+    mbs: tuple[int, int] = (1, 1)
+    crop: tuple[int, int, int, int] | None = None
+
+    def nal(self) -> bytes:
+        writer = BitWriter()
+        writer.u(8, self.profile)
+        writer.u(16, 0x001E)
         writer.ue(0)
-        writer.ue(0)
-        writer.u(1, 0)
-        writer.u(1, 1)  # scaling matrices: list 0 with 16 deltas, list 1 "use the default"
-        writer.u(1, 1)
-        for _ in range(16):
-            writer.se(-3)
-        writer.u(1, 1)
-        writer.se(-8)  # next_scale 0: no more deltas in this list
-        for _ in range(6 if chroma != 3 else 10):
+        if self.profile == 100:
+            writer.ue(self.chroma)
+            if self.chroma == 3:
+                writer.u(1, int(self.separate_planes))
+            writer.ue(0)
+            writer.ue(0)
             writer.u(1, 0)
-    writer.ue(0)
-    writer.ue(poc_type)
-    if poc_type == 0:
-        writer.ue(2)
-    elif poc_type == 1:
+            writer.u(1, 1)  # scaling matrices: list 0 with 16 deltas, list 1 "use the default"
+            writer.u(1, 1)
+            for _ in range(16):
+                writer.se(-3)
+            writer.u(1, 1)
+            writer.se(-8)  # next_scale 0: no more deltas in this list
+            for _ in range(6 if self.chroma != 3 else 10):
+                writer.u(1, 0)
+        writer.ue(0)
+        writer.ue(self.poc_type)
+        if self.poc_type == 0:
+            writer.ue(2)
+        elif self.poc_type == 1:
+            writer.u(1, 0)
+            for value in (-2, 5):
+                writer.se(value)
+            writer.ue(2)  # two offsets in the cycle
+            for value in (1, -1):
+                writer.se(value)
+        writer.ue(1)
         writer.u(1, 0)
-        writer.se(-2)
-        writer.se(5)
-        writer.ue(2)
-        writer.se(1)
-        writer.se(-1)
-    writer.ue(1)
-    writer.u(1, 0)
-    writer.ue(mbs[0] - 1)
-    writer.ue(mbs[1] - 1)
-    writer.u(1, int(frame_mbs_only))
-    if not frame_mbs_only:
+        writer.ue(self.mbs[0] - 1)
+        writer.ue(self.mbs[1] - 1)
+        writer.u(1, int(self.frame_mbs_only))
+        if not self.frame_mbs_only:
+            writer.u(1, 1)
         writer.u(1, 1)
-    writer.u(1, 1)
-    writer.u(1, int(crop is not None))
-    for offset in crop or ():
-        writer.ue(offset)
-    writer.u(1, 0)  # vui_parameters_present_flag
-    return writer.nal(b"\x67")
+        writer.u(1, int(self.crop is not None))
+        for offset in self.crop or ():
+            writer.ue(offset)
+        writer.u(1, 0)  # vui_parameters_present_flag
+        return writer.nal(b"\x67")
+
+    def size(self) -> tuple[int, int] | None:
+        field_factor = 1 if self.frame_mbs_only else 2
+        width, height = self.mbs[0] * 16, self.mbs[1] * 16 * field_factor
+        if self.crop is not None:
+            # The crop unit follows the chroma format (always 4:2:0 below High profiles).
+            array_type = self.chroma if self.profile == 100 else 1
+            if self.profile == 100 and self.chroma == 3 and self.separate_planes:
+                array_type = 0
+            unit_x, unit_y = CROP_UNITS[array_type]
+            width -= (self.crop[0] + self.crop[1]) * unit_x
+            height -= (self.crop[2] + self.crop[3]) * unit_y * field_factor
+        return (width, height) if width > 0 and height > 0 else None
 
 
-@example(  # monochrome: crop units of one pixel
-    profile=100,
-    chroma=0,
-    separate_planes=False,
-    poc_type=1,
-    frame_mbs_only=False,
-    mbs=(20, 10),
-    crop=(1, 2, 3, 1),
-)
-@example(  # 4:4:4 coded as three separate planes: monochrome crop units too
-    profile=100,
-    chroma=3,
-    separate_planes=True,
-    poc_type=0,
-    frame_mbs_only=True,
-    mbs=(20, 10),
-    crop=(1, 2, 3, 1),
-)
+crops = st.none() | st.tuples(*[st.integers(0, 3)] * 4)
+
+
+# Monochrome, and 4:4:4 coded as three separate planes: crop units of one pixel.
+@example(H264Sps(100, 0, False, 1, frame_mbs_only=False, mbs=(20, 10), crop=(1, 2, 3, 1)))
+@example(H264Sps(100, 3, True, 0, frame_mbs_only=True, mbs=(20, 10), crop=(1, 2, 3, 1)))
 @given(
-    profile=st.sampled_from([66, 77, 100]),
-    chroma=st.integers(0, 3),
-    separate_planes=st.booleans(),
-    poc_type=st.integers(0, 2),
-    frame_mbs_only=st.booleans(),
-    mbs=st.tuples(st.integers(1, 240), st.integers(1, 135)),
-    crop=st.none() | st.tuples(*[st.integers(0, 3)] * 4),
-)
-def test_h264_sps_sizes(
-    *,
-    profile: int,
-    chroma: int,
-    separate_planes: bool,
-    poc_type: int,
-    frame_mbs_only: bool,
-    mbs: tuple[int, int],
-    crop: tuple[int, int, int, int] | None,
-) -> None:
-    sps = h264_sps(
-        profile=profile,
-        chroma=chroma,
-        separate_planes=separate_planes,
-        poc_type=poc_type,
-        frame_mbs_only=frame_mbs_only,
-        mbs=mbs,
-        crop=crop,
+    st.builds(
+        H264Sps,
+        profile=st.sampled_from([66, 77, 100]),
+        chroma=st.integers(0, 3),
+        separate_planes=st.booleans(),
+        poc_type=st.integers(0, 2),
+        frame_mbs_only=st.booleans(),
+        mbs=st.tuples(st.integers(1, 240), st.integers(1, 135)),
+        crop=crops,
     )
-    field_factor = 1 if frame_mbs_only else 2
-    width, height = mbs[0] * 16, mbs[1] * 16 * field_factor
-    if crop is not None:
-        # Table 6-1: the crop unit follows the chroma format (4:2:0 unless a High profile).
-        array_type = chroma if profile == 100 else 1
-        if profile == 100 and chroma == 3 and separate_planes:
-            array_type = 0
-        unit_x, unit_y = {0: (1, 1), 1: (2, 2), 2: (2, 1), 3: (1, 1)}[array_type]
-        width -= (crop[0] + crop[1]) * unit_x
-        height -= (crop[2] + crop[3]) * unit_y * field_factor
-    expected = (width, height) if width > 0 and height > 0 else None
-    assert probe_size(H264, b"\x00\x00\x01\x09\xf0" + sps) == expected
+)
+def test_h264_sps_sizes(sps: H264Sps) -> None:
+    assert probe_size(H264, b"\x00\x00\x01\x09\xf0" + sps.nal()) == sps.size()
 
 
-def h265_sps(
-    *,
-    sub_layers: list[tuple[bool, bool]],
-    chroma: int,
-    separate_planes: bool,
-    size: tuple[int, int],
-    window: tuple[int, int, int, int] | None,
-) -> bytes:
-    writer = BitWriter()
-    writer.u(4, 0)
-    writer.u(3, len(sub_layers))
-    writer.u(1, 1)
-    writer.u(88, (1 << 80) | 0x5A5A)  # general profile fields
-    writer.u(8, 153)  # level 5.1
-    for profile_present, level_present in sub_layers:
-        writer.u(1, int(profile_present))
-        writer.u(1, int(level_present))
-    if sub_layers:
-        writer.u(2 * (8 - len(sub_layers)), 0)
-    for profile_present, level_present in sub_layers:
-        if profile_present:
-            writer.u(88, 0)
-        if level_present:
-            writer.u(8, 120)
-    writer.ue(0)
-    writer.ue(chroma)
-    if chroma == 3:
-        writer.u(1, int(separate_planes))
-    writer.ue(size[0])
-    writer.ue(size[1])
-    writer.u(1, int(window is not None))
-    for offset in window or ():
-        writer.ue(offset)
-    writer.ue(0)  # bit_depth_luma_minus8, then more fields the probe never reads
-    return writer.nal(b"\x42\x01")
+@dataclass(frozen=True)
+class H265Sps:
+    """An H.265 sequence parameter set with the fields up to the conformance window."""
+
+    sub_layers: tuple[tuple[bool, bool], ...] = ()
+    chroma: int = 1
+    separate_planes: bool = False
+    luma_size: tuple[int, int] = (64, 64)
+    window: tuple[int, int, int, int] | None = None
+
+    def nal(self) -> bytes:
+        writer = BitWriter()
+        writer.u(4, 0)
+        writer.u(3, len(self.sub_layers))
+        writer.u(1, 1)
+        writer.u(88, (1 << 80) | 0x5A5A)  # general profile fields
+        writer.u(8, 153)  # level 5.1
+        for profile_present, level_present in self.sub_layers:
+            writer.u(1, int(profile_present))
+            writer.u(1, int(level_present))
+        if self.sub_layers:
+            writer.u(2 * (8 - len(self.sub_layers)), 0)
+        for profile_present, level_present in self.sub_layers:
+            if profile_present:
+                writer.u(88, 0)
+            if level_present:
+                writer.u(8, 120)
+        writer.ue(0)
+        writer.ue(self.chroma)
+        if self.chroma == 3:
+            writer.u(1, int(self.separate_planes))
+        writer.ue(self.luma_size[0])
+        writer.ue(self.luma_size[1])
+        writer.u(1, int(self.window is not None))
+        for offset in self.window or ():
+            writer.ue(offset)
+        writer.ue(0)  # bit_depth_luma_minus8, then more fields the probe never reads
+        return writer.nal(b"\x42\x01")
+
+    def size(self) -> tuple[int, int] | None:
+        width, height = self.luma_size
+        if self.window is not None:
+            array_type = 0 if self.chroma == 3 and self.separate_planes else self.chroma
+            unit_x, unit_y = CROP_UNITS[array_type]
+            width -= (self.window[0] + self.window[1]) * unit_x
+            height -= (self.window[2] + self.window[3]) * unit_y
+        return (width, height) if width > 0 and height > 0 else None
 
 
 @given(
-    sub_layers=st.lists(st.tuples(st.booleans(), st.booleans()), max_size=7),
-    chroma=st.integers(0, 3),
-    separate_planes=st.booleans(),
-    size=st.tuples(st.integers(8, 8192), st.integers(8, 4320)),
-    window=st.none() | st.tuples(*[st.integers(0, 3)] * 4),
-)
-def test_h265_sps_sizes(
-    *,
-    sub_layers: list[tuple[bool, bool]],
-    chroma: int,
-    separate_planes: bool,
-    size: tuple[int, int],
-    window: tuple[int, int, int, int] | None,
-) -> None:
-    sps = h265_sps(
-        sub_layers=sub_layers,
-        chroma=chroma,
-        separate_planes=separate_planes,
-        size=size,
-        window=window,
+    st.builds(
+        H265Sps,
+        sub_layers=st.lists(st.tuples(st.booleans(), st.booleans()), max_size=7).map(tuple),
+        chroma=st.integers(0, 3),
+        separate_planes=st.booleans(),
+        luma_size=st.tuples(st.integers(8, 8192), st.integers(8, 4320)),
+        window=crops,
     )
-    width, height = size
-    if window is not None:
-        array_type = 0 if chroma == 3 and separate_planes else chroma
-        unit_x, unit_y = {0: (1, 1), 1: (2, 2), 2: (2, 1), 3: (1, 1)}[array_type]
-        width -= (window[0] + window[1]) * unit_x
-        height -= (window[2] + window[3]) * unit_y
-    expected = (width, height) if width > 0 and height > 0 else None
+)
+def test_h265_sps_sizes(sps: H265Sps) -> None:
     vps = b"\x00\x00\x00\x01\x40\x01\x0c"
-    assert probe_size(H265, vps + sps) == expected
+    assert probe_size(H265, vps + sps.nal()) == sps.size()
 
 
 def test_probe_size_refuses_absurd_dimensions() -> None:
-    huge = h265_sps(sub_layers=[], chroma=1, separate_planes=False, size=(70000, 64), window=None)
-    assert probe_size(H265, huge) is None
-    cropped_away = h264_sps(
-        profile=66,
-        chroma=1,
-        separate_planes=False,
-        poc_type=2,
-        frame_mbs_only=True,
-        mbs=(1, 1),
-        crop=(4, 4, 0, 0),
-    )
-    assert probe_size(H264, cropped_away) is None
+    assert probe_size(H265, H265Sps(luma_size=(70000, 64)).nal()) is None
+    assert probe_size(H264, H264Sps(crop=(4, 4, 0, 0)).nal()) is None  # cropped to nothing
 
 
 @given(st.binary(max_size=64))
