@@ -58,6 +58,7 @@ __all__ = [
     "media_container",
     "parse_media_settings",
     "picture_container",
+    "read_bounded",
 ]
 
 MEDIA_PAYLOAD: Final = 8192
@@ -193,7 +194,8 @@ def detect_codec(data: bytes) -> VideoCodec:
     return VideoCodec.H264
 
 
-def _read(path: Path, limit: int, what: str) -> bytes:
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """A file's bytes; MediaError when it cannot be read or is larger than `limit`."""
     try:
         with path.open("rb") as file:
             data = file.read(limit + 1)
@@ -222,12 +224,12 @@ def clip_from_bytes(data: bytes, name: str) -> Clip:
 
 
 def load_clip(path: Path) -> Clip:
-    return clip_from_bytes(_read(path, MAX_CLIP_BYTES, "clip"), str(path))
+    return clip_from_bytes(read_bounded(path, MAX_CLIP_BYTES, "clip"), str(path))
 
 
 def load_audio(path: Path) -> tuple[bytes, ...]:
     """Raw G.711 A-law at 8 kHz cut into 320-byte frames (a shorter tail is left out)."""
-    data = _read(path, MAX_CLIP_BYTES, "audio")
+    data = read_bounded(path, MAX_CLIP_BYTES, "audio")
     count = len(data) // AUDIO_FRAME_BYTES
     if not count:
         raise MediaError(f"audio {path} is shorter than one 40 ms frame ({AUDIO_FRAME_BYTES} B)")
@@ -235,7 +237,7 @@ def load_audio(path: Path) -> tuple[bytes, ...]:
 
 
 def load_picture(path: Path) -> bytes:
-    data = _read(path, MAX_PICTURE_BYTES, "picture")
+    data = read_bounded(path, MAX_PICTURE_BYTES, "picture")
     if not data.startswith(_JPEG_START):
         raise MediaError(f"picture {path} is not a JPEG")
     return data

@@ -32,6 +32,7 @@ from xmcam.sim.media import (
     load_picture,
     media_container,
     picture_container,
+    read_bounded,
 )
 
 __all__ = [
@@ -150,7 +151,7 @@ class Catalogue:
         if recording.path is None:
             clip = library.clip(StreamKind.MAIN)
         else:
-            data = _read_source(recording.path)
+            data = read_bounded(recording.path, MAX_CLIP_BYTES, "recording")
             if data[:3] == _CONTAINER_START and data[3:4] and data[3] in _CONTAINER_TYPES:
                 return data  # a file from a device: already the container
             clip = clip_from_bytes(data, str(recording.path))
@@ -166,17 +167,6 @@ class Catalogue:
         if size is None:
             size = self._sizes[key] = len(self.content(recording, library))
         return size
-
-
-def _read_source(path: Path) -> bytes:
-    try:
-        with path.open("rb") as file:
-            data = file.read(MAX_CLIP_BYTES + 1)
-    except OSError as error:
-        raise MediaError(f"cannot read recording {path}: {error.strerror}") from None
-    if len(data) > MAX_CLIP_BYTES:
-        raise MediaError(f"recording {path} is larger than {MAX_CLIP_BYTES // 2**20} MiB")
-    return data
 
 
 def synthesised_catalogue(day: date, channels: int) -> Catalogue:
