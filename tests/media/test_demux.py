@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import re
 import struct
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -476,6 +477,22 @@ def test_first_part_far_into_a_big_buffer_is_copied() -> None:
     frames, _ = demux([prefix + frame[:1000], frame[1000:]])
     assert len(frames) == 301
     assert frames[-1] == VideoFrame(False, 0, frame[8:])
+
+
+def test_views_never_keep_a_larger_object_alive() -> None:
+    frame = encode_video_frame(P_FRAME_DATA + bytes(5000), keyframe=False)
+    demuxer = MediaDemuxer()
+    for sliced in (False, True):
+        source = bytes(100) + frame[:1000]
+        references = sys.getrefcount(source)
+        view = memoryview(source)[100:] if sliced else memoryview(source)
+        assert demuxer.feed(view) == []
+        del view
+        # A view of all of a bytes object is kept (no copy); of a slice, the part is copied.
+        assert (sys.getrefcount(source) == references) is sliced
+        demuxer.eof()
+        assert sys.getrefcount(source) == references
+    assert demuxer.dropped_bytes == 100 + 1000 + 1000
 
 
 def test_negative_limit_is_refused() -> None:

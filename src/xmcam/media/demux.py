@@ -202,8 +202,9 @@ class MediaDemuxer:
 
     @staticmethod
     def _as_buffer(data: bytes | bytearray | memoryview) -> tuple[bytes | memoryview, bool]:
-        """`data` as something to slice, and whether its bytes can never change (so views
-        of it may be kept)."""
+        """`data` as something to slice, and whether views of it may be kept: only of bytes
+        (which never change) and only of all of them (a view of a slice would keep the
+        whole object alive)."""
         if type(data) is bytes:
             return data, True
         view = memoryview(data)
@@ -211,7 +212,8 @@ class MediaDemuxer:
             return view.tobytes(), True
         if view.format != "B" or view.ndim != 1:
             view = view.cast("B")
-        return view, isinstance(view.obj, bytes)
+        source = view.obj
+        return view, isinstance(source, bytes) and len(source) == view.nbytes
 
     def _reset_frame(self) -> None:
         self._header = ()
