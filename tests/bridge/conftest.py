@@ -108,11 +108,21 @@ class Mosquitto:
     def stop(self) -> None:
         self._end(signal.SIGTERM)
 
+    def pause(self) -> None:
+        """Freeze it (SIGSTOP): connections stay up, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def _end(self, how: signal.Signals) -> None:
         process, self.process = self.process, None
         if process is None:
             return
         with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGCONT)  # a paused broker would not end on SIGTERM
             process.send_signal(how)
         process.wait(timeout=10)
         if self._drain is not None:
@@ -122,9 +132,10 @@ class Mosquitto:
             process.stderr.close()
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path)
+@contextlib.contextmanager
+def running_mosquitto(directory: Path) -> Iterator[Mosquitto]:
+    """A started broker, stopped (and waited for) at the end."""
+    mosquitto = Mosquitto(directory)
     for _ in range(3):  # the free port may be taken between the probe and the start
         try:
             mosquitto.start()
@@ -133,8 +144,16 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
             mosquitto.port = free_port()
     else:
         pytest.fail(f"mosquitto never started: {mosquitto.log}")
-    yield mosquitto
-    mosquitto.stop()
+    try:
+        yield mosquitto
+    finally:
+        mosquitto.stop()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    with running_mosquitto(tmp_path) as mosquitto:
+        yield mosquitto
 
 
 # ------------------------------------------------------------------ what reaches the broker

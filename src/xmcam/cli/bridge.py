@@ -1,22 +1,184 @@
-"""`xmcam bridge`: bridge alarms into MQTT and Home Assistant."""
+"""`xmcam bridge mqtt`: bridge camera alarms into MQTT and Home Assistant (docs/bridge.md).
+
+It runs until SIGINT or SIGTERM, then marks every camera and the bridge offline on the broker
+before it exits. It logs one line per change of a camera's availability (and the broker's) on
+stderr. The broker's password never shows: give it in the URL or, better, in
+XMCAM_MQTT_PASSWORD, which `ps` does not show.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Final
 
+from xmcam.bridge.broker import parse_broker_url
 from xmcam.cli.output import CommandError, ExitCode
+from xmcam.cli.session import positive_seconds, target_of
+from xmcam.fleet import CameraEntry, InventoryError, load_inventory
+
+if TYPE_CHECKING:
+    from xmcam.bridge.mqtt import MqttBridge
 
 __all__ = ["add_parser"]
 
+MISSING_EXTRA: Final = "the MQTT bridge needs aiomqtt: pip install 'xmcam[mqtt]'"
+_UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 
-def _not_built(args: argparse.Namespace) -> int:
-    raise CommandError("xmcam bridge is not built yet", ExitCode.FAILURE)
+
+def _mqtt_handler(args: argparse.Namespace) -> int:
+    try:
+        from xmcam.bridge.mqtt import MqttBridge  # noqa: PLC0415  (the optional extra)
+    except ImportError as error:
+        if (error.name or "").partition(".")[0] not in ("aiomqtt", "paho"):
+            raise
+        raise CommandError(MISSING_EXTRA, ExitCode.FAILURE) from None
+    try:
+        broker = parse_broker_url(args.broker)
+        bridge = MqttBridge(
+            broker,
+            _cameras(args),
+            alarm_center_port=args.alarm_center[1] if args.alarm_center else None,
+            alarm_center_host=args.alarm_center[0] if args.alarm_center else "0.0.0.0",  # noqa: S104
+            prefix=args.prefix,
+            discovery_prefix=args.discovery_prefix,
+            skew_interval=args.skew_interval,
+        )
+    except ValueError as error:
+        raise CommandError(str(error), ExitCode.USAGE) from None
+    with _bridge_log(args):
+        logging.getLogger("xmcam.bridge").info(
+            "bridging %d camera(s) to %s", len(bridge.cameras), broker.display
+        )
+        asyncio.run(_run(bridge))
+    return ExitCode.SUCCESS
+
+
+def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
+    """The inventory's cameras, or the one camera of the global -H/-u/-p options."""
+    if args.inventory is not None:
+        try:
+            return list(load_inventory(args.inventory))
+        except InventoryError as error:
+            raise CommandError(str(error), ExitCode.USAGE) from None
+    target = target_of(args)
+    name = args.name or _UNSAFE_NAME.sub("_", target.host)
+    return [
+        CameraEntry(name, target.host, target.port, target.user, target.password, target.timeout)
+    ]
+
+
+async def _run(bridge: MqttBridge) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    for number in stopping:
+        loop.add_signal_handler(number, bridge.stop)
+    try:
+        await bridge.run()
+    finally:
+        for number in stopping:
+            loop.remove_signal_handler(number)
+
+
+@contextlib.contextmanager
+def _bridge_log(args: argparse.Namespace) -> Iterator[None]:
+    """The bridge's own lines (availability changes) on stderr with the time, whatever the
+    verbosity; -vv or --debug adds its debug lines (each alarm, the MQTT client's packets)."""
+    logger = logging.getLogger("xmcam.bridge")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    previous = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if args.debug or args.verbose > 1 else logging.INFO)
+    logger.propagate = False  # the command's own stderr handler would print each line again
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous[0])
+        logger.propagate = previous[1]
+
+
+def _listen_address(text: str) -> tuple[str, int]:
+    """`PORT` (on every interface) or `HOST:PORT`."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host = "0.0.0.0"  # noqa: S104  (cameras push from the LAN)
+    if not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"not [HOST:]PORT (port 0 to 65535): {text!r}")
+    return host.strip("[]"), int(port)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "bridge",
         help="bridge alarms into MQTT and Home Assistant",
-        epilog="example: xmcam bridge --help",
+        description="Bridge camera alarms into other systems. See `xmcam bridge mqtt --help`.",
+        epilog="example: xmcam -H 192.168.1.10 bridge mqtt --broker mqtt://127.0.0.1:1883",
     )
-    parser.set_defaults(handler=_not_built)
+    kinds = parser.add_subparsers(title="bridges", metavar="BRIDGE")
+    mqtt = kinds.add_parser(
+        "mqtt",
+        help="alarms, availability and Home Assistant entities on an MQTT broker",
+        description=(
+            "Watch every camera (reconnecting by itself) and publish its alarms, motion "
+            "sensors, availability and Home Assistant discovery configs on an MQTT broker; obey "
+            "the alarm-output switches and the reboot buttons. Runs until Ctrl-C or SIGTERM, "
+            "then marks everything offline. Topics: docs/bridge.md."
+        ),
+        epilog=(
+            "examples:\n"
+            "  xmcam bridge mqtt --broker mqtt://broker.lan --inventory cameras.toml\n"
+            "  XMCAM_MQTT_PASSWORD=secret xmcam -H 192.168.1.10 bridge mqtt "
+            "--broker mqtt://bridge@broker.lan:1883 --alarm-center 15002"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mqtt.add_argument(
+        "--broker",
+        required=True,
+        metavar="URL",
+        help="mqtt://[USER[:PASSWORD]@]HOST[:PORT] (port 1883 unless given; the password "
+        "may come from XMCAM_MQTT_PASSWORD instead)",
+    )
+    mqtt.add_argument(
+        "--inventory",
+        metavar="FILE",
+        help="the cameras (TOML, as for `xmcam fleet`); without it, the camera of -H/-u/-p",
+    )
+    mqtt.add_argument(
+        "--name", help="the camera's name in topics when it comes from -H (default: the host)"
+    )
+    mqtt.add_argument(
+        "--alarm-center",
+        type=_listen_address,
+        metavar="[HOST:]PORT",
+        help="also listen for alarm-center pushes from cameras on this TCP port (often 15002; "
+        "every interface unless HOST is given)",
+    )
+    mqtt.add_argument("--prefix", default="xmcam", help="the topics' first level (default xmcam)")
+    mqtt.add_argument(
+        "--discovery-prefix",
+        default="homeassistant",
+        help="Home Assistant's discovery prefix (default homeassistant)",
+    )
+    mqtt.add_argument(
+        "--skew-interval",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often each camera's clock is compared with this host's (default 60)",
+    )
+    mqtt.set_defaults(handler=_mqtt_handler)
+    parser.set_defaults(handler=lambda args: _usage(parser))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE

@@ -1,0 +1,165 @@
+"""`xmcam bridge mqtt`: arguments, the missing extra, and whole runs in a child process
+against a real Mosquitto broker and a simulated camera."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bridge.conftest import Mosquitto, running_mosquitto, subscribed
+from tests.cli.conftest import Run
+from xmcam.sim import SimulatorThread
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    with running_mosquitto(tmp_path) as started:
+        yield started
+
+
+def test_without_the_extra_it_names_the_package_to_install(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "aiomqtt", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "xmcam.bridge.mqtt", raising=False)
+    result = run_cli("-H", "127.0.0.1", "bridge", "mqtt", "--broker", "mqtt://127.0.0.1")
+    assert result.code == 1
+    assert "pip install 'xmcam[mqtt]'" in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--broker", "http://127.0.0.1"], "mqtt://"),
+        (["--broker", "mqtt://user:hunter2@127.0.0.1:99999"], "bad port"),
+        (["--broker", "mqtt://user:hunter2@:1883"], "no host: mqtt://***@:1883"),
+        (["--broker", "mqtt://127.0.0.1/x"], "nothing after HOST"),
+        (["--broker", "mqtt://127.0.0.1", "--name", "a/b"], "camera name"),
+        (["--broker", "mqtt://127.0.0.1", "--prefix", "#"], "topic prefix"),
+    ],
+)
+def test_bad_arguments_are_usage_errors_that_never_show_the_password(
+    run_cli: Run, argv: list[str], message: str
+) -> None:
+    result = run_cli("-H", "127.0.0.1", "bridge", "mqtt", *argv)
+    assert result.code == 2
+    assert message in result.err
+    assert "hunter2" not in result.err + result.out
+
+
+def test_it_needs_a_camera_or_an_inventory(run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli("bridge", "mqtt", "--broker", "mqtt://127.0.0.1")
+    assert result.code == 2
+    assert "no camera given" in result.err
+    inventory = tmp_path / "cameras.toml"
+    inventory.write_text('[[camera]]\nname = "porch"\n')
+    result = run_cli(
+        "bridge", "mqtt", "--broker", "mqtt://127.0.0.1", "--inventory", str(inventory)
+    )
+    assert result.code == 2
+    assert "cameras.toml" in result.err
+    assert "host" in result.err
+
+
+@pytest.mark.parametrize("text", ["x", "-1", "65536", ":80", "host:"])
+def test_the_alarm_center_takes_host_and_port(
+    run_cli: Run, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_code:
+        run_cli("bridge", "mqtt", "--broker", "mqtt://127.0.0.1", "--alarm-center", text)
+    assert exit_code.value.code == 2
+    assert "not [HOST:]PORT" in capsys.readouterr().err
+
+
+def test_bridge_alone_shows_its_help(run_cli: Run) -> None:
+    result = run_cli("bridge")
+    assert result.code == 2
+    assert "mqtt" in result.err
+
+
+async def start_bridge(*argv: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "xmcam",
+        *argv,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+async def test_it_bridges_until_a_signal_then_says_offline(
+    mosquitto: Mosquitto, stop: signal.Signals, tmp_path: Path
+) -> None:
+    inventory = tmp_path / "cameras.toml"
+    with SimulatorThread(serial="SN1") as camera, SimulatorThread(serial="SN2") as other:
+        inventory.write_text(
+            "".join(
+                f'[[camera]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {sim.port}\n'
+                for name, sim in (("porch", camera), ("garage", other))
+            )
+        )
+        async with subscribed(mosquitto.port) as subscriber:
+            process = await start_bridge(
+                "bridge",
+                "mqtt",
+                "--broker",
+                f"mqtt://bridge:hunter2@127.0.0.1:{mosquitto.port}",
+                "--inventory",
+                str(inventory),
+                "--alarm-center",
+                "127.0.0.1:0",
+            )
+            try:
+                await subscriber.wait_payload("xmcam/porch/availability", "online", timeout=10)
+                await subscriber.wait_payload("xmcam/garage/availability", "online")
+                camera.trigger_alarm(0, "VideoMotion", "Start")
+                await subscriber.wait_payload("xmcam/porch/motion/0", "ON")
+                process.send_signal(stop)
+                _, err = await asyncio.wait_for(process.communicate(), 10)
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+            assert process.returncode == 0
+            await subscriber.wait_payload("xmcam/porch/availability", "offline")
+            await subscriber.wait_payload("xmcam/garage/availability", "offline")
+            await subscriber.wait_payload("xmcam/bridge/availability", "offline")
+        assert camera.simulator.session_count == 0  # logged out on the way
+    log = err.decode()
+    assert f"bridging 2 camera(s) to mqtt://bridge@127.0.0.1:{mosquitto.port}" in log
+    assert "camera porch: online (HI3516D_83H50N" in log
+    assert "alarm center listening on 127.0.0.1:" in log
+    assert "hunter2" not in log
+    assert "Traceback" not in log
+
+
+async def test_a_killed_bridge_is_marked_offline_by_its_last_will(mosquitto: Mosquitto) -> None:
+    with SimulatorThread() as camera:
+        async with subscribed(mosquitto.port) as subscriber:
+            process = await start_bridge(
+                "-H",
+                f"127.0.0.1:{camera.port}",
+                "bridge",
+                "mqtt",
+                "--broker",
+                f"mqtt://127.0.0.1:{mosquitto.port}",
+                "--name",
+                "porch",
+            )
+            try:
+                await subscriber.wait_payload("xmcam/porch/availability", "online", timeout=10)
+                await subscriber.wait_payload("xmcam/bridge/availability", "online")
+            finally:
+                process.kill()
+                await process.communicate()
+            await subscriber.wait_payload("xmcam/bridge/availability", "offline")
+            # The camera's own topic still says online (nobody said otherwise); Home
+            # Assistant needs both topics, so its entities are unavailable all the same.
+            assert subscriber.on("xmcam/porch/availability")[-1] == "online"
