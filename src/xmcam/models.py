@@ -8,6 +8,7 @@ caller may need one we did not name. No model ever holds a password or a passwor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "Group",
     "LoginInfo",
     "Partition",
+    "RecordFile",
+    "StreamStats",
     "SystemInfo",
     "User",
     "WorkState",
@@ -145,3 +148,36 @@ class ConnectionEvent:
 
     kind: Literal["disconnected", "reconnected"]
     error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    """One recording on the device's disk (1440 OPFileQuery). `begin` and `end` are
+    device-local times (no zone); `size` is in bytes, from the device's FileLength, which
+    counts KiB; `kind` is "video" or "picture"; `disk` and `serial` are DiskNo and SerialNo.
+    Pass it to `download()` as it is."""
+
+    name: str
+    channel: int
+    begin: datetime
+    end: datetime
+    size: int
+    disk: int
+    serial: int
+    kind: str
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """A live stream's counters so far. `frames` and `bytes` count what arrived (whole frames,
+    and media bytes); `dropped_frames` the frames never handed out: before the first
+    keyframe, and while a slow consumer let the queue overflow (dropped up to the next
+    keyframe); `dropped_bytes` the bytes the demuxer skipped as unreadable;
+    `service_blocks` the 4K streams' non-video FD frames it left out."""
+
+    frames: int
+    bytes: int
+    dropped_frames: int
+    dropped_bytes: int
+    service_blocks: int

@@ -214,6 +214,9 @@ class CameraBase:
         self.user = user
         self.timeout = timeout
         self.reboot_poll_interval = 1.0  # seconds between logins while a camera reboots
+        # Seconds a media claim on a data connection may go unanswered before the
+        # single-socket flow is tried: some cameras never answer it (PROTOCOL.md §10).
+        self.claim_timeout = 2.0
         self._password = password
         self._login: LoginInfo | None = None
         self._init_shell()

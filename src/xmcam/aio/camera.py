@@ -27,7 +27,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack
 
+from xmcam import media_operations as mops
 from xmcam import operations as ops
+from xmcam.aio import media
 from xmcam.aio.link import Link
 from xmcam.errors import (
     AuthenticationError,
@@ -42,6 +44,7 @@ from xmcam.models import (
     AlarmOutput,
     Disk,
     Group,
+    RecordFile,
     SystemInfo,
     User,
     WorkState,
@@ -155,10 +158,14 @@ class AsyncCamera(ops.CameraBase):
 
     async def _run(self, procedure: ops.Procedure[T]) -> T:
         async with self._lock:
-            link = self._link
-            if link is None or not link.usable:
-                link = await self._rebuild()
-            return await self._on(link, procedure)
+            return await self._on(await self._usable_link(), procedure)
+
+    async def _usable_link(self) -> Link:
+        """The link to send on, new if needed (caller holds the lock)."""
+        link = self._link
+        if link is None or not link.usable:
+            link = await self._rebuild()
+        return link
 
     async def _on(self, link: Link, procedure: ops.Procedure[T]) -> T:
         outcome: Reply | DeviceError | None = None
@@ -348,6 +355,45 @@ class AsyncCamera(ops.CameraBase):
                         return
         except TimeoutError:
             raise RequestTimeoutError("the camera did not come back from its reboot") from None
+
+    # ---------------------------------------------------------------- media
+
+    def live(
+        self,
+        channel: int = 0,
+        *,
+        substream: bool = False,
+        flow: str = "auto",
+        max_queue: int = 256,
+    ) -> media.LiveStream:
+        """A live stream of MediaFrames; use it with `async with` (Stop is sent on exit).
+        `flow`: "two" (the vendor's media connection), "one" (the control connection), or
+        "auto" (two, then one when the claim is refused or unanswered)."""
+        return media.LiveStream(self, channel, substream=substream, flow=flow, max_queue=max_queue)
+
+    async def snapshot(self, channel: int = 0, *, fallback: bool = True) -> bytes:
+        """A JPEG (OPSNAP); with `fallback`, decoded from the live stream's first keyframe
+        when the device refuses or stays silent (needs the `media` extra)."""
+        return await media.snapshot(self, channel, fallback=fallback)
+
+    async def files(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        channel: int = 0,
+        kind: str = "video",
+        events: str = "*",
+    ) -> list[RecordFile]:
+        """Recordings ("video" or "picture") overlapping [start, end], paged past the
+        device's 64-record cap, each once, sorted by begin time."""
+        query = mops.file_query(start, end, channel=channel, kind=kind, events=events)
+        return await self._run(query)
+
+    def download(self, record: RecordFile) -> AsyncGenerator[bytes, None]:
+        """A recording's bytes (DVRIP media container: feed them to MediaDemuxer). Close it
+        with `contextlib.aclosing()` when stopping early."""
+        return media.download(self, record)
 
     # ---------------------------------------------------------------- alarms
 

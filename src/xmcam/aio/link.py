@@ -5,9 +5,14 @@ Theory of operation. `Link` is an asyncio BufferedProtocol, so there is no reade
 read goes straight into the core, and the core's events are routed as they come. A Reply
 completes the waiting request's future; an alarm push goes to the `on_alarm` callback and never
 to request matching; a forced logout, EOF or a protocol error ends the link, fails the waiting
-request with that error, and calls `on_end` once. A request that gets no reply within its
-deadline (or whose caller is cancelled) leaves the core DESYNCHRONISED: the link ends there and
-then, and its owner opens a new one before the next request.
+request with that error, and calls `on_end` once. Media packets (live video, a snapshot's
+JPEG, a download) go to the sink `media_sinks` holds for their message id; a request answered
+by such data instead of a reply (a snapshot: the core clears it at EndFlag) completes with
+None. A data connection is a Link too: its `connection` joins the control session
+(`ClientConnection.for_session`), it sends one claim, and the rest is media. A request that
+gets no reply within its deadline (or whose caller is cancelled) leaves the core
+DESYNCHRONISED: the link ends there and then, and its owner opens a new one before the next
+request.
 
 The transport reads into one buffer per thread, shared by all the links of that thread's event
 loop: the core copies whatever it keeps before the loop reads again. A plain Protocol's reads
@@ -34,7 +39,14 @@ from xmcam.errors import (
 )
 from xmcam.models import AlarmEvent
 from xmcam.protocol.codes import message_name
-from xmcam.protocol.connection import ClientConnection, ClientState, LoginReply, Reply
+from xmcam.protocol.connection import (
+    ClientConnection,
+    ClientState,
+    LoginReply,
+    MediaPacket,
+    Reply,
+)
+from xmcam.protocol.framing import Frame
 
 __all__ = ["Link"]
 
@@ -69,7 +81,9 @@ class Link(asyncio.BufferedProtocol):
         self._on_alarm = on_alarm
         self._on_end = on_end
         self._transport: asyncio.Transport | None = None
-        self._waiter: asyncio.Future[Reply] | None = None
+        self._waiter: asyncio.Future[Reply | None] | None = None
+        # Message id -> where its media packets go (none: logged and dropped).
+        self.media_sinks: dict[int, Callable[[Frame], None]] = {}
         self._gone = asyncio.Event()  # the transport has called connection_lost
         self.ended = asyncio.Event()  # the link is unusable (error set)
 
@@ -109,13 +123,14 @@ class Link(asyncio.BufferedProtocol):
     async def login(self, user: str, password: str, timeout: float) -> LoginReply:
         """Log in: one attempt. Raises AuthenticationError (or AccountLockedError) on refusal."""
         reply = await self._exchange(self.connection.login(user, password), timeout)
-        reply.raise_for_ret()
         assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
+        reply.raise_for_ret()
         return reply
 
     async def call(self, call: ops.Call, timeout: float) -> Reply | None:
-        """Send one request; return its reply (None for a call without reply). Raises the
-        DeviceError of a failure Ret code, RequestTimeoutError, ConnectionClosedError."""
+        """Send one request; return its reply (None for a call without reply, or one answered
+        by media data). Raises the DeviceError of a failure Ret code, RequestTimeoutError,
+        ConnectionClosedError."""
         if self.error is not None:
             raise self.error
         wire = self.connection.request(call.message_id, call.body, expect_reply=call.expect_reply)
@@ -123,11 +138,12 @@ class Link(asyncio.BufferedProtocol):
             self._write(wire)
             return None
         reply = await self._exchange(wire, timeout)
-        reply.raise_for_ret()
+        if reply is not None:
+            reply.raise_for_ret()
         return reply
 
-    async def _exchange(self, wire: bytes, timeout: float) -> Reply:
-        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+    async def _exchange(self, wire: bytes, timeout: float) -> Reply | None:
+        waiter: asyncio.Future[Reply | None] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         pending = self.connection.pending_request
         self._write(wire)
@@ -177,6 +193,16 @@ class Link(asyncio.BufferedProtocol):
             except TimeoutError:  # pragma: no cover - abort() closes at the next loop turn
                 _log.warning("a transport took more than %s s to close", _CLOSE_WAIT)
 
+    def pause_reading(self) -> None:
+        """Read nothing until `resume_reading()`: a data consumer has fallen behind, and the
+        device's sending backs up in TCP instead of in memory."""
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
     # ---------------------------------------------------------------- asyncio.BufferedProtocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -198,6 +224,11 @@ class Link(asyncio.BufferedProtocol):
             self.end(error)
             return
         for event in events:
+            if type(event) is MediaPacket:
+                sink = self.media_sinks.get(event.frame.header.message_id)
+                if sink is not None:
+                    sink(event.frame)
+                    continue
             routed = ops.route(event)
             if isinstance(routed, Reply):
                 waiter = self._waiter
@@ -209,6 +240,9 @@ class Link(asyncio.BufferedProtocol):
                 self.end(routed)
         if self.connection.state is ClientState.CLOSED and self.error is None:
             self.end(_deferred_error(self.connection))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done() and self.connection.pending_request is None:
+            waiter.set_result(None)  # answered by media data (a snapshot's last packet)
 
     def eof_received(self) -> bool:
         self.end(ConnectionClosedError("the camera closed the connection"))

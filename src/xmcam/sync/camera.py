@@ -9,6 +9,9 @@ desynchronised, so it is closed and the next request opens a new one and logs in
 keepalive timer: before each request the camera checks, without blocking, whether the
 device closed the connection while it was idle, and reconnects when it was idle for longer
 than the session's AliveInterval. Call `keepalive()` yourself to hold a session open.
+Media packets read on this connection (a single-socket live stream, a snapshot's JPEG) go to
+the sink `_media_sinks` holds for their message id; a request answered by such data instead
+of a reply (a snapshot: the core clears it at EndFlag) completes with None.
 
 The methods are procedures from `xmcam.operations`, shared with the asyncio client.
 """
@@ -20,11 +23,12 @@ import logging
 import select
 import socket
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
+from xmcam import media_operations as mops
 from xmcam import operations as ops
 from xmcam.errors import (
     AuthenticationError,
@@ -39,12 +43,22 @@ from xmcam.models import (
     AlarmOutput,
     Disk,
     Group,
+    RecordFile,
     SystemInfo,
     User,
     WorkState,
 )
 from xmcam.protocol.codes import message_name
-from xmcam.protocol.connection import ClientConnection, ClientState, LoginReply, Reply
+from xmcam.protocol.connection import (
+    ClientConnection,
+    ClientEvent,
+    ClientState,
+    LoginReply,
+    MediaPacket,
+    Reply,
+)
+from xmcam.protocol.framing import Frame
+from xmcam.sync import media
 
 __all__ = ["DEFAULT_PORT", "Camera"]
 
@@ -66,6 +80,8 @@ class Camera(ops.CameraBase):
         self._socket_timeout: float | None = None  # the socket's timeout as last set
         self._connection = ClientConnection()
         self._last_reply = 0.0
+        # Message id -> where its media packets go (none: logged and dropped).
+        self._media_sinks: dict[int, Callable[[Frame], None]] = {}
 
     # ---------------------------------------------------------------- opening and closing
 
@@ -109,11 +125,11 @@ class Camera(ops.CameraBase):
         self._connection = ClientConnection()
         try:
             reply = self._exchange(self._connection.login(self.user, self._password))
+            assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
             reply.raise_for_ret()
         except BaseException:
             self.close()
             raise
-        assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
         self._login = ops.login_info(reply)
 
     def _usable(self) -> bool:
@@ -132,8 +148,8 @@ class Camera(ops.CameraBase):
                 if not data:
                     return True
                 for event in self._connection.receive_data(data):
-                    ops.route(event)
-        except (OSError, ProtocolError) as error:
+                    self._route(event)
+        except (OSError, XMCamError) as error:
             _log.info("the idle connection failed: %s", error)
             return True
         return self._connection.state is not ClientState.LOGGED_IN
@@ -141,9 +157,13 @@ class Camera(ops.CameraBase):
     # ---------------------------------------------------------------- moving calls
 
     def _run(self, procedure: ops.Procedure[T]) -> T:
+        self._ensure_usable()
+        return self._drive(procedure)
+
+    def _ensure_usable(self) -> None:
+        """Log in again if the connection is gone or was idle too long."""
         if not self._usable():
             self._rebuild()
-        return self._drive(procedure)
 
     def _drive(self, procedure: ops.Procedure[T]) -> T:
         outcome: Reply | DeviceError | None = None
@@ -160,10 +180,11 @@ class Camera(ops.CameraBase):
             self._send(wire)
             return None
         reply = self._exchange(wire)
-        reply.raise_for_ret()
+        if reply is not None:
+            reply.raise_for_ret()
         return reply
 
-    def _exchange(self, wire: bytes) -> Reply:
+    def _exchange(self, wire: bytes) -> Reply | None:
         """Send a request and read until its reply; the connection is closed on any failure
         but a device's refusal."""
         pending = self._connection.pending_request
@@ -192,10 +213,11 @@ class Camera(ops.CameraBase):
         except OSError as error:
             raise ConnectionClosedError(f"sending failed: {error.strerror}") from None
 
-    def _read_reply(self, deadline: float | None) -> Reply:
-        """Read until the reply comes, each read bounded by `deadline`. None: the deadline
-        is `timeout` from now, and the first read waits that long (the socket usually has
-        that timeout already: no call to set it)."""
+    def _read_reply(self, deadline: float | None) -> Reply | None:
+        """Read until the reply comes (None: the request was answered by media data), each
+        read bounded by `deadline`. None: the deadline is `timeout` from now, and the first
+        read waits that long (the socket usually has that timeout already: no call to set
+        it)."""
         assert self._socket is not None
         if deadline is None:
             deadline = time.monotonic() + self.timeout
@@ -217,14 +239,63 @@ class Camera(ops.CameraBase):
                 raise ConnectionClosedError("the camera closed the connection")
             reply = None
             for event in self._connection.receive_data(data):
-                routed = ops.route(event)
-                if isinstance(routed, Reply):
+                routed = self._route(event)
+                if routed is not None:
                     reply = routed
-                elif isinstance(routed, XMCamError):
-                    raise routed
-            if reply is not None:
+            if reply is not None or self._connection.pending_request is None:
                 return reply
             wait = deadline - time.monotonic()
+
+    def _route(self, event: ClientEvent) -> Reply | None:
+        """Hand one event on: media to its sink, a Reply back; raises what ends the
+        connection (a forced logout); alarms and late replies are logged and dropped."""
+        if type(event) is MediaPacket:
+            sink = self._media_sinks.get(event.frame.header.message_id)
+            if sink is not None:
+                sink(event.frame)
+                return None
+        routed = ops.route(event)
+        if isinstance(routed, XMCamError):
+            raise routed
+        return routed if isinstance(routed, Reply) else None
+
+    # ---------------------------------------------------------------- media
+
+    def live(
+        self,
+        channel: int = 0,
+        *,
+        substream: bool = False,
+        flow: str = "auto",
+        max_queue: int = 256,
+    ) -> media.LiveStream:
+        """A live stream of MediaFrames; use it with `with` (Stop is sent on exit).
+        `flow`: "two" (the vendor's media connection), "one" (the control connection), or
+        "auto" (two, then one when the claim is refused or unanswered)."""
+        return media.LiveStream(self, channel, substream=substream, flow=flow, max_queue=max_queue)
+
+    def snapshot(self, channel: int = 0, *, fallback: bool = True) -> bytes:
+        """A JPEG (OPSNAP); with `fallback`, decoded from the live stream's first keyframe
+        when the device refuses or stays silent (needs the `media` extra)."""
+        return media.snapshot(self, channel, fallback=fallback)
+
+    def files(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        channel: int = 0,
+        kind: str = "video",
+        events: str = "*",
+    ) -> list[RecordFile]:
+        """Recordings ("video" or "picture") overlapping [start, end], paged past the
+        device's 64-record cap, each once, sorted by begin time."""
+        return self._run(mops.file_query(start, end, channel=channel, kind=kind, events=events))
+
+    def download(self, record: RecordFile) -> Generator[bytes, None, None]:
+        """A recording's bytes (DVRIP media container: feed them to MediaDemuxer).
+        DownloadStop is sent when the iteration ends or the iterator is closed."""
+        return media.download(self, record)
 
     # ---------------------------------------------------------------- the methods
 

@@ -1,0 +1,73 @@
+"""What the live-stream, snapshot and download tests of both clients check against the
+simulator: its clips' access units (to tell which frame of the clip a received frame is),
+its snapshot, and its connections."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from importlib import resources
+
+import av
+
+from xmcam.media.annexb import access_units
+from xmcam.media.frames import MediaFrame, VideoCodec, VideoFrame
+from xmcam.sim import Simulator
+
+_CLIPS = resources.files("xmcam.sim") / "clips"
+SNAPSHOT = (_CLIPS / "snapshot.jpg").read_bytes()
+
+
+def _unit_index(name: str) -> dict[bytes, int]:
+    units = access_units((_CLIPS / name).read_bytes(), VideoCodec.H264)
+    return {unit.data: number for number, unit in enumerate(units)}
+
+
+MAIN_UNITS = _unit_index("main.h264")
+EXTRA_UNITS = _unit_index("extra.h264")
+
+
+def assert_gop_order(frames: list[MediaFrame], units: dict[bytes, int]) -> None:
+    """Every video frame is one of the clip's, and every P-frame is the one that follows the
+    video frame before it: frames were only ever dropped up to a keyframe."""
+    previous: int | None = None
+    for frame in frames:
+        if not isinstance(frame, VideoFrame):
+            continue
+        number = units[frame.data]
+        if not frame.keyframe:
+            assert previous is not None, "a P-frame came first"
+            assert number == (previous + 1) % len(units), f"frame {number} after {previous}"
+        previous = number
+
+
+def picture_size(jpeg: bytes) -> tuple[int, int]:
+    """The size of a JPEG as PyAV decodes it (it must decode)."""
+    with av.open(io.BytesIO(jpeg)) as container:
+        context = container.streams.video[0].codec_context
+        assert context.name == "mjpeg"
+        return context.width, context.height
+
+
+@dataclass(frozen=True)
+class Connections:
+    """What the simulator has open: its logged-in (control) connections' request counts,
+    its other (media) connections, and the claims."""
+
+    control_requests: tuple[int, ...]
+    media: int
+    claims: int
+
+
+def connections(sim: Simulator) -> Connections:
+    device = sim.device
+    control = tuple(
+        connection.frames_received
+        for connection in device.connections.values()
+        if connection.session_id is not None
+    )
+    return Connections(
+        control_requests=control,
+        media=len(device.connections) - len(control),
+        claims=len(device.media.claims),
+    )
