@@ -1,10 +1,11 @@
 """The simulator's media streams on asyncio: one task per stream, writing to its connection.
 
 The sans-I/O side (`media_commands.py`) decides what streams where; this shell writes. A live
-stream is paced by the loop's clock: burst n of a stream goes out at `start + n / (fps *
-media_pace)`, computed from the start each time so that late wake-ups never add up to drift
-(a knob changed mid-stream restarts the count from now). `media_pace` 0 sends as fast as the
-socket takes the packets, for benchmarks. A download goes as fast as the socket takes it.
+stream is paced by the loop's clock (`Pacer`): burst n of a stream goes out at `start + n /
+(fps * media_pace)`, computed from the start each time so that late wake-ups never add up to
+drift; a knob changed mid-stream counts on from the last burst at the new pace, and is seen
+within a tenth of a second even while a slow stream waits. `media_pace` 0 sends as fast as
+the socket takes the packets, for benchmarks. A download goes as fast as the socket takes it.
 After each packet a stream waits for its transport to drain when the client reads slower
 than it is fed: a client that never reads holds the stream, never the simulator's memory.
 """
@@ -23,13 +24,37 @@ if TYPE_CHECKING:
     from xmcam.sim.faults import Faults
     from xmcam.sim.server import Simulator
 
-__all__ = ["MediaLink", "MediaStreams"]
+__all__ = ["MediaLink", "MediaStreams", "Pacer"]
 
 log = logging.getLogger("xmcam.sim")
 
 # Packets written between two yields to the loop when nothing makes a stream wait (a fast
 # reader and an unpaced stream must not starve the other connections).
 _PACKETS_PER_YIELD: Final = 16
+# Seconds a paced stream sleeps at most before it looks at the media_pace knob again.
+_PACE_CHECK: Final = 0.1
+
+
+class Pacer:
+    """When each burst of a live stream is due, in loop seconds."""
+
+    def __init__(self, fps: int, pace: float, now: float) -> None:
+        self._fps = fps
+        self._pace = pace
+        self._origin, self._origin_burst = now, 0
+
+    def _at(self, burst: int) -> float:
+        return self._origin + (burst - self._origin_burst) / (self._fps * self._pace)
+
+    def due(self, burst: int, pace: float, now: float) -> float:
+        """The time burst number `burst` is due at under `pace` (`now` when unpaced)."""
+        if pace != self._pace:
+            if burst and self._pace > 0:  # on from the last burst, at the new pace
+                self._origin, self._origin_burst = self._at(burst - 1), burst - 1
+            else:
+                self._origin, self._origin_burst = now, burst
+            self._pace = pace
+        return self._at(burst) if pace > 0 else now
 
 
 class MediaLink(Protocol):
@@ -114,15 +139,14 @@ async def _live(
     link: MediaLink, source: LiveSource, packetizer: Packetizer, faults: Faults
 ) -> None:
     loop = asyncio.get_running_loop()
-    pace = faults.media_pace
-    started, first = loop.time(), 0
+    pacer = Pacer(source.fps, faults.media_pace, loop.time())
     written = 0
     while not link.closing:
-        if faults.media_pace != pace:  # the knob changed: count from now at the new pace
-            pace, started, first = faults.media_pace, loop.time(), source.frames_sent
-        if pace > 0:
-            due = started + (source.frames_sent - first) / (source.fps * pace)
-            await asyncio.sleep(max(0.0, due - loop.time()))
+        wait = pacer.due(source.frames_sent, faults.media_pace, loop.time()) - loop.time()
+        if wait > 0:
+            await asyncio.sleep(min(wait, _PACE_CHECK))
+            continue  # and look at the knob again
+        if faults.media_pace > 0:
             packets = packetizer.feed(source.next_burst()) + packetizer.flush()
         else:
             # Unpaced: packets are cut at 8192 bytes whatever the frames, as a busy camera's.
