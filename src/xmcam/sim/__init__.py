@@ -10,7 +10,9 @@ With the default profile it answers like the camera in the seed capture, byte fo
 
 from xmcam.sim.device import CameraConnection, SimulatedDevice
 from xmcam.sim.faults import Faults
+from xmcam.sim.media import MediaError, MediaSettings
 from xmcam.sim.profile import BUILTIN_PROFILES, Profile, ProfileError, Quirks, load_profile
+from xmcam.sim.recordings import Recording, load_recordings
 from xmcam.sim.server import Simulator, SimulatorThread
 from xmcam.sim.state import DeviceState, PtzCommand, StateFileError
 
@@ -19,13 +21,17 @@ __all__ = [
     "CameraConnection",
     "DeviceState",
     "Faults",
+    "MediaError",
+    "MediaSettings",
     "Profile",
     "ProfileError",
     "PtzCommand",
     "Quirks",
+    "Recording",
     "SimulatedDevice",
     "Simulator",
     "SimulatorThread",
     "StateFileError",
     "load_profile",
+    "load_recordings",
 ]
