@@ -14,6 +14,7 @@ from typing import Any
 import av
 import pytest
 
+from tests.media_clips import CLIP_FRAMES, CLIP_GOP
 from xmcam.media.annexb import access_units, probe_size
 from xmcam.media.frames import (
     AudioCodec,
@@ -32,6 +33,7 @@ from xmcam.media.writer import (
     MissingMediaSupportError,
     keyframe_to_jpeg,
     open_writer,
+    output_format,
     require_media_support,
 )
 
@@ -136,22 +138,32 @@ def test_h264_with_audio_in_each_container(
 
 @pytest.mark.parametrize("suffix", ["mp4", "mkv", "ts"])
 def test_h265_keeps_codec_size_frames_and_duration(
-    tmp_path: Path, made_clips: dict[str, bytes], suffix: str
+    tmp_path: Path, h265_clip: Path, suffix: str
 ) -> None:
     path = tmp_path / f"clip.{suffix}"
-    write_all(open_writer(path), clip_frames(made_clips["small.h265"], VideoCodec.H265))
+    clip = h265_clip.read_bytes()
+    audio = clip_bytes("audio.alaw")
+    write_all(open_writer(path), clip_frames(clip, VideoCodec.H265, audio=audio))
     info = probe(path)
     video = stream_of(info, "video")
     assert (video["codec_name"], video["width"], video["height"]) == ("hevc", 320, 240)
-    assert int(video["nb_read_frames"]) == 25
-    assert float(info["format"]["duration"]) == pytest.approx(1.0, abs=0.1)
+    assert int(video["nb_read_frames"]) == CLIP_FRAMES
+    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.2)
+    assert stream_of(info, "audio")["codec_name"] == ("pcm_s16le" if suffix == "mkv" else "aac")
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "hevc"
+        keyframes = [packet.is_keyframe for packet in container.demux(stream) if packet.size]
+        assert keyframes.count(True) == CLIP_FRAMES // CLIP_GOP
 
 
-def test_4k_h265_keeps_its_dimensions(tmp_path: Path, made_clips: dict[str, bytes]) -> None:
-    path = tmp_path / "4k.mp4"
-    write_all(open_writer(path), clip_frames(made_clips["4k.h265"], VideoCodec.H265))
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
+def test_4k_h265_keeps_its_dimensions(tmp_path: Path, h265_4k_clip: Path, suffix: str) -> None:
+    path = tmp_path / f"4k.{suffix}"
+    write_all(open_writer(path), clip_frames(h265_4k_clip.read_bytes(), VideoCodec.H265))
     video = stream_of(probe(path), "video")
     assert (video["codec_name"], video["width"], video["height"]) == ("hevc", 3840, 2160)
+    assert int(video["nb_read_frames"]) == 3
     with av.open(str(path)) as container:
         context = container.streams.video[0].codec_context
         assert (context.width, context.height) == (3840, 2160)
@@ -386,6 +398,14 @@ def test_the_extension_or_format_chooses_the_writer(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_output_format_names() -> None:
+    assert output_format("-") == "annexb"
+    assert output_format("-", "ts") == "ts"
+    assert output_format(io.BytesIO()) == "annexb"
+    assert output_format("clip.HEVC") == "hevc"
+    assert output_format(Path("clip.mkv"), "mp4") == "mp4"
+
+
 @pytest.mark.parametrize(("name", "fmt"), [("a.avi", None), ("noext", None), ("a.mp4", "flv")])
 def test_an_unknown_format_is_refused(tmp_path: Path, name: str, fmt: str | None) -> None:
     with pytest.raises(ValueError, match=r"cannot tell the video format .*\.mp4, \.mkv, \.ts"):
@@ -394,11 +414,9 @@ def test_an_unknown_format_is_refused(tmp_path: Path, name: str, fmt: str | None
         ContainerWriter(tmp_path / name, format="avi")
 
 
-def test_annex_b_named_for_one_codec_refuses_the_other(
-    tmp_path: Path, made_clips: dict[str, bytes]
-) -> None:
+def test_annex_b_named_for_one_codec_refuses_the_other(tmp_path: Path, h265_clip: Path) -> None:
     writer = open_writer(tmp_path / "clip.h264")
-    frames = clip_frames(made_clips["small.h265"], VideoCodec.H265)
+    frames = clip_frames(h265_clip.read_bytes(), VideoCodec.H265)
     with pytest.raises(MediaError, match=r"the video is H\.265, the output is named for H\.264"):
         writer.write(frames[0])
     writer.close()
@@ -426,8 +444,8 @@ def test_keyframe_to_jpeg() -> None:
         assert (context.name, context.width, context.height) == ("mjpeg", 640, 360)
 
 
-def test_keyframe_to_jpeg_of_h265_4k(made_clips: dict[str, bytes]) -> None:
-    first = clip_frames(made_clips["4k.h265"], VideoCodec.H265)[0]
+def test_keyframe_to_jpeg_of_h265_4k(h265_4k_clip: Path) -> None:
+    first = clip_frames(h265_4k_clip.read_bytes(), VideoCodec.H265)[0]
     assert isinstance(first, VideoFrame)
     with av.open(io.BytesIO(keyframe_to_jpeg(first))) as container:
         context = container.streams.video[0].codec_context

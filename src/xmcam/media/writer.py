@@ -121,6 +121,8 @@ class MediaWriter(Protocol):
     """Video frames written."""
     frames_dropped: int
     """Frames dropped: before the first keyframe, or that the file cannot hold."""
+    audio_frames_written: int
+    """Audio frames written (always 0 for raw Annex-B, which holds video only)."""
     path: Path | None
     """The final file name, or None when writing to a stream."""
 
@@ -167,7 +169,7 @@ def output_format(target: str | os.PathLike[str] | BinaryIO, format: str | None 
     for a stream named by neither); ValueError when neither `format` nor the name tells."""
     if format is not None:
         name = format.lower().lstrip(".")
-    elif isinstance(target, str | os.PathLike):
+    elif isinstance(target, str | os.PathLike) and target != "-":
         name = Path(target).suffix.lower().lstrip(".")
     else:
         return "annexb"
@@ -222,6 +224,7 @@ class _Writer:
     def __init__(self, target: str | os.PathLike[str] | BinaryIO) -> None:
         self.frames_written = 0
         self.frames_dropped = 0
+        self.audio_frames_written = 0
         self._output = _Output(target)
         self.path = self._output.path
         self._fps = DEFAULT_FPS
@@ -340,7 +343,6 @@ class ContainerWriter(_Writer):
         require_media_support()
         super().__init__(target)
         self.format = format
-        self.audio_frames_written = 0
         self._container: OutputContainer | None = None
         self._video: VideoStream | None = None
         self._audio: AudioStream | None = None

@@ -1,0 +1,307 @@
+"""`xmcam files list` and `xmcam files download` against the simulator's catalogue (a day of
+recordings: 144 ten-minute video files per channel, every fifth a motion recording, and 24
+pictures), with paging, resume-safe output and the remux to MP4."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import Run
+from xmcam.cli import ExitCode, files
+from xmcam.cli.files import _bar, local_name, parse_when
+from xmcam.cli.output import CommandError
+from xmcam.media.demux import MediaDemuxer
+from xmcam.media.frames import VideoFrame
+from xmcam.models import RecordFile
+from xmcam.sim import SimulatorThread
+
+TODAY = datetime.date.today()
+
+FAST = 20  # the simulator's media_pace: 20 times real time
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorThread]:
+    with SimulatorThread() as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        yield simulator
+
+
+def records_of(result: Any) -> list[dict[str, Any]]:
+    assert result.code == ExitCode.SUCCESS, result.err
+    return [json.loads(line) for line in result.out.splitlines()]
+
+
+def video_frames(data: bytes) -> list[VideoFrame]:
+    demuxer = MediaDemuxer()
+    frames = [frame for frame in demuxer.feed(data) if isinstance(frame, VideoFrame)]
+    demuxer.eof()
+    assert demuxer.dropped_bytes == 0
+    return frames
+
+
+def record(name: str, *, channel: int = 0) -> RecordFile:
+    begin = datetime.datetime(2026, 11, 25, 10, 0, 0)
+    end = begin + datetime.timedelta(minutes=10)
+    return RecordFile(name, channel, begin, end, 2048, 0, 0, "video", {})
+
+
+# ---------------------------------------------------------------------------- list
+
+
+def test_list_pages_through_a_whole_day(xmcam: Run) -> None:
+    records = records_of(xmcam("--json", "files", "list"))
+    assert len(records) == 144  # three queries' worth at 64 a reply
+    assert [item["index"] for item in records] == list(range(1, 145))
+    assert len({item["name"] for item in records}) == 144
+    begins = [item["begin"] for item in records]
+    assert begins == sorted(begins)
+    assert begins[0] == f"{TODAY}T00:00:00"
+    assert {item["kind"] for item in records} == {"video"}
+    assert all(item["size"] > 0 for item in records)
+
+
+def test_list_as_a_table(xmcam: Run) -> None:
+    result = xmcam("files", "list", "--from", f"{TODAY} 10:00", "--to", f"{TODAY} 10:25")
+    assert result.code == ExitCode.SUCCESS, result.err
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["#", "begin", "end", "size", "name"]
+    # 09:50-09:59:59 ends before 10:00; 10:00, 10:10 and 10:20 overlap the window.
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3"]
+    assert lines[1].split()[1:4] == [str(TODAY), "10:00:00", "10:09:59"]
+    assert lines[1].endswith(f"/{TODAY}/001/10.00.00-10.09.59[R][@1d394][0].h264")
+
+
+def test_list_by_event_and_type(xmcam: Run) -> None:
+    motion = records_of(xmcam("--json", "files", "list", "--events", "M"))
+    assert len(motion) == 28
+    assert all("[M]" in item["name"] for item in motion)
+    pictures = records_of(xmcam("--json", "files", "list", "--type", "picture"))
+    assert len(pictures) == 24
+    assert {item["kind"] for item in pictures} == {"picture"}
+
+
+def test_list_of_an_empty_window(xmcam: Run) -> None:
+    result = xmcam("files", "list", "--from", "2001-01-01", "--to", "2001-01-02")
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out == ""
+    assert result.err == "no recordings in that time\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from", "tomorrow-ish"], "bad time 'tomorrow-ish'"),
+        (["--from", "2026-11-25", "--to", "2026-11-24"], "--to is before --from"),
+        (["--events", "MX"], "bad --events 'MX': letters A M R H, or *"),
+    ],
+)
+def test_bad_filters_fail_before_connecting(run_cli: Run, argv: list[str], message: str) -> None:
+    result = run_cli("-H", "127.0.0.1:9", "files", "list", *argv)
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith(f"xmcam: {message}")
+
+
+# ------------------------------------------------------------------------ download
+
+
+def test_download_by_number_into_a_directory(xmcam: Run, tmp_path: Path) -> None:
+    window = ["--from", f"{TODAY} 10:00", "--to", f"{TODAY} 10:25"]
+    listed = records_of(xmcam("--json", "files", "list", *window))
+    result = xmcam("--json", "files", "download", "2", *window, "-o", f"{tmp_path}/")
+    [report] = records_of(result)
+    expected = tmp_path / f"10.10.00-10.19.59[R][@{0x1D394 + 0x7CB:x}][0].h264"
+    assert report == {
+        "name": listed[1]["name"],
+        "output": str(expected),
+        "skipped": False,
+        "bytes": expected.stat().st_size,
+        "remuxed": False,
+    }
+    assert [entry.name for entry in tmp_path.iterdir()] == [expected.name]
+    data = expected.read_bytes()
+    assert data.startswith(b"\x00\x00\x01\xfc")
+    frames = video_frames(data)
+    assert len(frames) == 100
+    assert frames[0].keyframe
+    assert (frames[0].width, frames[0].height) == (640, 360)
+
+
+def test_download_by_name_to_a_file_then_skip_then_force(xmcam: Run, tmp_path: Path) -> None:
+    listed = records_of(xmcam("--json", "files", "list"))
+    name = listed[5]["name"]
+    path = tmp_path / "one.h264"
+    first = xmcam("files", "download", name, "-o", str(path))
+    assert first.code == ExitCode.SUCCESS, first.err
+    assert first.out == f"{path}: {path.stat().st_size / 1e6:.1f} MB\n"
+    data = path.read_bytes()
+
+    path.write_bytes(b"kept")
+    again = xmcam("files", "download", name.rsplit("/", 1)[-1], "-o", str(path))
+    assert again.code == ExitCode.SUCCESS, again.err
+    assert again.out == f"{path}: exists, skipped (--force downloads it again)\n"
+    assert path.read_bytes() == b"kept"
+
+    forced = xmcam("files", "download", name, "-o", str(path), "--force")
+    assert forced.code == ExitCode.SUCCESS, forced.err
+    assert path.read_bytes() == data
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["one.h264"]
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+def test_download_remuxed_to_mp4(xmcam: Run, tmp_path: Path) -> None:
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
+    result = xmcam("--json", "files", "download", "1", *window, "--mp4", "-o", f"{tmp_path}/")
+    [report] = records_of(result)
+    assert report["remuxed"] is True
+    assert (report["frames"], report["duration"], report["dropped_bytes"]) == (100, 4.0, 0)
+    path = Path(report["output"])
+    assert path.name == "00.00.00-00.09.59[R][@0][0].mp4"
+    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries"]
+    command += ["stream=codec_name,width,nb_read_frames:format=duration", "-of", "json", str(path)]
+    probe = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+    video = next(stream for stream in probe["streams"] if "width" in stream)
+    assert (video["codec_name"], video["width"], int(video["nb_read_frames"])) == ("h264", 640, 100)
+    assert float(probe["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
+    assert sorted(stream["codec_name"] for stream in probe["streams"]) == ["aac", "h264"]
+
+
+def test_download_all_in_a_window(xmcam: Run, tmp_path: Path) -> None:
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:25"]
+    reports = records_of(
+        xmcam("--json", "files", "download", "--all", *window, "-o", str(tmp_path))
+    )
+    assert len(reports) == 3
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == sorted(
+        Path(report["output"]).name for report in reports
+    )
+
+
+def test_download_pictures(xmcam: Run, tmp_path: Path) -> None:
+    window = ["--type", "picture", "--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:59"]
+    [report] = records_of(xmcam("--json", "files", "download", "1", *window, "-o", f"{tmp_path}/"))
+    data = Path(report["output"]).read_bytes()
+    assert data.startswith(b"\x00\x00\x01\xfe")  # the JPEG inside one FE frame
+    assert b"\xff\xd8" in data[:64]
+
+
+def test_a_download_cut_off_stays_part(
+    sim: SimulatorThread, xmcam: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[int] = []
+    original = files._RawSink.write
+
+    def write_then_cut(self: files._RawSink, chunk: bytes) -> None:
+        original(self, chunk)
+        written.append(len(chunk))
+        if len(written) == 2:  # the network goes away half way
+            sim.call(sim.simulator.drop_connections)
+
+    monkeypatch.setattr(files._RawSink, "write", write_then_cut)
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
+    path = tmp_path / "cut.h264"
+    result = xmcam("files", "download", "1", *window, "-o", str(path))
+    assert result.code == ExitCode.CONNECTION, result.err
+    assert f"partial download kept as {path}.part" in result.err
+    assert not path.exists()
+    assert (tmp_path / "cut.h264.part").stat().st_size >= sum(written[:2])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "name the recordings to download (numbers or names), or --all"),
+        (["--all", "1"], "--all or recording names, not both"),
+        (["1", "--mp4", "--type", "picture"], "--mp4 is for video recordings"),
+    ],
+)
+def test_download_argument_errors(run_cli: Run, argv: list[str], message: str) -> None:
+    result = run_cli("-H", "127.0.0.1:9", "files", "download", *argv)
+    assert result.code in (ExitCode.USAGE, ExitCode.FAILURE)
+    assert result.err == f"xmcam: {message}\n"
+
+
+def test_download_of_an_unknown_recording(xmcam: Run, tmp_path: Path) -> None:
+    for wanted in ("145", "0", "nosuch.h264"):
+        result = xmcam("files", "download", wanted, "-o", str(tmp_path))
+        assert result.code == ExitCode.USAGE
+        assert result.err.startswith(f"xmcam: no recording '{wanted}' in that time")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_file_name_for_several_recordings_is_refused(xmcam: Run, tmp_path: Path) -> None:
+    result = xmcam("files", "download", "1", "2", "-o", str(tmp_path / "x.h264"))
+    assert result.code == ExitCode.USAGE
+    assert "is not a directory: -o names a file only for one recording" in result.err
+
+
+def test_help_has_examples(run_cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run_cli("files", "--help")
+    assert "xmcam files list --from '2026-11-25 10:00'" in capsys.readouterr().out
+    for action in ("list", "download"):
+        with pytest.raises(SystemExit):
+            run_cli("files", action, "--help")
+        assert "example: xmcam files " in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def test_parse_when() -> None:
+    today = datetime.date.today()
+    midnight = datetime.datetime.combine(today, datetime.time())
+    assert parse_when("today") == midnight
+    assert parse_when("Today", end=True) == midnight.replace(hour=23, minute=59, second=59)
+    assert parse_when("yesterday") == midnight - datetime.timedelta(days=1)
+    assert parse_when("2026-11-25") == datetime.datetime(2026, 11, 25)
+    assert parse_when("2026-11-25", end=True) == datetime.datetime(2026, 11, 25, 23, 59, 59)
+    assert parse_when("2026-11-25 10:00") == datetime.datetime(2026, 11, 25, 10, 0)
+    assert parse_when("2026-11-25T10:00:30") == datetime.datetime(2026, 11, 25, 10, 0, 30)
+    assert parse_when("2026-11-25 10:00", end=True) == datetime.datetime(2026, 11, 25, 10, 0)
+    now = parse_when("now")
+    assert now.microsecond == 0
+    assert abs((now - datetime.datetime.now()).total_seconds()) < 5
+    with pytest.raises(CommandError, match="bad time 'soon'") as error:
+        parse_when("soon")
+    assert error.value.code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "/idea0/2026-11-25/001/10.00.00-10.09.59[R][@0][0].h264",
+            "10.00.00-10.09.59[R][@0][0].h264",
+        ),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("/idea0/a b;rm -rf*.h264", "a_b_rm_-rf_.h264"),
+        ("/idea0/\x1b[2Jclear.h264", "_[2Jclear.h264"),
+        ("/idea0/..", "ch0-20261125-100000.h264"),
+        ("", "ch0-20261125-100000.h264"),
+        ("/idea0/" + "x" * 300 + ".h264", "x" * 120),
+    ],
+)
+def test_local_names_are_safe(name: str, expected: str) -> None:
+    assert local_name(record(name)) == expected
+
+
+def test_local_name_for_mp4() -> None:
+    assert local_name(record("/idea0/a/10.00.00[R].h264"), mp4=True) == "10.00.00[R].mp4"
+
+
+def test_progress_bar() -> None:
+    item = record("/idea0/x/clip.h264")
+    assert _bar(item, 1024) == "[##########..........]  50% 0.0/0.0 MB  clip.h264"
+    assert _bar(item, 4096).startswith("[####################] 100% ")
+    empty = RecordFile("a", 0, item.begin, item.end, 0, 0, 0, "video", {})
+    assert _bar(empty, 10).startswith("[....................]   0% ")

@@ -1,0 +1,247 @@
+"""`xmcam stream` against the simulator: files that play with the source's codec, size, frame
+count and duration; raw video on standard output; Ctrl-C (a real SIGINT to a real process)
+ending with a playable file; one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import Run
+from xmcam.cli import ExitCode, main
+from xmcam.sim import SimulatorThread, load_profile
+
+pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+
+FAST = 20  # the simulator's media_pace: 20 times real time
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """ffprobe's view of a file: streams (frames counted by decoding) and duration."""
+    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries"]
+    command += ["stream=codec_name,width,height,nb_read_frames:format=duration"]
+    command += ["-of", "json", str(path)]
+    result = subprocess.run(command, check=True, capture_output=True, timeout=30)
+    return dict(json.loads(result.stdout))
+
+
+def video_of(info: dict[str, Any]) -> dict[str, Any]:
+    return dict(next(stream for stream in info["streams"] if "width" in stream))
+
+
+def codecs_of(info: dict[str, Any]) -> list[str]:
+    return sorted(stream["codec_name"] for stream in info["streams"])
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorThread]:
+    """The simulated camera, streaming 20 times faster than real time (tests stay quick;
+    unpaced, the client's bounded queue would drop frames to keep up, as it should)."""
+    with SimulatorThread() as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        yield simulator
+
+
+def test_stream_to_mp4_for_two_seconds(xmcam: Run, tmp_path: Path) -> None:
+    path = tmp_path / "front.mp4"
+    result = xmcam("--json", "stream", "-o", str(path), "--duration", "2")
+    assert result.code == ExitCode.SUCCESS, result.err
+    summary = json.loads(result.out)
+    assert summary["output"] == str(path)
+    assert (summary["codec"], summary["width"], summary["height"]) == ("H.264", 640, 360)
+    assert (summary["frames"], summary["duration"]) == (50, 2.0)
+    assert summary["interrupted"] is False
+    assert summary["ended_by_camera"] is False
+    assert summary["dropped_before_keyframe"] == 0
+    assert summary["dropped_frames"] == 0
+    assert summary["audio_frames"] > 0
+    assert summary["bitrate"] > 0
+    assert not path.with_name("front.mp4.part").exists()
+
+    info = probe(path)
+    video = video_of(info)
+    assert (video["codec_name"], video["width"], video["height"]) == ("h264", 640, 360)
+    assert int(video["nb_read_frames"]) == 50
+    assert float(info["format"]["duration"]) == pytest.approx(2.0, abs=0.2)
+    assert codecs_of(info) == ["aac", "h264"]
+
+
+def test_stream_the_sub_stream_to_mkv(xmcam: Run, tmp_path: Path) -> None:
+    path = tmp_path / "yard.mkv"
+    result = xmcam("stream", "--sub", "-o", str(path), "--duration", "1")
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out.startswith(f"{path}: 25 frames, 1.0 s, H.264 352x288, ")
+    info = probe(path)
+    video = video_of(info)
+    assert (video["width"], video["height"], int(video["nb_read_frames"])) == (352, 288, 25)
+    assert codecs_of(info) == ["h264", "pcm_s16le"]
+
+
+def test_stream_to_mpeg_ts_by_format(xmcam: Run, tmp_path: Path) -> None:
+    path = tmp_path / "clip.bin"
+    result = xmcam("stream", "--format", "ts", "-o", str(path), "--duration", "1")
+    assert result.code == ExitCode.SUCCESS, result.err
+    info = probe(path)
+    assert codecs_of(info) == ["aac", "h264"]
+    assert int(video_of(info)["nb_read_frames"]) == 25
+
+
+def test_stream_raw_h264_to_standard_output(
+    sim: SimulatorThread, capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path
+) -> None:
+    address = f"127.0.0.1:{sim.port}"
+    code = main(["-H", address, "--json", "stream", "-o", "-", "--duration", "1"])
+    captured = capsysbinary.readouterr()
+    assert code == ExitCode.SUCCESS, captured.err
+    assert captured.out.startswith(b"\x00\x00\x00\x01")
+    # The summary goes to stderr: standard output is the video.
+    assert json.loads(captured.err.decode().strip().splitlines()[-1])["output"] == "-"
+    path = tmp_path / "piped.h264"
+    path.write_bytes(captured.out)
+    video = video_of(probe(path))
+    assert (video["codec_name"], video["width"], int(video["nb_read_frames"])) == ("h264", 640, 25)
+
+
+def test_stream_h265_keeps_codec_and_size(h265_clip: Path, tmp_path: Path, run_cli: Run) -> None:
+    profile = load_profile().with_media(main=h265_clip, no_audio=True)
+    with SimulatorThread(profile) as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        path = tmp_path / "h265.mkv"
+        result = run_cli(
+            "-H", f"127.0.0.1:{simulator.port}", "stream", "-o", str(path), "--duration", "1"
+        )
+    assert result.code == ExitCode.SUCCESS, result.err
+    info = probe(path)
+    video = video_of(info)
+    assert video["codec_name"] == "hevc"
+    assert codecs_of(info) == ["hevc"]
+
+
+def test_an_h265_stream_into_a_file_named_h264_fails_in_one_line(
+    h265_clip: Path, tmp_path: Path, run_cli: Run
+) -> None:
+    profile = load_profile().with_media(main=h265_clip)
+    with SimulatorThread(profile) as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        path = tmp_path / "wrong.h264"
+        result = run_cli("-H", f"127.0.0.1:{simulator.port}", "stream", "-o", str(path))
+    assert result.code == ExitCode.FAILURE
+    assert result.err == "xmcam: the video is H.265, the output is named for H.264\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_channel_the_camera_lacks_is_the_devices_refusal(xmcam: Run, tmp_path: Path) -> None:
+    result = xmcam("stream", "--channel", "5", "-o", str(tmp_path / "x.mp4"))
+    assert result.code == ExitCode.DEVICE
+    assert result.err.startswith("xmcam: Ret 103 (")
+    assert len(result.err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-o", "clip.avi"], "cannot tell the video format of 'clip.avi'"),
+        (["-o", "noext"], "cannot tell the video format of 'noext'"),
+    ],
+)
+def test_a_name_without_a_format_fails_before_connecting(
+    run_cli: Run, argv: list[str], message: str
+) -> None:
+    # Port 9 on 127.0.0.1: nothing listens; the usage error must come before any connection.
+    result = run_cli("-H", "127.0.0.1:9", "stream", *argv)
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith(f"xmcam: {message}: use .mp4, .mkv, .ts")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-o", "-", "--format", "flv"], "invalid choice: 'flv'"),
+        (["-o", "x.mp4", "--duration", "0"], "out of range"),
+        (["--channel", "x", "-o", "x.mp4"], "not a channel number"),
+        ([], "the following arguments are required: -o/--output"),
+    ],
+)
+def test_bad_options_are_usage_errors(
+    run_cli: Run, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli("-H", "127.0.0.1:9", "stream", *argv)
+    assert exit_info.value.code == ExitCode.USAGE
+    assert message in capsys.readouterr().err
+
+
+def test_an_unwritable_output_is_one_line(xmcam: Run, tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "x.mp4"
+    result = xmcam("stream", "-o", str(path))
+    assert result.code == ExitCode.FAILURE
+    assert result.err == f"xmcam: cannot write {path}: No such file or directory\n"
+
+
+def test_help_has_an_example(run_cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run_cli("stream", "--help")
+    text = capsys.readouterr().out
+    assert "xmcam stream -o front.mp4 --duration 60" in text
+    assert "--sub" in text
+
+
+# ------------------------------------------------------------------ a real process
+
+
+def _xmcam(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "xmcam", *argv]
+
+
+def _environment() -> dict[str, str]:
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("XMCAM_HOST", "XMCAM_USER", "XMCAM_PASSWORD"):
+        environment.pop(name, None)
+    return environment
+
+
+def test_a_process_records_two_seconds(sim: SimulatorThread, tmp_path: Path) -> None:
+    path = tmp_path / "proc.mp4"
+    argv = _xmcam("-H", f"127.0.0.1:{sim.port}", "stream", "-o", str(path), "--duration", "2")
+    result = subprocess.run(argv, check=False, capture_output=True, timeout=60, env=_environment())
+    assert result.returncode == 0, result.stderr
+    video = video_of(probe(path))
+    assert (video["codec_name"], int(video["nb_read_frames"])) == ("h264", 50)
+
+
+def test_sigint_mid_stream_leaves_a_playable_file(tmp_path: Path) -> None:
+    path = tmp_path / "interrupted.mp4"
+    with SimulatorThread() as simulator:  # paced in real time: the stream lasts until Ctrl-C
+        address = f"127.0.0.1:{simulator.port}"
+        argv = _xmcam("-H", address, "-v", "--json", "stream", "-o", str(path))
+        with subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_environment(),
+            text=True,
+        ) as process:
+            assert process.stderr is not None
+            for line in process.stderr:  # wait for the event, not for a while
+                if "recording from the first keyframe" in line:
+                    break
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True
+    assert summary["frames"] >= 1
+    assert not path.with_name("interrupted.mp4.part").exists()
+    video = video_of(probe(path))
+    assert video["codec_name"] == "h264"
+    assert int(video["nb_read_frames"]) == summary["frames"]
