@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from xmcam.media.frames import (
     PictureFrame,
     VideoCodec,
     VideoFrame,
+    encode_audio_frame,
+    encode_video_frame,
 )
 from xmcam.media.writer import (
     AnnexBWriter,
@@ -488,3 +491,49 @@ def test_without_pyav_annex_b_still_works(tmp_path: Path) -> None:
     writer = open_writer(tmp_path / "clip.h264")
     write_all(writer, clip_frames(clip_bytes("main.h264")))
     assert writer.frames_written == 100
+
+
+# ------------------------------------------------------ through the demuxer, as in the docs
+
+
+def container_stream(frames: list[MediaFrame]) -> bytes:
+    """`frames` in the device's container (FC/FD/FA frames), as a recording holds them."""
+    pieces: list[bytes] = []
+    for frame in frames:
+        if isinstance(frame, VideoFrame):
+            pieces.append(
+                encode_video_frame(
+                    frame.data,
+                    keyframe=frame.keyframe,
+                    codec=frame.codec,
+                    width=frame.width or 0,
+                    height=frame.height or 0,
+                    fps=frame.fps or 25,
+                )
+            )
+        elif isinstance(frame, AudioFrame):
+            pieces.append(encode_audio_frame(frame.data, codec=frame.codec))
+    return b"".join(pieces)
+
+
+def test_docs_example_remuxes_a_recording(
+    tmp_path: Path, main_frames: list[MediaFrame], capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "media.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## Writing files") :]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert code is not None
+    recording = tmp_path / "recording.h264"
+    # A recording starting mid-frame and mid-GOP, as a copied file or a joined stream can.
+    recording.write_bytes(b"tail of a frame" + container_stream(main_frames[10:]))
+    output = tmp_path / "recording.mp4"
+    source = code.group(1).replace('"recording.h264"', repr(str(recording)))
+    source = source.replace('"recording.mp4"', repr(str(output)))
+    exec(compile(source, "docs/media.md", "exec"), {})  # noqa: S102 - our own docs
+    # Video frames 5 to 24 come before the second keyframe: dropped with their audio.
+    assert capsys.readouterr().out == "75 40 3.0 s\n"
+    info = probe(output)
+    video = stream_of(info, "video")
+    assert (video["codec_name"], video["width"], int(video["nb_read_frames"])) == ("h264", 640, 75)
+    assert stream_of(info, "audio")["codec_name"] == "aac"
+    assert float(info["format"]["duration"]) == pytest.approx(3.0, abs=0.2)
