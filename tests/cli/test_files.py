@@ -5,9 +5,11 @@ pictures), with paging, resume-safe output and the remux to MP4."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,10 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Run
-from xmcam.cli import ExitCode, files
+from xmcam.cli import ExitCode, files, main
 from xmcam.cli.files import _bar, local_name, parse_when
 from xmcam.cli.output import CommandError
+from xmcam.errors import ConnectionClosedError
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import VideoFrame
 from xmcam.models import RecordFile
@@ -193,26 +196,102 @@ def test_download_pictures(xmcam: Run, tmp_path: Path) -> None:
     assert b"\xff\xd8" in data[:64]
 
 
-def test_a_download_cut_off_stays_part(
-    sim: SimulatorThread, xmcam: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the progress bar shows."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_download_shows_a_progress_bar_on_a_terminal(
+    sim: SimulatorThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    written: list[int] = []
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
+    argv = ["-H", f"127.0.0.1:{sim.port}", "files", "download", "1", *window, "-o", str(tmp_path)]
+    assert main(argv) == ExitCode.SUCCESS
+    shown = terminal.getvalue()
+    assert "\r[#" in shown
+    assert "  00.00.00-00.09.59[R][@0][0].h264" in shown
+    assert "[####################] 100% " in shown  # the last chunk completes the bar
+    assert shown.endswith("\r")
+
+
+def test_a_download_cut_off_stays_part(
+    xmcam: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[bytes] = []
     original = files._RawSink.write
 
     def write_then_cut(self: files._RawSink, chunk: bytes) -> None:
         original(self, chunk)
-        written.append(len(chunk))
-        if len(written) == 2:  # the network goes away half way
-            sim.call(sim.simulator.drop_connections)
+        written.append(chunk)
+        # As the client reports a connection lost half way (a real cut races the socket
+        # buffers, which hold a whole small recording).
+        raise ConnectionClosedError("the camera closed the connection")
 
     monkeypatch.setattr(files._RawSink, "write", write_then_cut)
     window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
     path = tmp_path / "cut.h264"
     result = xmcam("files", "download", "1", *window, "-o", str(path))
-    assert result.code == ExitCode.CONNECTION, result.err
+    assert result.code == ExitCode.CONNECTION
+    assert result.err.splitlines() == [
+        f"xmcam: partial download kept as {path}.part",
+        "xmcam: the camera closed the connection",
+    ]
+    assert not path.exists()
+    assert (tmp_path / "cut.h264.part").read_bytes() == written[0]
+
+
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+def test_a_remux_cut_off_stays_part_and_plays(
+    xmcam: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = files._Remux.write
+    received: list[int] = []
+
+    def write_then_cut(self: files._Remux, chunk: bytes) -> None:
+        original(self, chunk)
+        received.append(len(chunk))
+        if sum(received) > 60_000:  # past the first keyframe, short of the whole recording
+            raise ConnectionClosedError("the camera closed the connection")
+
+    monkeypatch.setattr(files._Remux, "write", write_then_cut)
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
+    path = tmp_path / "cut.mp4"
+    result = xmcam("files", "download", "1", *window, "--mp4", "-o", str(path))
+    assert result.code == ExitCode.CONNECTION
     assert f"partial download kept as {path}.part" in result.err
     assert not path.exists()
-    assert (tmp_path / "cut.h264.part").stat().st_size >= sum(written[:2])
+    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames"]
+    command += ["-of", "json", f"{path}.part"]
+    probe = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+    assert 0 < int(probe["streams"][0]["nb_read_frames"]) < 100
+
+
+def test_download_remux_line_for_people(xmcam: Run, tmp_path: Path) -> None:
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
+    result = xmcam("files", "download", "1", *window, "--mp4", "-o", str(tmp_path / "a.mp4"))
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out.startswith(f"{tmp_path / 'a.mp4'}: 100 frames, 4.0 s (from 0.")
+
+
+def test_download_from_an_empty_window(xmcam: Run, tmp_path: Path) -> None:
+    window = ["--from", "2001-01-01", "--to", "2001-01-01"]
+    result = xmcam("files", "download", "--all", *window, "-o", str(tmp_path))
+    assert (result.code, result.out, result.err) == (0, "", "no recordings in that time\n")
+
+
+def test_download_where_nothing_can_be_written(xmcam: Run, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("a file, not a directory")
+    result = xmcam("files", "download", "1", "2", "-o", f"{tmp_path / 'plain'}/sub/")
+    assert result.code == ExitCode.FAILURE
+    assert result.err.startswith(f"xmcam: cannot write {tmp_path / 'plain'}/sub/: ")
+    result = xmcam("files", "download", "1", "-o", str(tmp_path / "missing" / "a.h264"))
+    assert result.code == ExitCode.FAILURE
+    missing = tmp_path / "missing" / "a.h264"
+    assert result.err == f"xmcam: cannot write {missing}: No such file or directory\n"
 
 
 @pytest.mark.parametrize(

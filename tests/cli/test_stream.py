@@ -4,13 +4,19 @@ ending with a playable file; one-line errors."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import io
 import json
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,9 @@ import pytest
 
 from tests.cli.conftest import Run
 from xmcam.cli import ExitCode, main
+from xmcam.cli.output import CommandError
+from xmcam.cli.stream import Recording, _frames_until, _stop_on_sigint
+from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.sim import SimulatorThread, load_profile
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
@@ -126,6 +135,57 @@ def test_stream_h265_keeps_codec_and_size(h265_clip: Path, tmp_path: Path, run_c
     assert codecs_of(info) == ["hevc"]
 
 
+def test_stream_4k_h265_keeps_its_size(h265_4k_clip: Path, tmp_path: Path, run_cli: Run) -> None:
+    profile = load_profile().with_media(main=h265_4k_clip, no_audio=True)
+    with SimulatorThread(profile) as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        path = tmp_path / "4k.mp4"
+        address = f"127.0.0.1:{simulator.port}"
+        result = run_cli("-H", address, "--json", "stream", "-o", str(path), "--duration", "0.2")
+    assert result.code == ExitCode.SUCCESS, result.err
+    summary = json.loads(result.out)
+    assert (summary["codec"], summary["width"], summary["height"]) == ("H.265", 3840, 2160)
+    video = video_of(probe(path))
+    assert (video["codec_name"], video["width"], video["height"]) == ("hevc", 3840, 2160)
+    assert int(video["nb_read_frames"]) == summary["frames"] == 5
+
+
+def test_a_stream_joined_mid_gop_starts_at_a_keyframe(run_cli: Run, tmp_path: Path) -> None:
+    profile = load_profile().with_quirks(monitor_mid_gop=True)
+    with SimulatorThread(profile) as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        path = tmp_path / "late.mkv"
+        address = f"127.0.0.1:{simulator.port}"
+        result = run_cli("-H", address, "--json", "stream", "-o", str(path), "--duration", "1")
+    assert result.code == ExitCode.SUCCESS, result.err
+    summary = json.loads(result.out)
+    # The frames before the first keyframe never reach the file (the client or the writer
+    # drops them, and both count them).
+    assert summary["dropped_frames"] + summary["dropped_before_keyframe"] > 0
+    assert summary["frames"] == 25
+    assert int(video_of(probe(path))["nb_read_frames"]) == 25
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the progress line shows."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal(
+    sim: SimulatorThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    path = tmp_path / "clip.ts"
+    assert main(["-H", f"127.0.0.1:{sim.port}", "stream", "-o", str(path), "--duration", "1"]) == 0
+    shown = terminal.getvalue()
+    assert shown.startswith("\r00:00:00  1 frames  0.0 s video  ")
+    assert "Mbit/s  (Ctrl-C stops)" in shown
+    assert shown.endswith("\r")  # the line is wiped at the end
+
+
 def test_an_h265_stream_into_a_file_named_h264_fails_in_one_line(
     h265_clip: Path, tmp_path: Path, run_cli: Run
 ) -> None:
@@ -194,6 +254,117 @@ def test_help_has_an_example(run_cli: Run, capsys: pytest.CaptureFixture[str]) -
     text = capsys.readouterr().out
     assert "xmcam stream -o front.mp4 --duration 60" in text
     assert "--sub" in text
+
+
+# ------------------------------------------------------------- the loop's own parts
+
+
+def _options(*, timeout: float = 5.0, duration: float | None = None) -> argparse.Namespace:
+    return argparse.Namespace(timeout=timeout, duration=duration)
+
+
+async def _forever(frames: list[MediaFrame], *, every: float = 0.0) -> AsyncIterator[MediaFrame]:
+    """`frames`, one each `every` seconds, then nothing, forever: a camera gone quiet."""
+    for frame in frames:
+        yield frame
+        await asyncio.sleep(every)
+    await asyncio.Event().wait()
+
+
+async def _collect(source: AsyncIterator[MediaFrame], **options: Any) -> tuple[int, Recording]:
+    recording = Recording()
+    frames = _frames_until(source, asyncio.Event(), recording, _options(**options))
+    async with contextlib.aclosing(frames):
+        count = len([frame async for frame in frames])
+    return count, recording
+
+
+KEYFRAME = VideoFrame(True, 2, b"\x00\x00\x00\x01\x65", 640, 360, 25)
+
+
+def test_a_silent_camera_is_a_timeout() -> None:
+    with pytest.raises(CommandError, match=r"no media from the camera for 0\.05 s") as error:
+        asyncio.run(_collect(_forever([KEYFRAME]), timeout=0.05))
+    assert error.value.code == ExitCode.TIMEOUT
+
+
+def test_a_stream_the_camera_ends() -> None:
+    async def three() -> AsyncIterator[MediaFrame]:
+        for _ in range(3):
+            yield KEYFRAME
+
+    count, recording = asyncio.run(_collect(three()))
+    assert count == 3
+    assert recording.ended_by_camera
+
+
+def test_a_stream_slower_than_real_time_ends_on_the_clock() -> None:
+    # --duration 0.05 s of video never fills up: the clock ends it (duration + timeout).
+    count, recording = asyncio.run(
+        _collect(_forever([KEYFRAME] * 1000, every=0.01), timeout=0.05, duration=0.05)
+    )
+    assert 1 <= count < 1000
+    assert not recording.ended_by_camera
+    assert 0.1 <= recording.elapsed < 2
+
+
+def test_ctrl_c_stops_then_cancels() -> None:
+    async def main_task() -> tuple[bool, bool]:
+        stop = asyncio.Event()
+        recording = Recording()
+        with _stop_on_sigint(stop, recording):
+            os.kill(os.getpid(), signal.SIGINT)
+            await stop.wait()  # the first Ctrl-C only asks the recording to end
+            first = recording.interrupted
+            os.kill(os.getpid(), signal.SIGINT)
+            try:
+                await asyncio.sleep(10)  # the second one cancels the command
+            except asyncio.CancelledError:
+                return first, True
+        return first, False
+
+    assert asyncio.run(main_task()) == (True, True)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_off_the_main_thread_keeps_its_meaning() -> None:
+    outcome: list[bool] = []
+
+    async def body() -> None:
+        with _stop_on_sigint(asyncio.Event(), Recording()):
+            outcome.append(True)
+
+    thread = threading.Thread(target=lambda: asyncio.run(body()))
+    thread.start()
+    thread.join(timeout=10)
+    assert outcome == [True]
+
+
+def test_ctrl_c_before_any_keyframe_exits_130(tmp_path: Path) -> None:
+    # Joined mid-GOP and paced 20 times slower than real time: the first keyframe is seconds
+    # away when the simulator starts streaming, and that is when Ctrl-C comes.
+    profile = load_profile().with_quirks(monitor_mid_gop=True)
+    path = tmp_path / "none.mp4"
+
+    class CtrlCWhenStreaming(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "streaming channel" in record.getMessage():
+                os.kill(os.getpid(), signal.SIGINT)
+
+    handler = CtrlCWhenStreaming()
+    logger = logging.getLogger("xmcam.sim")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with SimulatorThread(profile) as simulator:
+            simulator.simulator.faults.media_pace = 0.05
+            code = main(["-H", f"127.0.0.1:{simulator.port}", "stream", "-o", str(path)])
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    assert code == 130
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------------ a real process

@@ -218,6 +218,9 @@ def _frame_rate(keyframe: VideoFrame, previous: int) -> int:
     return fps if fps is not None and 0 < fps <= MAX_FPS else previous
 
 
+_Timing = tuple[Fraction, Fraction]  # a video frame's start and length, in seconds
+
+
 class _Writer:
     """What both writers share: counters, the video clock, the `.part` file's end."""
 
@@ -236,14 +239,14 @@ class _Writer:
         """Seconds of video written."""
         return float(self._video_time)
 
-    def _clock(self, frame: VideoFrame) -> Fraction:
-        """The start time of `frame` (seconds since the first keyframe); advances the clock
-        by one frame at the rate of the latest I-frame header."""
+    def _clock(self, frame: VideoFrame) -> _Timing:
+        """When `frame` starts (seconds since the first keyframe) and how long it lasts (one
+        frame at the rate of the latest I-frame header); advances the clock past it."""
         if frame.keyframe:
             self._fps = _frame_rate(frame, self._fps)
-        start = self._video_time
-        self._video_time += Fraction(1, self._fps)
-        return start
+        timing = (self._video_time, Fraction(1, self._fps))
+        self._video_time += timing[1]
+        return timing
 
     def close(self) -> None:
         """Finish the file and give it its final name (a file with no keyframe is removed)."""
@@ -351,7 +354,7 @@ class ContainerWriter(_Writer):
         self._audio_samples = 0
         self._header_pending = True
         # Frames held until the streams are known (the first second of video).
-        self._held: list[VideoFrame | AudioFrame] = []  # the first is a keyframe
+        self._held: list[tuple[VideoFrame, _Timing] | AudioFrame] = []  # a keyframe first
         self._held_video = 0
         self._hold_limit = DEFAULT_FPS
 
@@ -366,10 +369,13 @@ class ContainerWriter(_Writer):
         if self._container is None and not (frame.keyframe and self._open(frame)):
             self.frames_dropped += 1
             return
+        # Counted and timed when accepted, held or not: duration is what the file will hold.
+        timing = self._clock(frame)
+        self.frames_written += 1
         if not self._header_pending:
-            self._mux_video(frame)
+            self._mux_video(frame, timing)
             return
-        self._held.append(frame)
+        self._held.append((frame, timing))
         self._held_video += 1
         if self._held_video > self._hold_limit:
             self._start_muxing()
@@ -423,16 +429,16 @@ class ContainerWriter(_Writer):
         """Add the audio stream when held audio asks for one, then write what was held
         (the first packet writes the container's header)."""
         assert self._container is not None
-        first_audio = next((frame for frame in self._held if isinstance(frame, AudioFrame)), None)
+        first_audio = next((item for item in self._held if isinstance(item, AudioFrame)), None)
         if first_audio is not None:
             self._add_audio(first_audio)
         self._header_pending = False
         held, self._held = self._held, []
-        for frame in held:
-            if isinstance(frame, VideoFrame):
-                self._mux_video(frame)
+        for item in held:
+            if isinstance(item, AudioFrame):
+                self._mux_audio(item)
             else:
-                self._mux_audio(frame)
+                self._mux_video(*item)
 
     def _add_audio(self, frame: AudioFrame) -> None:
         import av  # noqa: PLC0415 (optional dependency)
@@ -452,20 +458,19 @@ class ContainerWriter(_Writer):
         self._audio_decoder = decoder
         self._audio_kind = (frame.codec, frame.sample_rate)
 
-    def _mux_video(self, frame: VideoFrame) -> None:
+    def _mux_video(self, frame: VideoFrame, timing: _Timing) -> None:
         import av  # noqa: PLC0415 (optional dependency)
 
         assert self._container is not None
         assert self._video is not None
-        start = self._clock(frame)
+        start, length = timing
         packet = av.Packet(frame.data)
         packet.pts = packet.dts = round(start * VIDEO_CLOCK)
-        packet.duration = round(Fraction(1, self._fps) * VIDEO_CLOCK)
+        packet.duration = round(length * VIDEO_CLOCK)
         packet.time_base = _VIDEO_TIME_BASE
         packet.is_keyframe = frame.keyframe
         packet.stream = self._video
         self._container.mux_one(packet)
-        self.frames_written += 1
 
     def _mux_audio(self, frame: AudioFrame) -> None:
         import av  # noqa: PLC0415 (optional dependency)
