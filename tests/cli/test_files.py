@@ -5,10 +5,8 @@ pictures), with paging, resume-safe output and the remux to MP4."""
 from __future__ import annotations
 
 import datetime
-import io
 import json
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Run
+from tests.cli.test_stream import Terminal
+from tests.media.probing import codecs_of, probe, stream_of
 from xmcam.cli import ExitCode, files, main
 from xmcam.cli.files import _bar, local_name, parse_when
 from xmcam.cli.output import CommandError
@@ -168,13 +168,11 @@ def test_download_remuxed_to_mp4(xmcam: Run, tmp_path: Path) -> None:
     assert (report["frames"], report["duration"], report["dropped_bytes"]) == (100, 4.0, 0)
     path = Path(report["output"])
     assert path.name == "00.00.00-00.09.59[R][@0][0].mp4"
-    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries"]
-    command += ["stream=codec_name,width,nb_read_frames:format=duration", "-of", "json", str(path)]
-    probe = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
-    video = next(stream for stream in probe["streams"] if "width" in stream)
+    info = probe(path)
+    video = stream_of(info, "video")
     assert (video["codec_name"], video["width"], int(video["nb_read_frames"])) == ("h264", 640, 100)
-    assert float(probe["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
-    assert sorted(stream["codec_name"] for stream in probe["streams"]) == ["aac", "h264"]
+    assert float(info["format"]["duration"]) == pytest.approx(4.0, abs=0.2)
+    assert codecs_of(info) == ["aac", "h264"]
 
 
 def test_download_all_in_a_window(xmcam: Run, tmp_path: Path) -> None:
@@ -194,13 +192,6 @@ def test_download_pictures(xmcam: Run, tmp_path: Path) -> None:
     data = Path(report["output"]).read_bytes()
     assert data.startswith(b"\x00\x00\x01\xfe")  # the JPEG inside one FE frame
     assert b"\xff\xd8" in data[:64]
-
-
-class Terminal(io.StringIO):
-    """A stderr that says it is a terminal, so the progress bar shows."""
-
-    def isatty(self) -> bool:
-        return True
 
 
 def test_download_shows_a_progress_bar_on_a_terminal(
@@ -264,10 +255,7 @@ def test_a_remux_cut_off_stays_part_and_plays(
     assert result.code == ExitCode.CONNECTION
     assert f"partial download kept as {path}.part" in result.err
     assert not path.exists()
-    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames"]
-    command += ["-of", "json", f"{path}.part"]
-    probe = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
-    assert 0 < int(probe["streams"][0]["nb_read_frames"]) < 100
+    assert 0 < int(stream_of(probe(f"{path}.part"), "video")["nb_read_frames"]) < 100
 
 
 def test_download_remux_line_for_people(xmcam: Run, tmp_path: Path) -> None:

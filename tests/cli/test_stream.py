@@ -22,33 +22,28 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Run
+from tests.cli.conftest import Result, Run
+from tests.media.probing import codecs_of, probe, stream_of
 from xmcam.cli import ExitCode, main
 from xmcam.cli.output import CommandError
 from xmcam.cli.stream import Recording, _frames_until, _stop_on_sigint
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.sim import SimulatorThread, load_profile
+from xmcam.sim import Profile, SimulatorThread, load_profile
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
 
 FAST = 20  # the simulator's media_pace: 20 times real time
 
 
-def probe(path: Path) -> dict[str, Any]:
-    """ffprobe's view of a file: streams (frames counted by decoding) and duration."""
-    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries"]
-    command += ["stream=codec_name,width,height,nb_read_frames:format=duration"]
-    command += ["-of", "json", str(path)]
-    result = subprocess.run(command, check=True, capture_output=True, timeout=30)
-    return dict(json.loads(result.stdout))
-
-
 def video_of(info: dict[str, Any]) -> dict[str, Any]:
-    return dict(next(stream for stream in info["streams"] if "width" in stream))
+    return stream_of(info, "video")
 
 
-def codecs_of(info: dict[str, Any]) -> list[str]:
-    return sorted(stream["codec_name"] for stream in info["streams"])
+def stream_from(profile: Profile, run_cli: Run, *argv: str) -> Result:
+    """`xmcam --json stream ARGV...` against a simulator of `profile`, paced FAST."""
+    with SimulatorThread(profile) as simulator:
+        simulator.simulator.faults.media_pace = FAST
+        return run_cli("-H", f"127.0.0.1:{simulator.port}", "--json", "stream", *argv)
 
 
 @pytest.fixture
@@ -122,12 +117,8 @@ def test_stream_raw_h264_to_standard_output(
 
 def test_stream_h265_keeps_codec_and_size(h265_clip: Path, tmp_path: Path, run_cli: Run) -> None:
     profile = load_profile().with_media(main=h265_clip, no_audio=True)
-    with SimulatorThread(profile) as simulator:
-        simulator.simulator.faults.media_pace = FAST
-        path = tmp_path / "h265.mkv"
-        result = run_cli(
-            "-H", f"127.0.0.1:{simulator.port}", "stream", "-o", str(path), "--duration", "1"
-        )
+    path = tmp_path / "h265.mkv"
+    result = stream_from(profile, run_cli, "-o", str(path), "--duration", "1")
     assert result.code == ExitCode.SUCCESS, result.err
     info = probe(path)
     video = video_of(info)
@@ -137,11 +128,8 @@ def test_stream_h265_keeps_codec_and_size(h265_clip: Path, tmp_path: Path, run_c
 
 def test_stream_4k_h265_keeps_its_size(h265_4k_clip: Path, tmp_path: Path, run_cli: Run) -> None:
     profile = load_profile().with_media(main=h265_4k_clip, no_audio=True)
-    with SimulatorThread(profile) as simulator:
-        simulator.simulator.faults.media_pace = FAST
-        path = tmp_path / "4k.mp4"
-        address = f"127.0.0.1:{simulator.port}"
-        result = run_cli("-H", address, "--json", "stream", "-o", str(path), "--duration", "0.2")
+    path = tmp_path / "4k.mp4"
+    result = stream_from(profile, run_cli, "-o", str(path), "--duration", "0.2")
     assert result.code == ExitCode.SUCCESS, result.err
     summary = json.loads(result.out)
     assert (summary["codec"], summary["width"], summary["height"]) == ("H.265", 3840, 2160)
@@ -151,12 +139,9 @@ def test_stream_4k_h265_keeps_its_size(h265_4k_clip: Path, tmp_path: Path, run_c
 
 
 def test_a_stream_joined_mid_gop_starts_at_a_keyframe(run_cli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "late.mkv"
     profile = load_profile().with_quirks(monitor_mid_gop=True)
-    with SimulatorThread(profile) as simulator:
-        simulator.simulator.faults.media_pace = FAST
-        path = tmp_path / "late.mkv"
-        address = f"127.0.0.1:{simulator.port}"
-        result = run_cli("-H", address, "--json", "stream", "-o", str(path), "--duration", "1")
+    result = stream_from(profile, run_cli, "-o", str(path), "--duration", "1")
     assert result.code == ExitCode.SUCCESS, result.err
     summary = json.loads(result.out)
     # The frames before the first keyframe never reach the file (the client or the writer
@@ -167,7 +152,7 @@ def test_a_stream_joined_mid_gop_starts_at_a_keyframe(run_cli: Run, tmp_path: Pa
 
 
 class Terminal(io.StringIO):
-    """A stderr that says it is a terminal, so the progress line shows."""
+    """A stderr that says it is a terminal, so progress lines show (also for `files`)."""
 
     def isatty(self) -> bool:
         return True
@@ -189,11 +174,8 @@ def test_progress_shows_on_a_terminal(
 def test_an_h265_stream_into_a_file_named_h264_fails_in_one_line(
     h265_clip: Path, tmp_path: Path, run_cli: Run
 ) -> None:
-    profile = load_profile().with_media(main=h265_clip)
-    with SimulatorThread(profile) as simulator:
-        simulator.simulator.faults.media_pace = FAST
-        path = tmp_path / "wrong.h264"
-        result = run_cli("-H", f"127.0.0.1:{simulator.port}", "stream", "-o", str(path))
+    path = tmp_path / "wrong.h264"
+    result = stream_from(load_profile().with_media(main=h265_clip), run_cli, "-o", str(path))
     assert result.code == ExitCode.FAILURE
     assert result.err == "xmcam: the video is H.265, the output is named for H.264\n"
     assert list(tmp_path.iterdir()) == []

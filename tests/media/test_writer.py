@@ -4,10 +4,8 @@ opened with ffprobe and PyAV, which must find the source's codec, size, frames a
 from __future__ import annotations
 
 import io
-import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import av
 import pytest
 
+from tests.media.probing import probe, stream_of
 from tests.media_clips import CLIP_FRAMES, CLIP_GOP
 from xmcam.media.annexb import access_units, probe_size
 from xmcam.media.frames import (
@@ -69,22 +68,6 @@ def clip_frames(
         if chunk:
             frames.append(AudioFrame(AudioCodec.G711A, 8000, chunk))
     return frames
-
-
-def probe(path: Path) -> dict[str, Any]:
-    """ffprobe's view: the streams (frames counted by decoding) and the container's duration."""
-    command = ["ffprobe", "-v", "error", "-count_frames", "-show_entries"]
-    command += ["stream=codec_name,width,height,nb_read_frames,duration:format=duration"]
-    command += ["-of", "json", str(path)]
-    result = subprocess.run(command, check=True, capture_output=True, timeout=30)
-    return dict(json.loads(result.stdout))
-
-
-def stream_of(info: dict[str, Any], kind: str) -> dict[str, Any]:
-    video = kind == "video"
-    streams = [stream for stream in info["streams"] if ("width" in stream) == video]
-    assert len(streams) == 1, info
-    return dict(streams[0])
 
 
 def write_all(writer: MediaWriter, frames: list[MediaFrame]) -> None:

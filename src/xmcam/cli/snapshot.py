@@ -17,7 +17,13 @@ from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.session import camera_command, channel_number
 
-__all__ = ["add_parser", "cannot_write", "snapshot", "write_file_atomically"]
+__all__ = [
+    "add_output_and_channel",
+    "add_parser",
+    "cannot_write",
+    "snapshot",
+    "write_file_atomically",
+]
 
 
 async def snapshot(camera: AsyncCamera, args: argparse.Namespace) -> int:
@@ -59,6 +65,15 @@ def write_file_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def add_output_and_channel(parser: argparse.ArgumentParser, output_help: str) -> None:
+    """The options every live-media command takes: -o/--output FILE (required) and
+    --channel N."""
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help=output_help)
+    parser.add_argument(
+        "--channel", type=channel_number, default=0, metavar="N", help="channel (default 0)"
+    )
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "snapshot",
@@ -73,16 +88,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        metavar="FILE",
-        help="the JPEG file to write, or - for standard output",
-    )
-    parser.add_argument(
-        "--channel", type=channel_number, default=0, metavar="N", help="channel (default 0)"
-    )
+    add_output_and_channel(parser, "the JPEG file to write, or - for standard output")
     parser.add_argument(
         "--no-fallback",
         action="store_true",

@@ -20,8 +20,8 @@ from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, Progress, print_json
-from xmcam.cli.session import camera_command, channel_number, positive_seconds
-from xmcam.cli.snapshot import cannot_write
+from xmcam.cli.session import camera_command, positive_seconds
+from xmcam.cli.snapshot import add_output_and_channel, cannot_write
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.media.writer import (
     CONTAINER_FORMATS,
@@ -254,16 +254,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        metavar="FILE",
-        help="the file to write, or - for raw video on standard output",
-    )
-    parser.add_argument(
-        "--channel", type=channel_number, default=0, metavar="N", help="channel (default 0)"
-    )
+    add_output_and_channel(parser, "the file to write, or - for raw video on standard output")
     parser.add_argument(
         "--sub", action="store_true", help="the sub-stream (Extra1: smaller, fewer bits)"
     )
