@@ -226,6 +226,7 @@ async def test_a_broker_outage_loses_no_alarm_edge(broker: Mosquitto) -> None:
     ):
         async with subscribed(broker.port) as subscriber:
             await online(subscriber, "cam")
+            await asyncio.wait_for(bridge.outbox.drained(), 4)  # the start-up states are out
         await gate.close()  # the bridge cannot reach the broker until the test says so
         broker.kill()
         await until(lambda: not bridge.broker_connected)
@@ -263,12 +264,13 @@ async def test_a_message_in_flight_when_the_broker_goes_is_sent_again(broker: Mo
         subscribed(broker.port) as subscriber,
     ):
         await online(subscriber, "cam")
-        await until(lambda: len(bridge.outbox) == 0)
+        await asyncio.wait_for(bridge.outbox.drained(), 4)
         broker.pause()  # the publish goes out, its acknowledgement never comes
         sim.trigger_alarm(0, "LocalIO", "Start")
-        await until(lambda: len(bridge.outbox) == 0)  # taken by the publisher: in flight
+        await until(lambda: bridge.outbox.in_flight == 1)
         await gate.close()
         await until(lambda: len(bridge.outbox) == 1)  # put back when the connection died
+        assert bridge.outbox.in_flight == 0
         broker.resume()
         await gate.open()
         events = await subscriber.wait_count("xmcam/cam/event", 1)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from xmcam.bridge.outbox import Message, Outbox
+from xmcam.bridge.outbox import Message, Outbox, deliver
 
 
 def message(number: int) -> Message:
@@ -74,3 +74,68 @@ async def test_drained_waits_for_the_last_delivery() -> None:
 def test_the_limit_is_at_least_one() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Outbox(0)
+
+
+class Broker:
+    """A stand-in for the publish call: records the order publishes start in, and lets the
+    test acknowledge (or fail) each one."""
+
+    def __init__(self) -> None:
+        self.started: list[Message] = []
+        self.acks: dict[bytes, asyncio.Future[None]] = {}
+
+    async def publish(self, message: Message) -> None:
+        self.started.append(message)
+        self.acks[message.payload] = asyncio.get_running_loop().create_future()
+        await self.acks[message.payload]
+
+    def ack(self, number: int) -> None:
+        self.acks[str(number).encode()].set_result(None)
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_deliver_keeps_a_window_in_flight_and_retires_in_order() -> None:
+    outbox, broker = Outbox(), Broker()
+    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    for number in range(5):
+        outbox.put(message(number))
+    delivering = asyncio.ensure_future(deliver(outbox, broker.publish, failed, window=3))
+    await settle()
+    assert broker.started == [message(0), message(1), message(2)]  # the window is full
+    assert outbox.in_flight == 3
+    broker.ack(1)  # acknowledged, but message 0 before it is not: it does not retire yet
+    await settle()
+    assert broker.started[3:] == [message(3)]  # its slot went to the next one
+    assert outbox.in_flight == 4
+    broker.ack(0)
+    await settle()
+    assert broker.started[4:] == [message(4)]
+    assert outbox.in_flight == 3  # 0 and 1 retired, in order; 2, 3 and 4 in flight
+    for number in (2, 3, 4):
+        broker.ack(number)
+    await asyncio.wait_for(outbox.drained(), 1)
+    delivering.cancel()
+    await asyncio.gather(delivering, return_exceptions=True)
+    assert not failed.done()
+
+
+async def test_deliver_puts_back_what_was_not_acknowledged_in_order() -> None:
+    outbox, broker = Outbox(), Broker()
+    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    for number in range(5):
+        outbox.put(message(number))
+    delivering = asyncio.ensure_future(deliver(outbox, broker.publish, failed, window=3))
+    await settle()
+    broker.ack(0)
+    broker.ack(2)  # acknowledged after 1, which fails: it stays delivered
+    broker.acks[b"1"].set_exception(ConnectionError("gone"))
+    await settle()
+    assert isinstance(failed.exception(), ConnectionError)
+    delivering.cancel()  # what the session does on a failure
+    await asyncio.gather(delivering, return_exceptions=True)
+    assert outbox.in_flight == 0
+    assert [await outbox.take() for _ in range(len(outbox))] == [message(1), *map(message, (3, 4))]

@@ -32,6 +32,7 @@ import functools
 import json
 import logging
 import re
+import socket
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -54,7 +55,7 @@ from xmcam.bridge.homeassistant import (
     check_camera_name,
     discovery_configs,
 )
-from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, Message, Outbox
+from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, DEFAULT_WINDOW, Message, Outbox, deliver
 from xmcam.errors import AuthenticationError, DeviceError, XMCamError
 from xmcam.fleet import CameraEntry
 from xmcam.models import AlarmEvent, AlarmOutput, ConnectionEvent
@@ -222,7 +223,7 @@ class MqttBridge:
             attempt += 1
 
     def _client(self) -> aiomqtt.Client:
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self.broker.host,
             self.broker.port,
             username=self.broker.username,
@@ -232,7 +233,12 @@ class MqttBridge:
             timeout=self.broker_timeout,
             logger=logging.getLogger("xmcam.bridge.paho"),
             max_queued_incoming_messages=1000,
+            # Nagle's algorithm holds a small PUBLISH while an earlier segment waits for the
+            # broker's delayed ACK: tens of milliseconds on an alarm.
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
+        client.pending_calls_threshold = DEFAULT_WINDOW + 8  # a full window is no warning
+        return client
 
     async def _session(self, client: aiomqtt.Client) -> None:
         """Everything while connected: catch up, then deliver and obey until it breaks."""
@@ -245,26 +251,26 @@ class MqttBridge:
             if message.topic not in waiting:
                 await client.publish(message.topic, message.payload, qos=1, retain=True)
         _log.info("broker %s: connected", self.broker.display)
+        failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def publish(message: Message) -> None:
+            await client.publish(
+                message.topic, message.payload, qos=message.qos, retain=message.retain
+            )
+
         reader = asyncio.create_task(self._read_commands(client))
-        writer = asyncio.create_task(self._deliver(client))
+        writer = asyncio.create_task(deliver(self.outbox, publish, failed))
         try:
-            done, _ = await asyncio.wait((reader, writer), return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                (reader, writer, failed), return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
-            await _cancel(reader, writer)
+            await _cancel(reader, writer)  # what was not acknowledged goes back, in order
+            if failed.done():
+                failed.exception()  # seen, whichever ended the session
+            failed.cancel()
         for task in done:
             task.result()  # the MqttError that ended the session
-
-    async def _deliver(self, client: aiomqtt.Client) -> None:
-        while True:
-            message = await self.outbox.take()
-            try:
-                await client.publish(
-                    message.topic, message.payload, qos=message.qos, retain=message.retain
-                )
-            except BaseException:
-                self.outbox.put_back(message)  # delivered after the reconnect, in order
-                raise
-            self.outbox.delivered()
 
     async def _read_commands(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:

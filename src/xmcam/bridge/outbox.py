@@ -5,7 +5,10 @@ changes) goes into one FIFO, in the order it happened, and a single publisher ta
 one message at a time. A message leaves the outbox for good only once the broker has
 acknowledged it (QoS 1): when the connection dies in between, the publisher puts it back at
 the head, so a broker outage loses nothing and reorders nothing (a message may arrive twice,
-as QoS 1 allows). The outbox is bounded: past `limit` the oldest message is dropped, counted
+as QoS 1 allows). The publisher keeps up to `window` messages in flight
+(`deliver()`): one acknowledgement round trip per message would cap a bridge at a few
+thousand messages a second, and MQTT keeps the order of one connection's messages anyway.
+The outbox is bounded: past `limit` the oldest message is dropped, counted
 (`dropped`) and logged once per outage, since a camera that floods the bridge while the
 broker is away must not exhaust its memory; the newest state of every topic survives that
 way, as it is always the last message for its topic.
@@ -16,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["DEFAULT_OUTBOX_LIMIT", "Message", "Outbox"]
+__all__ = ["DEFAULT_OUTBOX_LIMIT", "DEFAULT_WINDOW", "Message", "Outbox", "deliver"]
 
 DEFAULT_OUTBOX_LIMIT: Final = 10_000
+DEFAULT_WINDOW: Final = 16
+"""Messages in flight at once (paho-mqtt's own default allows 20)."""
 
 _log: Final = logging.getLogger("xmcam.bridge")
 
@@ -53,7 +59,13 @@ class Outbox:
         self._dropping = False
 
     def __len__(self) -> int:
+        """Messages waiting (not those in flight)."""
         return len(self._messages)
+
+    @property
+    def in_flight(self) -> int:
+        """Messages taken and neither delivered nor put back yet."""
+        return self._taken
 
     def put(self, message: Message) -> None:
         if len(self._messages) >= self.limit:
@@ -101,3 +113,53 @@ class Outbox:
     def topics(self) -> set[str]:
         """The topics with a message waiting."""
         return {message.topic for message in self._messages}
+
+
+async def deliver(
+    outbox: Outbox,
+    publish: Callable[[Message], Awaitable[None]],
+    failed: asyncio.Future[None],
+    *,
+    window: int = DEFAULT_WINDOW,
+) -> None:
+    """Publish the outbox's messages, in order, up to `window` at a time, until cancelled.
+
+    `publish` is started in the outbox's order (it must send before its first await) and
+    returns once the broker acknowledged. A message counts as delivered once it and every
+    message before it were acknowledged. The first failure is set on `failed` (for the
+    caller, who then cancels this); on the way out every message not acknowledged goes back
+    to the head of the outbox, in its order."""
+    in_flight: deque[tuple[Message, asyncio.Task[None]]] = deque()
+    slots = asyncio.Semaphore(window)
+
+    def finished(task: asyncio.Task[None]) -> None:
+        slots.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            if not failed.done():
+                failed.set_exception(error)
+            return
+        while in_flight and _acknowledged(in_flight[0][1]):
+            in_flight.popleft()
+            outbox.delivered()
+
+    try:
+        while True:
+            await slots.acquire()
+            message = await outbox.take()
+            task = asyncio.ensure_future(publish(message))
+            in_flight.append((message, task))
+            task.add_done_callback(finished)
+    finally:
+        tasks = [task for _, task in in_flight]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for message, task in reversed(in_flight):
+            if _acknowledged(task):
+                outbox.delivered()
+            else:
+                outbox.put_back(message)
+
+
+def _acknowledged(task: asyncio.Task[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is None
