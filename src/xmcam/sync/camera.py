@@ -66,6 +66,7 @@ T = TypeVar("T")
 
 DEFAULT_PORT: Final = ops.DEFAULT_PORT
 _READ_SIZE: Final = 65536
+_IDLE_READS: Final = 64  # reads of what arrived while idle, at most (4 MiB)
 
 _log: Final = logging.getLogger("xmcam.sync")
 
@@ -140,10 +141,14 @@ class Camera(ops.CameraBase):
         return idle < connection.alive_interval and not self._closed_while_idle()
 
     def _closed_while_idle(self) -> bool:
-        """Read what arrived while idle, without blocking; True if the device hung up."""
+        """Read what arrived while idle, without blocking; True if the device hung up. A
+        live stream on this connection keeps data coming: the reads are bounded, and what
+        is left waits for the next reader."""
         assert self._socket is not None
         try:
-            while self._idle_poll.poll(0):
+            for _ in range(_IDLE_READS):
+                if not self._idle_poll.poll(0):
+                    break
                 data = self._socket.recv(_READ_SIZE)
                 if not data:
                     return True

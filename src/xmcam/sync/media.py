@@ -186,14 +186,18 @@ class _Transfer:
         self._check_control()
         self.camera._drive(procedure)
 
-    def _check_control(self) -> None:
+    def _control_alive(self) -> bool:
+        """Whether the control connection the transfer began on is still the camera's."""
         camera = self.camera
         control = self._control
-        if (
-            camera._connection is not control
-            or camera._socket is None
-            or control.state is not ClientState.LOGGED_IN
-        ):
+        return (
+            camera._connection is control
+            and camera._socket is not None
+            and control.state is ClientState.LOGGED_IN
+        )
+
+    def _check_control(self) -> None:
+        if not self._control_alive():
             raise ConnectionClosedError("the control connection this stream began on has ended")
 
     def _watch(self) -> None:
@@ -252,11 +256,12 @@ class _Transfer:
             raise
 
     def _finish(self, stop: ops.Procedure[None]) -> None:
-        """Send `stop` when the transfer ran (and its connection is still there); close the
-        data connection and take the sink back whatever happens."""
+        """Send `stop` when the transfer ran and its connection is still there (when it is
+        gone, so is the transfer on the device); close the data connection and take the sink
+        back whatever happens."""
         camera = self.camera
         try:
-            if self._started:
+            if self._started and self._control_alive():
                 try:
                     self._on_control(stop)
                 except XMCamError as error:
@@ -464,7 +469,7 @@ class _Download(_Transfer):
     def next_chunk(self) -> bytes | None:
         idle = max(self.camera.timeout, mops.DOWNLOAD_IDLE_TIMEOUT)
         deadline = time.monotonic() + idle
-        if self._chunks:
+        if self._chunks and (not self._done or self._control_alive()):
             self._keepalive()  # also while the consumer works through what was read
         while not self._chunks:
             if self._done:
@@ -472,7 +477,11 @@ class _Download(_Transfer):
             wait = deadline - time.monotonic()
             if wait <= 0:
                 raise RequestTimeoutError(f"no download data for {idle:g} s")
-            self._turn(wait)
+            try:
+                self._turn(wait)
+            except ConnectionClosedError:
+                if not self._done:
+                    raise  # a device may close the data connection after the end mark
         return self._chunks.popleft()
 
     def close(self) -> None:
