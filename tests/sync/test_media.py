@@ -149,6 +149,18 @@ def test_sub_stream() -> None:
         assert_gop_order(frames, EXTRA_UNITS)
 
 
+def test_a_stream_that_starts_mid_gop_is_handed_out_from_its_keyframe() -> None:
+    profile = load_profile().with_quirks(monitor_mid_gop=True)
+    with camera(profile) as (_sim, cam), cam.live(max_queue=1000) as stream:
+        frames = take(stream, 100)
+        first = frames[0]
+        assert isinstance(first, VideoFrame)
+        assert first.keyframe
+        assert_gop_order(frames, MAIN_UNITS)
+        assert stream.stats.dropped_bytes > 0
+        assert stream.stats.dropped_frames > 0
+
+
 def test_channel_out_of_range_is_refused() -> None:
     with camera() as (sim, cam):
         for flow in ("auto", "two", "one"):
