@@ -63,13 +63,22 @@ async def online(subscriber: Subscriber, *cameras: str) -> None:
         await subscriber.wait_payload(f"xmcam/{camera}/availability", "online")
 
 
-async def test_an_alarm_reaches_mqtt_with_its_topic_and_payload(broker: Mosquitto) -> None:
+@contextlib.asynccontextmanager
+async def porch_and_garage(
+    broker: Mosquitto,
+) -> AsyncIterator[tuple[Simulator, Simulator, Subscriber]]:
+    """Two cameras, bridged and online, and a subscriber that saw them come."""
     async with (
-        simulators(2) as (first, second),
+        simulators(2) as (porch, garage),
         subscribed(broker.port) as subscriber,
-        bridged(broker.url, [entry("porch", first), entry("garage", second)]),
+        bridged(broker.url, [entry("porch", porch), entry("garage", garage)]),
     ):
         await online(subscriber, "porch", "garage")
+        yield porch, garage, subscriber
+
+
+async def test_an_alarm_reaches_mqtt_with_its_topic_and_payload(broker: Mosquitto) -> None:
+    async with porch_and_garage(broker) as (first, second, subscriber):
         await subscriber.wait_payload("xmcam/bridge/availability", "online")
         # Before any alarm the sensors already have a state, read from WorkState.
         await subscriber.wait_payload("xmcam/garage/motion/0", "OFF")
@@ -160,12 +169,7 @@ async def test_discovery_configs_are_what_home_assistant_expects(broker: Mosquit
 
 
 async def test_the_switch_drives_the_simulators_alarm_output(broker: Mosquitto) -> None:
-    async with (
-        simulators(2) as (first, second),
-        subscribed(broker.port) as subscriber,
-        bridged(broker.url, [entry("porch", first), entry("garage", second)]),
-    ):
-        await online(subscriber, "porch", "garage")
+    async with porch_and_garage(broker) as (first, second, subscriber):
         await subscriber.wait_payload("xmcam/garage/alarm_out/0", "OFF")
         await subscriber.publish("xmcam/garage/alarm_out/0/set", "ON")
         await subscriber.wait_payload("xmcam/garage/alarm_out/0", "ON")
@@ -319,12 +323,7 @@ async def test_a_camera_outage_goes_unavailable_and_back_with_the_edge_it_missed
     broker: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "xmcam.bridge")
-    async with (
-        simulators(2) as (first, second),
-        subscribed(broker.port) as subscriber,
-        bridged(broker.url, [entry("porch", first), entry("garage", second)]),
-    ):
-        await online(subscriber, "porch", "garage")
+    async with porch_and_garage(broker) as (_, second, subscriber):
         await second.stop()  # the camera is gone: its port is closed
         await subscriber.wait_payload("xmcam/garage/availability", "offline")
         await subscriber.publish("xmcam/garage/alarm_out/0/set", "ON")

@@ -98,13 +98,19 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_deliver_keeps_a_window_in_flight_and_retires_in_order() -> None:
+async def delivering_five() -> tuple[Outbox, Broker, asyncio.Future[None], asyncio.Future[None]]:
+    """Five messages waiting, and `deliver()` started on them with a window of three."""
     outbox, broker = Outbox(), Broker()
     failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     for number in range(5):
         outbox.put(message(number))
     delivering = asyncio.ensure_future(deliver(outbox, broker.publish, failed, window=3))
     await settle()
+    return outbox, broker, failed, delivering
+
+
+async def test_deliver_keeps_a_window_in_flight_and_retires_in_order() -> None:
+    outbox, broker, failed, delivering = await delivering_five()
     assert broker.started == [message(0), message(1), message(2)]  # the window is full
     assert outbox.in_flight == 3
     broker.ack(1)  # acknowledged, but message 0 before it is not: it does not retire yet
@@ -124,12 +130,7 @@ async def test_deliver_keeps_a_window_in_flight_and_retires_in_order() -> None:
 
 
 async def test_deliver_puts_back_what_was_not_acknowledged_in_order() -> None:
-    outbox, broker = Outbox(), Broker()
-    failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    for number in range(5):
-        outbox.put(message(number))
-    delivering = asyncio.ensure_future(deliver(outbox, broker.publish, failed, window=3))
-    await settle()
+    outbox, broker, failed, delivering = await delivering_five()
     broker.ack(0)
     broker.ack(2)  # acknowledged after 1, which fails: it stays delivered
     broker.acks[b"1"].set_exception(ConnectionError("gone"))

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -82,14 +83,10 @@ def test_bridge_alone_shows_its_help(run_cli: Run) -> None:
     assert "mqtt" in result.err
 
 
-async def start_bridge(*argv: str) -> asyncio.subprocess.Process:
+async def start_bridge(log: IO[bytes], *argv: str) -> asyncio.subprocess.Process:
+    """`python -m xmcam ARGV` with its stderr in a file (a pipe nobody reads could fill)."""
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "xmcam",
-        *argv,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "xmcam", *argv, stdout=asyncio.subprocess.DEVNULL, stderr=log
     )
 
 
@@ -98,7 +95,12 @@ async def test_it_bridges_until_a_signal_then_says_offline(
     mosquitto: Mosquitto, stop: signal.Signals, tmp_path: Path
 ) -> None:
     inventory = tmp_path / "cameras.toml"
-    with SimulatorThread(serial="SN1") as camera, SimulatorThread(serial="SN2") as other:
+    log_path = tmp_path / "bridge.log"
+    with (
+        SimulatorThread(serial="SN1") as camera,
+        SimulatorThread(serial="SN2") as other,
+        log_path.open("wb") as log,
+    ):
         inventory.write_text(
             "".join(
                 f'[[camera]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {sim.port}\n'
@@ -107,6 +109,8 @@ async def test_it_bridges_until_a_signal_then_says_offline(
         )
         async with subscribed(mosquitto.port) as subscriber:
             process = await start_bridge(
+                log,
+                "-vv",  # every debug line too: still no password
                 "bridge",
                 "mqtt",
                 "--broker",
@@ -122,7 +126,7 @@ async def test_it_bridges_until_a_signal_then_says_offline(
                 camera.trigger_alarm(0, "VideoMotion", "Start")
                 await subscriber.wait_payload("xmcam/porch/motion/0", "ON")
                 process.send_signal(stop)
-                _, err = await asyncio.wait_for(process.communicate(), 10)
+                await asyncio.wait_for(process.wait(), 10)
             finally:
                 if process.returncode is None:
                     process.kill()
@@ -132,18 +136,22 @@ async def test_it_bridges_until_a_signal_then_says_offline(
             await subscriber.wait_payload("xmcam/garage/availability", "offline")
             await subscriber.wait_payload("xmcam/bridge/availability", "offline")
         assert camera.simulator.session_count == 0  # logged out on the way
-    log = err.decode()
-    assert f"bridging 2 camera(s) to mqtt://bridge@127.0.0.1:{mosquitto.port}" in log
-    assert "camera porch: online (HI3516D_83H50N" in log
-    assert "alarm center listening on 127.0.0.1:" in log
-    assert "hunter2" not in log
-    assert "Traceback" not in log
+    text = log_path.read_text()
+    assert f"bridging 2 camera(s) to mqtt://bridge@127.0.0.1:{mosquitto.port}" in text
+    assert "camera porch: online (HI3516D_83H50N" in text
+    assert "alarm center listening on 127.0.0.1:" in text
+    assert "Sending PUBLISH" in text  # the MQTT client's debug lines were on
+    assert "hunter2" not in text
+    assert "Traceback" not in text
 
 
-async def test_a_killed_bridge_is_marked_offline_by_its_last_will(mosquitto: Mosquitto) -> None:
-    with SimulatorThread() as camera:
+async def test_a_killed_bridge_is_marked_offline_by_its_last_will(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    with SimulatorThread() as camera, (tmp_path / "bridge.log").open("wb") as log:
         async with subscribed(mosquitto.port) as subscriber:
             process = await start_bridge(
+                log,
                 "-H",
                 f"127.0.0.1:{camera.port}",
                 "bridge",
@@ -158,7 +166,7 @@ async def test_a_killed_bridge_is_marked_offline_by_its_last_will(mosquitto: Mos
                 await subscriber.wait_payload("xmcam/bridge/availability", "online")
             finally:
                 process.kill()
-                await process.communicate()
+                await process.wait()
             await subscriber.wait_payload("xmcam/bridge/availability", "offline")
             # The camera's own topic still says online (nobody said otherwise); Home
             # Assistant needs both topics, so its entities are unavailable all the same.
