@@ -1,5 +1,6 @@
 """The blocking client: `Camera`, on a plain socket, with no event loop and no thread."""
 
 from xmcam.sync.camera import DEFAULT_PORT, Camera
+from xmcam.sync.media import LiveStream
 
-__all__ = ["DEFAULT_PORT", "Camera"]
+__all__ = ["DEFAULT_PORT", "Camera", "LiveStream"]
