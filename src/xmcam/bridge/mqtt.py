@@ -35,11 +35,13 @@ import re
 import socket
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiomqtt
 
 from xmcam.aio import AsyncCamera, Backoff, watch
+from xmcam.aio.alarm_center import AlarmCenterServer
+from xmcam.alarm_center import AlarmCenterMessage
 from xmcam.bridge.broker import BrokerAddress, parse_broker_url
 from xmcam.bridge.homeassistant import (
     AUTO,
@@ -59,9 +61,6 @@ from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, DEFAULT_WINDOW, Message, O
 from xmcam.errors import AuthenticationError, DeviceError, XMCamError
 from xmcam.fleet import CameraEntry
 from xmcam.models import AlarmEvent, AlarmOutput, ConnectionEvent
-
-if TYPE_CHECKING:
-    from xmcam.alarm_center import AlarmCenterMessage
 
 __all__ = ["BridgedCamera", "MqttBridge"]
 
@@ -148,7 +147,7 @@ class MqttBridge:
         self.alarm_center_port: int | None = None
         """The port the alarm center listens on, once `run()` started it."""
         self.broker_connected = False
-        self._stop: asyncio.Event | None = None
+        self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ---------------------------------------------------------------- running
@@ -156,10 +155,10 @@ class MqttBridge:
     async def run(self) -> None:
         """Bridge until `stop()` is called; then publish every camera and the bridge offline
         (within `shutdown_grace` seconds) and disconnect."""
-        self._stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
             if self._alarm_center_address is not None:
-                self.alarm_center_port = await self._start_alarm_center(stack)
+                host, port = self._alarm_center_address
+                self.alarm_center_port = await self._start_alarm_center(stack, host, port)
             broker = asyncio.create_task(self._broker_loop(), name="xmcam-bridge-broker")
             watchers = [
                 asyncio.create_task(self._watch_camera(camera), name=f"xmcam-bridge-{name}")
@@ -173,9 +172,9 @@ class MqttBridge:
                 await _cancel(broker)
 
     def stop(self) -> None:
-        """End `run()` (safe to call from a signal handler on the loop)."""
-        if self._stop is not None:
-            self._stop.set()
+        """End `run()`, or the next one if none runs yet (call it on the bridge's loop, for
+        instance from a signal handler)."""
+        self._stop.set()
 
     async def _say_goodbye(self) -> None:
         for camera in self.cameras.values():
@@ -188,11 +187,9 @@ class MqttBridge:
                     await self.outbox.drained()
         _log.info("bridge stopped (%d message(s) dropped in all)", self.outbox.dropped)
 
-    async def _start_alarm_center(self, stack: contextlib.AsyncExitStack) -> int:
-        from xmcam.aio.alarm_center import AlarmCenterServer  # noqa: PLC0415
-
-        assert self._alarm_center_address is not None
-        host, port = self._alarm_center_address
+    async def _start_alarm_center(
+        self, stack: contextlib.AsyncExitStack, host: str, port: int
+    ) -> int:
         server = AlarmCenterServer(host, port, on_message=self._alarm_center_message)
         await stack.enter_async_context(server)
         _log.info("alarm center listening on %s:%d", host, server.port)
