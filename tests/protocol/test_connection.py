@@ -595,6 +595,25 @@ def test_a_snapshot_is_answered_by_jpeg_packets_ended_by_end_flag() -> None:
     assert client.pending_request is None
 
 
+def test_a_snapshot_part_that_starts_with_a_brace_is_still_data() -> None:
+    # A JPEG part starts with `{` about once in 256; once the answer began as data, every
+    # part up to EndFlag is data, and the next request starts afresh.
+    client = logged_in()
+    client.request(1560, {"Name": "OPSNAP", "OPSNAP": {"Channel": 0}})
+    parts = [b"\xff\xd8\xff\xe0" + bytes(20), b"{" + bytes(20), b'{"Ret": 1}\xff\xd9']
+    frames = [
+        encode_frame(1561, part, session_id=7, current_packet=int(index == 2))
+        for index, part in enumerate(parts)
+    ]
+    events = client.receive_data(b"".join(frames))
+    assert [type(event) for event in events] == [MediaPacket] * 3
+    assert client.pending_request is None
+    client.request(1560, {"Name": "OPSNAP", "OPSNAP": {"Channel": 0}})
+    (reply,) = client.receive_data(device_frame(1561, {"Name": "OPSNAP", "Ret": 108}))
+    assert isinstance(reply, Reply)
+    assert reply.ret == 108
+
+
 def test_a_refused_snapshot_is_a_json_reply() -> None:
     client = logged_in()
     client.request(1560, {"Name": "OPSNAP", "OPSNAP": {"Channel": 0}})

@@ -283,6 +283,10 @@ class ClientConnection:
         self.session_id = 0
         self.alive_interval = DEFAULT_ALIVE_INTERVAL
         self._pending: int | None = None
+        # Set once the outstanding request's answer has begun as binary data (a snapshot's
+        # JPEG): its later parts are data whatever byte they start with, since a JPEG part
+        # starts with `{` about once in 256.
+        self._binary_answer = False
         self._session_id_key: tuple[int, SessionIdStyle] | None = None
         self._session_id_text_cached = ""
 
@@ -364,6 +368,7 @@ class ClientConnection:
         )
         if expect_reply:
             self._pending = message_id
+            self._binary_answer = False
         return wire
 
     def _session_id_text(self, style: SessionIdStyle) -> str:
@@ -432,9 +437,12 @@ class ClientConnection:
         # A request is only made outstanding when it has a reply id, which is its id + 1.
         if pending is None or message_id != pending + 1:
             return self._unasked(frame)
-        if message_id in MEDIA_MESSAGE_IDS and not _looks_like_json(frame.payload):
+        if message_id in MEDIA_MESSAGE_IDS and (
+            self._binary_answer or not _looks_like_json(frame.payload)
+        ):
             # A snapshot (1560) is answered by JPEG data ended by EndFlag, or by a JSON error
             # such as Ret 108 (PROTOCOL.md §12.2).
+            self._binary_answer = not frame.header.end_flag
             if frame.header.end_flag:
                 self._pending = None
             return MediaPacket(frame)
