@@ -3,8 +3,11 @@
 It starts the simulator in this process, on 127.0.0.1 and a free port, and runs a short tour
 against it with the real asyncio client over a real TCP connection: log in, read what the
 camera is, switch the alarm output on, receive one motion alarm, switch the output off, change
-a setting and put it back, log out. Each step prints as the `xmcam` command that does the same
-against a real camera, and what came back; `--json` prints one JSON object per step.
+a setting and put it back, take a snapshot, receive a second of live video, list today's
+recordings, find the camera by the UDP search, log out. (No step needs the `media` extra: the
+video is demultiplexed and counted, not written.) Each step prints as the `xmcam` command that
+does the same against a real camera, and what came back; `--json` prints one JSON object per
+step.
 
 This is the first command in the README, so it must be quick and must not fail: everything is
 on loopback, every wait has a deadline, and the simulator is stopped whatever happens.
@@ -17,11 +20,15 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, Final, TextIO
 
 from xmcam.aio import AsyncCamera, connect
+from xmcam.aio.discovery import discover
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.session import closing
+from xmcam.media import VideoFrame
+from xmcam.media.writer import codec_label
 from xmcam.models import AlarmEvent, AlarmOutput
 from xmcam.sim import Simulator
 
@@ -32,6 +39,10 @@ DEMO_MEMBER: Final = "MachineName"
 DEMO_MACHINE_NAME: Final = "xmcam-demo"
 ALARM_DEADLINE: Final = 2.0
 """Seconds to wait for the simulated alarm; it comes in milliseconds."""
+LIVE_SECONDS: Final = 1.0
+"""Seconds of live video to receive (the simulator sends it in real time)."""
+DISCOVERY_SECONDS: Final = 0.3
+"""How long the UDP search listens; the simulator answers at once."""
 
 Step = Callable[[str, str, dict[str, Any]], None]
 
@@ -102,6 +113,8 @@ async def _tour(camera: AsyncCamera, simulator: Simulator, show: Step) -> None:
     outputs = await camera.alarm_outputs()
     show("xmcam alarm-out off", _outputs_text(outputs), {"alarm_outputs": outputs})
     await _config_round_trip(camera, show)
+    await _media_tour(camera, show)
+    await _discovery(simulator, show)
 
 
 async def _config_round_trip(camera: AsyncCamera, show: Step) -> None:
@@ -123,10 +136,65 @@ async def _config_round_trip(camera: AsyncCamera, show: Step) -> None:
     )
 
 
+async def _media_tour(camera: AsyncCamera, show: Step) -> None:
+    jpeg = await camera.snapshot(0, fallback=False)
+    show("xmcam snapshot -o front.jpg", f"a JPEG of {len(jpeg):,} bytes", {"jpeg_bytes": len(jpeg)})
+    frames = keyframes = 0
+    first: VideoFrame | None = None
+    async with camera.live(0) as stream:
+        async for frame in stream:
+            if not isinstance(frame, VideoFrame):
+                continue
+            first = first or frame
+            frames += 1
+            keyframes += frame.keyframe
+            if first.fps and frames >= first.fps * LIVE_SECONDS:
+                break
+    if first is None:  # pragma: no cover - the simulator streams from a keyframe
+        raise CommandError("the simulated live stream sent no video")
+    codec = codec_label(first.codec)
+    show(
+        "xmcam stream -o front.mp4",
+        f"{frames} frames of {codec} {first.width}x{first.height} at {first.fps} fps, "
+        f"{keyframes} keyframe(s), {stream.stats.dropped_frames} dropped",
+        {
+            "frames": frames,
+            "keyframes": keyframes,
+            "codec": codec,
+            "width": first.width,
+            "height": first.height,
+            "fps": first.fps,
+            "stats": stream.stats,
+        },
+    )
+    now = datetime.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    records = await camera.files(midnight, midnight + timedelta(days=1))
+    show(
+        "xmcam files list --from today",
+        f"{len(records)} recordings today (the device pages them 64 at a time)",
+        {"recordings": len(records)},
+    )
+
+
+async def _discovery(simulator: Simulator, show: Step) -> None:
+    port = simulator.discovery_port
+    assert port is not None  # the demo starts the simulator with a discovery port
+    found = await discover(targets=[("127.0.0.1", port)], timeout=DISCOVERY_SECONDS)
+    if not found:
+        raise CommandError("the simulated camera did not answer the UDP search")
+    device = found[0]
+    show(
+        "xmcam discover",
+        f"serial {device.serial}, MAC {device.mac}, TCP port {device.tcp_port}",
+        {"discovered": device},
+    )
+
+
 async def _demo(stream: TextIO, as_json: bool) -> None:
     show = _step_printer(stream, as_json)
     started = time.monotonic()
-    async with Simulator(host="127.0.0.1", port=0) as simulator:
+    async with Simulator(host="127.0.0.1", port=0, discovery_port=0) as simulator:
         if not as_json:
             print(
                 f"xmcam demo: a simulated camera on 127.0.0.1:{simulator.port}, and the xmcam "
@@ -160,7 +228,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Start the camera simulator in this process (127.0.0.1, a free port) and run a "
             "short tour against it with the real client: info, alarm output on, one alarm "
-            "event, alarm output off, a config change and its restore."
+            "event, alarm output off, a config change and its restore, a snapshot, a second "
+            "of live video, today's recordings, and the UDP search."
         ),
         epilog="example: xmcam demo --json | jq .step",
     )
