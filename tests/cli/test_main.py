@@ -46,6 +46,8 @@ def test_unknown_command_is_a_usage_error() -> None:
         (ConnectionClosedError("connection reset"), ExitCode.CONNECTION),
         (FrameError("bad head byte"), ExitCode.PROTOCOL),
         (StateError("not logged in"), ExitCode.FAILURE),
+        (ConnectionRefusedError(111, "Connection refused"), ExitCode.CONNECTION),
+        (PermissionError(13, "Permission denied", "/root/out.mp4"), ExitCode.FAILURE),
         (KeyboardInterrupt(), 130),
     ],
 )
@@ -74,6 +76,10 @@ def test_errors_become_one_line_and_a_named_exit_code(
         assert err.startswith("xmcam: ")
         assert err.count("\n") == 1
         assert "Traceback" not in err
+    if isinstance(error, OSError) and not isinstance(error, RequestTimeoutError):
+        # A file error names the file; only network errors blame the camera.
+        assert ("/root/out.mp4: Permission denied" in err) == (error.filename is not None)
+        assert ("cannot reach the camera" in err) == (error.filename is None)
 
 
 def test_device_error_line_names_the_ret_and_its_meaning(

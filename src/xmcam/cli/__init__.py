@@ -134,6 +134,9 @@ def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]
         return str(error), next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
     if isinstance(error, TimeoutError):
         return "no answer in time", ExitCode.TIMEOUT
+    if error.filename is not None:
+        # A local file (an output path, an inventory, a state file), not the network.
+        return f"{error.filename}: {error.strerror or error}", ExitCode.FAILURE
     # Refused, reset, unreachable, unknown host name: the camera cannot be reached.
     return f"cannot reach the camera: {error.strerror or error}", ExitCode.CONNECTION
 
