@@ -116,12 +116,17 @@ def test_time_is_read_and_written_in_the_device_format() -> None:
         drive(ops.get_time(), {"OPTimeQuery": "yesterday"})
     call = next(ops.set_time(datetime(2020, 1, 2, 3, 4, 5)))
     assert call.body == {"Name": "OPTimeSetting", "OPTimeSetting": "2020-01-02 03:04:05"}
+    # Whole seconds, rounded: 05.6 is nearer 06 than 05.
+    call = next(ops.set_time(datetime(2020, 1, 2, 3, 4, 5, 600_000)))
+    assert call.body["OPTimeSetting"] == "2020-01-02 03:04:06"
+    call = next(ops.set_time(datetime(2020, 1, 2, 3, 4, 5, 400_000)))
+    assert call.body["OPTimeSetting"] == "2020-01-02 03:04:05"
 
 
-def test_time_skew_takes_the_host_time_halfway() -> None:
+def test_time_skew_takes_the_host_time_halfway_and_the_middle_of_the_device_second() -> None:
     times = iter([datetime(2020, 1, 1, 0, 0, 0), datetime(2020, 1, 1, 0, 0, 2)])
     skew = drive(ops.time_skew(lambda: next(times)), {"OPTimeQuery": "2020-01-01 00:01:01"})
-    assert skew == 60.0
+    assert skew == 60.5
 
 
 def test_users_never_carry_the_hash() -> None:

@@ -513,23 +513,30 @@ def get_time() -> Procedure[datetime]:
     return _device_time(reply.body.get("OPTimeQuery"))
 
 
+_HALF_SECOND: Final = timedelta(milliseconds=500)
+
+
 def set_time(when: datetime) -> Procedure[None]:
     """Set the device's clock to `when`, written as local wall time (the device keeps no
     zone; an aware `when` is converted to this host's local time first)."""
     if when.tzinfo is not None:
         when = when.astimezone().replace(tzinfo=None)
-    text = when.strftime(_TIME_FORMAT)
+    # The device takes whole seconds: round, so the clock set is off by half a second at
+    # most instead of up to a whole one behind.
+    text = (when + _HALF_SECOND).strftime(_TIME_FORMAT)
     yield from ask(MessageId.SYSMANAGER_REQ, {"Name": "OPTimeSetting", "OPTimeSetting": text})
 
 
 def time_skew(clock: Clock) -> Procedure[float]:
     """Device time minus host time, in seconds. The host time is taken halfway through the
-    exchange, so the round trip does not count as skew."""
+    exchange, so the round trip does not count as skew; the device reports whole seconds
+    (its clock is somewhere in that second), so the middle of its second is taken: a device
+    in step with the host reads about 0, not about -0.5."""
     before = clock()
     device = yield from get_time()
     after = clock()
     host = before + (after - before) / 2
-    return (device - host.replace(tzinfo=None)) / timedelta(seconds=1)
+    return (device + _HALF_SECOND - host.replace(tzinfo=None)) / timedelta(seconds=1)
 
 
 def sync_time(clock: Clock) -> Procedure[float]:
