@@ -29,6 +29,7 @@ A writer that never saw a keyframe leaves no file at all.
 
 from __future__ import annotations
 
+import abc
 import io
 import os
 import sys
@@ -221,7 +222,7 @@ def _frame_rate(keyframe: VideoFrame, previous: int) -> int:
 _Timing = tuple[Fraction, Fraction]  # a video frame's start and length, in seconds
 
 
-class _Writer:
+class _Writer(abc.ABC):
     """What both writers share: counters, the video clock, the `.part` file's end."""
 
     def __init__(self, target: str | os.PathLike[str] | BinaryIO) -> None:
@@ -264,8 +265,9 @@ class _Writer:
         # A failed finish (disk full) raises above and leaves the `.part` in place.
         self._output.settle(keep=self.frames_written > 0, publish=publish)
 
+    @abc.abstractmethod
     def _finish(self) -> None:
-        raise NotImplementedError
+        """Write what the format needs at the end (each writer its own)."""
 
     def _check_open(self) -> None:
         if self._closed:

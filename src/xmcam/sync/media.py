@@ -19,6 +19,7 @@ the stream's sink, also while it waits for a reply.
 
 from __future__ import annotations
 
+import abc
 import collections
 import logging
 import select
@@ -145,7 +146,7 @@ def _route(events: list[ClientEvent], sink: Callable[[Frame], None]) -> Reply | 
     return reply
 
 
-class _Transfer:
+class _Transfer(abc.ABC):
     """What a live stream and a download share: the control connection they began on, the
     data connection (None in the single-socket flow), the keepalives, and reading both."""
 
@@ -160,8 +161,9 @@ class _Transfer:
         self._running = False
         self._closed = False
 
+    @abc.abstractmethod
     def _on_packet(self, frame: Frame) -> None:
-        raise NotImplementedError
+        """Take one data packet (each transfer its own: frames or file bytes)."""
 
     def _claim_data(self, claim: ops.Call) -> None:
         """The data connection for `claim`, joining the camera's (usable) session."""
