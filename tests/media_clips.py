@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["CLIP_FPS", "CLIP_FRAMES", "CLIP_GOP", "h264_clip", "h265_4k_clip", "h265_clip"]
+__all__ = [
+    "CLIP_FPS",
+    "CLIP_FRAMES",
+    "CLIP_GOP",
+    "h264_clip",
+    "h265_4k_clip",
+    "h265_clip",
+    "make_clip",
+]
 
 CLIP_FPS = 25
 CLIP_FRAMES = 50  # 2 s
@@ -34,17 +42,23 @@ _X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 _X265 = ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 
 
-def _ffmpeg(output: Path, source: str, frames: int, encoder: list[str], params: str) -> Path:
+def make_clip(output: Path, source: str, frames: int, codec: list[str]) -> Path:
+    """Encode `frames` frames of the lavfi `source` with the `codec` arguments into `output`,
+    an Annex-B stream (HEVC for a `.h265` name, else H.264). Skips the test without ffmpeg."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed")
-    options = "-x264-params" if "libx264" in encoder else "-x265-params"
-    if options == "-x265-params":
-        params += ":log-level=error"
-    muxer = "h264" if "libx264" in encoder else "hevc"
+    muxer = "hevc" if output.suffix == ".h265" else "h264"
     command = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", source]
-    command += ["-frames:v", str(frames), *encoder, options, params, "-f", muxer, str(output)]
+    command += ["-frames:v", str(frames), *codec, "-f", muxer, str(output)]
     subprocess.run(command, check=True, capture_output=True, timeout=60)
     return output
+
+
+def _ffmpeg(output: Path, source: str, frames: int, encoder: list[str], params: str) -> Path:
+    if "libx264" in encoder:
+        return make_clip(output, source, frames, [*encoder, "-x264-params", params])
+    x265_params = f"{params}:log-level=error"
+    return make_clip(output, source, frames, [*encoder, "-x265-params", x265_params])
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,12 @@ H.264) clips made with ffmpeg once per session."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.media.streams import clip_bytes
+from tests.media_clips import make_clip
 
 # clip_bytes is imported from here by other media tests.
 __all__ = ["clip_bytes"]
@@ -62,19 +61,12 @@ _CLIPS: dict[str, tuple[str, int, list[str]]] = {
 
 
 def _make_clip(directory: Path, name: str, source: str, frames: int, codec: list[str]) -> bytes:
-    path = directory / name
-    fmt = "hevc" if name.endswith(".h265") else "h264"
-    command = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", source]
-    command += ["-frames:v", str(frames), *codec, "-f", fmt, str(path)]
-    subprocess.run(command, check=True, capture_output=True, timeout=60)
-    return path.read_bytes()
+    return make_clip(directory / name, source, frames, codec).read_bytes()
 
 
 @pytest.fixture(scope="session")
 def made_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The clips of _CLIPS and a one-frame flat 3840x2160 H.265 clip ("4k.h265"), by name."""
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed")
     directory = tmp_path_factory.mktemp("clips")
     clips = {
         name: _make_clip(directory, name, f"testsrc2=size={size}:rate=25", frames, codec)
