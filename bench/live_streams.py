@@ -51,8 +51,8 @@ REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from xmcam import media_operations as mops  # noqa: E402
 from xmcam.aio import AsyncCamera  # noqa: E402
+from xmcam.client import media_operations as mops  # noqa: E402
 from xmcam.media.annexb import access_units  # noqa: E402
 from xmcam.media.frames import VideoCodec, VideoFrame  # noqa: E402
 

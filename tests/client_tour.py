@@ -11,8 +11,8 @@ from collections.abc import Generator
 from datetime import datetime
 from typing import Any
 
+from xmcam.client.models import AlarmOutput, Disk, SystemInfo, WorkState
 from xmcam.errors import ConfigNotFoundError, XMCamError
-from xmcam.models import AlarmOutput, Disk, SystemInfo, WorkState
 from xmcam.sim import DeviceState
 
 Step = tuple[str, tuple[Any, ...], dict[str, Any]]

@@ -13,6 +13,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from xmcam.client.models import (
+    AlarmEvent,
+    AlarmOutput,
+    ConnectionEvent,
+    Disk,
+    Group,
+    LoginInfo,
+    Partition,
+    RecordFile,
+    StreamStats,
+    SystemInfo,
+    User,
+    WorkState,
+)
 from xmcam.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -32,28 +46,12 @@ from xmcam.errors import (
     UnsupportedError,
     XMCamError,
 )
-from xmcam.models import (
-    AlarmEvent,
-    AlarmOutput,
-    ConnectionEvent,
-    Disk,
-    Group,
-    LoginInfo,
-    Partition,
-    RecordFile,
-    StreamStats,
-    SystemInfo,
-    User,
-    WorkState,
-)
 from xmcam.protocol import MessageId, Ret, sofia_hash
 
 if TYPE_CHECKING:
     from xmcam.aio import AsyncCamera, Backoff, connect, watch
     from xmcam.aio.alarm_center import AlarmCenterServer
     from xmcam.aio.discovery import discover
-    from xmcam.alarm_center import AlarmCenterMessage
-    from xmcam.discovery import DiscoveredDevice
     from xmcam.fleet import (
         CameraEntry,
         CameraResult,
@@ -64,6 +62,8 @@ if TYPE_CHECKING:
     )
     from xmcam.media import AudioFrame, InfoFrame, MediaDemuxer, PictureFrame, VideoFrame
     from xmcam.media.writer import keyframe_to_jpeg, open_writer
+    from xmcam.protocol.alarm_center import AlarmCenterMessage
+    from xmcam.protocol.discovery import DiscoveredDevice
     from xmcam.sync import Camera
 
 # The clients load on first use: `import xmcam` stays cheap for the core's users.
@@ -74,9 +74,9 @@ _LAZY = {
     "watch": "xmcam.aio",
     "Camera": "xmcam.sync",
     "discover": "xmcam.aio.discovery",
-    "DiscoveredDevice": "xmcam.discovery",
+    "DiscoveredDevice": "xmcam.protocol.discovery",
     "AlarmCenterServer": "xmcam.aio.alarm_center",
-    "AlarmCenterMessage": "xmcam.alarm_center",
+    "AlarmCenterMessage": "xmcam.protocol.alarm_center",
     "CameraEntry": "xmcam.fleet",
     "CameraResult": "xmcam.fleet",
     "Inventory": "xmcam.fleet",

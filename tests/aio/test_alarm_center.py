@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from xmcam.aio.alarm_center import AlarmCenterServer
-from xmcam.alarm_center import (
+from xmcam.errors import StateError
+from xmcam.protocol import encode_frame
+from xmcam.protocol.alarm_center import (
     MAX_ALARM_CENTER_MESSAGE,
     AlarmCenterMessage,
     encode_alarm_center_message,
 )
-from xmcam.errors import StateError
-from xmcam.protocol import encode_frame
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -233,7 +233,7 @@ async def test_connections_over_the_cap_are_refused() -> None:
 async def test_a_consumer_that_falls_behind_loses_the_oldest(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, "xmcam.alarm_center")
+    caplog.set_level(logging.WARNING, "xmcam.protocol.alarm_center")
     server = AlarmCenterServer("127.0.0.1", 0, queue_size=2)
     async with server:
         for serial in ("1", "2", "3", "4"):

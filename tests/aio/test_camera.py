@@ -16,13 +16,13 @@ import pytest
 import xmcam
 from tests.client_tour import method_tour
 from xmcam.aio import AsyncCamera
+from xmcam.client.models import AlarmEvent, LoginInfo
 from xmcam.errors import (
     AuthenticationError,
     ConnectionClosedError,
     RequestTimeoutError,
     XMCamError,
 )
-from xmcam.models import AlarmEvent, LoginInfo
 from xmcam.sim import Simulator, load_profile
 
 

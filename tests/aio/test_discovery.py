@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 
 from xmcam.aio.discovery import discover
-from xmcam.discovery import encode_search_reply
+from xmcam.protocol.discovery import encode_search_reply
 from xmcam.sim import Simulator
 
 pytestmark = pytest.mark.timeout(30)
@@ -100,7 +100,7 @@ class _Liar(asyncio.DatagramProtocol):
 
 
 async def test_junk_datagrams_are_counted_and_skipped(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, "xmcam.discovery")
+    caplog.set_level(logging.DEBUG, "xmcam.protocol.discovery")
     good = encode_search_reply({"MAC": "02:00:00:00:00:01", "SN": "liar", "TCPPort": 1})
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(

@@ -22,8 +22,9 @@ from tests.media_checks import (
     connections,
     picture_size,
 )
-from xmcam import media_operations as mops
 from xmcam.aio import AsyncCamera
+from xmcam.client import media_operations as mops
+from xmcam.client.models import RecordFile
 from xmcam.errors import (
     ConnectionClosedError,
     DeviceError,
@@ -33,7 +34,6 @@ from xmcam.errors import (
 )
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.models import RecordFile
 from xmcam.sim import Simulator, load_profile
 from xmcam.sim.profile import Profile
 

@@ -10,8 +10,8 @@ import pytest
 import xmcam
 from tests.aio.test_camera import guarded, run, until
 from xmcam.aio import Backoff
+from xmcam.client.models import AlarmEvent, ConnectionEvent
 from xmcam.errors import AccountLockedError, AuthenticationError, ConnectionClosedError
-from xmcam.models import AlarmEvent, ConnectionEvent
 from xmcam.sim import Simulator, load_profile
 
 FAST = Backoff(initial=0.01, maximum=0.05)

@@ -12,9 +12,9 @@ import pytest
 from tests.cli.conftest import Run
 from xmcam.aio.alarm_center import AlarmCenterServer
 from xmcam.aio.discovery import discover
-from xmcam.alarm_center import AlarmCenterMessage
 from xmcam.cli import ExitCode, build_parser
 from xmcam.cli.sim import run_simulator
+from xmcam.protocol.alarm_center import AlarmCenterMessage
 from xmcam.sim import SimulatorThread
 
 

@@ -20,10 +20,10 @@ from tests.media.probing import codecs_of, probe, stream_of
 from xmcam.cli import ExitCode, files, main
 from xmcam.cli.files import _bar, local_name, parse_when
 from xmcam.cli.output import CommandError
+from xmcam.client.models import RecordFile
 from xmcam.errors import ConnectionClosedError
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import VideoFrame
-from xmcam.models import RecordFile
 from xmcam.sim import SimulatorThread
 
 TODAY = datetime.date.today()

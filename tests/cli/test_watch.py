@@ -15,7 +15,7 @@ import pytest
 from tests.cli.conftest import Run
 from xmcam.cli import ExitCode
 from xmcam.cli.watch import describe_event, event_record
-from xmcam.models import AlarmEvent, ConnectionEvent
+from xmcam.client.models import AlarmEvent, ConnectionEvent
 from xmcam.sim import SimulatorThread
 
 DEADLINE = 10.0

@@ -13,7 +13,7 @@ import pytest
 
 import xmcam
 from xmcam.aio.alarm_center import AlarmCenterServer
-from xmcam.alarm_center import AlarmCenterMessage
+from xmcam.protocol.alarm_center import AlarmCenterMessage
 from xmcam.sim import Simulator
 from xmcam.sim.alarm_push import alarm_server_target, configure_alarm_center
 

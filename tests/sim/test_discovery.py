@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from xmcam.discovery import parse_search_reply, search_probe
 from xmcam.protocol import encode_frame
+from xmcam.protocol.discovery import parse_search_reply, search_probe
 from xmcam.sim import Simulator, SimulatorThread, load_profile
 from xmcam.sim.discovery import with_identity
 

@@ -14,13 +14,13 @@ import pytest
 
 import xmcam
 from tests.client_tour import method_tour
+from xmcam.client.models import LoginInfo
 from xmcam.errors import (
     AuthenticationError,
     ConnectionClosedError,
     RequestTimeoutError,
     XMCamError,
 )
-from xmcam.models import LoginInfo
 from xmcam.sim import SimulatorThread, load_profile
 
 

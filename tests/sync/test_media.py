@@ -22,6 +22,7 @@ from tests.media_checks import (
     connections,
     picture_size,
 )
+from xmcam.client.models import RecordFile
 from xmcam.errors import (
     ConnectionClosedError,
     DeviceError,
@@ -31,7 +32,6 @@ from xmcam.errors import (
 )
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.models import RecordFile
 from xmcam.sim import SimulatorThread, load_profile
 from xmcam.sim.profile import Profile
 from xmcam.sync.media import LiveStream

@@ -1,5 +1,5 @@
 """The alarm center under asyncio: a TCP server that receives the alarms cameras push to it
-(PROTOCOL.md §9.4; the wire format is described in `xmcam.alarm_center`).
+(PROTOCOL.md §9.4; the wire format is described in `xmcam.protocol.alarm_center`).
 
 Theory of operation. Each accepted connection gets a protocol object holding one core
 FrameDecoder with the alarm center's small limits: a length over 64 KiB or a bad head byte is
@@ -30,19 +30,19 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
 
-from xmcam.alarm_center import (
+from xmcam.errors import ProtocolError, StateError
+from xmcam.protocol.alarm_center import (
     ALARM_CENTER_LIMITS,
     ALARM_CENTER_PORT,
     AlarmCenterMessage,
     parse_alarm_center_message,
 )
-from xmcam.errors import ProtocolError, StateError
 from xmcam.protocol.codes import MessageId
 from xmcam.protocol.framing import FrameDecoder
 
 __all__ = ["AlarmCenterServer", "AlarmCenterStats", "MessageCallback"]
 
-_log: Final = logging.getLogger("xmcam.alarm_center")
+_log: Final = logging.getLogger("xmcam.protocol.alarm_center")
 
 MessageCallback = Callable[[AlarmCenterMessage], Awaitable[None] | None]
 """What `on_message` may be: a plain function, or a coroutine function (awaited in turn)."""

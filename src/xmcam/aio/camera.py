@@ -11,7 +11,7 @@ go to a bounded queue that `alarms()` reads; when the link carrying a subscripti
 the queue gets a gap marker and `alarms()` raises the error (`xmcam.watch` turns that into
 "disconnected" / "reconnected" events and reconnects).
 
-The methods themselves are procedures from `xmcam.operations`, shared with the blocking
+The methods themselves are procedures from `xmcam.client.operations`, shared with the blocking
 client; this module only moves their calls.
 """
 
@@ -27,19 +27,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack
 
-from xmcam import media_operations as mops
-from xmcam import operations as ops
 from xmcam.aio import media
 from xmcam.aio.link import Link
-from xmcam.errors import (
-    AuthenticationError,
-    ConnectionClosedError,
-    DeviceError,
-    RequestTimeoutError,
-    TransportError,
-    XMCamError,
-)
-from xmcam.models import (
+from xmcam.client import media_operations as mops
+from xmcam.client import operations as ops
+from xmcam.client.models import (
     AlarmEvent,
     AlarmOutput,
     Disk,
@@ -48,6 +40,14 @@ from xmcam.models import (
     SystemInfo,
     User,
     WorkState,
+)
+from xmcam.errors import (
+    AuthenticationError,
+    ConnectionClosedError,
+    DeviceError,
+    RequestTimeoutError,
+    TransportError,
+    XMCamError,
 )
 from xmcam.protocol.connection import Reply
 

@@ -23,13 +23,13 @@ import socket
 from collections.abc import Sequence
 from typing import Any, Final
 
-from xmcam.discovery import SEARCH_PORT, DiscoveredDevice, parse_search_reply, search_probe
 from xmcam.errors import ProtocolError
 from xmcam.protocol.codes import MessageId
+from xmcam.protocol.discovery import SEARCH_PORT, DiscoveredDevice, parse_search_reply, search_probe
 
 __all__ = ["discover"]
 
-_log: Final = logging.getLogger("xmcam.discovery")
+_log: Final = logging.getLogger("xmcam.protocol.discovery")
 
 _PROBE_ID: Final = int(MessageId.IPSEARCH_REQ).to_bytes(2, "little")
 _HEAD: Final = 0xFF

@@ -29,7 +29,8 @@ import threading
 from collections.abc import Callable
 from typing import Final
 
-from xmcam import operations as ops
+from xmcam.client import operations as ops
+from xmcam.client.models import AlarmEvent
 from xmcam.errors import (
     ConnectionClosedError,
     ProtocolError,
@@ -37,7 +38,6 @@ from xmcam.errors import (
     StateError,
     XMCamError,
 )
-from xmcam.models import AlarmEvent
 from xmcam.protocol.codes import message_name
 from xmcam.protocol.connection import (
     ClientConnection,

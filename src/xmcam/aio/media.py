@@ -26,9 +26,10 @@ from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
-from xmcam import media_operations as mops
-from xmcam import operations as ops
 from xmcam.aio.link import Link
+from xmcam.client import media_operations as mops
+from xmcam.client import operations as ops
+from xmcam.client.models import AlarmEvent, RecordFile, StreamStats
 from xmcam.errors import (
     ConnectionClosedError,
     RequestTimeoutError,
@@ -36,7 +37,6 @@ from xmcam.errors import (
     XMCamError,
 )
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.models import AlarmEvent, RecordFile, StreamStats
 from xmcam.protocol.codes import MessageId
 from xmcam.protocol.connection import ClientConnection
 from xmcam.protocol.framing import Frame

@@ -21,8 +21,8 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 from xmcam.aio.camera import DEFAULT_PORT, AsyncCamera
+from xmcam.client.models import AlarmEvent, ConnectionEvent
 from xmcam.errors import ProtocolError, TransportError
-from xmcam.models import AlarmEvent, ConnectionEvent
 
 __all__ = ["Backoff", "watch"]
 

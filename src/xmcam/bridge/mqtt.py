@@ -41,7 +41,6 @@ import aiomqtt
 
 from xmcam.aio import AsyncCamera, Backoff, watch
 from xmcam.aio.alarm_center import AlarmCenterServer
-from xmcam.alarm_center import AlarmCenterMessage
 from xmcam.bridge.broker import BrokerAddress, parse_broker_url
 from xmcam.bridge.homeassistant import (
     AUTO,
@@ -58,9 +57,10 @@ from xmcam.bridge.homeassistant import (
     discovery_configs,
 )
 from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, DEFAULT_WINDOW, Message, Outbox, deliver
+from xmcam.client.models import AlarmEvent, AlarmOutput, ConnectionEvent
 from xmcam.errors import AuthenticationError, DeviceError, XMCamError
 from xmcam.fleet import CameraEntry
-from xmcam.models import AlarmEvent, AlarmOutput, ConnectionEvent
+from xmcam.protocol.alarm_center import AlarmCenterMessage
 
 __all__ = ["BridgedCamera", "MqttBridge"]
 

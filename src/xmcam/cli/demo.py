@@ -27,9 +27,9 @@ from xmcam.aio import AsyncCamera, connect
 from xmcam.aio.discovery import discover
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.session import closing
+from xmcam.client.models import AlarmEvent, AlarmOutput
 from xmcam.media import VideoFrame
 from xmcam.media.writer import codec_label
-from xmcam.models import AlarmEvent, AlarmOutput
 from xmcam.sim import Simulator
 
 __all__ = ["add_parser", "run_demo"]

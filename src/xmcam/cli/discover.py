@@ -9,7 +9,7 @@ import sys
 from xmcam.aio.discovery import discover
 from xmcam.cli.output import CommandError, ExitCode, print_json, print_table
 from xmcam.cli.session import positive_seconds
-from xmcam.discovery import SEARCH_PORT, DiscoveredDevice
+from xmcam.protocol.discovery import SEARCH_PORT, DiscoveredDevice
 
 __all__ = ["add_parser", "run_discover"]
 

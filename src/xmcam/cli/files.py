@@ -31,9 +31,9 @@ from xmcam.cli.output import (
 )
 from xmcam.cli.session import camera_command, channel_number, closing
 from xmcam.cli.snapshot import cannot_write
+from xmcam.client.models import RecordFile
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.writer import ContainerWriter, require_media_support
-from xmcam.models import RecordFile
 
 __all__ = ["add_parser", "files_download", "files_list", "local_name", "parse_when"]
 

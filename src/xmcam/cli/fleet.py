@@ -30,6 +30,7 @@ from xmcam.cli.output import (
     print_table,
 )
 from xmcam.cli.session import positive_seconds
+from xmcam.client.models import SystemInfo
 from xmcam.fleet import (
     DEFAULT_CONCURRENCY,
     CameraResult,
@@ -39,7 +40,6 @@ from xmcam.fleet import (
     load_inventory,
     run_fleet,
 )
-from xmcam.models import SystemInfo
 from xmcam.protocol import redact
 
 __all__ = ["FleetCommand", "add_parser", "command_of"]

@@ -7,7 +7,7 @@ import argparse
 from xmcam.aio import AsyncCamera
 from xmcam.cli.output import ExitCode, print_fields, print_json, print_table
 from xmcam.cli.session import camera_command
-from xmcam.models import Disk
+from xmcam.client.models import Disk
 
 __all__ = ["add_parser", "show_info"]
 

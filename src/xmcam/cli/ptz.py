@@ -11,7 +11,7 @@ import argparse
 from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, print_json
 from xmcam.cli.session import camera_command, channel_number, positive_seconds
-from xmcam.operations import PTZ_COMMANDS
+from xmcam.client.operations import PTZ_COMMANDS
 
 __all__ = ["DIRECTIONS", "add_parser", "ptz_command"]
 

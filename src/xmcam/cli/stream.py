@@ -22,6 +22,7 @@ from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, Progress, print_json
 from xmcam.cli.session import camera_command, positive_seconds
 from xmcam.cli.snapshot import add_output_and_channel, cannot_write
+from xmcam.client.models import StreamStats
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.media.writer import (
     CONTAINER_FORMATS,
@@ -31,7 +32,6 @@ from xmcam.media.writer import (
     output_format,
     require_media_support,
 )
-from xmcam.models import StreamStats
 
 __all__ = ["add_parser", "stream"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from xmcam.aio import watch
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.session import Target, closing, target_of
-from xmcam.models import AlarmEvent, ConnectionEvent
+from xmcam.client.models import AlarmEvent, ConnectionEvent
 
 __all__ = ["add_parser", "describe_event", "watch_alarms"]
 

@@ -17,9 +17,9 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any, Final
 
-from xmcam.alarm_center import encode_alarm_center_message
-from xmcam.discovery import hex_ip_to_text, text_to_hex_ip
 from xmcam.errors import PayloadError
+from xmcam.protocol.alarm_center import encode_alarm_center_message
+from xmcam.protocol.discovery import hex_ip_to_text, text_to_hex_ip
 from xmcam.sim.discovery import device_address
 from xmcam.sim.state import DeviceState
 

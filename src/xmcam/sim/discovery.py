@@ -18,9 +18,9 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from xmcam.discovery import encode_search_reply, hex_ip_to_text, text_to_hex_ip
 from xmcam.errors import PayloadError
 from xmcam.protocol.codes import MessageId
+from xmcam.protocol.discovery import encode_search_reply, hex_ip_to_text, text_to_hex_ip
 from xmcam.protocol.header import HEAD_FLAG, HEADER_SIZE
 from xmcam.sim.profile import Profile
 

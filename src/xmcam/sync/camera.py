@@ -13,7 +13,7 @@ Media packets read on this connection (a single-socket live stream, a snapshot's
 the sink `_media_sinks` holds for their message id; a request answered by such data instead
 of a reply (a snapshot: the core clears it at EndFlag) completes with None.
 
-The methods are procedures from `xmcam.operations`, shared with the asyncio client.
+The methods are procedures from `xmcam.client.operations`, shared with the asyncio client.
 """
 
 from __future__ import annotations
@@ -28,8 +28,17 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
-from xmcam import media_operations as mops
-from xmcam import operations as ops
+from xmcam.client import media_operations as mops
+from xmcam.client import operations as ops
+from xmcam.client.models import (
+    AlarmOutput,
+    Disk,
+    Group,
+    RecordFile,
+    SystemInfo,
+    User,
+    WorkState,
+)
 from xmcam.errors import (
     AuthenticationError,
     ConnectionClosedError,
@@ -38,15 +47,6 @@ from xmcam.errors import (
     RequestTimeoutError,
     TransportError,
     XMCamError,
-)
-from xmcam.models import (
-    AlarmOutput,
-    Disk,
-    Group,
-    RecordFile,
-    SystemInfo,
-    User,
-    WorkState,
 )
 from xmcam.protocol.codes import message_name
 from xmcam.protocol.connection import (

@@ -29,8 +29,9 @@ from collections.abc import Callable, Generator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
-from xmcam import media_operations as mops
-from xmcam import operations as ops
+from xmcam.client import media_operations as mops
+from xmcam.client import operations as ops
+from xmcam.client.models import RecordFile, StreamStats
 from xmcam.errors import (
     ConnectionClosedError,
     RequestTimeoutError,
@@ -38,7 +39,6 @@ from xmcam.errors import (
     XMCamError,
 )
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.models import RecordFile, StreamStats
 from xmcam.protocol.codes import MessageId, message_name
 from xmcam.protocol.connection import (
     ClientConnection,

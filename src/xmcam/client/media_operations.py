@@ -1,7 +1,7 @@
 """The client's media operations, without I/O: live streams, snapshots, recordings and
 downloads, shared by the asyncio and the blocking client.
 
-Theory of operation. Each media exchange is split the way `xmcam.operations` splits the
+Theory of operation. Each media exchange is split the way `xmcam.client.operations` splits the
 others: what to send and what a reply means live here, the shells (`xmcam.aio.media`,
 `xmcam.sync.media`) only move bytes and keep time.
 
@@ -30,7 +30,8 @@ from collections.abc import Generator
 from datetime import datetime
 from typing import Any, Final
 
-from xmcam import models
+from xmcam.client import models
+from xmcam.client.operations import Call, Procedure, ask
 from xmcam.errors import (
     ConnectionClosedError,
     DeviceError,
@@ -40,7 +41,6 @@ from xmcam.errors import (
 )
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.operations import Call, Procedure, ask
 from xmcam.protocol.codes import SEARCH_EMPTY_RETS, MessageId, Ret
 from xmcam.protocol.connection import Reply
 from xmcam.protocol.framing import Frame

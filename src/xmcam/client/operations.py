@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, TypedDict, TypeVar
 
-from xmcam import models
+from xmcam.client import models
+from xmcam.client.models import AlarmEvent, LoginInfo
 from xmcam.errors import (
     ConfigNotFoundError,
     ConnectionClosedError,
@@ -36,7 +37,6 @@ from xmcam.errors import (
     StateError,
     XMCamError,
 )
-from xmcam.models import AlarmEvent, LoginInfo
 from xmcam.protocol.auth import sofia_hash
 from xmcam.protocol.codes import MessageId, Ret, message_name
 from xmcam.protocol.connection import (

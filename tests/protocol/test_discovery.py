@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xmcam.discovery import (
+from xmcam.errors import FrameError, PayloadError, ProtocolError
+from xmcam.protocol import encode_frame
+from xmcam.protocol.discovery import (
     MAX_DATAGRAM,
     SEARCH_PORT,
     DiscoveredDevice,
@@ -20,8 +22,6 @@ from xmcam.discovery import (
     search_probe,
     text_to_hex_ip,
 )
-from xmcam.errors import FrameError, PayloadError, ProtocolError
-from xmcam.protocol import encode_frame
 
 # PROTOCOL.md §21's reply, with the fields go2rtc saw.
 NET_COMMON: dict[str, Any] = {

@@ -177,7 +177,7 @@ def _text(value: object) -> str | None:
 
 def lenient_whole_number(value: object, maximum: int = 0xFFFFFFFF) -> int | None:
     """A whole number from 0 to `maximum`, from an int or a string of digits (some firmware
-    quotes numbers); None otherwise. Shared with `xmcam.alarm_center`."""
+    quotes numbers); None otherwise. Shared with `xmcam.protocol.alarm_center`."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):

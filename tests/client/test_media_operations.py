@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from xmcam import media_operations as mops
-from xmcam import operations as ops
+from xmcam.client import media_operations as mops
+from xmcam.client import operations as ops
+from xmcam.client.models import RecordFile, StreamStats
 from xmcam.errors import (
     ConnectionClosedError,
     DeviceError,
@@ -26,7 +27,6 @@ from xmcam.media.frames import (
     encode_audio_frame,
     encode_video_frame,
 )
-from xmcam.models import RecordFile, StreamStats
 from xmcam.protocol.codes import MessageId
 from xmcam.protocol.connection import Reply
 from xmcam.protocol.framing import Frame

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from xmcam.discovery import hex_ip_to_text, lenient_whole_number, text_to_hex_ip
 from xmcam.errors import FrameError, PayloadError
 from xmcam.protocol.codes import MessageId
+from xmcam.protocol.discovery import hex_ip_to_text, lenient_whole_number, text_to_hex_ip
 from xmcam.protocol.framing import encode_frame
 from xmcam.protocol.header import DEVICE_VERSION, HEAD_FLAG, HEADER_SIZE, Header, Limits
 from xmcam.protocol.payload import decode_body, encode_body

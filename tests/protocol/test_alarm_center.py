@@ -11,14 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xmcam.alarm_center import (
+from xmcam.errors import FrameError, PayloadError, ProtocolError
+from xmcam.protocol import encode_frame
+from xmcam.protocol.alarm_center import (
     MAX_ALARM_CENTER_MESSAGE,
     AlarmCenterMessage,
     encode_alarm_center_message,
+    message_from_body,
     parse_alarm_center_message,
 )
-from xmcam.errors import FrameError, PayloadError, ProtocolError
-from xmcam.protocol import encode_frame
 
 # PROTOCOL.md §9.4's example body, as a device sends it.
 EXAMPLE = (
@@ -188,3 +189,11 @@ def test_encode_then_parse_gives_the_same_fields(
     assert (message.serial, message.address, message.channel) == (serial, address, channel)
     assert (message.event, message.status, message.type) == (event, status, kind)
     assert message.started_at == when.replace(microsecond=0)
+
+
+def test_an_unreadable_start_time_reads_as_none_and_a_numeric_serial_as_text() -> None:
+    message = message_from_body({"SerialID": 12345678, "StartTime": "yesterday", "Event": "X"})
+    assert message.serial == "12345678"
+    assert message.start_time == "yesterday"
+    assert message.started_at is None
+    assert message_from_body({"SerialID": "ab", "StartTime": None}).started_at is None

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from xmcam import operations as ops
+from xmcam.client import operations as ops
+from xmcam.client.models import AlarmEvent, SystemInfo
 from xmcam.errors import ConfigNotFoundError, DeviceError, PayloadError
-from xmcam.models import AlarmEvent, SystemInfo
 from xmcam.protocol import ClientConnection, DeviceConnection, LoginRequest, Reply, Request
 
 
