@@ -215,6 +215,7 @@ class ReplayCamera:
         """Every request received after a login: (message id, body), in order."""
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._next_session = 1
 
     async def start(self) -> None:
@@ -226,6 +227,8 @@ class ReplayCamera:
             self._server.close()
         for writer in list(self._writers):
             writer.close()
+        # Closing a writer ends its reader too: each connection's task returns by itself.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -237,6 +240,9 @@ class ReplayCamera:
         await self.stop()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         self._writers.add(writer)
         connection = DeviceConnection()
         try:
@@ -249,6 +255,7 @@ class ReplayCamera:
         except (ProtocolError, ConnectionError):
             pass
         finally:
+            self._tasks.discard(task)
             self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(ConnectionError):
