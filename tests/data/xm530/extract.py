@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from xmcam.protocol import redact
+from xmcam.protocol.redaction import REDACTED, SECRET_KEYS
 
 PAYLOADS: Final = "command_codes/payloads/"
 OUTPUT: Final = Path(__file__).with_name("exchanges.json")
@@ -83,6 +83,21 @@ def load(git_dir: str, commit: str) -> dict[str, Capture]:
     return captures
 
 
+def _redact(value: Any) -> Any:
+    """`value` with every secret overwritten, at any depth. An empty secret ("" or null) is
+    kept: it is no secret, and it says the device has none set."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if key.strip().lower() in SECRET_KEYS and item not in ("", None)
+            else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value
+
+
 def exchange(
     request: Capture | None,
     reply: Capture | None,
@@ -95,9 +110,9 @@ def exchange(
     assert request_id is not None
     entry: dict[str, Any] = {
         "id": request_id,
-        "request": redact(request.body) if request and request.body is not None else None,
+        "request": _redact(request.body) if request and request.body is not None else None,
         "reply_id": request_id + 1,
-        "reply": redact(reply.body) if reply and reply.body is not None else None,
+        "reply": _redact(reply.body) if reply and reply.body is not None else None,
     }
     if reply is not None:
         assert reply.message_id == request_id + 1, (request, reply.path)
@@ -321,7 +336,8 @@ def build(captures: dict[str, Capture]) -> list[dict[str, Any]]:
 
 NOTES: Final = [
     "Every body is as [BES] shows it, member order included; secrets (password hashes, the "
-    "camera's ExUserMap tokens, Wi-Fi keys) are overwritten with <redacted>.",
+    "camera's ExUserMap tokens, Wi-Fi keys) are overwritten with <redacted>; empty ones are "
+    "kept as they are.",
     "SessionID values are those of the captured sessions (0x1, 0x2, 0x6, 0xb): a replay "
     "puts its own session there, spelled as the camera spells it (8 lower-case hex digits).",
     "AppDowloadLink's links hold backslashes before each slash as [BES] stores them (the "
