@@ -71,6 +71,9 @@ NOTES: Final = [
     "shows 32, System.ExUserMap.User of 1 user where it shows 2), 0 and 1 for booleans "
     "(NetWork.OnlineUpgrade), members left out. A member the object does not have, or a "
     "value of another type, is still refused (608).",
+    "quirks.work_state_masks 'hex': WorkState's AlarmState masks are strings of 8 hex digits "
+    '("0x00000000"), not numbers; quirks.work_state_channel_state false: WorkState has no '
+    "ChannelState.",
     "fixed_replies: the reply to a request id, whatever its body (SessionID: null means the "
     "reply has no SessionID, as 1661).",
     "log: the camera's log; a query (1442) returns up to page_size records whose Position is "
@@ -218,6 +221,8 @@ def build(exchanges: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: PLR0912
             ("booleans", 1040, "NetWork.OnlineUpgrade"),
         ),
         "reply_to_unguard": _source(next(i for i in exchanges if i["id"] == 1502)),
+        "work_state_masks": _source(first(1020, "WorkState")),
+        "work_state_channel_state": _source(first(1020, "WorkState")),
     }
 
     return {
@@ -258,6 +263,8 @@ def build(exchanges: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: PLR0912
                 "1475": "Groups",
             },
             "lenient_config_writes": True,
+            "work_state_masks": "hex",
+            "work_state_channel_state": False,
         },
         "fixed_replies": fixed,
         "log": {"page_size": 128, "records": [records[key] for key in sorted(records)]},
