@@ -11,7 +11,7 @@ from tests.seed import SEED_SYSTEM_INFO
 from tests.sim.helpers import ManualClock, Wire, logged_in, make_device
 from xmcam.protocol import sofia_hash
 from xmcam.sim import PtzCommand, load_profile
-from xmcam.sim.commands import Effect
+from xmcam.sim.context import Effect
 
 
 @pytest.fixture
