@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from xmcam.protocol import format_device_time
+
 __all__ = ["ActiveAlarms", "AlarmRecord"]
 
 _MASK_CHANNELS: Final = 32  # AlarmState masks have one bit per channel, 32 of them
@@ -35,7 +37,7 @@ class ActiveAlarms:
     def change(self, channel: int, event: str, status: str, now: datetime) -> AlarmRecord:
         """Record a Start (or a Stop, which ends the alarm); the record to tell. A Stop
         carries its Start's time; a Stop without a Start, and any other status, `now`."""
-        start_time = now.strftime("%Y-%m-%d %H:%M:%S")
+        start_time = format_device_time(now)
         key = (channel, event)
         if status == "Start":
             self._active[key] = AlarmRecord(channel, event, status, start_time)

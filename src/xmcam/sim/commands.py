@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Final
 
-from xmcam.protocol import Body, MessageId, Request, password_matches, sofia_hash
+from xmcam.protocol import (
+    Body,
+    MessageId,
+    Request,
+    Ret,
+    format_device_time,
+    parse_device_time,
+    password_matches,
+    sofia_hash,
+)
 from xmcam.sim.context import Effect, RequestContext
 from xmcam.sim.state import BadConfigValue, PtzCommand
 
 __all__ = ["Effect", "handle"]
 
-OK: Final = 100
-ILLEGAL_REQUEST: Final = 103
-USER_EXISTS: Final = 112
-USER_NOT_FOUND: Final = 113
-GROUP_EXISTS: Final = 114
-GROUP_NOT_FOUND: Final = 115
-ACCOUNT_IN_USE: Final = 212
-RESERVED_ACCOUNT: Final = 216
-TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 _MAX_PTZ_LOG: Final = 1000
 _MAX_ACCOUNTS: Final = 64
 _MAX_AUTHORITIES: Final = 128  # per account: more than any firmware lists
@@ -58,7 +57,7 @@ def _allowed(context: RequestContext, authority: str) -> bool:
 
 
 def _ok(name: str = "") -> dict[str, Any]:
-    return {"Name": name, "Ret": OK}
+    return {"Name": name, "Ret": Ret.OK}
 
 
 def _fail(ret: int, name: str = "") -> dict[str, Any]:
@@ -69,7 +68,7 @@ def _fail(ret: int, name: str = "") -> dict[str, Any]:
 
 
 def _keepalive(context: RequestContext, request: Request, body: Body) -> Reply:
-    return {"Name": "KeepAlive", "Ret": OK}
+    return {"Name": "KeepAlive", "Ret": Ret.OK}
 
 
 def _logout(context: RequestContext, request: Request, body: Body) -> Reply:
@@ -109,7 +108,7 @@ def _system_info(context: RequestContext, request: Request, body: Body) -> Reply
         value = _work_state(context)
     else:
         return _fail(context.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": OK, name: value}
+    return {"Name": name, "Ret": Ret.OK, name: value}
 
 
 def _work_state(context: RequestContext) -> dict[str, Any]:
@@ -137,7 +136,7 @@ def _abilities(context: RequestContext, request: Request, body: Body) -> Reply:
     value = context.profile.abilities.get(name)
     if value is None:
         return _fail(context.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": OK, name: value}
+    return {"Name": name, "Ret": Ret.OK, name: value}
 
 
 # ---------------------------------------------------------------------- configuration
@@ -156,7 +155,7 @@ def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]
     value = read(name) if name else None
     if value is None:
         return _fail(context.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": OK, name: value}
+    return {"Name": name, "Ret": Ret.OK, name: value}
 
 
 def _config_set(context: RequestContext, request: Request, body: Body) -> Reply:
@@ -176,7 +175,7 @@ def _config_set(context: RequestContext, request: Request, body: Body) -> Reply:
 def _titles_get(context: RequestContext, request: Request, body: Body) -> Reply:
     return {
         "Name": "ChannelTitle",
-        "Ret": OK,
+        "Ret": Ret.OK,
         "ChannelTitle": context.state.channel_titles,
     }
 
@@ -193,8 +192,8 @@ def _titles_set(context: RequestContext, request: Request, body: Body) -> Reply:
 
 
 def _time_query(context: RequestContext, request: Request, body: Body) -> Reply:
-    now = context.state.device_time().strftime(TIME_FORMAT)
-    return {"Name": "OPTimeQuery", "OPTimeQuery": now, "Ret": OK}
+    now = format_device_time(context.state.device_time())
+    return {"Name": "OPTimeQuery", "OPTimeQuery": now, "Ret": Ret.OK}
 
 
 def _system_manager(context: RequestContext, request: Request, body: Body) -> Reply:
@@ -206,9 +205,8 @@ def _system_manager(context: RequestContext, request: Request, body: Body) -> Re
 
 
 def _set_time(context: RequestContext, value: Any) -> Reply:
-    try:
-        when = datetime.strptime(str(value), TIME_FORMAT)
-    except ValueError:
+    when = parse_device_time(value)
+    if when is None:
         return _fail(context.quirks.bad_config_value_ret, "OPTimeSetting")
     context.state.set_device_time(when)
     return _ok()
@@ -281,13 +279,13 @@ def _ptz(context: RequestContext, request: Request, body: Body) -> Reply:
     command = control.get("Command") if isinstance(control, dict) else None
     parameter = control.get("Parameter") if isinstance(control, dict) else None
     if not isinstance(command, str) or not isinstance(parameter, dict):
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     channel, preset, step = (parameter.get(key, 0) for key in ("Channel", "Preset", "Step"))
     numbers = (channel, preset, step)
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if not 0 <= channel < context.profile.channels.video:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     log = context.state.ptz_log
     log.append(PtzCommand(channel, command[:64], preset, step))
     del log[:-_MAX_PTZ_LOG]
@@ -298,15 +296,15 @@ def _ptz(context: RequestContext, request: Request, body: Body) -> Reply:
 
 
 def _authorities(context: RequestContext, request: Request, body: Body) -> Reply:
-    return {"AuthorityList": context.profile.authorities, "Name": "", "Ret": OK}
+    return {"AuthorityList": context.profile.authorities, "Name": "", "Ret": Ret.OK}
 
 
 def _users(context: RequestContext, request: Request, body: Body) -> Reply:
-    return {"Name": "", "Ret": OK, "Users": context.state.users}
+    return {"Name": "", "Ret": Ret.OK, "Users": context.state.users}
 
 
 def _groups(context: RequestContext, request: Request, body: Body) -> Reply:
-    return {"Groups": context.state.groups, "Name": "", "Ret": OK}
+    return {"Groups": context.state.groups, "Name": "", "Ret": Ret.OK}
 
 
 def _account(value: Any, *, with_password: bool) -> dict[str, Any] | None:
@@ -340,13 +338,13 @@ def _add_user(context: RequestContext, request: Request, body: Body) -> Reply:
     state = context.state
     user = _account(body.get("User"), with_password=True)
     if user is None:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if state.user(user["Name"]) is not None:
-        return _fail(USER_EXISTS)
+        return _fail(Ret.USER_EXISTS)
     if state.group(user["Group"]) is None:
-        return _fail(GROUP_NOT_FOUND)
+        return _fail(Ret.GROUP_NOT_FOUND)
     if len(state.users) >= _MAX_ACCOUNTS:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     state.users.append(user)
     state.save()
     return _ok()
@@ -357,11 +355,11 @@ def _modify_user(context: RequestContext, request: Request, body: Body) -> Reply
     old = state.user(str(body.get("UserName", "")))
     new = _account(body.get("User"), with_password=True)
     if old is None:
-        return _fail(USER_NOT_FOUND)
+        return _fail(Ret.USER_NOT_FOUND)
     if new is None or state.group(new["Group"]) is None:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if new["Name"] != old["Name"] and state.user(new["Name"]) is not None:
-        return _fail(USER_EXISTS)
+        return _fail(Ret.USER_EXISTS)
     new["Password"] = new["Password"] or old.get("Password", "")
     new["Reserved"] = old.get("Reserved", False)
     state.users[state.users.index(old)] = new
@@ -373,9 +371,9 @@ def _delete_user(context: RequestContext, request: Request, body: Body) -> Reply
     state = context.state
     user = state.user(body.name or "")
     if user is None:
-        return _fail(USER_NOT_FOUND)
+        return _fail(Ret.USER_NOT_FOUND)
     if user.get("Reserved") is True:
-        return _fail(RESERVED_ACCOUNT)
+        return _fail(Ret.RESERVED_ACCOUNT)
     state.users.remove(user)
     state.save()
     return _ok()
@@ -385,9 +383,9 @@ def _add_group(context: RequestContext, request: Request, body: Body) -> Reply:
     state = context.state
     group = _account(body.get("Group"), with_password=False)
     if group is None or len(state.groups) >= _MAX_ACCOUNTS:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if state.group(group["Name"]) is not None:
-        return _fail(GROUP_EXISTS)
+        return _fail(Ret.GROUP_EXISTS)
     state.groups.append(group)
     state.save()
     return _ok()
@@ -398,11 +396,11 @@ def _modify_group(context: RequestContext, request: Request, body: Body) -> Repl
     old = state.group(str(body.get("GroupName", "")))
     new = _account(body.get("Group"), with_password=False)
     if old is None:
-        return _fail(GROUP_NOT_FOUND)
+        return _fail(Ret.GROUP_NOT_FOUND)
     if new is None:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if new["Name"] != old["Name"] and state.group(new["Name"]) is not None:
-        return _fail(GROUP_EXISTS)
+        return _fail(Ret.GROUP_EXISTS)
     state.groups[state.groups.index(old)] = new
     for user in state.users:
         if user.get("Group") == old["Name"]:
@@ -415,9 +413,9 @@ def _delete_group(context: RequestContext, request: Request, body: Body) -> Repl
     state = context.state
     group = state.group(body.name or "")
     if group is None:
-        return _fail(GROUP_NOT_FOUND)
+        return _fail(Ret.GROUP_NOT_FOUND)
     if any(user.get("Group") == group["Name"] for user in state.users):
-        return _fail(ACCOUNT_IN_USE)
+        return _fail(Ret.ACCOUNT_IN_USE)
     state.groups.remove(group)
     state.save()
     return _ok()
@@ -427,7 +425,7 @@ def _change_password(context: RequestContext, request: Request, body: Body) -> R
     name = str(body.get("UserName", ""))
     user = context.state.user(name)
     if user is None:
-        return _fail(USER_NOT_FOUND)
+        return _fail(Ret.USER_NOT_FOUND)
     # Only the user itself or an account manager may change a password.
     if name != context.user and not _allowed(context, "Account"):
         return _fail(context.quirks.no_permission_ret)
@@ -438,7 +436,7 @@ def _change_password(context: RequestContext, request: Request, body: Body) -> R
     ):
         return _fail(context.quirks.wrong_password_ret)
     if not isinstance(new, str) or len(new) > 64:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     # Only the hash is ever stored: a NONE-type change sends the password itself.
     user["Password"] = new if encrypt_type.upper() != "NONE" else sofia_hash(new)
     context.state.save()

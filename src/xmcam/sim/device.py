@@ -25,18 +25,15 @@ from typing import Any, Final
 
 from xmcam.protocol import (
     DEVICE_LIMITS,
-    DEVICE_VERSION,
     Body,
     DeviceConnection,
     LoginRequest,
     MessageId,
     Request,
+    Ret,
     SessionIdStyle,
-    encode_body,
-    encode_frame,
     format_session_id,
     password_matches,
-    reply_id,
 )
 from xmcam.sim.alarms import ActiveAlarms, AlarmRecord
 from xmcam.sim.commands import handle
@@ -60,7 +57,6 @@ log = logging.getLogger("xmcam.sim")
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
-NOT_LOGGED_IN_RET: Final = 105
 
 
 @dataclass
@@ -132,7 +128,7 @@ class CameraConnection:
         # Real devices ignore requests before login (PROTOCOL.md §6.1, [MAD] R03).
         if self.device.quirks.unauthenticated == "silent":
             return []
-        return [self.reply(request, {"Name": body.name or "", "Ret": NOT_LOGGED_IN_RET})]
+        return [self.reply(request, {"Name": body.name or "", "Ret": Ret.NOT_LOGGED_IN})]
 
     def _context(self, session: int) -> RequestContext:
         device = self.device
@@ -177,15 +173,8 @@ class CameraConnection:
             )
         content = dict(body)
         content.setdefault("SessionID", format_session_id(session, style))
-        return encode_frame(
-            reply_id(request.message_id),
-            encode_body(
-                self._spelled(content, style),
-                quirks.terminator if terminator is None else terminator,
-            ),
-            session_id=session,
-            sequence=request.frame.sequence,
-            version=DEVICE_VERSION,
+        return self.protocol.reply_verbatim(
+            request, self._spelled(content, style), session_id=session, terminator=terminator
         )
 
     def push(self, message_id: int, body: dict[str, Any]) -> bytes:
@@ -346,7 +335,7 @@ class SimulatedDevice:
             session_id = self._next_session
             self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
         fields = dict(self.profile.login_reply)
-        fields["Ret"] = 100
+        fields["Ret"] = Ret.OK
         log.info(
             "connection %d: %r logged in, session %#x", connection.number, request.user, session_id
         )

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Final
 
-from xmcam.protocol import Body, MessageId, Request
+from xmcam.protocol import Body, MessageId, Request, Ret
+from xmcam.protocol.fields import format_device_time, parse_device_time
 from xmcam.sim.context import Effect, RequestContext
 from xmcam.sim.media import LiveSource, MediaError, Packetizer, StreamKind
 from xmcam.sim.media_sessions import Claim, MediaSessions, StartStream
-from xmcam.sim.recordings import KINDS, TIME_FORMAT, Recording
+from xmcam.sim.recordings import KINDS, Recording
 
 __all__ = [
     "CLAIM_IDS",
@@ -35,9 +35,6 @@ __all__ = [
 
 log = logging.getLogger("xmcam.sim")
 
-OK: Final = 100
-ILLEGAL_REQUEST: Final = 103
-NO_RECORDS: Final = 119  # no file found; also an unknown file name in a playback claim
 _KILOBYTE: Final = 1024
 
 CLAIM_IDS: Final = frozenset({MessageId.MONITOR_CLAIM_REQ, MessageId.PLAY_CLAIM_REQ})
@@ -74,7 +71,7 @@ def claim_for_session(context: RequestContext, request: Request, *, live: bool) 
             session,
         )
         context.effects.append(Effect.CLOSE)
-        return _fail(_name_of(request), ILLEGAL_REQUEST)
+        return _ret(_name_of(request), Ret.ILLEGAL_REQUEST)
     return handle_media(context, request)
 
 
@@ -87,14 +84,15 @@ def handle_media(context: RequestContext, request: Request) -> MediaReply:
         return handler(context, body, request)
     except MediaError as error:
         log.error("connection %d: %s", context.connection, error)
-        return _fail(_name_of(request), ILLEGAL_REQUEST)
+        return _ret(_name_of(request), Ret.ILLEGAL_REQUEST)
 
 
 def _name_of(request: Request) -> str:
     return _NAMES.get(request.message_id, "")
 
 
-def _fail(name: str, ret: int) -> dict[str, Any]:
+def _ret(name: str, ret: int) -> dict[str, Any]:
+    """A reply body that is its Ret code alone."""
     return {"Name": name, "Ret": ret}
 
 
@@ -130,14 +128,14 @@ def _monitor_claim(context: RequestContext, body: Body, request: Request) -> Med
     media = context.media
     operation = _operation(body, _MONITOR)
     if operation is None or operation[0] != "Claim":
-        return _fail(_MONITOR, ILLEGAL_REQUEST)
+        return _ret(_MONITOR, Ret.ILLEGAL_REQUEST)
     parameter = operation[1]
     channel = _channel(context, parameter.get("Channel"))
     stream = StreamKind.from_request(parameter.get("StreamType", "Main"))
     if channel is None or stream is None or stream not in media.library.streams:
-        return _fail(_MONITOR, ILLEGAL_REQUEST)
+        return _ret(_MONITOR, Ret.ILLEGAL_REQUEST)
     if not media.add_claim(Claim(context.connection, context.session, channel, stream=stream)):
-        return _fail(_MONITOR, ILLEGAL_REQUEST)
+        return _ret(_MONITOR, Ret.ILLEGAL_REQUEST)
     log.info(
         "connection %d: claimed channel %d %s for session %#x",
         context.connection,
@@ -145,23 +143,23 @@ def _monitor_claim(context: RequestContext, body: Body, request: Request) -> Med
         stream.value,
         context.session,
     )
-    return _fail(_MONITOR, OK)
+    return _ret(_MONITOR, Ret.OK)
 
 
 def _monitor(context: RequestContext, body: Body, request: Request) -> MediaReply:
     media = context.media
     operation = _operation(body, _MONITOR)
     if operation is None:
-        return _fail(_MONITOR, ILLEGAL_REQUEST)
+        return _ret(_MONITOR, Ret.ILLEGAL_REQUEST)
     action, parameter = operation
     stream = StreamKind.from_request(parameter.get("StreamType"))
     if action == "Stop":
         channel = _whole(parameter.get("Channel"))
         for claim in _claims(media, context.session, channel, stream):
             media.stop(claim, close=claim.connection != context.connection)
-        return _fail(_MONITOR, OK)
+        return _ret(_MONITOR, Ret.OK)
     if action != "Start":
-        return _fail(_MONITOR, context.quirks.unsupported_ret)
+        return _ret(_MONITOR, context.quirks.unsupported_ret)
     channel = _channel(context, parameter.get("Channel"))
     claims = _claims(media, context.session, channel, None) if channel is not None else []
     # The claim of the stream the Start names, else any of the channel ([MAD] R04: Start
@@ -169,10 +167,10 @@ def _monitor(context: RequestContext, body: Body, request: Request) -> MediaRepl
     waiting = [claim for claim in claims if not claim.started]
     waiting.sort(key=lambda claim: claim.stream != stream)
     if not waiting:
-        return _fail(_MONITOR, OK if claims else ILLEGAL_REQUEST)  # started already: once
+        return _ret(_MONITOR, Ret.OK if claims else Ret.ILLEGAL_REQUEST)  # started already: once
     claim = waiting[0]
     _start_live(context, claim)
-    return _fail(_MONITOR, OK)
+    return _ret(_MONITOR, Ret.OK)
 
 
 def _claims(
@@ -218,9 +216,9 @@ def _snapshot(context: RequestContext, body: Body, request: Request) -> MediaRep
     parameter = body.get(_SNAPSHOT)
     channel = _channel(context, parameter.get("Channel", 0) if isinstance(parameter, dict) else 0)
     if channel is None:
-        return _fail(_SNAPSHOT, ILLEGAL_REQUEST)
+        return _ret(_SNAPSHOT, Ret.ILLEGAL_REQUEST)
     if isinstance(mode, int):
-        return _fail(_SNAPSHOT, mode)  # 102 on old DVRs, 108 on NVRs (PROTOCOL.md §12.2)
+        return _ret(_SNAPSHOT, mode)  # 102 on old DVRs, 108 on NVRs (PROTOCOL.md §12.2)
     packetizer = Packetizer(
         MessageId.NET_SNAP_RSP,
         session_id=context.session,
@@ -236,32 +234,28 @@ _FILE_QUERY: Final = "OPFileQuery"
 _PLAYBACK: Final = "OPPlayBack"
 
 
-def _time(value: object) -> datetime | None:
-    try:
-        return datetime.strptime(value, TIME_FORMAT) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _file_query(context: RequestContext, body: Body, request: Request) -> MediaReply:
     query = body.get(_FILE_QUERY)
     if not isinstance(query, dict):
-        return _fail(_FILE_QUERY, ILLEGAL_REQUEST)
-    begin, end = _time(query.get("BeginTime")), _time(query.get("EndTime"))
+        return _ret(_FILE_QUERY, Ret.ILLEGAL_REQUEST)
+    begin, end = (
+        parse_device_time(query.get("BeginTime")),
+        parse_device_time(query.get("EndTime")),
+    )
     channel = _whole(query.get("Channel", 0))
     kind, events = query.get("Type", "h264"), query.get("Event", "*")
     if begin is None or end is None or channel is None or not isinstance(events, str):
-        return _fail(_FILE_QUERY, ILLEGAL_REQUEST)
+        return _ret(_FILE_QUERY, Ret.ILLEGAL_REQUEST)
     media = context.media
     found = media.catalogue.find(
         channel=channel, begin=begin, end=end, kind=kind if kind in KINDS else "", events=events
     )
     if not found:
-        return _fail(_FILE_QUERY, NO_RECORDS)
+        return _ret(_FILE_QUERY, Ret.NO_FILE_FOUND)
     return {
         "Name": _FILE_QUERY,
         _FILE_QUERY: [_record(media, recording) for recording in found],
-        "Ret": OK,
+        "Ret": Ret.OK,
     }
 
 
@@ -272,9 +266,9 @@ def _record(media: MediaSessions, recording: Recording) -> dict[str, Any]:
         log.error("recording %s: %s", recording.name, error)
         size = 0
     return {
-        "BeginTime": recording.begin.strftime(TIME_FORMAT),
+        "BeginTime": format_device_time(recording.begin),
         "DiskNo": recording.disk,
-        "EndTime": recording.end.strftime(TIME_FORMAT),
+        "EndTime": format_device_time(recording.end),
         # In KiB, as hex text, as devices write it (PROTOCOL.md §4).
         "FileLength": f"0x{-(-size // _KILOBYTE):08X}",
         "FileName": recording.name,
@@ -291,16 +285,16 @@ def _playback_claim(context: RequestContext, body: Body, request: Request) -> Me
     media = context.media
     operation = _operation(body, _PLAYBACK)
     if operation is None or operation[0] != "Claim":
-        return _fail(_PLAYBACK, ILLEGAL_REQUEST)
+        return _ret(_PLAYBACK, Ret.ILLEGAL_REQUEST)
     name = _file_name(operation[1])
     recording = media.catalogue.by_name(name) if name is not None else None
     if recording is None:
-        return _fail(_PLAYBACK, NO_RECORDS)
+        return _ret(_PLAYBACK, Ret.NO_FILE_FOUND)  # as for a search that finds nothing
     claim = Claim(context.connection, context.session, recording.channel, recording=recording)
     if not media.add_claim(claim):
-        return _fail(_PLAYBACK, ILLEGAL_REQUEST)
+        return _ret(_PLAYBACK, Ret.ILLEGAL_REQUEST)
     log.info("connection %d: claimed %s for session %#x", context.connection, name, context.session)
-    return _fail(_PLAYBACK, OK)
+    return _ret(_PLAYBACK, Ret.OK)
 
 
 def _playback(context: RequestContext, body: Body, request: Request) -> MediaReply:
@@ -308,7 +302,7 @@ def _playback(context: RequestContext, body: Body, request: Request) -> MediaRep
     session = context.session
     operation = _operation(body, _PLAYBACK)
     if operation is None:
-        return _fail(_PLAYBACK, ILLEGAL_REQUEST)
+        return _ret(_PLAYBACK, Ret.ILLEGAL_REQUEST)
     action, parameter = operation
     name = _file_name(parameter)
     downloads = [
@@ -321,12 +315,12 @@ def _playback(context: RequestContext, body: Body, request: Request) -> MediaRep
     if action == "DownloadStop":
         for claim in downloads:
             media.stop(claim, close=False)  # the client closes its data connection
-        return _fail(_PLAYBACK, OK)
+        return _ret(_PLAYBACK, Ret.OK)
     if action != "DownloadStart":
-        return _fail(_PLAYBACK, context.quirks.unsupported_ret)
+        return _ret(_PLAYBACK, context.quirks.unsupported_ret)
     waiting = [claim for claim in downloads if not claim.started and name is not None]
     if not waiting:
-        return _fail(_PLAYBACK, ILLEGAL_REQUEST)
+        return _ret(_PLAYBACK, Ret.ILLEGAL_REQUEST)
     claim = waiting[0]
     assert claim.recording is not None
     data = media.catalogue.content(claim.recording, media.library)
@@ -334,7 +328,7 @@ def _playback(context: RequestContext, body: Body, request: Request) -> MediaRep
     end_flag = context.quirks.download_end == "flag"
     media.start(StartStream(claim, packetizer, data=data, end_flag=end_flag))
     log.info("session %#x: sending %s (%d bytes)", session, claim.recording.name, len(data))
-    return _fail(_PLAYBACK, OK)
+    return _ret(_PLAYBACK, Ret.OK)
 
 
 _Handler = Callable[[RequestContext, Body, Request], MediaReply]
