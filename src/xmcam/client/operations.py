@@ -21,7 +21,6 @@ meaningless), never a crash.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +45,8 @@ from xmcam.protocol.connection import (
     LoginReply,
     Reply,
 )
+from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
+from xmcam.protocol.header import DEFAULT_PORT
 from xmcam.protocol.payload import Body
 from xmcam.protocol.redaction import redacted_hex_dump
 
@@ -184,8 +185,6 @@ def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
 
 # ------------------------------------------------------------------ session and connection
 
-DEFAULT_PORT: Final = 34567
-
 
 class CameraOptions(TypedDict, total=False):
     """The keyword options of a camera (for `connect(host, port, **options)`)."""
@@ -285,7 +284,7 @@ def alarm_event(body: Body) -> AlarmEvent:
     info = body.get("AlarmInfo")
     raw = dict(info) if isinstance(info, dict) else {}
     return AlarmEvent(
-        channel=_int_or_none(raw.get("Channel")),
+        channel=lenient_int(raw.get("Channel")),
         event=_text(raw.get("Event")),
         status=_text(raw.get("Status")),
         start_time=_text_or_none(raw.get("StartTime")),
@@ -305,9 +304,9 @@ def system_info() -> Procedure[models.SystemInfo]:
         build_time=_text_or_none(info.get("BuildTime")),
         hardware_version=_text_or_none(info.get("HardWareVersion")),
         channels=_channel_count(info),
-        alarm_in=_int_or_none(info.get("AlarmInChannel")),
-        alarm_out=_int_or_none(info.get("AlarmOutChannel")),
-        uptime_minutes=_int_or_none(info.get("DeviceRunTime")),
+        alarm_in=lenient_int(info.get("AlarmInChannel")),
+        alarm_out=lenient_int(info.get("AlarmOutChannel")),
+        uptime_minutes=lenient_int(info.get("DeviceRunTime")),
         raw=info,
     )
 
@@ -315,7 +314,7 @@ def system_info() -> Procedure[models.SystemInfo]:
 def _channel_count(info: Mapping[str, Any]) -> int | None:
     """Analogue inputs plus digital channels: a camera counts its sensor in VideoInChannel,
     a network recorder its cameras in DigChannel (0 video inputs), a hybrid both."""
-    counts = [_int_or_none(info.get(key)) for key in ("VideoInChannel", "DigChannel")]
+    counts = [lenient_int(info.get(key)) for key in ("VideoInChannel", "DigChannel")]
     known = [count for count in counts if count is not None]
     return sum(known) if known else None
 
@@ -331,15 +330,15 @@ def _disk(raw: dict[str, Any]) -> models.Disk:
     parts = raw.get("Partition")
     partitions = tuple(
         models.Partition(
-            total_mb=_int_or_none(part.get("TotalSpace")),
-            remaining_mb=_int_or_none(part.get("RemainSpace")),
-            status=_int_or_none(part.get("Status")),
-            driver_type=_int_or_none(part.get("DirverType", part.get("DriverType"))),
+            total_mb=lenient_int(part.get("TotalSpace")),
+            remaining_mb=lenient_int(part.get("RemainSpace")),
+            status=lenient_int(part.get("Status")),
+            driver_type=lenient_int(part.get("DirverType", part.get("DriverType"))),
         )
         for part in (parts if isinstance(parts, list) else [])
         if isinstance(part, dict)
     )
-    return models.Disk(number=_int_or_none(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
+    return models.Disk(number=lenient_int(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
 
 
 def work_state() -> Procedure[models.WorkState]:
@@ -348,13 +347,13 @@ def work_state() -> Procedure[models.WorkState]:
     alarms = alarm if isinstance(alarm, dict) else {}
     channels = [item for item in _list(state.get("ChannelState")) if isinstance(item, dict)]
     return models.WorkState(
-        alarm_in=_int_or_none(alarms.get("AlarmIn")) or 0,
-        alarm_out=_int_or_none(alarms.get("AlarmOut")) or 0,
-        video_blind=_int_or_none(alarms.get("VideoBlind")) or 0,
-        video_loss=_int_or_none(alarms.get("VideoLoss")) or 0,
-        video_motion=_int_or_none(alarms.get("VideoMotion")) or 0,
+        alarm_in=lenient_int(alarms.get("AlarmIn")) or 0,
+        alarm_out=lenient_int(alarms.get("AlarmOut")) or 0,
+        video_blind=lenient_int(alarms.get("VideoBlind")) or 0,
+        video_loss=lenient_int(alarms.get("VideoLoss")) or 0,
+        video_motion=lenient_int(alarms.get("VideoMotion")) or 0,
         recording=tuple(item.get("Record") is True for item in channels),
-        bitrates_kbps=tuple(_int_or_none(item.get("Bitrate")) or 0 for item in channels),
+        bitrates_kbps=tuple(lenient_int(item.get("Bitrate")) or 0 for item in channels),
         raw=state,
     )
 
@@ -503,8 +502,6 @@ def _alarm_out_list() -> Generator[Call, Reply | None, list[dict[str, Any]]]:
 
 # ------------------------------------------------------------------ time
 
-_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
-
 Clock = Callable[[], datetime]
 
 
@@ -523,7 +520,7 @@ def set_time(when: datetime) -> Procedure[None]:
         when = when.astimezone().replace(tzinfo=None)
     # The device takes whole seconds: round, so the clock set is off by half a second at
     # most instead of up to a whole one behind.
-    text = (when + _HALF_SECOND).strftime(_TIME_FORMAT)
+    text = format_device_time(when + _HALF_SECOND)
     yield from ask(MessageId.SYSMANAGER_REQ, {"Name": "OPTimeSetting", "OPTimeSetting": text})
 
 
@@ -547,10 +544,10 @@ def sync_time(clock: Clock) -> Procedure[float]:
 
 
 def _device_time(value: object) -> datetime:
-    try:
-        return datetime.strptime(str(value), _TIME_FORMAT)
-    except ValueError:
-        raise PayloadError(f"the device's time is unreadable: {str(value)[:40]!r}") from None
+    when = parse_device_time(value)
+    if when is None:
+        raise PayloadError(f"the device's time is unreadable: {str(value)[:40]!r}")
+    return when
 
 
 # ------------------------------------------------------------------ users and groups
@@ -746,19 +743,3 @@ def _text(value: object) -> str:
 
 def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _int_or_none(value: object) -> int | None:
-    """A whole number as devices write them: an int, or a hex or decimal string."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value.is_integer() else None
-    if isinstance(value, str) and 0 < len(value) <= 20:
-        try:
-            return int(value, 16) if value[:2] in ("0x", "0X") else int(value)
-        except ValueError:
-            return None
-    return None

@@ -732,6 +732,29 @@ class DeviceConnection:
             version=DEVICE_VERSION,
         )
 
+    def reply_verbatim(
+        self,
+        request: Request,
+        body: Mapping[str, Any],
+        *,
+        session_id: int,
+        terminator: bytes | None = None,
+    ) -> bytes:
+        """The reply to a request with `body` as its whole body (no SessionID added) and
+        `session_id` in its header: for a device that writes the SessionID member itself,
+        spelled its own way, or answers for another connection's session (a stream claimed
+        on a second connection, which never logs in). Raises StateError for a request that
+        has no reply."""
+        if request.reply_id is None:
+            raise StateError(f"{message_name(request.message_id)} has no reply to send")
+        return encode_frame(
+            request.reply_id,
+            encode_body(body, self._terminator if terminator is None else terminator),
+            session_id=session_id,
+            sequence=request.frame.sequence,
+            version=DEVICE_VERSION,
+        )
+
     def _reply_bytes(
         self,
         request_frame: Frame,

@@ -29,6 +29,7 @@ from xmcam.errors import FrameError
 __all__ = [
     "CLIENT_VERSION",
     "DEFAULT_LIMITS",
+    "DEFAULT_PORT",
     "DEVICE_LIMITS",
     "DEVICE_VERSION",
     "FUNSDK_MARKER",
@@ -39,6 +40,9 @@ __all__ = [
     "Header",
     "Limits",
 ]
+
+DEFAULT_PORT: Final = 34567
+"""The TCP port devices listen on for DVRIP."""
 
 HEADER: Final = struct.Struct("<BBBBIIBBHI")
 HEADER_SIZE: Final = HEADER.size  # 20

@@ -23,9 +23,9 @@ from typing import Any, Final, ParamSpec, TypeVar
 from xmcam.errors import ProtocolError
 from xmcam.protocol import sofia_hash
 from xmcam.sim.alarm_push import AlarmCenterPusher, configure_alarm_center
-from xmcam.sim.commands import Effect
+from xmcam.sim.context import Effect
 from xmcam.sim.device import CameraConnection, SimulatedDevice
-from xmcam.sim.discovery import DiscoveryResponder, with_identity
+from xmcam.sim.discovery import DiscoveryResponder, net_common_of, with_identity
 from xmcam.sim.faults import Faults, garbage_frame, reply_request_id
 from xmcam.sim.media import MediaSettings
 from xmcam.sim.profile import Profile, load_profile
@@ -344,7 +344,8 @@ class Simulator:
         if recordings is not None:
             source = Path(recordings) if isinstance(recordings, str | Path) else recordings
             self.device.media.catalogue = load_recordings(source)
-        self.streams = MediaStreams(self)  # the live streams and downloads: sim/streaming.py
+        # The live streams and downloads: sim/streaming.py.
+        self.streams = MediaStreams(self.device.media, self.links, self.faults)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -353,7 +354,10 @@ class Simulator:
         # and sim/alarm_push.py.
         self.discovery_port = discovery_port
         self.discovery: DiscoveryResponder | None = None
-        self.alarm_push = AlarmCenterPusher(self)
+        serial = chosen.system_info.get("SerialNo")
+        self.alarm_push = AlarmCenterPusher(
+            self.device.state, serial=str(serial) if serial is not None else "", host=host
+        )
         self.device.on_alarm = self.alarm_push.push  # every alarm, OPNetAlarm's (1506) too
         self._alarm_center = alarm_center
 
@@ -379,12 +383,20 @@ class Simulator:
         if self._alarm_center is not None:
             configure_alarm_center(self.state, *self._alarm_center)
         if self.discovery_port is not None and self.discovery is None:
-            self.discovery = await DiscoveryResponder.open(self, self.host, self.discovery_port)
+            self.discovery = await DiscoveryResponder.open(
+                self._net_common, self.host, self.discovery_port
+            )
             self.discovery_port = self.discovery.port
         self._spawn(self._expiry_loop())
         if self.alarm_every:
             self._spawn(self._alarm_loop(self.alarm_every))
         log.info("simulating %s on %s:%d", self.profile.name, self.host, self.port)
+
+    def _net_common(self) -> dict[str, Any]:
+        """What a search reply says of the device, as it is now (the port it listens on)."""
+        return net_common_of(
+            self.state, host=self.host, port=self.port, channels=self.profile.channels.video
+        )
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
