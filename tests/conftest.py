@@ -7,13 +7,15 @@ Choose one with the HYPOTHESIS_PROFILE environment variable (default "dev"):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import settings
 
+from tests.virtual_time import VirtualTimeLoop
 from xmcam.protocol import sofia_hash
 
 # The simulated-camera fixtures xmcam offers its users (tests/test_testing.py uses them as a
@@ -26,6 +28,19 @@ settings.register_profile(
 )
 settings.register_profile("deep", max_examples=10_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# ----------------------------------------------------------------------------- virtual time
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The event loop of each asyncio test: a virtual-time one for the `virtual_time` marker
+    (pytest-asyncio asks every test, and one name each leaves the test ids as they are)."""
+    if item.get_closest_marker("virtual_time") is not None:
+        return {"virtual_time": VirtualTimeLoop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 # ----------------------------------------------------------------------- no secret in any log

@@ -312,6 +312,7 @@ async def test_a_refused_login_is_never_tried_again_in_the_run() -> None:
     assert "Ret 205" in results[4].error
 
 
+@pytest.mark.virtual_time  # the reply delays take no real time
 async def test_run_fleet_keeps_to_the_concurrency_bound() -> None:
     sims = [Simulator() for _ in range(6)]
     active = peak = peak_sessions = 0
@@ -344,6 +345,7 @@ async def test_run_fleet_keeps_to_the_concurrency_bound() -> None:
         await run_fleet(inventory, slow_info, concurrency=0)
 
 
+@pytest.mark.virtual_time  # the request timeout takes no real time
 async def test_action_failures_are_results() -> None:
     async def missing_config(camera: AsyncCamera) -> Any:
         return await camera.get_config("No.Such.Config")

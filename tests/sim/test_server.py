@@ -30,7 +30,9 @@ from xmcam.sim import Simulator, SimulatorThread, load_profile
 from xmcam.sim import server as server_module
 from xmcam.sim.faults import GARBAGE_MESSAGE_ID, Faults
 
-pytestmark = pytest.mark.timeout(30)
+# The asyncio tests run on a loop whose clock skips idle waits (tests/virtual_time.py): the
+# simulator keeps that loop's time, so its expiries, delays and reboots take no real time.
+pytestmark = [pytest.mark.timeout(30), pytest.mark.virtual_time]
 
 
 class RawClient:
