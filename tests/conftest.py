@@ -1,5 +1,7 @@
-"""Shared test configuration: the Hypothesis settings profiles, and the guard that no test
-ever logs a password or its hash.
+"""Shared test configuration: the Hypothesis settings profiles, the event loop of each
+asyncio test (virtual time for the `virtual_time` marker: tests/virtual_time.py), the guard
+that no test ever logs a password or its hash, and the programs a test needs (the
+`needs_tool` marker: skipped where missing, failed under CI; tests/tools.py).
 
 Choose one with the HYPOTHESIS_PROFILE environment variable (default "dev"):
 "dev" for quick local runs, "ci" for the CI pipeline, "deep" for an occasional long hunt.
@@ -15,6 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import settings
 
+from tests.tools import check_needed_tools
 from tests.virtual_time import VirtualTimeLoop
 from xmcam.protocol import sofia_hash
 
@@ -58,3 +61,10 @@ def _no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     text = caplog.text
     leaked = [secret for secret in FORBIDDEN_IN_LOGS if secret in text]
     assert not leaked, f"a password or its hash reached the log: {len(leaked)} secret(s)"
+
+
+# ------------------------------------------------------------------ programs the tests start
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check_needed_tools(item)  # the `needs_tool` markers: skip, or fail under CI

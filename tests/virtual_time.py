@@ -4,13 +4,15 @@ by hand for blocking code.
 Theory of operation. A test of keepalives and expiries spends nearly all its time waiting for
 a timer while nothing else happens. `VirtualTimeLoop` keeps its clock at the real monotonic
 clock plus the time it has skipped: whenever the loop would block with nothing ready and a
-timer due later, it first gives I/O in flight a moment of real time (`REAL_GRACE`), then jumps
-its clock to that timer instead of sleeping. Real sockets on 127.0.0.1 keep working: bytes
-written to a loopback socket are readable at the other end by the time the write returns, so
-a loop that has both ends (the client and the simulator) sees every byte before it decides it
-is idle. Work in other threads is the one thing it cannot see: while a call passed to
-`run_in_executor()` (a name lookup, `asyncio.to_thread()`) is out, the loop waits in real time.
-Code in other threads, subprocesses and `time.monotonic()` readers do not see the skipped time,
+timer due later, it jumps its clock to that timer instead of sleeping. Real sockets on
+127.0.0.1 keep working: bytes written to a loopback socket are normally readable at the other
+end by the time the write returns, so a loop that holds both ends (the client and the
+simulator) sees every byte before it decides it is idle. Before each jump it still waits
+`REAL_GRACE` of real time for I/O, for the rare delivery a loaded kernel defers; that is also
+what each skipped wait costs (a condition polled every 5 ms for a virtual second costs about
+0.2 s). Work in other threads is what it cannot see: while a call passed to
+`run_in_executor()` (a name lookup, `asyncio.to_thread()`) is out, the loop waits in real
+time. Other threads, subprocesses and `time.monotonic()` readers do not see the skipped time,
 so a test on this loop keeps everything it waits for on the loop (`Simulator`, not
 `SimulatorThread`).
 
