@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import until
 from xmcam.aio import AsyncCamera
 from xmcam.errors import AuthenticationError, ConfigNotFoundError
 from xmcam.fleet import (
@@ -430,8 +431,4 @@ async def test_cancelling_a_run_reports_the_cameras_not_done() -> None:
         assert seen[0].ok
         assert [result.error for result in seen[1:]] == ["cancelled"] * 3
         # The connections under way were closed (logged out), not left open.
-        for _ in range(100):
-            if sum(sim.connection_count for sim in sims) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert sum(sim.connection_count for sim in sims) == 0
+        await until(lambda: sum(sim.connection_count for sim in sims) == 0, 1)
