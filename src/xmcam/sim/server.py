@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -48,6 +49,14 @@ _MEDIA_BACKLOG: Final = 64 * 1024
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def _loop_time() -> float:
+    """The running event loop's clock; outside one, the monotonic clock it reads."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 class _Link(asyncio.Protocol):
@@ -335,10 +344,11 @@ class Simulator:
         self.links: dict[int, _Link] = {}
         self.reboots = 0
         path = Path(state_path) if state_path is not None else None
-        options: dict[str, Any] = {"state_path": path, "wall_clock": wall_clock}
-        if clock is not None:
-            options["clock"] = clock
-        self.device = SimulatedDevice(chosen, **options)
+        # Without a clock of its own, the device keeps the event loop's time: a loop whose
+        # clock skips idle waits (a test's virtual time) then drives expiries and lockouts too.
+        self.device = SimulatedDevice(
+            chosen, state_path=path, clock=clock or _loop_time, wall_clock=wall_clock
+        )
         if chosen.media != MediaSettings():  # named files are read now: a bad one is refused
             self.device.media.library.check()
         if recordings is not None:

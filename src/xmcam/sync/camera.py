@@ -73,7 +73,25 @@ _log: Final = logging.getLogger("xmcam.sync")
 
 class Camera(ops.CameraBase):
     """A camera, blocking. `with xmcam.Camera(host, password=...) as cam: cam.system_info()`.
-    Not thread-safe: one thread per Camera."""
+    Not thread-safe: one thread per Camera.
+
+    `clock` is the monotonic clock (seconds) the session is timed by: when the last reply
+    came, when a keepalive is due, when an idle session has lapsed. A test can pass one it
+    turns by hand. The reads' timeouts stay in real seconds: the socket keeps those.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        user: str = "admin",
+        password: str = "",
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        super().__init__(host, port, user=user, password=password, timeout=timeout)
 
     def _init_shell(self) -> None:
         self._socket: socket.socket | None = None
@@ -137,7 +155,7 @@ class Camera(ops.CameraBase):
         connection = self._connection
         if self._socket is None or connection.state is not ClientState.LOGGED_IN:
             return False
-        idle = time.monotonic() - self._last_reply
+        idle = self.clock() - self._last_reply
         return idle < connection.alive_interval and not self._closed_while_idle()
 
     def _closed_while_idle(self) -> bool:
@@ -206,7 +224,7 @@ class Camera(ops.CameraBase):
             # outstanding: the connection cannot carry another one.
             self.close()
             raise
-        self._last_reply = time.monotonic()
+        self._last_reply = self.clock()
         return reply
 
     def _send(self, wire: bytes) -> None:
