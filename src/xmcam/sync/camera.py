@@ -32,6 +32,8 @@ from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
 from xmcam.client.models import (
     AlarmOutput,
+    ConfigProbe,
+    ConfigUpdate,
     Disk,
     Group,
     RecordFile,
@@ -338,7 +340,8 @@ class Camera(ops.CameraBase):
     def work_state(self) -> WorkState:
         return self._run(ops.work_state())
 
-    def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
+    def abilities(self, name: str = "SystemFunction") -> Any:
+        """An ability by name: an object, an array or a string, as the device has it."""
         return self._run(ops.abilities(name))
 
     def get_config(self, name: str) -> Any:
@@ -351,11 +354,33 @@ class Camera(ops.CameraBase):
     def default_config(self, name: str) -> Any:
         return self._run(ops.default_config(name))
 
+    def update_config(
+        self,
+        name: str,
+        value: Any,
+        *,
+        replace: bool = False,
+        keep_identity: bool = False,
+        dry_run: bool = False,
+    ) -> ConfigUpdate:
+        """Read, merge `value` in (a partial object is enough), write back whole."""
+        return self._run(
+            ops.update_config(
+                name, value, replace=replace, keep_identity=keep_identity, dry_run=dry_run
+            )
+        )
+
+    def probe_config(self, names: Iterable[str] | None = None) -> ConfigProbe:
+        """Which config names the device has, with their values, on one connection."""
+        return self._run(ops.probe_config(names))
+
     def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         return self._run(ops.export_config(names))
 
-    def import_config(self, tree: Mapping[str, Any]) -> list[str]:
-        return self._run(ops.import_config(tree))
+    def import_config(
+        self, tree: Mapping[str, Any], *, include_identity: bool = False
+    ) -> list[str]:
+        return self._run(ops.import_config(tree, include_identity=include_identity))
 
     def alarm_outputs(self) -> list[AlarmOutput]:
         return self._run(ops.alarm_outputs())
