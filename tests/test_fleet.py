@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import until
 from xmcam.aio import AsyncCamera
 from xmcam.errors import AuthenticationError, ConfigNotFoundError
 from xmcam.fleet import (
@@ -312,6 +313,7 @@ async def test_a_refused_login_is_never_tried_again_in_the_run() -> None:
     assert "Ret 205" in results[4].error
 
 
+@pytest.mark.virtual_time  # the reply delays take no real time
 async def test_run_fleet_keeps_to_the_concurrency_bound() -> None:
     sims = [Simulator() for _ in range(6)]
     active = peak = peak_sessions = 0
@@ -344,6 +346,7 @@ async def test_run_fleet_keeps_to_the_concurrency_bound() -> None:
         await run_fleet(inventory, slow_info, concurrency=0)
 
 
+@pytest.mark.virtual_time  # the request timeout takes no real time
 async def test_action_failures_are_results() -> None:
     async def missing_config(camera: AsyncCamera) -> Any:
         return await camera.get_config("No.Such.Config")
@@ -428,8 +431,4 @@ async def test_cancelling_a_run_reports_the_cameras_not_done() -> None:
         assert seen[0].ok
         assert [result.error for result in seen[1:]] == ["cancelled"] * 3
         # The connections under way were closed (logged out), not left open.
-        for _ in range(100):
-            if sum(sim.connection_count for sim in sims) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert sum(sim.connection_count for sim in sims) == 0
+        await until(lambda: sum(sim.connection_count for sim in sims) == 0, 1)

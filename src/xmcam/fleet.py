@@ -34,6 +34,7 @@ from typing import Any, Final, Generic, NoReturn, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.errors import AuthenticationError, XMCamError
+from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -51,7 +52,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-DEFAULT_PORT: Final = 34567
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_CONCURRENCY: Final = 8
 MAX_TIMEOUT: Final = 86400.0

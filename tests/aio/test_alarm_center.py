@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.waiting import until
 from xmcam.aio.alarm_center import AlarmCenterServer
 from xmcam.errors import StateError
 from xmcam.protocol import encode_frame
@@ -20,7 +21,8 @@ from xmcam.protocol.alarm_center import (
     encode_alarm_center_message,
 )
 
-pytestmark = pytest.mark.timeout(30)
+# On a loop whose clock skips idle waits: the read timeouts take no real time.
+pytestmark = [pytest.mark.timeout(30), pytest.mark.virtual_time]
 
 
 def packet(serial: str = "S1", channel: int = 0, status: str = "Start") -> bytes:
@@ -37,16 +39,6 @@ async def send(port: int, data: bytes, *, close: bool = True) -> asyncio.StreamW
         writer.close()
         await writer.wait_closed()
     return writer
-
-
-async def until(condition: object, timeout: float = 3.0) -> None:
-    """Wait for a condition on the server's counters (polled: they have no event)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

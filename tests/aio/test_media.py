@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from tests.media_checks import (
     connections,
     picture_size,
 )
+from tests.waiting import until
 from xmcam.aio import AsyncCamera
 from xmcam.client import media_operations as mops
 from xmcam.client.models import RecordFile
@@ -37,12 +37,9 @@ from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.sim import Simulator, load_profile
 from xmcam.sim.profile import Profile
 
-
-async def until(predicate: Callable[[], bool], seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "the condition never came true"
-        await asyncio.sleep(0.005)
+# The simulator runs on the test's loop, whose clock skips idle waits: the paced streams, the
+# keepalives and the deadlines below take no real time.
+pytestmark = pytest.mark.virtual_time
 
 
 @contextlib.asynccontextmanager
@@ -232,9 +229,10 @@ async def test_keepalive_goes_on_during_a_stream() -> None:
     async with camera(profile, paced=True) as (sim, cam):
         async with cam.live() as stream:
             requests = connections(sim).control_requests[0]
-            deadline = time.monotonic() + 1.6
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 1.6
             async for _frame in stream:
-                if time.monotonic() > deadline:
+                if loop.time() > deadline:
                     break
             assert connections(sim).control_requests[0] >= requests + 3
             assert connections(sim).media == 1

@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.bridge.conftest import Gate, Mosquitto, Subscriber, subscribed, text
 from tests.bridge.test_homeassistant import check_home_assistant_config
+from tests.waiting import until
 from xmcam.aio import Backoff
 from xmcam.bridge.mqtt import MqttBridge
 from xmcam.fleet import CameraEntry
@@ -48,14 +48,6 @@ async def bridged(
     finally:
         bridge.stop()
         await task
-
-
-async def until(check: Callable[[], bool], seconds: float = 4.0) -> None:
-    """Wait for the bridge's own state (it changes on this event loop)."""
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the condition never came true"
-        await asyncio.sleep(0.005)
 
 
 async def online(subscriber: Subscriber, *cameras: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,7 +158,7 @@ def test_download_by_name_to_a_file_then_skip_then_force(xmcam: Run, tmp_path: P
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["one.h264"]
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+@pytest.mark.needs_tool("ffprobe")
 def test_download_remuxed_to_mp4(xmcam: Run, tmp_path: Path) -> None:
     window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
     result = xmcam("--json", "files", "download", "1", *window, "--mp4", "-o", f"{tmp_path}/")
@@ -235,7 +234,7 @@ def test_a_download_cut_off_stays_part(
     assert (tmp_path / "cut.h264.part").read_bytes() == written[0]
 
 
-@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+@pytest.mark.needs_tool("ffprobe")
 def test_a_remux_cut_off_stays_part_and_plays(
     xmcam: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

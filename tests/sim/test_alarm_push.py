@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import xmcam
+from tests.waiting import until
 from xmcam.aio.alarm_center import AlarmCenterServer
 from xmcam.protocol.alarm_center import AlarmCenterMessage
 from xmcam.sim import Simulator
@@ -115,8 +116,7 @@ async def test_a_dead_alarm_center_costs_only_its_messages() -> None:
     async with Simulator(alarm_center=("127.0.0.1", dead_port)) as sim:
         sim.trigger_alarm()
         sim.trigger_alarm(status="Stop")
-        while sim.alarm_push.failed < 2:
-            await asyncio.sleep(0.01)
+        await until(lambda: sim.alarm_push.failed >= 2)
         assert sim.alarm_push.sent == 0
         async with center() as (server, received):  # the center comes (back) up elsewhere
             configure_alarm_center(sim.state, "127.0.0.1", server.port)

@@ -11,7 +11,7 @@ from tests.seed import SEED_SYSTEM_INFO
 from tests.sim.helpers import ManualClock, Wire, logged_in, make_device
 from xmcam.protocol import sofia_hash
 from xmcam.sim import PtzCommand, load_profile
-from xmcam.sim.commands import Effect
+from xmcam.sim.context import Effect
 
 
 @pytest.fixture
@@ -115,6 +115,13 @@ def test_time_query_and_set() -> None:
     assert device.state.time_offset == timedelta(minutes=90).total_seconds()
     assert data(wire, 1452, {"Name": "OPTimeQuery"})["OPTimeQuery"] == "2026-11-25 13:30:00"
     assert ret(wire, 1450, {"Name": "OPTimeSetting", "OPTimeSetting": "yesterday"}) == 608
+    assert ret(wire, 1450, {"Name": "OPTimeSetting", "OPTimeSetting": 20261125}) == 608
+    # Read as the client reads a device's time (xmcam.protocol.fields): blanks around it
+    # are no reason to refuse it.
+    assert (
+        ret(wire, 1450, {"Name": "OPTimeSetting", "OPTimeSetting": " 2026-11-25 14:00:00\n"}) == 100
+    )
+    assert data(wire, 1452, {"Name": "OPTimeQuery"})["OPTimeQuery"] == "2026-11-25 14:00:00"
     assert ret(wire, 1450, {"Name": "OPTeleport", "OPTeleport": {}}) == 102
 
 

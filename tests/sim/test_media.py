@@ -16,6 +16,7 @@ import pytest
 
 from tests.media_clips import CLIP_FRAMES, CLIP_GOP
 from tests.sim.media_client import DvripSocket, claim, frames_of, live, monitor
+from tests.waiting import until
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import AudioCodec, AudioFrame, VideoCodec, VideoFrame
 from xmcam.protocol import MessageId
@@ -413,10 +414,7 @@ async def test_a_client_that_never_reads_holds_the_stream_not_the_memory(
     assert (await media.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim"))).ret == 100
     assert (await control.call(MessageId.MONITOR_REQ, monitor("Start"))).ret == 100
     link = simulator.links[max(simulator.links)]  # the newest connection: the media one
-    deadline = time.monotonic() + 5
-    while not link.write_paused:
-        assert time.monotonic() < deadline, "the stream never filled the socket"
-        await asyncio.sleep(0.01)
+    await until(lambda: link.write_paused, 5)  # the stream filled the socket
     await asyncio.sleep(0.3)  # unpaced: a stream that ignored the full buffer would pile up
     assert link.unsent < 256 * 1024
     # When the client reads again, nothing was lost: the sequence numbers run on.

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -27,6 +27,7 @@ from typing import Any, Final
 import pytest
 from dvrip import DVRIPCam  # python-dvr's module (not the `dvrip` package)
 
+from tests.waiting import wait_until
 from xmcam.sim import SimulatorThread, load_profile
 from xmcam.sim.profile import Profile
 
@@ -97,13 +98,6 @@ def _frames_received(simulator: SimulatorThread) -> list[int]:
         return [c.frames_received for c in simulator.simulator.device.connections.values()]
 
     return simulator.call(count)
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_python_dvr_login_and_system_info(dvrip_cam: Any, camera_sim: SimulatorThread) -> None:
@@ -185,7 +179,7 @@ def test_python_dvr_keepalive_timer(dvrip_cam: Any, camera_sim: SimulatorThread)
     assert after_login == 2  # the login and the first KeepAlive
     dvrip_cam.alive_time = 0.05
     dvrip_cam.keep_alive()
-    _wait_for(lambda: _frames_received(camera_sim)[0] >= after_login + 4)
+    wait_until(lambda: _frames_received(camera_sim)[0] >= after_login + 4)
     _stop_keepalive(dvrip_cam)
 
     # Every keepalive was answered on the one session: it is still logged in, and a command
@@ -275,4 +269,4 @@ def test_dvr_time(dvrip_cli: Path) -> None:
 
 
 def _wait_until_no_session(simulator: SimulatorThread) -> None:
-    _wait_for(lambda: simulator.call(lambda: simulator.simulator.session_count) == 0)
+    wait_until(lambda: simulator.call(lambda: simulator.simulator.session_count) == 0)

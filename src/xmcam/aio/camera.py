@@ -34,6 +34,8 @@ from xmcam.client import operations as ops
 from xmcam.client.models import (
     AlarmEvent,
     AlarmOutput,
+    ConfigProbe,
+    ConfigUpdate,
     Disk,
     Group,
     RecordFile,
@@ -210,7 +212,8 @@ class AsyncCamera(ops.CameraBase):
     async def work_state(self) -> WorkState:
         return await self._run(ops.work_state())
 
-    async def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
+    async def abilities(self, name: str = "SystemFunction") -> Any:
+        """An ability by name: an object, an array or a string, as the device has it."""
         return await self._run(ops.abilities(name))
 
     async def get_config(self, name: str) -> Any:
@@ -223,11 +226,33 @@ class AsyncCamera(ops.CameraBase):
     async def default_config(self, name: str) -> Any:
         return await self._run(ops.default_config(name))
 
+    async def update_config(
+        self,
+        name: str,
+        value: Any,
+        *,
+        replace: bool = False,
+        keep_identity: bool = False,
+        dry_run: bool = False,
+    ) -> ConfigUpdate:
+        """Read, merge `value` in (a partial object is enough), write back whole."""
+        return await self._run(
+            ops.update_config(
+                name, value, replace=replace, keep_identity=keep_identity, dry_run=dry_run
+            )
+        )
+
+    async def probe_config(self, names: Iterable[str] | None = None) -> ConfigProbe:
+        """Which config names the device has, with their values, on one connection."""
+        return await self._run(ops.probe_config(names))
+
     async def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         return await self._run(ops.export_config(names))
 
-    async def import_config(self, tree: Mapping[str, Any]) -> list[str]:
-        return await self._run(ops.import_config(tree))
+    async def import_config(
+        self, tree: Mapping[str, Any], *, include_identity: bool = False
+    ) -> list[str]:
+        return await self._run(ops.import_config(tree, include_identity=include_identity))
 
     async def alarm_outputs(self) -> list[AlarmOutput]:
         return await self._run(ops.alarm_outputs())

@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.cli.output import CommandError, ExitCode
+from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
     "DEFAULT_PORT",
@@ -34,7 +35,6 @@ __all__ = [
     "target_of",
 ]
 
-DEFAULT_PORT: Final = 34567
 DEFAULT_TIMEOUT: Final = 10.0
 MAX_CHANNEL: Final = 255
 

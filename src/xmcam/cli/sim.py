@@ -15,6 +15,7 @@ from pathlib import Path
 
 from xmcam.cli.output import ExitCode
 from xmcam.cli.session import positive_seconds
+from xmcam.protocol import DEFAULT_PORT
 from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
 from xmcam.sim.media import MediaError
 
@@ -159,7 +160,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
     )
-    parser.add_argument("--port", type=_port, default=34567, help="TCP port; 0 picks a free one")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help="TCP port; 0 picks a free one"
+    )
     parser.add_argument("--profile", help="a built-in profile name or a profile JSON file")
     parser.add_argument("--state", type=Path, help="keep changes in this JSON file across restarts")
     # Own destinations: the global -u/-p options are the client's, not the simulator's.

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from xmcam.errors import FrameError, PayloadError
-from xmcam.protocol.codes import MessageId
+from xmcam.protocol.codes import MessageId, Ret
+from xmcam.protocol.fields import lenient_int
 from xmcam.protocol.framing import encode_frame
 from xmcam.protocol.header import CLIENT_VERSION, DEVICE_VERSION, HEADER_SIZE, Header, Limits
 from xmcam.protocol.payload import DEVICE_TERMINATOR, decode_body, encode_body, format_session_id
@@ -51,6 +52,7 @@ _LIMITS: Final = Limits(
 )
 _NET_COMMON: Final = "NetWork.NetCommon"
 _MAX_PORT: Final = 65535
+_MAX_U32: Final = 0xFFFFFFFF
 _MAX_HEX_IP_DIGITS: Final = 8
 
 
@@ -139,13 +141,13 @@ def parse_search_reply(datagram: bytes, source: str) -> DiscoveredDevice:
         mac=_text(net_common.get("MAC")),
         serial=_text(net_common.get("SN")),
         name=_text(net_common.get("HostName")),
-        device_type=lenient_whole_number(net_common.get("DeviceType")),
+        device_type=lenient_int(net_common.get("DeviceType"), minimum=0, maximum=_MAX_U32),
         tcp_port=_port(net_common.get("TCPPort")),
         udp_port=_port(net_common.get("UDPPort")),
         http_port=_port(net_common.get("HttpPort")),
         ssl_port=_port(net_common.get("SSLPort")),
-        tcp_max_conn=lenient_whole_number(net_common.get("TCPMaxConn")),
-        channels=lenient_whole_number(net_common.get("ChannelNum")),
+        tcp_max_conn=lenient_int(net_common.get("TCPMaxConn"), minimum=0, maximum=_MAX_U32),
+        channels=lenient_int(net_common.get("ChannelNum"), minimum=0, maximum=_MAX_U32),
         firmware=_text(net_common.get("Version")),
         build_date=_text(net_common.get("BuildDate")),
         gateway=_ip(net_common.get("GateWay")),
@@ -175,24 +177,8 @@ def _text(value: object) -> str | None:
     return None
 
 
-def lenient_whole_number(value: object, maximum: int = 0xFFFFFFFF) -> int | None:
-    """A whole number from 0 to `maximum`, from an int or a string of digits (some firmware
-    quotes numbers); None otherwise. Shared with `xmcam.protocol.alarm_center`."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        digits = value.strip()
-        # isascii: "²".isdigit() is True; the length keeps int() far from its digit limit.
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
-            return None
-        value = int(digits)
-    if isinstance(value, int) and 0 <= value <= maximum:
-        return value
-    return None
-
-
 def _port(value: object) -> int | None:
-    return lenient_whole_number(value, _MAX_PORT)
+    return lenient_int(value, minimum=0, maximum=_MAX_PORT)
 
 
 def _ip(value: object) -> str | None:
@@ -209,7 +195,7 @@ def encode_search_reply(net_common: Mapping[str, Any], *, session_id: int = 0) -
     version 1, the device-style JSON with `Ret` 100, and the `\\n\\0` terminator."""
     body = {
         _NET_COMMON: dict(net_common),
-        "Ret": 100,
+        "Ret": Ret.OK,
         "SessionID": format_session_id(session_id),
     }
     payload = encode_body(body, DEVICE_TERMINATOR)

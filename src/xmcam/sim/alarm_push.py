@@ -15,16 +15,14 @@ import contextlib
 import ipaddress
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from xmcam.errors import PayloadError
 from xmcam.protocol.alarm_center import encode_alarm_center_message
 from xmcam.protocol.discovery import hex_ip_to_text, text_to_hex_ip
+from xmcam.sim.alarms import AlarmRecord
 from xmcam.sim.discovery import device_address
 from xmcam.sim.state import DeviceState
-
-if TYPE_CHECKING:
-    from xmcam.sim.server import Simulator
 
 __all__ = ["AlarmCenterPusher", "alarm_server_target", "configure_alarm_center"]
 
@@ -84,10 +82,13 @@ def _address(value: object) -> str | None:
 
 
 class AlarmCenterPusher:
-    """Sends a simulator's alarms to its alarm center."""
+    """Sends a device's alarms to its alarm center: the one its `state` names, with the
+    device's `serial` and the address it has when it listens on `host`."""
 
-    def __init__(self, simulator: Simulator) -> None:
-        self._simulator = simulator
+    def __init__(self, state: DeviceState, *, serial: str, host: str) -> None:
+        self._state = state
+        self._serial = serial
+        self._host = host
         self._queue: deque[tuple[tuple[str, int], bytes]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -96,24 +97,18 @@ class AlarmCenterPusher:
         self.failed = 0
         """Messages lost: the server refused, timed out, or the queue was full."""
 
-    def push(self, channel: int, event: str, status: str) -> bool:
-        """Queue the alarm for the alarm center, if one is configured; True when queued.
-        Call it before the device records the alarm, so that a Stop still finds its
-        Start's time."""
-        simulator = self._simulator
-        target = alarm_server_target(simulator.state.get_config(ALARM_SERVER))
+    def push(self, alarm: AlarmRecord) -> bool:
+        """Queue the alarm for the alarm center, if one is configured; True when queued."""
+        target = alarm_server_target(self._state.get_config(ALARM_SERVER))
         if target is None:
             return False
-        started = simulator.device.active_alarms.get((channel, event))
-        when = started.start_time if started is not None and status == "Stop" else None
-        serial = simulator.profile.system_info.get("SerialNo")
         frame = encode_alarm_center_message(
-            serial=str(serial) if serial is not None else "",
-            address=device_address(simulator),
-            channel=channel,
-            event=event,
-            status=status,
-            start_time=when or simulator.state.device_time(),
+            serial=self._serial,
+            address=device_address(self._host, self._state),
+            channel=alarm.channel,
+            event=alarm.event,
+            status=alarm.status,
+            start_time=alarm.start_time,
         )
         if len(self._queue) >= MAX_QUEUED:
             self._queue.popleft()

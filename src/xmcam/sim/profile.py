@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from xmcam.protocol import SessionIdStyle
+from xmcam.protocol import Ret, SessionIdStyle
 from xmcam.sim.media import MediaError, MediaSettings, parse_media_settings
 
 __all__ = [
@@ -67,13 +67,14 @@ class Quirks:
     # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
     unauthenticated: str = "silent"
     reply_to_unguard: bool = False
-    wrong_password_ret: int = 203
-    unknown_user_ret: int = 205
-    locked_ret: int = 205
-    unknown_config_ret: int = 607
-    bad_config_value_ret: int = 608
-    unsupported_ret: int = 102
-    no_permission_ret: int = 107
+    wrong_password_ret: int = Ret.WRONG_PASSWORD
+    # The seed's camera answers an unknown user with 205, "user locked" in the vendor's table.
+    unknown_user_ret: int = Ret.USER_LOCKED
+    locked_ret: int = Ret.USER_LOCKED
+    unknown_config_ret: int = Ret.CONFIG_NOT_FOUND
+    bad_config_value_ret: int = Ret.CONFIG_PARSE_ERROR
+    unsupported_ret: int = Ret.UNSUPPORTED_VERSION
+    no_permission_ret: int = Ret.NO_PERMISSION
     max_failed_logins: int = 5
     lockout_seconds: float = 1800.0
     # A session ends when nothing arrived for this many AliveIntervals.

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from xmcam.protocol import parse_device_time
 from xmcam.sim.media import (
     MAX_CLIP_BYTES,
     MediaError,
@@ -48,7 +49,6 @@ MAX_RECORDS_PER_QUERY: Final = 64
 """Records in one OPFileQuery reply: the hard cap real devices have ([MOX], [KWE])."""
 MAX_RECORDINGS: Final = 100_000
 """Entries a recordings file may list (a year of one channel at ten minutes a file is 52k)."""
-TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 KINDS: Final = ("h264", "jpg")
 EVENT_LETTERS: Final = frozenset("AMRH")  # alarm, motion, regular, manual
 _MAX_RECORDINGS_FILE: Final = 64 * 1024 * 1024
@@ -244,9 +244,10 @@ def _recording(item: object, directory: Path) -> Recording:
 
 
 def _when(value: object) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("a time is text")
-    return datetime.strptime(value, TIME_FORMAT)
+    when = parse_device_time(value)
+    if when is None:
+        raise ValueError(f"a time is text such as '2026-11-25 10:08:41', not {value!r:.40}")
+    return when
 
 
 def _whole(value: object) -> int:

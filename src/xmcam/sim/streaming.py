@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Final, Protocol
+from collections.abc import Mapping
+from typing import Final, Protocol
 
+from xmcam.sim.faults import Faults
 from xmcam.sim.media import LiveSource, Packetizer
-from xmcam.sim.media_commands import Claim, StartStream, StopStream
-
-if TYPE_CHECKING:
-    from xmcam.sim.faults import Faults
-    from xmcam.sim.server import Simulator
+from xmcam.sim.media_sessions import Claim, MediaSessions, StartStream, StopStream
 
 __all__ = ["MediaLink", "MediaStreams", "Pacer"]
 
@@ -73,10 +71,16 @@ class MediaLink(Protocol):
 
 
 class MediaStreams:
-    """The running streams of a simulator, keyed by their claims."""
+    """The running streams of a device, keyed by their claims: started and stopped as its
+    `media` sessions ask, written to the `links` (by connection number) they are claimed
+    on, paced by the `faults`' `media_pace` knob."""
 
-    def __init__(self, simulator: Simulator) -> None:
-        self._simulator = simulator
+    def __init__(
+        self, media: MediaSessions, links: Mapping[int, MediaLink], faults: Faults
+    ) -> None:
+        self._media = media
+        self._links = links
+        self._faults = faults
         self._tasks: dict[Claim, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
@@ -84,9 +88,8 @@ class MediaStreams:
 
     def apply(self) -> None:
         """Start and stop what the device asked for since the last call."""
-        simulator = self._simulator
-        for action in simulator.device.media.take_actions():
-            link = simulator.links.get(action.claim.connection)
+        for action in self._media.take_actions():
+            link = self._links.get(action.claim.connection)
             if isinstance(action, StopStream):
                 task = self._tasks.pop(action.claim, None)
                 if task is not None:
@@ -98,7 +101,7 @@ class MediaStreams:
 
     def _start(self, link: MediaLink, action: StartStream) -> None:
         if action.live is not None:
-            run = _live(link, action.live, action.packetizer, self._simulator.faults)
+            run = _live(link, action.live, action.packetizer, self._faults)
         else:
             run = _download(link, action.data, action.packetizer, end_flag=action.end_flag)
         task = asyncio.get_running_loop().create_task(run)

@@ -32,6 +32,8 @@ from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
 from xmcam.client.models import (
     AlarmOutput,
+    ConfigProbe,
+    ConfigUpdate,
     Disk,
     Group,
     RecordFile,
@@ -73,7 +75,25 @@ _log: Final = logging.getLogger("xmcam.sync")
 
 class Camera(ops.CameraBase):
     """A camera, blocking. `with xmcam.Camera(host, password=...) as cam: cam.system_info()`.
-    Not thread-safe: one thread per Camera."""
+    Not thread-safe: one thread per Camera.
+
+    `clock` is the monotonic clock (seconds) the session is timed by: when the last reply
+    came, when a keepalive is due, when an idle session has lapsed. A test can pass one it
+    turns by hand. The reads' timeouts stay in real seconds: the socket keeps those.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        user: str = "admin",
+        password: str = "",
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        super().__init__(host, port, user=user, password=password, timeout=timeout)
 
     def _init_shell(self) -> None:
         self._socket: socket.socket | None = None
@@ -137,7 +157,7 @@ class Camera(ops.CameraBase):
         connection = self._connection
         if self._socket is None or connection.state is not ClientState.LOGGED_IN:
             return False
-        idle = time.monotonic() - self._last_reply
+        idle = self.clock() - self._last_reply
         return idle < connection.alive_interval and not self._closed_while_idle()
 
     def _closed_while_idle(self) -> bool:
@@ -206,7 +226,7 @@ class Camera(ops.CameraBase):
             # outstanding: the connection cannot carry another one.
             self.close()
             raise
-        self._last_reply = time.monotonic()
+        self._last_reply = self.clock()
         return reply
 
     def _send(self, wire: bytes) -> None:
@@ -320,7 +340,8 @@ class Camera(ops.CameraBase):
     def work_state(self) -> WorkState:
         return self._run(ops.work_state())
 
-    def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
+    def abilities(self, name: str = "SystemFunction") -> Any:
+        """An ability by name: an object, an array or a string, as the device has it."""
         return self._run(ops.abilities(name))
 
     def get_config(self, name: str) -> Any:
@@ -333,11 +354,33 @@ class Camera(ops.CameraBase):
     def default_config(self, name: str) -> Any:
         return self._run(ops.default_config(name))
 
+    def update_config(
+        self,
+        name: str,
+        value: Any,
+        *,
+        replace: bool = False,
+        keep_identity: bool = False,
+        dry_run: bool = False,
+    ) -> ConfigUpdate:
+        """Read, merge `value` in (a partial object is enough), write back whole."""
+        return self._run(
+            ops.update_config(
+                name, value, replace=replace, keep_identity=keep_identity, dry_run=dry_run
+            )
+        )
+
+    def probe_config(self, names: Iterable[str] | None = None) -> ConfigProbe:
+        """Which config names the device has, with their values, on one connection."""
+        return self._run(ops.probe_config(names))
+
     def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         return self._run(ops.export_config(names))
 
-    def import_config(self, tree: Mapping[str, Any]) -> list[str]:
-        return self._run(ops.import_config(tree))
+    def import_config(
+        self, tree: Mapping[str, Any], *, include_identity: bool = False
+    ) -> list[str]:
+        return self._run(ops.import_config(tree, include_identity=include_identity))
 
     def alarm_outputs(self) -> list[AlarmOutput]:
         return self._run(ops.alarm_outputs())

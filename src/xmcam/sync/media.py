@@ -217,7 +217,7 @@ class _Transfer(abc.ABC):
         camera = self.camera
         assert self._control is not None
         period = ops.keepalive_period(self._control.alive_interval)
-        due = camera._last_reply + period - time.monotonic()
+        due = camera._last_reply + period - camera.clock()
         if due > 0:
             return due
         camera._drive(ops.keepalive())
