@@ -11,6 +11,8 @@ the way the camera answers what it does not know:
 
 - an ability name (1360) it does not have: Ret 103 with the Name ([BES] AHDEncodeL,
   MaxPreRecord, NetOrder, VencMaxFps);
+- `X.[n]` where the capture holds only `X`, an array, but shows the camera taking the name
+  `X.[n]` (a write of `Simplify.Encode.[0]`): element n of `X`;
 - a config name (1042, 1040) it does not have: Ret 607 and `"<Name>": null` ([BES]
   Ability.SerialNo, PMS.num, NetWork.DigManagerShow, NetUse.DigitalAbility.[0]); a write of a
   name the camera reads is answered Ret 100, as every captured write is;
@@ -34,6 +36,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +72,7 @@ ABILITY_GET_REQ: Final = 1360
 UNKNOWN_ABILITY_RET: Final = 103
 UNKNOWN_CONFIG_RET: Final = 607
 UNSUPPORTED_RET: Final = 102
+_ELEMENT: Final = re.compile(r"(.+)\.\[(\d+)\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,11 @@ class Replies:
             for item in exchanges
             if item.reply is None and item.message_id not in self._by_id and item.request
         }
+        self._element_names = {
+            item.name
+            for item in exchanges
+            if item.name and item.ret == 100 and _ELEMENT.fullmatch(item.name)
+        }
         self.config_names = {
             item.name
             for item in exchanges
@@ -167,12 +176,31 @@ class Replies:
             asked = _leaves(_without_session(body))
             chosen = max(named, key=lambda item: len(asked & _leaves(item.request or {})))
             return copy.deepcopy(chosen.reply)
+        element = self._element(message_id, name)
+        if element is not None:
+            return element
         unnamed = [item for item in captured if item.request is None]
         if unnamed:  # the capture holds only the reply (the account lists): any body will do
             return copy.deepcopy(unnamed[0].reply)
         if message_id in self._silent_ids:  # captured without a reply (unguard)
             return None
         return self._not_captured(message_id, name)
+
+    def _element(self, message_id: int, name: str) -> dict[str, Any] | None:
+        """`X.[n]` read as element n of the captured array `X`, for the names the capture
+        shows the camera taking in that form (it writes `Simplify.Encode.[0]` into the
+        one-element array it reads as `Simplify.Encode`)."""
+        match = _ELEMENT.fullmatch(name)
+        if message_id != CONFIG_GET_REQ or match is None or name not in self._element_names:
+            return None
+        whole = next(
+            (item.reply for item in self._by_id[CONFIG_GET_REQ] if item.name == match[1]), None
+        )
+        value = whole.get(match[1]) if whole is not None else None
+        index = int(match[2])
+        if not isinstance(value, list) or index >= len(value):
+            return None
+        return {"Name": name, name: copy.deepcopy(value[index]), "Ret": 100, "SessionID": ""}
 
     def _not_captured(self, message_id: int, name: str) -> dict[str, Any]:
         """The camera's answer to what it does not know (see the module docstring)."""
@@ -255,11 +283,11 @@ class ReplayCamera:
         except (ProtocolError, ConnectionError):
             pass
         finally:
-            self._tasks.discard(task)
             self._writers.discard(writer)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+            self._tasks.discard(task)  # only now: stop() waits for what is in the set
 
     def _answer(self, connection: DeviceConnection, event: LoginRequest | Request) -> bytes:
         if isinstance(event, LoginRequest):
