@@ -376,6 +376,8 @@ class SessionIdStyle(enum.Enum):
 
     PADDED = "0x%08X"
     """`0x00000001`: 8 upper-case hex digits (the vendor doc, the seed)."""
+    PADDED_LOWER = "0x%08x"
+    """`0x0000000b`: 8 lower-case hex digits (an XM530 on V5.00.R02: [BES] 1043 replies)."""
     SHORT = "0x%x"
     """`0x1`, `0xb`: no padding, lower case (the seed's SystemInfo reply and config set)."""
     BARE = "%08X"

@@ -36,13 +36,17 @@ CONNECT_TIMEOUT: Final = 5.0
 def configure_alarm_center(state: DeviceState, host: str, port: int) -> None:
     """Point the device's `NetWork.AlarmServer` at `host:port` and enable it, through the
     state's normal config write (so a state file keeps it). An IPv4 address goes in
-    `Server.Address` (little-endian hex, as the firmware stores it), a name in `Server.Name`."""
+    `Server.Address` (little-endian hex, as the firmware stores it), a name in `Server.Name`.
+    Where the value is a list of servers (as on real cameras: [BES] 1043_NetWork.AlarmServer,
+    [CFG] 3.29), the first one is set."""
     if not 0 < port <= 0xFFFF:
         raise ValueError(f"not a TCP port: {port}")
     config = state.get_config(ALARM_SERVER)
-    if not isinstance(config, dict):
+    entries = config if isinstance(config, list) else [config]
+    entry = entries[0] if entries else None
+    if not isinstance(entry, dict):
         raise ValueError(f"the profile has no {ALARM_SERVER} object")
-    server = dict(config.get("Server") or {})
+    server = dict(entry.get("Server") or {})
     try:
         server["Address"] = text_to_hex_ip(host)
         server["Name"] = ""
@@ -50,14 +54,24 @@ def configure_alarm_center(state: DeviceState, host: str, port: int) -> None:
         server["Address"] = "0x00000000"
         server["Name"] = host
     server["Port"] = port
-    config.update(Enable=True, Alarm=True, Server=server)
+    entry.update(Enable=True, Alarm=True, Server=server)
     state.set_config(ALARM_SERVER, config)
 
 
 def alarm_server_target(config: Any) -> tuple[str, int] | None:
-    """Where alarms go under this `NetWork.AlarmServer` value: (host, port), or None when it
-    is disabled, alarms are off, or no server is set. A name in `Server.Name` wins over the
-    address, as a domain name would on the device."""
+    """Where alarms go under this `NetWork.AlarmServer` value: (host, port) of the first
+    server that is enabled, has alarms on and names a server, or None. The value is a list
+    of servers on real cameras, one object on the seed's profile of old; both are read. A
+    name in `Server.Name` wins over the address, as a domain name would on the device."""
+    entries = config if isinstance(config, list) else [config]
+    for entry in entries:
+        target = _server_target(entry)
+        if target is not None:
+            return target
+    return None
+
+
+def _server_target(config: Any) -> tuple[str, int] | None:
     enabled = isinstance(config, dict) and config.get("Enable") is True
     server = config.get("Server") if enabled and config.get("Alarm") is not False else None
     if not isinstance(server, dict):

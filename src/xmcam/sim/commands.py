@@ -40,14 +40,34 @@ Handler = Callable[[RequestContext, Request, Body], Reply]
 def handle(context: RequestContext, request: Request) -> Reply:
     """The reply body for a request from a logged-in session (None: no reply)."""
     assert request.body is not None  # binary packets never reach the command table
+    reply = _dispatch(context, request, request.body)
+    if reply is not None and request.reply_id in context.quirks.reply_names:
+        reply = _named(reply, context.quirks.reply_names[request.reply_id], request.body)
+    return reply
+
+
+def _dispatch(context: RequestContext, request: Request, body: Body) -> Reply:
     handler = _HANDLERS.get(request.message_id)
     if handler is None:
-        name = request.body.name or ""
-        return {"Name": name, "Ret": context.quirks.unsupported_ret}
+        fixed = context.profile.fixed_replies.get(request.message_id)
+        if fixed is not None:  # the profile's answer to a request the simulator lacks
+            return copy.deepcopy(fixed)
+        return {"Name": body.name or "", "Ret": context.quirks.unsupported_ret}
     permission = _PERMISSIONS.get(request.message_id)
     if permission is not None and not _allowed(context, permission):
-        return {"Name": request.body.name or "", "Ret": context.quirks.no_permission_ret}
-    return handler(context, request, request.body)
+        return {"Name": body.name or "", "Ret": context.quirks.no_permission_ret}
+    return handler(context, request, body)
+
+
+def _named(reply: dict[str, Any], name: str | None, body: Body) -> dict[str, Any]:
+    """The reply with the Name the firmware writes (`Quirks.reply_names`): "echo" repeats
+    the request's, None leaves it out."""
+    named = {key: value for key, value in reply.items() if key != "Name"}
+    if name == "echo":
+        named["Name"] = body.name or ""
+    elif name is not None:
+        named["Name"] = name
+    return named
 
 
 def _allowed(context: RequestContext, authority: str) -> bool:
@@ -119,24 +139,33 @@ def _work_state(context: RequestContext) -> dict[str, Any]:
         main = encode[index].get("MainFormat", {}) if index < len(encode) else {}
         bitrate = main.get("Video", {}).get("BitRate", 0) if isinstance(main, dict) else 0
         channels.append({"Bitrate": bitrate, "Record": True})
-    return {
-        "AlarmState": {
-            "AlarmIn": device.motion_mask("LocalIO"),
-            "AlarmOut": context.state.alarm_out_mask(),
-            "VideoBlind": device.motion_mask("VideoBlind"),
-            "VideoLoss": device.motion_mask("VideoLoss"),
-            "VideoMotion": device.motion_mask("VideoMotion"),
-        },
-        "ChannelState": channels,
+    masks = {
+        "AlarmIn": device.motion_mask("LocalIO"),
+        "AlarmOut": context.state.alarm_out_mask(),
+        "VideoBlind": device.motion_mask("VideoBlind"),
+        "VideoLoss": device.motion_mask("VideoLoss"),
+        "VideoMotion": device.motion_mask("VideoMotion"),
     }
+    quirks = context.quirks
+    state: dict[str, Any] = {
+        "AlarmState": {
+            key: f"0x{mask:08X}" if quirks.work_state_masks == "hex" else mask
+            for key, mask in masks.items()
+        }
+    }
+    if quirks.work_state_channel_state:
+        state["ChannelState"] = channels
+    return state
 
 
 def _abilities(context: RequestContext, request: Request, body: Body) -> Reply:
+    """An ability is any JSON value: an object (SystemFunction), a list (ComProtocol), a
+    string (MultiVstd, "PAL|NTSC")."""
     name = body.name or ""
     value = context.profile.abilities.get(name)
     if value is None:
-        return _fail(context.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": Ret.OK, name: value}
+        return _fail(context.quirks.unknown_ability_ret, name)
+    return {"Name": name, "Ret": Ret.OK, name: copy.deepcopy(value)}
 
 
 # ---------------------------------------------------------------------- configuration
@@ -154,7 +183,10 @@ def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]
     name = body.name or ""
     value = read(name) if name else None
     if value is None:
-        return _fail(context.quirks.unknown_config_ret, name)
+        refusal = _fail(context.quirks.unknown_config_ret, name)
+        if name and context.quirks.unknown_config_null:
+            refusal[name] = None  # {"Name": N, N: null, "Ret": 607}
+        return refusal
     return {"Name": name, "Ret": Ret.OK, name: value}
 
 
@@ -246,7 +278,8 @@ def _default_config(context: RequestContext, value: Any) -> Reply:
     if value.get("Account") is True:
         state.users, state.groups = copy.deepcopy(factory.users), copy.deepcopy(factory.groups)
     state.save()
-    return _ok()
+    # Done; the Ret says so the firmware's way (100, or 603 "restart the system").
+    return {"Name": "", "Ret": context.quirks.default_config_ret}
 
 
 _OPERATIONS: Final[dict[str, Callable[[RequestContext, Any], Reply]]] = {

@@ -166,6 +166,15 @@ class CameraConnection:
         quirks = self.device.quirks
         style = quirks.session_id_style_by_reply.get(request.reply_id or 0, quirks.session_id_style)
         terminator = b"" if self.omit_terminator else None
+        if "SessionID" in body and body["SessionID"] is None:
+            # A reply the firmware writes without a SessionID (a profile's fixed reply).
+            content = {key: value for key, value in body.items() if key != "SessionID"}
+            return self.protocol.reply_verbatim(
+                request,
+                content,
+                session_id=(self.session_id or 0) if session is None else session,
+                terminator=terminator,
+            )
         if session is None or session == self.session_id:
             content = self._spelled(body, style)
             return self.protocol.reply(
