@@ -142,6 +142,31 @@ def test_alarm_server_target_reads_the_config_leniently() -> None:
         assert alarm_server_target(broken) is None
 
 
+def test_alarm_server_target_takes_the_first_enabled_server_of_a_list() -> None:
+    off = {"Enable": False, "Alarm": True, "Server": {"Address": "0x0100007F", "Port": 1}}
+    on = {"Enable": True, "Alarm": True, "Server": {"Address": "0x0100007F", "Port": 15002}}
+    logs_only = {**on, "Alarm": False, "Server": {"Address": "0x0200007F", "Port": 2}}
+    assert alarm_server_target([off, logs_only, on, {**on, "Server": {"Port": 3}}]) == (
+        "127.0.0.1",
+        15002,
+    )
+    assert alarm_server_target([off, logs_only]) is None
+    assert alarm_server_target([]) is None
+
+
+async def test_the_xm530_s_list_of_alarm_servers() -> None:
+    async with center() as (server, received), Simulator(profile="xm530") as sim:
+        configure_alarm_center(sim.state, "127.0.0.1", server.port)
+        servers = sim.state.get_config("NetWork.AlarmServer")
+        assert len(servers) == 5  # the camera's five, the first one set
+        assert servers[0]["Enable"] is True
+        assert servers[0]["Server"]["Port"] == server.port
+        assert all(entry["Enable"] is False for entry in servers[1:])
+        sim.trigger_alarm(channel=0, event="VideoMotion", status="Start")
+        message = await next_message(received)
+        assert (message.serial, message.event) == ("09d53d540f99b818", "VideoMotion")
+
+
 async def test_configure_alarm_center_takes_a_name_and_checks_the_port() -> None:
     async with Simulator() as sim:
         configure_alarm_center(sim.state, "alarms.example", 15003)

@@ -107,7 +107,8 @@ class Quirks:
     # None (no Name at all: the XM530's time reply 1453). Replies not listed keep their own.
     reply_names: dict[int, str | None] = field(default_factory=dict)
     # Config writes the device takes although they do not match the value it shows: arrays of
-    # another length, 0 and 1 for booleans (the XM530: [BES] 1040 requests).
+    # another length, 0 and 1 for booleans, members it does not have (taken, not kept) (the
+    # XM530: [BES] 1040 requests).
     lenient_config_writes: bool = False
     # WorkState's AlarmState masks: numbers ("int") or 8 hex digits in a string ("hex"); and
     # whether WorkState has a ChannelState array.

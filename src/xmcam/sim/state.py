@@ -333,13 +333,16 @@ def conform(current: Any, new: Any, where: str, *, lenient: bool = False) -> Any
     Returns the merged value; raises BadConfigValue naming the first misfit.
 
     `lenient` is a firmware that takes more (the XM530, [BES] 1040 requests): arrays of
-    another length (each element shaped like the one it replaces, or like the first), and
-    0 or 1 for a boolean (stored as false or true)."""
+    another length (each element shaped like the one it replaces, or like the first), 0 or
+    1 for a boolean (stored as false or true), and members the object does not have (taken,
+    not kept). A value of another type is refused all the same."""
     if isinstance(current, dict):
         if not isinstance(new, dict):
             raise BadConfigValue(f"{where} must be an object")
         merged = copy.deepcopy(current)
         for key, item in new.items():
+            if key not in current and lenient:
+                continue  # taken and dropped ([BES] writes Simplify.Encode.[0] with Audio)
             if key not in current:
                 raise BadConfigValue(f"{where} has no {key!r}")
             merged[key] = conform(current[key], item, f"{where}.{key}", lenient=lenient)

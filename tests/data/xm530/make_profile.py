@@ -69,8 +69,9 @@ NOTES: Final = [
     "quirks.lenient_config_writes: the camera accepts writes that the captured get does not "
     "match exactly: arrays of another length (EventHandler.PtzLink of 64 rows where the get "
     "shows 32, System.ExUserMap.User of 1 user where it shows 2), 0 and 1 for booleans "
-    "(NetWork.OnlineUpgrade), members left out. A member the object does not have, or a "
-    "value of another type, is still refused (608).",
+    "(NetWork.OnlineUpgrade), members left out, members the object does not have "
+    "(Simplify.Encode.[0] written with Audio: taken, not kept). A value of another type is "
+    "still refused (608).",
     "quirks.work_state_masks 'hex': WorkState's AlarmState masks are strings of 8 hex digits "
     '("0x00000000"), not numbers; quirks.work_state_channel_state false: WorkState has no '
     "ChannelState.",
@@ -217,6 +218,7 @@ def build(exchanges: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: PLR0912
         ),
         "lenient_config_writes": sourced(
             ("PtzLink", 1040, "Detect.BlindDetect.[0]"),
+            ("Audio", 1040, "Simplify.Encode.[0]"),
             ("User", 1040, "System.ExUserMap"),
             ("booleans", 1040, "NetWork.OnlineUpgrade"),
         ),
