@@ -139,15 +139,13 @@ def test_set_writes_nothing_when_nothing_changes_or_in_a_dry_run(
 
 def test_set_shows_changed_secrets_redacted(xmcam: Run, sim: SimulatorThread) -> None:
     value = {"Server": {"Password": "hunter2"}}
-    result = xmcam("config", "set", "NetWork.AlarmServer", json.dumps(value))
+    result = xmcam("config", "set", "NetWork.NetNTP", json.dumps(value))
     assert result.code == ExitCode.SUCCESS, result.err
     assert "  Server.Password: <redacted> → <redacted>" in result.out.splitlines()
-    as_json = xmcam(
-        "--json", "config", "set", "NetWork.AlarmServer", '{"Server": {"Password": "x"}}'
-    )
+    as_json = xmcam("--json", "config", "set", "NetWork.NetNTP", '{"Server": {"Password": "x"}}')
     assert "hunter2" not in result.out + as_json.out
     assert '"old": "<redacted>", "new": "<redacted>"' in as_json.out
-    assert _alarm_server_password(sim) == "x"
+    assert _ntp_server_password(sim) == "x"
 
 
 @pytest.mark.parametrize("argument", ["{not json", "@/nonexistent/file.json"])
@@ -391,29 +389,29 @@ def test_write_atomically_replaces_the_whole_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [path]
 
 
-def _alarm_server_password(sim: SimulatorThread) -> str:
-    return str(sim.state.get_config("NetWork.AlarmServer")["Server"]["Password"])
+def _ntp_server_password(sim: SimulatorThread) -> str:
+    return str(sim.state.get_config("NetWork.NetNTP")["Server"]["Password"])
 
 
 def test_secrets_never_show_and_survive_export_and_import(
     xmcam: Run, sim: SimulatorThread, tmp_path: Path
 ) -> None:
     value = {"Server": {"Password": "hunter2"}}
-    assert xmcam("config", "set", "NetWork.AlarmServer", "-", stdin=json.dumps(value)).code == 0
-    assert _alarm_server_password(sim) == "hunter2"
-    shown = xmcam("config", "get", "NetWork.AlarmServer")
+    assert xmcam("config", "set", "NetWork.NetNTP", "-", stdin=json.dumps(value)).code == 0
+    assert _ntp_server_password(sim) == "hunter2"
+    shown = xmcam("config", "get", "NetWork.NetNTP")
     assert '"Password": "<redacted>"' in shown.out
     assert "hunter2" not in shown.out
     path = tmp_path / "backup.json"
-    assert xmcam("config", "export", str(path), "--name", "NetWork.AlarmServer").code == 0
+    assert xmcam("config", "export", str(path), "--name", "NetWork.NetNTP").code == 0
     text = path.read_text(encoding="utf-8")
     assert "hunter2" not in text
     tree = json.loads(text)
-    tree["NetWork.AlarmServer"]["Server"]["Port"] = 15003
+    tree["NetWork.NetNTP"]["Server"]["Port"] = 124
     path.write_text(json.dumps(tree), encoding="utf-8")
     assert xmcam("config", "import", str(path)).code == ExitCode.SUCCESS
-    assert _alarm_server_password(sim) == "hunter2"
-    assert sim.state.get_config("NetWork.AlarmServer")["Server"]["Port"] == 15003
+    assert _ntp_server_password(sim) == "hunter2"
+    assert sim.state.get_config("NetWork.NetNTP")["Server"]["Port"] == 124
 
 
 def test_import_stops_at_a_refused_login_instead_of_logging_in_per_name() -> None:

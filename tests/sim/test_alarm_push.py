@@ -37,7 +37,7 @@ async def test_an_alarm_reaches_the_alarm_center_configured_at_start() -> None:
         center() as (server, received),
         Simulator(alarm_center=("127.0.0.1", server.port)) as sim,
     ):
-        config = sim.state.get_config("NetWork.AlarmServer")
+        config = sim.state.get_config("NetWork.AlarmServer")[0]  # the first of the servers
         assert config["Enable"] is True
         assert config["Server"]["Address"] == "0x0100007F"
         assert config["Server"]["Port"] == server.port
@@ -80,15 +80,15 @@ async def test_no_push_while_the_alarm_center_is_disabled() -> None:
 async def test_the_alarm_center_can_be_set_over_the_config_api() -> None:
     async with center() as (server, received), Simulator() as sim:
         async with xmcam.connect(sim.host, sim.port, timeout=5) as camera:
-            config = await camera.get_config("NetWork.AlarmServer")
-            config["Enable"] = True
-            config["Server"]["Address"] = "0x0100007F"
-            config["Server"]["Port"] = server.port
+            config = await camera.get_config("NetWork.AlarmServer")  # a list of servers
+            config[0]["Enable"] = True
+            config[0]["Server"]["Address"] = "0x0100007F"
+            config[0]["Server"]["Port"] = server.port
             await camera.set_config("NetWork.AlarmServer", config)
         sim.trigger_alarm(channel=0, event="HumanDetect", status="Start")
         message = await next_message(received)
         assert message.event == "HumanDetect"
-        config["Alarm"] = False  # alarms off, logs only: nothing is pushed
+        config[0]["Alarm"] = False  # alarms off, logs only: nothing is pushed
         sim.state.set_config("NetWork.AlarmServer", config)
         sim.trigger_alarm(channel=0, event="HumanDetect", status="Stop")
         await asyncio.sleep(0.1)
@@ -170,7 +170,7 @@ async def test_the_xm530_s_list_of_alarm_servers() -> None:
 async def test_configure_alarm_center_takes_a_name_and_checks_the_port() -> None:
     async with Simulator() as sim:
         configure_alarm_center(sim.state, "alarms.example", 15003)
-        server = sim.state.get_config("NetWork.AlarmServer")["Server"]
+        server = sim.state.get_config("NetWork.AlarmServer")[0]["Server"]
         assert (server["Name"], server["Address"], server["Port"]) == (
             "alarms.example",
             "0x00000000",

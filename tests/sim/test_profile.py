@@ -47,6 +47,35 @@ def test_the_nvr_profile_has_eight_channels_and_short_session_ids() -> None:
     assert profile.quirks.unknown_user_ret == 204
 
 
+def test_the_seed_profile_has_real_config_shapes() -> None:
+    """Where a real camera ([BES]) and the vendor's config document agree (issue 17)."""
+    profile = load_profile()
+    servers = profile.config["NetWork.AlarmServer"]
+    assert [server["Protocol"] for server in servers] == ["GENERAL"] + ["NONE"] * 4
+    assert [entry["Interface"] for entry in profile.config["NetWork.NetDHCP"]] == [
+        "eth0",
+        "eth1",
+        "eth2",
+        "eth3",
+        "",
+    ]
+    handlers = [
+        profile.per_channel["video"][name]["EventHandler"]
+        for name in ("Detect.MotionDetect", "Detect.BlindDetect", "Detect.LossDetect")
+    ] + [profile.per_channel["alarm_in"]["Alarm.LocalAlarm"]["EventHandler"]]
+    for handler in handlers:
+        assert {"PtzLink", "MatrixEnable", "MatrixMask", "TourMask"} <= set(handler)
+        assert "MultiAlarmEnable" not in handler
+        assert [len(day) for day in handler["TimeSection"]] == [6] * 7
+    assert profile.per_channel["video"]["Uart.PTZ"] == {
+        "Attribute": [9600, "None", 8, 1],
+        "DeviceNo": 1,
+        "NumberInMatrixs": 0,
+        "PortNo": 1,
+        "ProtocolName": "PELCOD",
+    }
+
+
 def test_the_xm530_profile_is_the_besder_camera() -> None:
     profile = load_profile("xm530")
     assert profile.system_info["HardWare"] == "XM530_50X50-WG_8M"
