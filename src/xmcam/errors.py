@@ -9,13 +9,15 @@ XMCamError
 │   ├── FrameError           bad head byte, a length over its limit, a frame cut off by EOF
 │   │   └── ReassemblyError  a broken multi-packet (TotalPacket / CurPacket) sequence
 │   └── PayloadError         a body that is not a JSON object, too big, too deep, bad SessionID
+│       └── EncryptedBodyError   an encrypted (FunSDK) body or key that does not decrypt
 ├── DeviceError              the device answered with a failure Ret code
 │   ├── AuthenticationError  wrong user or password, illegal or blacklisted user
 │   │   └── AccountLockedError   too many failed logins: the account is locked
 │   ├── NotLoggedInError     the session is not (or no longer) logged in
 │   ├── PermissionDeniedError
 │   ├── UnsupportedError     the command or version is not supported
-│   │   └── ConfigNotFoundError  unknown or unsupported config name (Ret 607)
+│   │   ├── ConfigNotFoundError  unknown or unsupported config name (Ret 607)
+│   │   └── EncryptionRequiredError  the device wants the encrypted session, not a plain one
 │   └── InvalidRequestError  the device could not parse or accept the request
 ├── TransportError           I/O: the network, not the protocol
 │   ├── ConnectionClosedError
@@ -38,6 +40,8 @@ __all__ = [
     "ConfigNotFoundError",
     "ConnectionClosedError",
     "DeviceError",
+    "EncryptedBodyError",
+    "EncryptionRequiredError",
     "FrameError",
     "InvalidRequestError",
     "NotLoggedInError",
@@ -77,6 +81,13 @@ class ReassemblyError(FrameError):
 
 class PayloadError(ProtocolError):
     """A message body could not be read: not JSON, not an object, too large or too deep."""
+
+
+class EncryptedBodyError(PayloadError):
+    """An encrypted body of the FunSDK session (docs/protocol.md §6.3) that cannot be read: not
+    base64, not whole AES blocks, no NUL padding, garbage once decrypted, an RSA block that
+    does not decrypt, a negotiation answer without a usable key. The message never holds a
+    key, a plaintext or a ciphertext."""
 
 
 class DeviceError(XMCamError):
@@ -133,6 +144,20 @@ class UnsupportedError(DeviceError):
 
 class ConfigNotFoundError(UnsupportedError):
     """The config name does not exist on this device (Ret 607), or is not supported."""
+
+
+class EncryptionRequiredError(UnsupportedError):
+    """The device wants the encrypted (FunSDK) session and answered a plain login without
+    logging in: an empty reply, or a reply that says its bodies are AES-encrypted
+    (`DataUseAES`). Retrying the plain login is useless; log in with encryption instead.
+
+    `ret` is the plain login reply's Ret code, 0 when it had none."""
+
+    def __init__(self, detail: str, *, ret: int = 0, message_id: int | None = None) -> None:
+        self.ret = ret
+        self.message_id = message_id
+        self.context = detail
+        XMCamError.__init__(self, f"the camera wants an encrypted session: {detail}")
 
 
 class InvalidRequestError(DeviceError):

@@ -1,6 +1,7 @@
 """The sans-I/O DVRIP protocol core: bytes in, events out, for both the client and the device role.
 
-Standard library only. No sockets, no asyncio, no threads, no clock: the shells (the asyncio
+Standard library only (the encrypted session's `crypto` module loads `cryptography` when a
+session first needs it). No sockets, no asyncio, no threads, no clock: the shells (the asyncio
 client, the blocking client, the simulator) move bytes and time in and out of it.
 """
 
@@ -26,12 +27,14 @@ from xmcam.protocol.connection import (
     LoginReply,
     LoginRequest,
     MediaPacket,
+    NegotiationReply,
     Notification,
     Reply,
     Request,
     UnexpectedFrame,
     session_id_style_of,
 )
+from xmcam.protocol.crypto import DeviceKeyPair, EncryptionOffer, SessionCipher
 from xmcam.protocol.fields import (
     DEVICE_TIME_FORMAT,
     format_device_time,
@@ -86,7 +89,9 @@ __all__ = [
     "ClientState",
     "DeviceConnection",
     "DeviceEvent",
+    "DeviceKeyPair",
     "EncryptType",
+    "EncryptionOffer",
     "ForcedLogout",
     "Frame",
     "FrameDecoder",
@@ -96,10 +101,12 @@ __all__ = [
     "LoginRequest",
     "MediaPacket",
     "MessageId",
+    "NegotiationReply",
     "Notification",
     "Reply",
     "Request",
     "Ret",
+    "SessionCipher",
     "SessionIdStyle",
     "UnexpectedFrame",
     "decode_body",

@@ -18,6 +18,13 @@ because a late reply could otherwise pass for the answer to the next request
 
 A ProtocolError from the peer's bytes is raised by `receive_data()` (after returning the
 events of the frames before the bad bytes) and closes the connection state for good.
+
+Both classes also speak the encrypted FunSDK session (`xmcam.protocol.crypto`, docs/protocol.md
+§6.3): the client negotiates (`negotiate()`), logs in encrypted (`login_encrypted()`) and from
+then on seals and opens the bodies of every encrypted message id itself; the device answers
+the negotiation (`accept_negotiation()`), reads encrypted logins, and seals its replies and
+pushes once such a login is accepted. The events carry decrypted frames, so a shell that logs
+`event.frame` logs the bodies in clear (redacted as always), never the keys.
 """
 
 from __future__ import annotations
@@ -27,8 +34,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from xmcam.errors import ProtocolError, StateError, error_for_ret
-from xmcam.protocol.auth import DEFAULT_LOGIN_TYPE, EncryptType, login_body
+from xmcam.errors import (
+    EncryptedBodyError,
+    EncryptionRequiredError,
+    ProtocolError,
+    StateError,
+    error_for_ret,
+)
+from xmcam.protocol.auth import DEFAULT_LOGIN_TYPE, EncryptType, login_body, sofia_hash
 from xmcam.protocol.codes import (
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
@@ -37,11 +50,29 @@ from xmcam.protocol.codes import (
     message_name,
     reply_id,
 )
+from xmcam.protocol.crypto import (
+    FUNSDK_LOGIN_TYPE,
+    NEGOTIATION_SESSION_ID,
+    NOT_ENCRYPTED_IDS,
+    DeviceKeyPair,
+    EncryptionOffer,
+    SessionCipher,
+    bootstrap_cipher,
+    encrypted_login_plaintext,
+    is_sealed,
+    negotiation_body,
+    new_communicate_key,
+    offer_body,
+    read_encrypted_login,
+    read_offer,
+    with_payload,
+)
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame
 from xmcam.protocol.header import (
     DEFAULT_LIMITS,
     DEVICE_LIMITS,
     DEVICE_VERSION,
+    FUNSDK_MARKER,
     Limits,
 )
 from xmcam.protocol.payload import (
@@ -66,6 +97,7 @@ __all__ = [
     "LoginReply",
     "LoginRequest",
     "MediaPacket",
+    "NegotiationReply",
     "Notification",
     "Reply",
     "Request",
@@ -193,11 +225,33 @@ class LoginReply(Reply):
     extra_channel_count: int | None = None
     device_type: str | None = None
     data_use_aes: bool = False
+    encrypted: bool = False
+    """The login was the encrypted one (`login_encrypted()`)."""
 
     @property
     def ok(self) -> bool:
         """True only for a success Ret code: a login reply without one did not log in."""
         return self.body.ret in SUCCESS_RETS
+
+    def raise_for_ret(self) -> None:
+        """As Reply.raise_for_ret; EncryptionRequiredError for a plain login answered with an
+        empty reply, which is how firmware that wants the encrypted session answers one (our
+        reading of AlexxIT/go2rtc#2246: go2rtc drops a reply's last two bytes and reports
+        "unexpected end of JSON input" for what is left)."""
+        if not self.body.data and not self.encrypted:
+            raise EncryptionRequiredError(
+                "it answered the plain login with an empty reply", message_id=MessageId.LOGIN_REQ
+            )
+        Reply.raise_for_ret(self)
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiationReply(Reply):
+    """The answer to the pre-login negotiation (1413 → 1414). `offer` is the device's key and
+    its ids in clear when it offers the encrypted session; None when it answered in clear
+    (firmware without the session takes the 1413 for a claim and refuses it)."""
+
+    offer: EncryptionOffer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,16 +349,44 @@ class ClientConnection:
         self._binary_answer = False
         self._session_id_key: tuple[int, SessionIdStyle] | None = None
         self._session_id_text_cached = ""
+        # The encrypted session: what the negotiation offered, the cipher of the login in
+        # flight, and the session's cipher once that login succeeded.
+        self._negotiating = False
+        self._offer: EncryptionOffer | None = None
+        self._login_cipher: SessionCipher | None = None
+        self._cipher: SessionCipher | None = None
+        self.last_plaintext: bytes | None = None
+        """The last frame sent encrypted, as it was before encryption (header and JSON), for
+        a debug log that shows bodies: run it through `redacted_hex_dump()` like any frame."""
 
     @classmethod
-    def for_session(cls, session_id: int, **options: Any) -> ClientConnection:
+    def for_session(
+        cls, session_id: int, *, session_cipher: SessionCipher | None = None, **options: Any
+    ) -> ClientConnection:
         """A connection that joins a session logged in on another connection, as media and
         download sockets do (PROTOCOL.md §6.1: "sessions are per TCP connection; data
-        sockets reuse the control session's id")."""
+        sockets reuse the control session's id"). In an encrypted session pass the control
+        connection's `session_cipher`: its key covers the session's every connection."""
         connection = cls(**options)
         connection.session_id = session_id
         connection.state = ClientState.LOGGED_IN
+        connection._cipher = session_cipher
         return connection
+
+    @property
+    def session_cipher(self) -> SessionCipher | None:
+        """The cipher of an encrypted session (None in a plain one). Never log it."""
+        return self._cipher
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether this connection is logged in to an encrypted session."""
+        return self._cipher is not None
+
+    @property
+    def offer(self) -> EncryptionOffer | None:
+        """What the negotiation's answer offered, once it came."""
+        return self._offer
 
     @property
     def pending_request(self) -> int | None:
@@ -338,6 +420,72 @@ class ClientConnection:
         )
         self._pending = MessageId.LOGIN_REQ
         self.state = ClientState.LOGGING_IN
+        self._login_cipher = None
+        return wire
+
+    def negotiate(self, *, sequence: int | None = None) -> bytes:
+        """The pre-login negotiation (1413, header session 99999, 0x63 in byte 12): the device
+        answers with a NegotiationReply, whose `offer` says whether it offers the encrypted
+        session. It asks for nothing secret, so it may go to any device first."""
+        self._check_can_send(MessageId.MONITOR_CLAIM_REQ, expect_reply=True, logged_in_only=False)
+        if self.state is not ClientState.NOT_LOGGED_IN:
+            raise StateError(
+                f"the negotiation comes before the login, not while {self.state.value}"
+            )
+        wire = encode_frame(
+            MessageId.MONITOR_CLAIM_REQ,
+            encode_body(negotiation_body(), self._terminator),
+            session_id=NEGOTIATION_SESSION_ID,
+            sequence=self._next_sequence(sequence),
+            total_packets=FUNSDK_MARKER,
+        )
+        self._pending = MessageId.MONITOR_CLAIM_REQ
+        self._negotiating = True
+        self._binary_answer = False
+        return wire
+
+    def login_encrypted(
+        self,
+        user: str,
+        password: str,
+        *,
+        login_type: str = FUNSDK_LOGIN_TYPE,
+        communicate_key: bytes | None = None,
+        sequence: int | None = None,
+    ) -> bytes:
+        """The encrypted login (1000, 0x63 in byte 12) under the key the negotiation offered:
+        UserName, the password's Sofia hash and a fresh CommunicateKey, each RSA-encrypted,
+        the JSON wrapped by the bootstrap key. When its reply says Ret 100, every message id
+        the device did not list as clear is sealed and opened under the CommunicateKey.
+        `communicate_key` is for tests; leave it out. Raises ValueError for a user name too
+        long for the device's key."""
+        self._check_can_send(MessageId.LOGIN_REQ, expect_reply=True, logged_in_only=False)
+        offer = self._offer
+        if offer is None:
+            raise StateError("an encrypted login needs a negotiation that offered a key first")
+        key = new_communicate_key() if communicate_key is None else communicate_key
+        cipher = SessionCipher(key, offer.not_encrypted)
+        public = offer.public_key
+        plaintext = encrypted_login_plaintext(
+            public.encrypt_hex(user.encode("utf-8")),
+            public.encrypt_hex(sofia_hash(password).encode("ascii")),
+            public.encrypt_hex(key),
+            login_type,
+        )
+        number = self._next_sequence(sequence)
+        self.last_plaintext = encode_frame(
+            MessageId.LOGIN_REQ, plaintext, sequence=number, total_packets=FUNSDK_MARKER
+        )
+        wire = encode_frame(
+            MessageId.LOGIN_REQ,
+            bootstrap_cipher().seal(plaintext),
+            session_id=0,
+            sequence=number,
+            total_packets=FUNSDK_MARKER,
+        )
+        self._pending = MessageId.LOGIN_REQ
+        self.state = ClientState.LOGGING_IN
+        self._login_cipher = cipher
         return wire
 
     def request(
@@ -366,12 +514,15 @@ class ClientConnection:
         content = dict(body or {})
         if add_session_id and "SessionID" not in content:
             content["SessionID"] = self._session_id_text(session_id_style or self._style)
-        wire = encode_frame(
-            message_id,
-            encode_body(content, self._terminator),
-            session_id=self.session_id,
-            sequence=self._next_sequence(sequence),
-        )
+        data = encode_body(content, self._terminator)
+        number = self._next_sequence(sequence)
+        cipher = self._cipher
+        if cipher is not None and message_id not in cipher.clear_ids:
+            self.last_plaintext = encode_frame(
+                message_id, data, session_id=self.session_id, sequence=number
+            )
+            data = cipher.seal(data)
+        wire = encode_frame(message_id, data, session_id=self.session_id, sequence=number)
         if expect_reply:
             self._pending = message_id
             self._binary_answer = False
@@ -440,9 +591,14 @@ class ClientConnection:
     def _event_for(self, frame: Frame) -> ClientEvent:
         pending = self._pending
         message_id = frame.header.message_id
+        cipher = self._cipher
+        if cipher is not None and message_id not in cipher.clear_ids:
+            frame = cipher.open_frame(frame)
         # A request is only made outstanding when it has a reply id, which is its id + 1.
         if pending is None or message_id != pending + 1:
             return self._unasked(frame)
+        if self._negotiating:
+            return self._negotiation_finished(frame)
         if message_id in MEDIA_MESSAGE_IDS and (
             self._binary_answer or not _looks_like_json(frame.payload)
         ):
@@ -461,6 +617,7 @@ class ClientConnection:
         if pending == MessageId.LOGOUT_REQ:
             self.state = ClientState.NOT_LOGGED_IN
             self.session_id = 0
+            self._cipher = None
         return Reply(pending, frame, body)
 
     def _unasked(self, frame: Frame) -> ClientEvent:
@@ -478,11 +635,31 @@ class ClientConnection:
             return ForcedLogout(frame)
         return UnexpectedFrame(frame)
 
+    def _negotiation_finished(self, frame: Frame) -> NegotiationReply:
+        self._pending = None
+        self._negotiating = False
+        if not is_sealed(frame.payload):
+            body = decode_body(frame.payload, self._limits)
+            return NegotiationReply(MessageId.MONITOR_CLAIM_REQ, frame, body)
+        what = "the negotiation's answer (1414)"
+        plain = bootstrap_cipher().open(frame.payload, what)
+        try:
+            body = decode_body(plain, self._limits)
+        except ProtocolError as error:
+            raise EncryptedBodyError(f"{what} decrypts to garbage ({error})") from None
+        self._offer = read_offer(body)
+        return NegotiationReply(
+            MessageId.MONITOR_CLAIM_REQ, with_payload(frame, plain), body, offer=self._offer
+        )
+
     def _login_finished(self, frame: Frame, body: Body) -> LoginReply:
+        cipher, self._login_cipher = self._login_cipher, None
+        encrypted = cipher is not None
         if body.ret not in SUCCESS_RETS:
             self.state = ClientState.NOT_LOGGED_IN
             self.session_id = 0
-            return LoginReply(MessageId.LOGIN_REQ, frame, body)
+            self._cipher = None
+            return LoginReply(MessageId.LOGIN_REQ, frame, body, encrypted=encrypted)
         session_id = body.session_id
         if session_id is None:
             session_id = frame.session_id
@@ -494,6 +671,7 @@ class ClientConnection:
         self.session_id = session_id
         self.alive_interval = alive
         self.state = ClientState.LOGGED_IN
+        self._cipher = cipher
         device_type = body.get("DeviceType")
         return LoginReply(
             MessageId.LOGIN_REQ,
@@ -505,6 +683,7 @@ class ClientConnection:
             extra_channel_count=_int_in(body.get("ExtraChannel"), _CHANNEL_COUNT_RANGE),
             device_type=device_type if isinstance(device_type, str) else None,
             data_use_aes=body.get("DataUseAES") is True,
+            encrypted=encrypted,
         )
 
     def _check_can_send(self, message_id: int, *, expect_reply: bool, logged_in_only: bool) -> None:
@@ -552,11 +731,15 @@ class LoginRequest:
     password: str
     encrypt_type: str
     login_type: str
+    encrypted: bool = False
+    """An encrypted login: `user` and `password` are its RSA blocks decrypted."""
+    communicate_key: bytes = b""
+    """The session key an encrypted login brings (a secret: never log it)."""
 
-    def __repr__(self) -> str:  # the password field must never reach a log
+    def __repr__(self) -> str:  # the password field and the key must never reach a log
         return (
             f"LoginRequest(user={self.user!r}, encrypt_type={self.encrypt_type!r}, "
-            f"login_type={self.login_type!r})"
+            f"login_type={self.login_type!r}, encrypted={self.encrypted})"
         )
 
 
@@ -574,10 +757,21 @@ class Request:
     body: Body | None
     authenticated: bool
     session_matches: bool
+    encrypted: bool = False
+    """The body came encrypted under the session's key (and `frame` holds it decrypted)."""
 
     @property
     def message_id(self) -> int:
         return self.frame.message_id
+
+    @property
+    def is_negotiation(self) -> bool:
+        """A FunSDK negotiation: a 1413 with the 0x63 marker in byte 12 or session 99999 in
+        its header. Firmware without the encrypted session takes it for a claim."""
+        header = self.frame.header
+        return header.message_id == MessageId.MONITOR_CLAIM_REQ and (
+            header.total_packets == FUNSDK_MARKER or header.session_id == NEGOTIATION_SESSION_ID
+        )
 
     @property
     def reply_id(self) -> int | None:
@@ -615,10 +809,27 @@ class DeviceConnection:
         self.session_id: int | None = None
         self.user: str | None = None
         self._push_sequence = 0
+        # The encrypted session: this connection's key pair and ids in clear once a
+        # negotiation was answered, and the session's cipher once an encrypted login was
+        # accepted.
+        self._key_pair: DeviceKeyPair | None = None
+        self._clear_ids: frozenset[int] = NOT_ENCRYPTED_IDS
+        self._cipher: SessionCipher | None = None
 
     @property
     def logged_in(self) -> bool:
         return self.session_id is not None
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the session was opened by an encrypted login."""
+        return self._cipher is not None
+
+    def expects_encryption(self, message_id: int) -> bool:
+        """Whether requests with this id must come encrypted in this connection's session (a
+        device drops those that come in clear)."""
+        cipher = self._cipher
+        return cipher is not None and message_id not in cipher.clear_ids
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[DeviceEvent]:
         """Take bytes from the client; return its requests. Raises ProtocolError on bytes
@@ -627,10 +838,20 @@ class DeviceConnection:
         return _events_until_failure(self._receiver, self._decoder.feed(data), self._event_for)
 
     def _event_for(self, frame: Frame) -> DeviceEvent:
-        if frame.message_id in MEDIA_MESSAGE_IDS:
+        message_id = frame.message_id
+        if message_id in MEDIA_MESSAGE_IDS:
             return Request(frame, None, self.logged_in, self._session_matches(frame, None))
+        if message_id == MessageId.LOGIN_REQ and is_sealed(frame.payload):
+            return self._encrypted_login(frame)
+        cipher = self._cipher
+        if cipher is not None and message_id not in cipher.clear_ids and is_sealed(frame.payload):
+            frame = cipher.open_frame(frame)
+            body = frame.body(self._limits)
+            return Request(
+                frame, body, self.logged_in, self._session_matches(frame, body), encrypted=True
+            )
         body = frame.body(self._limits)
-        if frame.message_id == MessageId.LOGIN_REQ:
+        if message_id == MessageId.LOGIN_REQ:
             return LoginRequest(
                 frame,
                 body,
@@ -640,6 +861,28 @@ class DeviceConnection:
                 login_type=_text(body.get("LoginType")),
             )
         return Request(frame, body, self.logged_in, self._session_matches(frame, body))
+
+    def _encrypted_login(self, frame: Frame) -> LoginRequest:
+        key_pair = self._key_pair
+        if key_pair is None:
+            raise EncryptedBodyError("an encrypted login came without a negotiation before it")
+        what = "the encrypted login"
+        plain = bootstrap_cipher().open(frame.payload, what)
+        try:
+            body = decode_body(plain, self._limits)
+        except ProtocolError as error:
+            raise EncryptedBodyError(f"{what} decrypts to garbage ({error})") from None
+        login = read_encrypted_login(body, key_pair)
+        return LoginRequest(
+            with_payload(frame, plain),
+            body,
+            user=login.user,
+            password=login.password,
+            encrypt_type=_text(body.get("EncryptType")),
+            login_type=_text(body.get("LoginType")),
+            encrypted=True,
+            communicate_key=login.communicate_key,
+        )
 
     def _session_matches(self, frame: Frame, body: Body | None) -> bool:
         if self.session_id is None or frame.session_id != self.session_id:
@@ -661,6 +904,31 @@ class DeviceConnection:
             request.body,
             self.logged_in,
             self._session_matches(request.frame, request.body),
+            request.encrypted,
+        )
+
+    def accept_negotiation(
+        self,
+        request: Request,
+        key_pair: DeviceKeyPair,
+        fields: Mapping[str, Any],
+        *,
+        not_encrypted: frozenset[int] = NOT_ENCRYPTED_IDS,
+    ) -> bytes:
+        """The 1414 answer to a negotiation (`request.is_negotiation`): `fields` (Bits,
+        EncryptAlgo, ...) with this connection's public key and the ids left in clear,
+        wrapped by the bootstrap key. An encrypted login on this connection is then read with
+        `key_pair`."""
+        body = offer_body(fields, key_pair.public, not_encrypted)
+        payload = bootstrap_cipher().seal(encode_body(body, b"\n"))
+        self._key_pair = key_pair
+        self._clear_ids = frozenset(not_encrypted)
+        return encode_frame(
+            MessageId.MONITOR_CLAIM_RSP,
+            payload,
+            session_id=request.frame.session_id,
+            sequence=request.frame.sequence,
+            version=DEVICE_VERSION,
         )
 
     def accept_login(
@@ -676,6 +944,10 @@ class DeviceConnection:
         wire = self._reply_bytes(request.frame, dict(reply_fields), session_id, session_id_style)
         self.session_id = session_id  # only once the reply could be built
         self.user = request.user
+        # The login reply itself goes in clear; the session's messages from now on do not.
+        self._cipher = (
+            SessionCipher(request.communicate_key, self._clear_ids) if request.encrypted else None
+        )
         return wire
 
     def reject_login(
@@ -692,6 +964,14 @@ class DeviceConnection:
         """End the session (after a logout request, or when it expired)."""
         self.session_id = None
         self.user = None
+        self._cipher = None
+
+    def _sealed(self, message_id: int, data: bytes) -> bytes:
+        """A body as this session sends it: encrypted when the id is, else as it is."""
+        cipher = self._cipher
+        if cipher is None or message_id in cipher.clear_ids:
+            return data
+        return cipher.seal(data)
 
     def reply(
         self,
@@ -726,9 +1006,10 @@ class DeviceConnection:
         content.setdefault("SessionID", format_session_id(self.session_id, session_id_style))
         sequence = self._push_sequence
         self._push_sequence = (sequence + 1) & 0xFFFFFFFF
+        data = encode_body(content, self._terminator if terminator is None else terminator)
         return encode_frame(
             message_id,
-            encode_body(content, self._terminator if terminator is None else terminator),
+            self._sealed(message_id, data),
             session_id=self.session_id,
             sequence=sequence,
             version=DEVICE_VERSION,
@@ -749,9 +1030,10 @@ class DeviceConnection:
         has no reply."""
         if request.reply_id is None:
             raise StateError(f"{message_name(request.message_id)} has no reply to send")
+        data = encode_body(body, self._terminator if terminator is None else terminator)
         return encode_frame(
             request.reply_id,
-            encode_body(body, self._terminator if terminator is None else terminator),
+            self._sealed(request.reply_id, data),
             session_id=session_id,
             sequence=request.frame.sequence,
             version=DEVICE_VERSION,
@@ -766,9 +1048,11 @@ class DeviceConnection:
         terminator: bytes | None = None,
     ) -> bytes:
         content.setdefault("SessionID", format_session_id(session_id, style))
+        answer_id = reply_id(request_frame.message_id)
+        data = encode_body(content, self._terminator if terminator is None else terminator)
         return encode_frame(
-            reply_id(request_frame.message_id),
-            encode_body(content, self._terminator if terminator is None else terminator),
+            answer_id,
+            self._sealed(answer_id, data),
             session_id=session_id,
             sequence=request_frame.sequence,
             version=DEVICE_VERSION,

@@ -29,8 +29,9 @@ __all__ = [
 REDACTED: Final = "<redacted>"
 
 # Every body member known to carry a password, its hash or a key (PROTOCOL.md §6, §17, §21;
-# Wi-Fi `Keys` in NetWork.Wifi, FunSDK's AdminToken and CommunicateKey). Matched without
-# regard to case or surrounding white space.
+# Wi-Fi `Keys` in NetWork.Wifi, FunSDK's AdminToken and CommunicateKey, and the device's RSA
+# PublicKey of the encrypted session: not secret, but key material a debug log has no use
+# for). Matched without regard to case or surrounding white space.
 SECRET_KEYS: Final = frozenset(
     {
         "password",
@@ -41,6 +42,7 @@ SECRET_KEYS: Final = frozenset(
         "keys",
         "admintoken",
         "communicatekey",
+        "publickey",
     }
 )
 
