@@ -298,7 +298,7 @@ class DevicePublicKey:
             raise EncryptedBodyError(
                 f"the device's PublicKey is not an RSA key of {_MIN_RSA_BITS} bits or more"
             )
-        if exponent < 3 or exponent % 2 == 0 or exponent >= modulus:
+        if exponent < 3 or exponent % 2 == 0:  # under the bounds above, always < modulus
             raise EncryptedBodyError("the device's PublicKey has an unusable exponent")
         return cls(modulus, exponent)
 
