@@ -20,6 +20,7 @@ from xmcam.protocol import (
     DeviceConnection,
     FrameDecoder,
     Limits,
+    SessionCipher,
     decode_body,
     encode_frame,
     encode_message,
@@ -127,3 +128,26 @@ def test_body_reader_survives_mutated_bodies() -> None:
         assert isinstance(decode_body(b"".join(parts), SMALL_LIMITS).data, dict)
 
     assert run_harness(4, BODIES, feed_body) > 0
+
+
+# The encrypted session: a real exchange's sealed frames as the corpus, mutated the same way.
+SESSION_KEY = bytes(range(16))
+ENCRYPTED_CORPUS: list[bytes] = [
+    encode_frame(1007, SessionCipher(SESSION_KEY).seal(b'{ "Name" : "KeepAlive", "Ret" : 100 }\n')),
+    encode_frame(1504, SessionCipher(SESSION_KEY).seal(b'{ "AlarmInfo" : { "Channel" : 0 } }\n')),
+    encode_frame(1021, SessionCipher(SESSION_KEY).seal(SEED_FRAMES[3].payload[20:])),
+    encode_frame(1414, b"7b39TFcOQLvicIPJ+ruy/zRNtJmETeNos+id7XiwLi9t7vW74uHQ3/gowFvs\x00"),
+]
+
+
+def feed_encrypted_client(parts: list[bytes]) -> None:
+    connection = ClientConnection.for_session(
+        1, session_cipher=SessionCipher(SESSION_KEY), limits=SMALL_LIMITS
+    )
+    connection.request(1006, {"Name": "KeepAlive"})
+    for part in parts:
+        connection.receive_data(part)
+
+
+def test_an_encrypted_client_connection_survives_mutated_streams() -> None:
+    assert run_harness(5, ENCRYPTED_CORPUS, feed_encrypted_client) > 0
