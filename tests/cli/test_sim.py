@@ -212,3 +212,32 @@ def test_unpaced_is_announced() -> None:
     code, err = _stop(child, signal.SIGTERM)
     assert code == 0
     assert "media_pace=0.0" in err
+
+
+async def test_the_encrypted_session_is_announced_and_overridden(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv, mode in (
+        (["--profile", "v506"], "required"),
+        (["--profile", "v506", "--encryption", "off"], "off"),
+        (["--encryption", "optional"], "optional"),
+        ([], "off"),
+    ):
+        args = build_parser().parse_args(["sim", "--port", "0", *argv])
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_simulator(args, stop))
+        out = err = ""
+        while "listening on" not in out:
+            await asyncio.sleep(0.01)
+            captured = capsys.readouterr()
+            out, err = out + captured.out, err + captured.err
+        stop.set()
+        assert await task == ExitCode.SUCCESS
+        assert f"encrypted session {mode};" in err + capsys.readouterr().err
+
+
+def test_a_bad_encryption_mode_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sim", "--encryption", "sometimes"])
+    assert exit_info.value.code == 2
+    assert "argument --encryption" in capsys.readouterr().err

@@ -97,6 +97,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             discovery_port=args.discovery_port,
             alarm_center=args.alarm_center,
             serial=args.serial,
+            encryption=args.encryption,
         )
     except (ProfileError, StateFileError, MediaError) as error:
         print(f"xmcam: {error}", file=sys.stderr)
@@ -116,6 +117,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     profile = simulator.profile
     print(
         f"profile {profile.name}: {profile.channels.video} channel(s); "
+        f"encrypted session {profile.encryption.mode.value}; "
         f"faults: {simulator.faults.describe()}; Ctrl-C stops",
         file=sys.stderr,
         flush=True,
@@ -153,6 +155,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "examples:\n  xmcam sim --port 0\n  xmcam sim --profile nvr-8ch --alarm-every 10\n"
             "  xmcam sim --state cam.json --reply-delay 0.5 --silent-ids 1020\n"
             "  xmcam sim --video cam.h265 --sub-video sub.h264 --no-audio --recordings files.json\n"
+            "  xmcam sim --profile v506               # wants the encrypted session\n"
+            "  xmcam sim --encryption optional        # the seed's camera, both kinds of login\n"
             f"built-in profiles: {', '.join(BUILTIN_PROFILES)}"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -164,6 +168,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--port", type=_port, default=DEFAULT_PORT, help="TCP port; 0 picks a free one"
     )
     parser.add_argument("--profile", help="a built-in profile name or a profile JSON file")
+    parser.add_argument(
+        "--encryption",
+        choices=("off", "optional", "required"),
+        help="the encrypted FunSDK session: off, optional (both kinds of login) or required "
+        "(as newer firmware; the v506 profile's own setting)",
+    )
     parser.add_argument("--state", type=Path, help="keep changes in this JSON file across restarts")
     # Own destinations: the global -u/-p options are the client's, not the simulator's.
     parser.add_argument(

@@ -7,6 +7,11 @@ it asks the device which connections to close (`expired()`), and writes alarm pu
 (`alarm()`) to the connections they are for. Nothing here knows a socket or a clock of its
 own: time comes from the injected `clock` (monotonic seconds), so tests need not wait.
 
+A device whose profile offers the encrypted FunSDK session answers the negotiation and the
+1010 probe before login, reads encrypted logins, and seals its replies to an encrypted session
+(`encryption.py`, through the core's device role); one that requires it ignores plain logins
+and drops requests that come in clear for an encrypted id.
+
 A handler never sees the connection: the connection hands it a `RequestContext` (`context.py`)
 and applies the effects it asks for (log out, guard, unguard) once the reply is built; the
 effects for the shell (close, reboot) go on to `CameraConnection.effects`.
@@ -38,6 +43,7 @@ from xmcam.protocol import (
 from xmcam.sim.alarms import ActiveAlarms, AlarmRecord
 from xmcam.sim.commands import handle
 from xmcam.sim.context import Effect, RequestContext
+from xmcam.sim.encryption import SessionKeys, plain_login_ignored
 from xmcam.sim.media_commands import (
     CLAIM_IDS,
     MEDIA_REQUEST_IDS,
@@ -77,6 +83,7 @@ class CameraConnection:
         self.effects: list[Effect] = []  # for the shell: CLOSE and REBOOT
         self.frames_received = 0
         self.omit_terminator = False
+        self.keys = SessionKeys(device.profile.encryption)  # a fresh RSA key, made on first use
 
     @property
     def session_id(self) -> int | None:
@@ -90,15 +97,34 @@ class CameraConnection:
             self.frames_received += 1
             self.last_activity = self.device.clock()
             if isinstance(event, LoginRequest):
-                out.append(self.device.login(self, event))
+                out.append(self._login(event))
             else:
                 # Checked against the session as it is now: a login or logout earlier in
                 # the same read changes it.
                 out.extend(self._request(self.protocol.restamp(event)))
         return out
 
+    def _login(self, request: LoginRequest) -> bytes:
+        device = self.device
+        if device.profile.encryption.required and not request.encrypted:
+            device.login_attempts += 1  # seen, but never checked: it counts for no lockout
+            log.info(
+                "connection %d: a plain login, answered with nothing: this firmware wants the "
+                "encrypted session",
+                self.number,
+            )
+            return plain_login_ignored(request, device.quirks.terminator)
+        return device.login(self, request)
+
     def _request(self, request: Request) -> list[bytes]:
         if request.message_id in _NEVER_ANSWERED or request.reply_id is None:
+            return []
+        if self.protocol.expects_encryption(request.message_id) and not request.encrypted:
+            log.info(
+                "connection %d: %s in clear inside an encrypted session: dropped",
+                self.number,
+                request.message_id,
+            )
             return []
         if request.body is None:
             return []  # binary data (talk audio, upgrade data): nothing to answer here
@@ -116,6 +142,9 @@ class CameraConnection:
         return replies
 
     def _before_login(self, request: Request, body: Body) -> list[bytes]:
+        answer = self.keys.answer(self.protocol, request)
+        if answer is not None:  # the negotiation or the probe of the encrypted session
+            return [answer]
         if request.message_id in CLAIM_IDS:  # a media connection names a live session
             session = request.frame.session_id
             context = self._context(session)

@@ -15,7 +15,10 @@ A profile is a JSON file (see `profiles/ipc-seed.json`, the camera of the seed c
   request (`"SessionID": null` in one: the reply has no SessionID);
 - `quirks`: how this firmware differs (SessionID spelling, terminator, Ret codes, lockout,
   session expiry, silence before login, reply Names, WorkState's masks, ...);
-- `media`: the clips it streams, its frame rate, its snapshot (`xmcam.sim.media`).
+- `media`: the clips it streams, its frame rate, its snapshot (`xmcam.sim.media`); a built-in
+  profile names its own clips relative to the `xmcam.sim` package (`clips/main.h265`);
+- `encryption`: whether it speaks the encrypted FunSDK session, and how
+  (`xmcam.sim.encryption`).
 
 Other top-level members (`sources`, `notes`, and data the simulator does not serve yet, such
 as the `xm530` profile's `log` and `discovery`) are read by people, not by the loader.
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xmcam.protocol import Ret, SessionIdStyle
+from xmcam.sim.encryption import EncryptionMode, EncryptionSettings, parse_encryption_settings
 from xmcam.sim.media import MediaError, MediaSettings, parse_media_settings
 
 __all__ = [
@@ -43,7 +47,7 @@ __all__ = [
     "load_profile",
 ]
 
-BUILTIN_PROFILES: Final = ("ipc-seed", "nvr-8ch", "xm530")
+BUILTIN_PROFILES: Final = ("ipc-seed", "nvr-8ch", "xm530", "v506")
 DEFAULT_PROFILE: Final = "ipc-seed"
 _MAX_CHANNELS: Final = 256
 
@@ -134,6 +138,7 @@ class Profile:
     media: MediaSettings = field(default_factory=MediaSettings)
     channel_titles: list[str] = field(default_factory=list)
     fixed_replies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
 
     @property
     def alive_interval(self) -> int:
@@ -164,6 +169,16 @@ class Profile:
         """The same device streaming other clips (`MediaSettings` fields)."""
         return _replace(self, media=self.media.with_changes(**changes))
 
+    def with_encryption(self, mode: str | EncryptionMode) -> Profile:
+        """The same device with the encrypted session off, optional or required
+        (`--encryption`)."""
+        try:
+            chosen = EncryptionMode(mode)
+        except ValueError:
+            modes = ", ".join(item.value for item in EncryptionMode)
+            raise ProfileError(f"encryption must be one of {modes}, not {mode!r}") from None
+        return _replace(self, encryption=self.encryption.with_mode(chosen))
+
     def with_password(self, user: str, password_hash: str) -> Profile:
         """The same device where `user` exists with this password hash."""
         users = copy.deepcopy(self.users)
@@ -190,8 +205,9 @@ def load_profile(source: str | Path | None = None) -> Profile:
     None is the default profile, the seed's camera."""
     name = DEFAULT_PROFILE if source is None else source
     if isinstance(name, str) and name in BUILTIN_PROFILES:
-        text = resources.files("xmcam.sim").joinpath("profiles", f"{name}.json").read_text("utf-8")
-        return parse_profile(text, origin=name)
+        package = resources.files("xmcam.sim")
+        text = package.joinpath("profiles", f"{name}.json").read_text("utf-8")
+        return parse_profile(text, origin=name, media_root=Path(str(package)))
     path = Path(name)
     try:
         text = path.read_text("utf-8")
@@ -205,7 +221,7 @@ def load_profile(source: str | Path | None = None) -> Profile:
     return parse_profile(text, origin=str(path))
 
 
-def parse_profile(text: str, *, origin: str = "profile") -> Profile:
+def parse_profile(text: str, *, origin: str = "profile", media_root: Path | None = None) -> Profile:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -239,10 +255,18 @@ def parse_profile(text: str, *, origin: str = "profile") -> Profile:
         abilities=reader.obj("abilities"),
         storage=reader.array("storage"),
         quirks=_quirks(reader.obj("quirks"), origin),
-        media=_media(reader.obj("media"), origin),
+        media=_media(reader.obj("media"), origin, media_root),
         channel_titles=_titles(reader.array("channel_titles"), origin),
         fixed_replies=_fixed_replies(reader.obj("fixed_replies"), origin),
+        encryption=_encryption(data.get("encryption", {}), origin),
     )
+
+
+def _encryption(raw: object, origin: str) -> EncryptionSettings:
+    try:
+        return parse_encryption_settings(raw)
+    except ValueError as error:
+        raise ProfileError(f"{origin}: {error}") from None
 
 
 _MAX_TITLE: Final = 64
@@ -266,11 +290,20 @@ def _fixed_replies(raw: dict[str, Any], origin: str) -> dict[int, dict[str, Any]
     return replies
 
 
-def _media(raw: dict[str, Any], origin: str) -> MediaSettings:
+def _media(raw: dict[str, Any], origin: str, root: Path | None) -> MediaSettings:
     try:
-        return parse_media_settings(raw, origin)
+        settings = parse_media_settings(raw, origin)
     except MediaError as error:
         raise ProfileError(str(error)) from None
+    if root is None:
+        return settings
+    # A built-in profile's clips are files of the package.
+    paths = {
+        name: root / path
+        for name in ("main", "extra", "extra2", "audio", "snapshot")
+        if (path := getattr(settings, name)) is not None and not path.is_absolute()
+    }
+    return settings.with_changes(**paths)
 
 
 class _Reader:

@@ -321,8 +321,11 @@ class Simulator:
         audio: str | Path | None = None,
         no_audio: bool = False,
         recordings: str | Path | Iterable[Recording] | None = None,
+        encryption: str | None = None,
     ) -> None:
         chosen = profile if isinstance(profile, Profile) else load_profile(profile)
+        if encryption is not None:  # the encrypted FunSDK session: off, optional, required
+            chosen = chosen.with_encryption(encryption)
         media = {
             name: Path(value)
             for name, value in (("main", video), ("extra", sub_video), ("audio", audio))
