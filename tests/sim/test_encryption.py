@@ -251,12 +251,15 @@ def test_optional_takes_both_kinds_of_login() -> None:
     assert info.body.data["SystemInfo"]["SerialNo"] == "58e7fa5e6e262535"
 
 
-def test_a_device_without_the_session_takes_the_negotiation_for_a_claim() -> None:
+def test_a_device_without_the_session_refuses_the_negotiation_and_stays_open() -> None:
     wire = Wire(make_device())
     answer = negotiate(wire)
     assert answer.offer is None
+    assert answer.body.data == {"Name": "OPMonitor", "Ret": 103}
     with pytest.raises(InvalidRequestError):
         answer.raise_for_ret()
+    assert wire.camera.effects == []
+    assert wire.login().ok  # the plain login that follows, on the same connection
     # A 1010 probe gets what any request before a login gets: nothing, on the seed's camera.
     assert (
         wire.camera.receive(
@@ -322,3 +325,8 @@ def test_the_simulator_option_overrides_the_profile() -> None:
             assert client.login().ok
         with encrypted_client(camera.host, camera.port) as client:
             assert client.login(encrypted=False).ok
+
+
+def test_a_device_that_never_answers_claims_never_answers_the_negotiation() -> None:
+    wire = Wire(make_device(load_profile().with_quirks(monitor_claim_silent=True)))
+    assert wire.send(wire.client.negotiate()) == []

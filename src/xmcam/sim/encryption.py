@@ -2,8 +2,9 @@
 
 A profile's `encryption` object says whether the device speaks it:
 
-- `"mode"`: `"off"` (older firmware: a pre-login 1413 is a claim like any other, a 1010 gets
-  what requests before a login get), `"optional"` (both kinds of session), or `"required"`
+- `"mode"`: `"off"` (older firmware: the negotiation is refused as a claim of a session that
+  does not exist, Ret 103, and the connection stays open; a 1010 gets what requests before a
+  login get), `"optional"` (both kinds of session), or `"required"`
   (V5.06.R02 and later: only the encrypted session logs in);
 - `"negotiation_reply"`: the members of the 1414 answer besides the per-connection
   `PublicKey`, `NotEncryptMsgID` and `Ret` (Bits, CommunicateBits, EncryptAlgo, ...);
@@ -34,6 +35,7 @@ from xmcam.protocol import (
     LoginRequest,
     MessageId,
     Request,
+    Ret,
     encode_frame,
 )
 from xmcam.protocol.crypto import NOT_ENCRYPTED_IDS, offer_body
@@ -147,6 +149,12 @@ class SessionKeys:
         None when the request is not one (or the device does not offer the session)."""
         settings = self.settings
         if not settings.offered:
+            if request.is_negotiation and not request.authenticated:
+                # Older firmware takes it for a claim of a session that does not exist and
+                # refuses it; the connection stays open for the plain login that follows.
+                return protocol.reply_verbatim(
+                    request, {"Name": "OPMonitor", "Ret": Ret.ILLEGAL_REQUEST}, session_id=0
+                )
             return None
         if request.is_negotiation:
             return protocol.accept_negotiation(
