@@ -479,3 +479,16 @@ def test_the_default_list_of_ids_in_clear_is_the_devices() -> None:
     assert {1000, 1001, 1010, 1011, 1412, 1413, 1414, 1434} <= NOT_ENCRYPTED_IDS
     assert 1006 not in NOT_ENCRYPTED_IDS
     assert len(NOT_ENCRYPTED_IDS) == 32
+
+
+def test_the_plain_view_of_a_sealed_frame_is_its_plaintext(key_pair: DeviceKeyPair) -> None:
+    client, _ = encrypted(key_pair)
+    sealed = client.request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False)
+    assert client.plain_view(sealed) == client.last_plaintext
+    clear = client.request(MessageId.ENCRYPTION_INFO_REQ, {}, expect_reply=False)
+    assert client.plain_view(clear) is clear
+    assert ClientConnection().plain_view(b"x") == b"x"
+    negotiating, _ = negotiated(key_pair)
+    login = negotiating.login_encrypted("admin", "")
+    assert negotiating.plain_view(login).startswith(login[:4])
+    assert b'"EncryptType":"MD5"' in negotiating.plain_view(login)

@@ -358,6 +358,7 @@ class ClientConnection:
         self.last_plaintext: bytes | None = None
         """The last frame sent encrypted, as it was before encryption (header and JSON), for
         a debug log that shows bodies: run it through `redacted_hex_dump()` like any frame."""
+        self._last_sealed: bytes | None = None
 
     @classmethod
     def for_session(
@@ -486,6 +487,14 @@ class ClientConnection:
         self._pending = MessageId.LOGIN_REQ
         self.state = ClientState.LOGGING_IN
         self._login_cipher = cipher
+        self._last_sealed = wire
+        return wire
+
+    def plain_view(self, wire: bytes) -> bytes:
+        """`wire` as a debug log should show it: the last frame this connection sealed, as it
+        was before sealing (`last_plaintext`); any other frame as it is."""
+        if wire is self._last_sealed and self.last_plaintext is not None:
+            return self.last_plaintext
         return wire
 
     def request(
@@ -522,7 +531,10 @@ class ClientConnection:
                 message_id, data, session_id=self.session_id, sequence=number
             )
             data = cipher.seal(data)
-        wire = encode_frame(message_id, data, session_id=self.session_id, sequence=number)
+            wire = encode_frame(message_id, data, session_id=self.session_id, sequence=number)
+            self._last_sealed = wire
+        else:
+            wire = encode_frame(message_id, data, session_id=self.session_id, sequence=number)
         if expect_reply:
             self._pending = message_id
             self._binary_answer = False
