@@ -210,3 +210,20 @@ def test_all_lists_every_public_name() -> None:
 def test_user_not_found_is_an_authentication_error_only_at_login() -> None:
     assert type(error_for_ret(113, message_id=1001)) is AuthenticationError
     assert type(error_for_ret(113, message_id=1487)) is DeviceError
+
+
+def test_the_encryption_errors_say_what_the_camera_wants() -> None:
+    required = xmcam.errors.EncryptionRequiredError("it answered with nothing", message_id=1000)
+    unavailable = xmcam.errors.EncryptionUnavailableError("it refused", ret=103, message_id=1413)
+    assert str(required) == "the camera wants an encrypted session: it answered with nothing"
+    assert str(unavailable) == "the camera does not offer the encrypted session: it refused"
+    assert (required.ret, required.message_id, required.context) == (
+        0,
+        1000,
+        "it answered with nothing",
+    )
+    assert (unavailable.ret, unavailable.message_id) == (103, 1413)
+    for error in (required, unavailable):
+        assert isinstance(error, UnsupportedError)
+        assert not isinstance(error, AuthenticationError)
+    assert issubclass(xmcam.errors.EncryptedBodyError, PayloadError)

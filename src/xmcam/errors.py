@@ -17,7 +17,8 @@ XMCamError
 │   ├── PermissionDeniedError
 │   ├── UnsupportedError     the command or version is not supported
 │   │   ├── ConfigNotFoundError  unknown or unsupported config name (Ret 607)
-│   │   └── EncryptionRequiredError  the device wants the encrypted session, not a plain one
+│   │   ├── EncryptionRequiredError  the device wants the encrypted session, not a plain one
+│   │   └── EncryptionUnavailableError  the encrypted session was asked for; it is not offered
 │   └── InvalidRequestError  the device could not parse or accept the request
 ├── TransportError           I/O: the network, not the protocol
 │   ├── ConnectionClosedError
@@ -42,6 +43,7 @@ __all__ = [
     "DeviceError",
     "EncryptedBodyError",
     "EncryptionRequiredError",
+    "EncryptionUnavailableError",
     "FrameError",
     "InvalidRequestError",
     "NotLoggedInError",
@@ -158,6 +160,18 @@ class EncryptionRequiredError(UnsupportedError):
         self.message_id = message_id
         self.context = detail
         XMCamError.__init__(self, f"the camera wants an encrypted session: {detail}")
+
+
+class EncryptionUnavailableError(UnsupportedError):
+    """The encrypted session was asked for (`encryption="on"`), and the device does not offer
+    it: it refused the negotiation, or never answered it. `ret` is the refusal's Ret code, 0
+    when there was none."""
+
+    def __init__(self, detail: str, *, ret: int = 0, message_id: int | None = None) -> None:
+        self.ret = ret
+        self.message_id = message_id
+        self.context = detail
+        XMCamError.__init__(self, f"the camera does not offer the encrypted session: {detail}")
 
 
 class InvalidRequestError(DeviceError):

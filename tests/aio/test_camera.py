@@ -235,7 +235,7 @@ def test_ptz_stop_is_sent_when_the_caller_is_cancelled() -> None:
 def test_ptz_stop_is_retried_once() -> None:
     async def test(sim: Simulator) -> None:
         async with xmcam.connect(sim.host, sim.port) as cam:
-            sim.faults.drop_after_frames = 3  # login, start; the first stop is cut off
+            sim.faults.drop_after_frames = 4  # negotiation, login, start; the first stop is cut off
             await cam.ptz("right", duration=0)
             presets = [entry.preset for entry in sim.state.ptz_log]
             assert presets == [65535, -1, -1]

@@ -115,7 +115,7 @@ def test_idle_longer_than_the_alive_interval_logs_in_again() -> None:
 
 def test_ptz_stop_is_retried_once(sim: SimulatorThread) -> None:
     with xmcam.Camera(sim.host, sim.port) as cam:
-        sim.faults.drop_after_frames = 3  # login, start; the first stop is cut off
+        sim.faults.drop_after_frames = 4  # negotiation, login, start; the first stop is cut off
         cam.ptz("down", duration=0)
         presets = [entry.preset for entry in sim.state.ptz_log]
         assert presets == [65535, -1, -1]

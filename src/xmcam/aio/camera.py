@@ -51,7 +51,7 @@ from xmcam.errors import (
     TransportError,
     XMCamError,
 )
-from xmcam.protocol.connection import Reply
+from xmcam.protocol.connection import NegotiationReply, Reply
 
 __all__ = ["DEFAULT_PORT", "AsyncCamera", "connect"]
 
@@ -117,8 +117,19 @@ class AsyncCamera(ops.CameraBase):
             raise ConnectionClosedError("the camera was closed")
         await self._drop_link(None)
         link = await Link.open(self.host, self.port, self.timeout, self._put_alarm, self._ended)
+        plan = self._plan
         try:
-            reply = await link.login(self.user, self._password, self.timeout)
+            answer: NegotiationReply | None = None
+            if plan.negotiates():  # the encrypted session (xmcam.client.encryption)
+                try:
+                    answer = await link.negotiate(plan.negotiation_deadline(self.timeout))
+                except RequestTimeoutError:
+                    plan.negotiation_timed_out()
+                    await link.close()  # the late answer must meet nothing: a new link
+                    link = await Link.open(
+                        self.host, self.port, self.timeout, self._put_alarm, self._ended
+                    )
+            reply = await link.login(self.user, self._password, self.timeout, plan, answer)
             if self._guarded:
                 await self._on(link, ops.guard())
             if self._closed:  # close() ran while this login was under way

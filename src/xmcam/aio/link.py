@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Final
 
 from xmcam.client import operations as ops
+from xmcam.client.encryption import Encryption, LoginPlan
 from xmcam.client.models import AlarmEvent
 from xmcam.errors import (
     ConnectionClosedError,
@@ -44,6 +45,7 @@ from xmcam.protocol.connection import (
     ClientState,
     LoginReply,
     MediaPacket,
+    NegotiationReply,
     Reply,
 )
 from xmcam.protocol.framing import Frame
@@ -120,12 +122,29 @@ class Link(asyncio.BufferedProtocol):
             and self.connection.pending_request is None
         )
 
-    async def login(self, user: str, password: str, timeout: float) -> LoginReply:
-        """Log in: one attempt. Raises AuthenticationError (or AccountLockedError) on refusal."""
-        reply = await self._exchange(self.connection.login(user, password), timeout)
-        assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
-        reply.raise_for_ret()
+    async def negotiate(self, timeout: float) -> NegotiationReply:
+        """The encrypted session's negotiation (nothing secret). RequestTimeoutError ends the
+        link: a late answer must meet nothing."""
+        reply = await self._exchange(self.connection.negotiate(), timeout)
+        assert isinstance(reply, NegotiationReply)  # the core answers a negotiation so
         return reply
+
+    async def login(
+        self,
+        user: str,
+        password: str,
+        timeout: float,
+        plan: LoginPlan | None = None,
+        answer: NegotiationReply | None = None,
+    ) -> LoginReply:
+        """Log in: one attempt, plain or encrypted as `plan` decides from the negotiation's
+        `answer`. Raises AuthenticationError (or AccountLockedError) on refusal,
+        EncryptionRequiredError when a plain login meets firmware that wants encryption."""
+        plan = plan or LoginPlan(Encryption.OFF)
+        wire = plan.login_wire(self.connection, answer, user, password)
+        reply = await self._exchange(wire, timeout)
+        assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
+        return plan.finished(reply)
 
     async def call(self, call: ops.Call, timeout: float) -> Reply | None:
         """Send one request; return its reply (None for a call without reply, or one answered
@@ -164,7 +183,7 @@ class Link(asyncio.BufferedProtocol):
     def _write(self, wire: bytes) -> None:
         if self._transport is None or self._transport.is_closing():
             raise self.error or ConnectionClosedError("the connection is closed")
-        ops.log_frame("->", wire)
+        ops.log_sent(self.connection, wire)
         self._transport.write(wire)
 
     def end(self, error: XMCamError) -> None:

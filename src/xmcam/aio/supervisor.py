@@ -50,6 +50,7 @@ async def watch(
     user: str = "admin",
     password: str = "",
     timeout: float = 10.0,
+    encryption: str = "auto",
     backoff: Backoff | None = None,
     draw: Callable[[], float] = random.random,
     on_connect: Callable[[AsyncCamera], Awaitable[None]] | None = None,
@@ -69,7 +70,9 @@ async def watch(
     raises counts as a lost connection.
     """
     delays = backoff or Backoff()
-    camera = AsyncCamera(host, port, user=user, password=password, timeout=timeout)
+    camera = AsyncCamera(
+        host, port, user=user, password=password, timeout=timeout, encryption=encryption
+    )
     clock = asyncio.get_running_loop().time
     attempt = 0
     failed = False

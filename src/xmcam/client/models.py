@@ -40,6 +40,8 @@ class LoginInfo:
     alive_interval: int
     channel_count: int | None
     device_type: str | None
+    encrypted: bool = False
+    """The session is the encrypted FunSDK one (newer firmware)."""
 
 
 @dataclass(frozen=True, slots=True)

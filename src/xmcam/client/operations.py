@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Generic, TypedDict, TypeVar
 
 from xmcam.client import config_names, config_values, models
+from xmcam.client.encryption import Encryption, LoginPlan, encryption_mode
 from xmcam.client.models import AlarmEvent, LoginInfo
 from xmcam.errors import (
     AuthenticationError,
@@ -43,6 +44,7 @@ from xmcam.protocol.auth import sofia_hash
 from xmcam.protocol.codes import MessageId, Ret, message_name
 from xmcam.protocol.connection import (
     AlarmMessage,
+    ClientConnection,
     ClientEvent,
     ForcedLogout,
     LoginReply,
@@ -81,6 +83,7 @@ __all__ = [
     "keepalive",
     "keepalive_period",
     "log_frame",
+    "log_sent",
     "login_info",
     "logout",
     "net_alarm",
@@ -164,6 +167,13 @@ def perform(call: Call) -> Procedure[None]:
     yield call
 
 
+def log_sent(connection: ClientConnection, wire: bytes) -> None:
+    """Log a frame about to be sent; a sealed one as it was before sealing (its body in
+    clear, secrets overwritten as always: never the session key)."""
+    if wire_log.isEnabledFor(logging.DEBUG):
+        log_frame("->", connection.plain_view(wire))
+
+
 def log_frame(direction: str, wire: bytes) -> None:
     """Log one frame to the "xmcam.wire" logger at DEBUG, secrets overwritten."""
     if wire_log.isEnabledFor(logging.DEBUG):
@@ -196,12 +206,14 @@ class CameraOptions(TypedDict, total=False):
     user: str
     password: str
     timeout: float
+    encryption: str
 
 
 class CameraBase:
     """What both client shells keep about a camera: where it is, who logs in, the request
-    deadline, and the last login reply. The password is kept to log in again after a
-    reconnect and is never shown: not in the repr, not in any log or exception."""
+    deadline, how it logs in (`encryption`: "auto", "on" or "off", xmcam.client.encryption)
+    and the last login reply. The password is kept to log in again after a reconnect and is
+    never shown: not in the repr, not in any log or exception."""
 
     def __init__(
         self,
@@ -211,7 +223,9 @@ class CameraBase:
         user: str = "admin",
         password: str = "",
         timeout: float = 10.0,
+        encryption: str = "auto",
     ) -> None:
+        self._plan = LoginPlan(encryption_mode(encryption))
         self.host = host
         self.port = port
         self.user = user
@@ -231,6 +245,11 @@ class CameraBase:
         return f"{type(self).__name__}(host={self.host!r}, port={self.port}, user={self.user!r})"
 
     @property
+    def encryption(self) -> Encryption:
+        """How this camera logs in: auto, on or off."""
+        return self._plan.mode
+
+    @property
     def login_info(self) -> LoginInfo:
         """What the last login reply said (session id, AliveInterval, channels, type)."""
         if self._login is None:
@@ -244,6 +263,7 @@ def login_info(reply: LoginReply) -> LoginInfo:
         alive_interval=reply.alive_interval,
         channel_count=reply.channel_count,
         device_type=reply.device_type,
+        encrypted=reply.encrypted,
     )
 
 

@@ -57,6 +57,7 @@ from xmcam.protocol.connection import (
     ClientState,
     LoginReply,
     MediaPacket,
+    NegotiationReply,
     Reply,
 )
 from xmcam.protocol.framing import Frame
@@ -90,10 +91,13 @@ class Camera(ops.CameraBase):
         user: str = "admin",
         password: str = "",
         timeout: float = 10.0,
+        encryption: str = "auto",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clock = clock
-        super().__init__(host, port, user=user, password=password, timeout=timeout)
+        super().__init__(
+            host, port, user=user, password=password, timeout=timeout, encryption=encryption
+        )
 
     def _init_shell(self) -> None:
         self._socket: socket.socket | None = None
@@ -130,6 +134,35 @@ class Camera(ops.CameraBase):
         self.close()
 
     def _rebuild(self) -> None:
+        """Connect and log in: one login per call, encrypted or plain as the camera's
+        `encryption` and the device decide (xmcam.client.encryption)."""
+        self._connect()
+        plan = self._plan
+        try:
+            answer: NegotiationReply | None = None
+            if plan.negotiates():
+                try:
+                    reply = self._exchange(
+                        self._connection.negotiate(),
+                        timeout=plan.negotiation_deadline(self.timeout),
+                    )
+                except RequestTimeoutError:
+                    plan.negotiation_timed_out()
+                    self._connect()  # the late answer must meet nothing
+                else:
+                    assert isinstance(reply, NegotiationReply)  # the core answers it so
+                    answer = reply
+            wire = plan.login_wire(self._connection, answer, self.user, self._password)
+            login = self._exchange(wire)
+            assert isinstance(login, LoginReply)  # the core answers a login with a LoginReply
+            plan.finished(login)
+        except BaseException:
+            self.close()
+            raise
+        self._login = ops.login_info(login)
+
+    def _connect(self) -> None:
+        """A new connection (socket and core), not logged in."""
         self.close()
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
@@ -144,14 +177,6 @@ class Camera(ops.CameraBase):
         self._socket_timeout = sock.gettimeout()
         self._idle_poll.register(sock, select.POLLIN)
         self._connection = ClientConnection()
-        try:
-            reply = self._exchange(self._connection.login(self.user, self._password))
-            assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
-            reply.raise_for_ret()
-        except BaseException:
-            self.close()
-            raise
-        self._login = ops.login_info(reply)
 
     def _usable(self) -> bool:
         connection = self._connection
@@ -209,17 +234,18 @@ class Camera(ops.CameraBase):
             reply.raise_for_ret()
         return reply
 
-    def _exchange(self, wire: bytes) -> Reply | None:
-        """Send a request and read until its reply; the connection is closed on any failure
-        but a device's refusal."""
+    def _exchange(self, wire: bytes, *, timeout: float | None = None) -> Reply | None:
+        """Send a request and read until its reply (within `timeout`, the camera's unless
+        given); the connection is closed on any failure but a device's refusal."""
         pending = self._connection.pending_request
         try:
             self._send(wire)
-            reply = self._read_reply(None)
+            reply = self._read_reply(None if timeout is None else time.monotonic() + timeout)
         except TimeoutError:
             self.close()  # desynchronised: a late reply would answer the next request
+            seconds = self.timeout if timeout is None else timeout
             raise RequestTimeoutError(
-                f"no reply to {message_name(pending or 0)} within {self.timeout:g} s"
+                f"no reply to {message_name(pending or 0)} within {seconds:g} s"
             ) from None
         except BaseException:
             # Any other way out (a transport or protocol error, Ctrl-C) leaves the request
@@ -232,7 +258,7 @@ class Camera(ops.CameraBase):
     def _send(self, wire: bytes) -> None:
         if self._socket is None:
             raise ConnectionClosedError("the connection is closed")
-        ops.log_frame("->", wire)
+        ops.log_sent(self._connection, wire)
         try:
             self._socket.sendall(wire)
         except OSError as error:
