@@ -64,9 +64,12 @@ _log: Final = logging.getLogger("xmcam.fleet")
 # in front (hidden files).
 _NAME: Final = re.compile(r"[^\W_][\w.-]{0,63}")
 _CAMERA_KEYS: Final = frozenset(
-    {"name", "host", "port", "user", "password", "password_env", "timeout"}
+    {"name", "host", "port", "user", "password", "password_env", "timeout", "encryption"}
 )
-_DEFAULT_KEYS: Final = frozenset({"user", "password", "password_env", "port", "timeout"})
+_DEFAULT_KEYS: Final = frozenset(
+    {"user", "password", "password_env", "port", "timeout", "encryption"}
+)
+_ENCRYPTION_MODES: Final = ("auto", "on", "off")
 _TOP_KEYS: Final = frozenset({"camera", "defaults"})
 
 
@@ -86,6 +89,8 @@ class CameraEntry:
     password: str = field(default="", repr=False)
     timeout: float = DEFAULT_TIMEOUT
     """The deadline of each request (and of connecting), in seconds."""
+    encryption: str = "auto"
+    """The encrypted login of newer firmware: "auto", "on" or "off" (xmcam.client.encryption)."""
 
     @property
     def address(self) -> str:
@@ -123,6 +128,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
         port = 34567                # default 34567
         password = "..."            # or password_env = "VAR"; neither: empty password
         timeout = 5                 # seconds per request, default 10
+        encryption = "on"           # the encrypted login: auto (default), on or off
 
     Raises InventoryError (one line) for a file that cannot be read or is not TOML, an
     unknown key, a missing or malformed field, both `password` and `password_env`, an
@@ -177,6 +183,7 @@ class _Fields:
     password: str | None = None
     port: int | None = None
     timeout: float | None = None
+    encryption: str | None = None
     clear_password: bool = False
 
     @classmethod
@@ -196,6 +203,7 @@ class _Fields:
             password=_password(table, where),
             port=None if port is None else _port(port, where, "port"),
             timeout=_timeout(table.get("timeout"), where),
+            encryption=_encryption(table.get("encryption"), where),
             clear_password=_holds_clear_password(table),
         )
 
@@ -239,6 +247,14 @@ def _timeout(value: Any, where: str) -> float | None:
     return float(number)
 
 
+def _encryption(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value in _ENCRYPTION_MODES:
+        return value
+    _fail(where, "encryption", f"bad encryption {value!r}: expected auto, on or off")
+
+
 def _camera(table: Any, where: str, base: _Fields) -> CameraEntry:
     name = table.get("name") if isinstance(table, dict) else None
     if isinstance(name, str) and _NAME.fullmatch(name):
@@ -262,6 +278,7 @@ def _camera(table: Any, where: str, base: _Fields) -> CameraEntry:
         user=fields.user or base.user or "admin",
         password=_first(fields.password, base.password, ""),
         timeout=fields.timeout or base.timeout or DEFAULT_TIMEOUT,
+        encryption=fields.encryption or base.encryption or "auto",
     )
 
 
@@ -459,5 +476,6 @@ class _Run(Generic[T]):
             user=entry.user,
             password=entry.password,
             timeout=entry.timeout,
+            encryption=entry.encryption,
         ) as camera:
             return await self.action(camera)

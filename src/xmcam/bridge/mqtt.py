@@ -341,6 +341,7 @@ class MqttBridge:
             user=entry.user,
             password=entry.password,
             timeout=entry.timeout,
+            encryption=entry.encryption,
             backoff=self.camera_backoff,
             on_connect=functools.partial(self._connected, camera),
         )

@@ -70,7 +70,15 @@ def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
     target = target_of(args)
     name = args.name or _UNSAFE_NAME.sub("_", target.host)
     return [
-        CameraEntry(name, target.host, target.port, target.user, target.password, target.timeout)
+        CameraEntry(
+            name,
+            target.host,
+            target.port,
+            target.user,
+            target.password,
+            target.timeout,
+            target.encryption,
+        )
     ]
 
 

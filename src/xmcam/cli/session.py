@@ -52,6 +52,7 @@ class Target:
     user: str
     password: str
     timeout: float
+    encryption: str = "auto"
 
     def __repr__(self) -> str:
         return f"Target(host={self.host!r}, port={self.port}, user={self.user!r})"
@@ -130,6 +131,13 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help=f"deadline for each request (default {DEFAULT_TIMEOUT:g})",
     )
+    group.add_argument(
+        "--encryption",
+        choices=("auto", "on", "off"),
+        default=os.environ.get("XMCAM_ENCRYPTION", "auto"),
+        help="the encrypted login of newer firmware (V5.06 and later): auto finds out before "
+        "sending a password (default auto; env XMCAM_ENCRYPTION)",
+    )
     output = parser.add_argument_group("output")
     output.add_argument(
         "-v", "--verbose", action="count", default=0, help="say more on stderr (logging)"
@@ -137,7 +145,8 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--debug",
         action="store_true",
-        help="log every frame in hex on stderr, passwords and hashes redacted",
+        help="log every frame in hex on stderr, passwords and hashes redacted (encrypted "
+        "bodies as decrypted, keys never shown)",
     )
 
 
@@ -170,7 +179,13 @@ def target_of(args: argparse.Namespace) -> Target:
     if not args.host:
         raise CommandError("no camera given: use -H HOST[:PORT] or set XMCAM_HOST", ExitCode.USAGE)
     host, port = parse_host(args.host)
-    return Target(host, port, args.user, args.password, args.timeout)
+    encryption = getattr(args, "encryption", "auto")
+    if encryption not in ("auto", "on", "off"):  # XMCAM_ENCRYPTION skips argparse's check
+        raise CommandError(
+            f"bad encryption {encryption!r} (XMCAM_ENCRYPTION?): expected auto, on or off",
+            ExitCode.USAGE,
+        )
+    return Target(host, port, args.user, args.password, args.timeout, encryption)
 
 
 def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
@@ -186,6 +201,7 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
                 user=target.user,
                 password=target.password,
                 timeout=target.timeout,
+                encryption=target.encryption,
             ) as camera:
                 return await action(camera, args)
 

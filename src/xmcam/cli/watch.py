@@ -59,6 +59,7 @@ async def watch_alarms(target: Target, args: argparse.Namespace) -> int:
         user=target.user,
         password=target.password,
         timeout=target.timeout,
+        encryption=target.encryption,
     )
     async with closing(events):
         async for event in events:
