@@ -129,7 +129,7 @@ async def test_flow_one_asked_for() -> None:
             assert stream.flow == "one"
             assert connections(sim).media == 0
             frames = await take(stream, 100)
-            with pytest.raises(StateError, match="already runs"):
+            with pytest.raises(StateError, match="already carries"):
                 await cam.live(flow="one").start()
         assert_gop_order(frames, MAIN_UNITS)
         await until(lambda: idle(sim))
