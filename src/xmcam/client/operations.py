@@ -25,9 +25,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from xmcam.client import models
 from xmcam.client.models import AlarmEvent, LoginInfo
@@ -111,10 +110,10 @@ wire_log: Final = logging.getLogger("xmcam.wire")
 _log: Final = logging.getLogger("xmcam.client")
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(NamedTuple):
     """One request to make: the message id, the body (the SessionID is added by the core),
-    and whether a reply is awaited (unguard and the like are fire-and-forget)."""
+    and whether a reply is awaited (unguard and the like are fire-and-forget). A named tuple:
+    one is made for every request, and it is built in half the time of a frozen dataclass."""
 
     message_id: int
     body: Mapping[str, Any]

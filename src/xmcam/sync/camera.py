@@ -52,7 +52,6 @@ __all__ = ["DEFAULT_PORT", "Camera"]
 
 T = TypeVar("T")
 
-_IDLE_READS: Final = 64  # reads of what arrived while idle, at most (4 MiB)
 _monotonic: Final = time.monotonic
 
 
@@ -122,7 +121,7 @@ class Camera(CameraSettings):
         logged in first when it is missing or has ended, and (blocking client) when it sat
         idle for longer than the session's AliveInterval. For media code and extensions."""
         link = self._link
-        if link is None or not _fresh(link):
+        if link is None or not link.ready():
             link = self._rebuild()
         return link
 
@@ -132,7 +131,9 @@ class Camera(CameraSettings):
         only on that connection: ConnectionClosedError, and nothing sent, when it has ended
         since (the camera logged in again, or was closed)."""
         if on is None:
-            link = self.control_link()
+            link = self._link
+            if link is None or not link.ready():  # control_link(), written out: every request
+                link = self._rebuild()
         elif on is self._link and on.logged_in:
             link = on
         else:
@@ -294,7 +295,7 @@ class Camera(CameraSettings):
         already gone is just closed: logging in again only to log out would be silly."""
         try:
             link = self._link
-            if link is not None and _fresh(link):
+            if link is not None and link.ready():
                 self.run(ops.logout(), on=link)
         finally:
             self.close()
@@ -362,14 +363,3 @@ class Camera(CameraSettings):
         MediaDemuxer). DownloadStop is sent when the iteration ends or the iterator is
         closed: close it when stopping early (`contextlib.aclosing()` on AsyncCamera)."""
         return media.download(self, record)
-
-
-def _fresh(link: Link) -> bool:
-    """Whether `link` can carry the next request: logged in, used within the session's
-    AliveInterval (the device may have expired it since), and not closed by the device while
-    it was idle (what arrived meanwhile is read and routed first)."""
-    return (
-        link.logged_in
-        and _monotonic() - link.last_reply < link.connection.alive_interval
-        and link.still_open(_IDLE_READS)
-    )

@@ -27,6 +27,7 @@ import select
 import socket
 import time
 from collections.abc import Callable
+from logging import DEBUG
 from typing import Final, TypeVar
 
 from xmcam.client import operations as ops
@@ -54,8 +55,10 @@ __all__ = ["Link"]
 T = TypeVar("T")
 
 _log: Final = logging.getLogger("xmcam.sync")
+_wire_log: Final = ops.wire_log
 
 _READ_SIZE: Final = 65536
+_IDLE_READS: Final = 64  # reads of what arrived while idle, at most (4 MiB)
 _READABLE: Final = select.POLLIN | select.POLLPRI
 _monotonic: Final = time.monotonic
 
@@ -148,8 +151,8 @@ class Link:
         """Make one call; its reply (None for a call without reply, or one answered by media
         data). Raises the DeviceError of a failure Ret code (the link goes on),
         RequestTimeoutError, ConnectionClosedError or ProtocolError (the link has ended)."""
-        if self.error is not None:
-            raise self.error
+        if self._socket is None:
+            raise self.error or ConnectionClosedError(f"the {self.name} is closed")
         wire = self.connection.request(call.message_id, call.body, expect_reply=call.expect_reply)
         reply = self._exchange(wire, timeout, call.expect_reply)
         if reply is not None:
@@ -158,39 +161,55 @@ class Link:
 
     def _exchange(self, wire: bytes, timeout: float, expect_reply: bool = True) -> Reply | None:
         """Send a request and read until its reply (None: answered by media data, or none
-        expected)."""
-        deadline = _monotonic() + timeout
+        expected). Every request passes here: the usual case (the whole request sent at once,
+        the reply in one read) takes no detour."""
+        sock = self._socket
+        assert sock is not None  # checked by the caller
+        connection = self.connection
+        logging_frames = _wire_log.isEnabledFor(DEBUG)
+        sent_at = _monotonic()
         try:
-            self._send(wire, deadline)
-            while expect_reply:
-                reply = self.read(deadline)
-                if reply is not None or self.connection.pending_request is None:
-                    self.last_reply = _monotonic()
-                    return reply
+            if logging_frames:
+                ops.log_frame("->", wire)
+            self._send(sock, wire, sent_at + timeout)
+            if not expect_reply:
+                return None
+            poll = self._poll.poll
+            wait = timeout
+            while True:
+                if not poll(wait * 1000):
+                    raise TimeoutError
+                data = self._receive()
+                if data is not None:
+                    events = connection.receive_data(data)
+                    if len(events) == 1 and type(events[0]) is Reply and not logging_frames:
+                        reply: Reply | None = events[0]  # the usual read: the reply alone
+                    else:
+                        reply = self._route_all(events)
+                    if reply is not None or connection.pending_request is None:
+                        # When it was sent: the device saw the session in use no earlier.
+                        self.last_reply = sent_at
+                        return reply
+                wait = max(sent_at + timeout - _monotonic(), 0)
         except TimeoutError:
             pending = message_name(self.connection.pending_request or 0)
-            error = RequestTimeoutError(f"no reply to {pending} within {timeout:g} s")
+            timed_out = RequestTimeoutError(f"no reply to {pending} within {timeout:g} s")
             # Desynchronised: a late reply would pass for the next request's answer.
-            self.close(ConnectionClosedError(f"connection dropped: {error}"))
-            raise error from None
+            self.close(ConnectionClosedError(f"connection dropped: {timed_out}"))
+            raise timed_out from None
         except BaseException as error:
             # Any other way out (a transport or protocol error, Ctrl-C) leaves the request
             # outstanding: the connection cannot carry another one.
             self.close(error if isinstance(error, XMCamError) else None)
             raise
-        return None
 
-    def _send(self, wire: bytes, deadline: float) -> None:
-        sock = self._socket
-        if sock is None:
-            raise self.error or ConnectionClosedError("the connection is closed")
-        ops.log_frame("->", wire)
+    def _send(self, sock: socket.socket, wire: bytes, deadline: float) -> None:
         try:
             try:
                 sent = sock.send(wire)
             except BlockingIOError:
                 sent = 0
-            if sent < len(wire):  # a large body and a full send buffer: wait for room
+            if sent < len(wire):  # a large request and a full send buffer: wait for room
                 sock.settimeout(max(deadline - _monotonic(), 0.001))
                 try:
                     sock.sendall(memoryview(wire)[sent:])
@@ -199,7 +218,7 @@ class Link:
         except TimeoutError:
             raise
         except OSError as error:
-            raise self._end(ConnectionClosedError(f"sending failed: {_reason(error)}")) from None
+            raise self._failed("sending", error) from None
 
     # ---------------------------------------------------------------- reading
 
@@ -225,6 +244,18 @@ class Link:
                 return
             self._feed(data)
 
+    def ready(self) -> bool:
+        """Whether the link can carry the next request: logged in, used within the session's
+        AliveInterval (the device may have expired it since), and not closed by the device
+        while it was idle (what arrived meanwhile is read and routed first)."""
+        connection = self.connection
+        return (
+            self._socket is not None
+            and connection.state is ClientState.LOGGED_IN
+            and _monotonic() - self.last_reply < connection.alive_interval
+            and (not self._poll.poll(0) or self.still_open(_IDLE_READS))
+        )
+
     def still_open(self, max_reads: int) -> bool:
         """Read what arrived while idle (as `read_ready()`); whether the connection is still
         open and logged in. A connection the device closed meanwhile is ended here."""
@@ -244,7 +275,7 @@ class Link:
         except BlockingIOError:
             return None
         except OSError as error:
-            raise self._end(ConnectionClosedError(f"receiving failed: {_reason(error)}")) from None
+            raise self._failed("receiving", error) from None
         if not data:
             raise self._end(ConnectionClosedError(f"the camera closed the {self.name}"))
         return data
@@ -256,6 +287,9 @@ class Link:
             events = self.connection.receive_data(data)
         except ProtocolError as error:
             raise self._end(error) from None
+        return self._route_all(events)
+
+    def _route_all(self, events: list[ClientEvent]) -> Reply | None:
         reply = None
         for event in events:
             routed = self._route(event)
@@ -283,6 +317,11 @@ class Link:
     def close(self, error: XMCamError | None = None) -> None:
         """End the link with `error` (kept for whoever asks next) and close the socket."""
         self._end(error or ConnectionClosedError(f"the {self.name} was closed"))
+
+    def _failed(self, doing: str, error: OSError) -> XMCamError:
+        """The library's error for a socket's (the one place they are mapped): the link ends
+        with it."""
+        return self._end(ConnectionClosedError(f"{doing} failed: {_reason(error)}"))
 
     def _end(self, error: XMCamError) -> XMCamError:
         sock, self._socket = self._socket, None
