@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 
 from xmcam.bridge.broker import parse_broker_url
-from xmcam.cli.output import CommandError, ExitCode
+from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
 from xmcam.cli.session import positive_seconds, target_of
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
@@ -92,7 +92,8 @@ def _bridge_log(args: argparse.Namespace) -> Iterator[None]:
     verbosity; -vv or --debug adds its debug lines (each alarm, the MQTT client's packets)."""
     logger = logging.getLogger("xmcam.bridge")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    # Camera models, firmware versions and serials in these lines are the devices' words.
+    handler.setFormatter(TerminalFormatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     previous = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if args.debug or args.verbose > 1 else logging.INFO)

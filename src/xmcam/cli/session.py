@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
-from xmcam.cli.output import CommandError, ExitCode
+from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
@@ -145,13 +145,14 @@ def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     """Send xmcam's log records to stderr at the level the options ask for (-v info, -vv or
     --debug everything, frames included); returns the undo, since main() runs many times in
     one process under test. The handler sits on the root logger, filtered to xmcam's
-    records, so that a later `logging.basicConfig()` adds no second copy of each line."""
+    records, so that a later `logging.basicConfig()` adds no second copy of each line; its
+    formatter escapes what a device could have put in a message (`TerminalFormatter`)."""
     verbose = args.verbose or 0
     level = logging.DEBUG if args.debug or verbose > 1 else logging.INFO if verbose else None
     logger = logging.getLogger("xmcam")
     handler = logging.StreamHandler()
     handler.addFilter(logging.Filter("xmcam"))
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setFormatter(TerminalFormatter("%(name)s: %(message)s"))
     handler.setLevel(level or logging.WARNING)
     previous = logger.level
     logging.getLogger().addHandler(handler)
