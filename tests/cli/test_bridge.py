@@ -77,6 +77,36 @@ def test_the_alarm_center_takes_host_and_port(
     assert "not [HOST:]PORT" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--alarm-center-bind", "127.0.0.1"], "--alarm-center-bind needs --alarm-center PORT"),
+        (
+            ["--alarm-center", "127.0.0.2:15002", "--alarm-center-bind", "127.0.0.1"],
+            "given twice",
+        ),
+    ],
+)
+def test_the_alarm_center_bind_address(run_cli: Run, argv: list[str], message: str) -> None:
+    result = run_cli("-H", "127.0.0.1", "bridge", "mqtt", "--broker", "mqtt://127.0.0.1", *argv)
+    assert result.code == 2
+    assert message in result.err
+
+
+def test_the_alarm_center_listens_where_it_is_told() -> None:
+    from xmcam.cli import build_parser  # noqa: PLC0415
+    from xmcam.cli.bridge import ALL_INTERFACES, _alarm_center_host  # noqa: PLC0415
+
+    def host(*argv: str) -> str:
+        args = build_parser().parse_args(["bridge", "mqtt", "--broker", "mqtt://x", *argv])
+        return _alarm_center_host(args)
+
+    assert host("--alarm-center", "15002") == ALL_INTERFACES == "0.0.0.0"  # noqa: S104
+    assert host("--alarm-center", "192.0.2.5:15002") == "192.0.2.5"
+    assert host("--alarm-center", "15002", "--alarm-center-bind", "192.0.2.5") == "192.0.2.5"
+    assert host("--alarm-center", "[::1]:15002", "--alarm-center-bind", "::1") == "::1"
+
+
 def test_bridge_alone_shows_its_help(run_cli: Run) -> None:
     result = run_cli("bridge")
     assert result.code == 2

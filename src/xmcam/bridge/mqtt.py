@@ -192,7 +192,8 @@ class MqttBridge:
     ) -> int:
         server = AlarmCenterServer(host, port, on_message=self._alarm_center_message)
         await stack.enter_async_context(server)
-        _log.info("alarm center listening on %s:%d", host, server.port)
+        everywhere = " (every interface)" if host in ("0.0.0.0", "::", "") else ""  # noqa: S104
+        _log.info("alarm center listening on %s:%d%s", host, server.port, everywhere)
         return server.port
 
     # ---------------------------------------------------------------- the broker
