@@ -53,6 +53,22 @@ def test_bad_arguments_are_usage_errors_that_never_show_the_password(
     assert "hunter2" not in result.err + result.out
 
 
+def test_a_password_in_the_broker_url_is_warned_about(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopped by a bad prefix before anything connects: the warning comes first.
+    argv = ["-H", "127.0.0.1", "bridge", "mqtt", "--prefix", "#"]
+    typed = run_cli(*argv, "--broker", "mqtt://bridge:hunter2@127.0.0.1")
+    assert typed.err.splitlines()[0] == (
+        "xmcam: warning: a password in the broker URL shows in `ps` and in the shell's "
+        "history; set XMCAM_MQTT_PASSWORD instead"
+    )
+    assert "hunter2" not in typed.err
+    monkeypatch.setenv("XMCAM_MQTT_PASSWORD", "hunter2")
+    hidden = run_cli(*argv, "--broker", "mqtt://bridge@127.0.0.1")
+    assert "warning" not in hidden.err
+
+
 def test_it_needs_a_camera_or_an_inventory(run_cli: Run, tmp_path: Path) -> None:
     result = run_cli("bridge", "mqtt", "--broker", "mqtt://127.0.0.1")
     assert result.code == 2

@@ -17,9 +17,15 @@ import signal
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
-from xmcam.bridge.broker import parse_broker_url
-from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
+from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
+from xmcam.cli.output import (
+    CommandError,
+    ExitCode,
+    TerminalFormatter,
+    warn_password_on_command_line,
+)
 from xmcam.cli.session import positive_seconds, target_of
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
@@ -41,6 +47,8 @@ def _mqtt_handler(args: argparse.Namespace) -> int:
             raise
         raise CommandError(MISSING_EXTRA, ExitCode.FAILURE) from None
     alarm_center_host = _alarm_center_host(args)
+    if _password_in_url(args.broker):
+        warn_password_on_command_line("the broker URL", PASSWORD_ENVIRONMENT)
     try:
         broker = parse_broker_url(args.broker)
         bridge = MqttBridge(
@@ -78,6 +86,15 @@ def _alarm_center_host(args: argparse.Namespace) -> str:
             ExitCode.USAGE,
         )
     return bind or given or ALL_INTERFACES
+
+
+def _password_in_url(url: str) -> bool:
+    """Whether `mqtt://USER:PASSWORD@...` carries a password (the URL may be malformed:
+    parse_broker_url says so later)."""
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
 
 
 def _cameras(args: argparse.Namespace) -> list[CameraEntry]:

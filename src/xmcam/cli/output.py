@@ -39,6 +39,7 @@ __all__ = [
     "print_json",
     "print_table",
     "safe_text",
+    "warn_password_on_command_line",
 ]
 
 
@@ -123,6 +124,17 @@ def dumps_safe(value: Any) -> str:
     character (`is_unsafe()`) escaped as `\\uXXXX` (json escapes C0 itself; the rest is done
     here). A JSON reader gets back exactly the strings given."""
     return _json_for_terminal(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+
+
+def warn_password_on_command_line(option: str, variable: str) -> None:
+    """One line on stderr: a password given as `option` is in the command line, which other
+    users see in `ps` (and the shell keeps in its history); `variable` is the way around."""
+    print(
+        f"xmcam: warning: a password in {option} shows in `ps` and in the shell's history; "
+        f"set {variable} instead",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 class CommandError(Exception):
