@@ -16,9 +16,10 @@ from tests.bridge.test_homeassistant import check_home_assistant_config
 from tests.waiting import until
 from xmcam.aio import Backoff
 from xmcam.aio.discovery import discover
+from xmcam.bridge.homeassistant import DeviceDescription
 from xmcam.bridge.mqtt import MqttBridge
 from xmcam.fleet import CameraEntry
-from xmcam.protocol.alarm_center import encode_alarm_center_message
+from xmcam.protocol.alarm_center import AlarmCenterMessage, encode_alarm_center_message
 from xmcam.sim import Simulator, load_profile
 
 FAST = Backoff(initial=0.02, maximum=0.2, settle=1.0)
@@ -499,3 +500,50 @@ async def test_the_inventory_can_allow_other_addresses(broker: Mosquitto) -> Non
             assert len(subscriber.on("xmcam/gate/event")) == 3
             assert bridge.alarm_center_refused == 1
             await subscriber.wait_payload("xmcam/gate/motion/0", "ON")
+
+
+def _push_from(source: str | None, serial: str | None) -> AlarmCenterMessage:
+    return AlarmCenterMessage(
+        serial=serial,
+        address="10.9.9.9",  # what the sender claims: never looked at
+        channel=0,
+        event="MotionDetect",
+        status="Start",
+        start_time=None,
+        type="Alarm",
+        description=None,
+        source=source,
+    )
+
+
+def test_which_camera_a_push_is_attributed_to() -> None:
+    entries = [
+        CameraEntry(name="a", host="10.0.0.1"),
+        CameraEntry(name="b", host="10.0.0.2", alarm_center_addresses=("10.0.0.1", "fd00::/64")),
+        CameraEntry(name="c", host="cam-c.lan"),  # not resolved: only its serial is known
+    ]
+    bridge = MqttBridge("mqtt://127.0.0.1", entries)
+    cameras = bridge.cameras
+    for name, serial in (("a", "SA"), ("b", "SB"), ("c", "SC")):
+        cameras[name].description = DeviceDescription(camera=name, serial=serial)
+
+    def match(source: str | None, serial: str | None) -> str | None:
+        camera = bridge._match(_push_from(source, serial))
+        return camera.name if camera is not None else None
+
+    assert match("10.0.0.1", "SA") == "a"
+    assert match("10.0.0.1", "SB") == "b"  # b's pushes may come through 10.0.0.1
+    assert match("::ffff:10.0.0.1", "SA") == "a"  # an IPv4 peer on a dual-stack socket
+    assert match("fd00::7", "SB") == "b"
+    assert match("10.0.0.2", "SB") == "b"
+    assert match("10.0.0.2", None) == "b"  # no serial: the only camera there
+    assert match("10.0.0.1", None) is None  # two cameras there: which one is unknown
+    assert match("10.0.0.2", "SA") is None  # a's serial, not from a's address
+    assert match("10.0.0.9", "SC") is None  # c's address is not known: nothing is c's
+    assert match(None, "SA") is None
+    assert match("not an address", "SA") is None
+    cameras["b"].description = None  # not reached yet: its serial is unknown
+    assert match("10.0.0.2", "ANY") == "b"
+    assert match("10.0.0.1", "SX") == "b"  # a's serial is known to differ, b's is not
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
+        MqttBridge("mqtt://127.0.0.1", [CameraEntry("d", "h", alarm_center_addresses=("x",))])

@@ -559,8 +559,9 @@ class MqttBridge:
     def _match(self, message: AlarmCenterMessage) -> BridgedCamera | None:
         """The camera that sent an alarm-center push: among the cameras whose pushes may
         come from its source address, the one with its serial, else the only one whose
-        serial is not known to differ. The address the push claims (`Address`) and its
-        serial alone count for nothing: both are the sender's word."""
+        serial is not known to differ (either side's may be unknown). The address the push
+        claims (`Address`) and its serial alone count for nothing: both are the sender's
+        word."""
         source = _ip(message.source)
         if source is None:
             return None
@@ -568,7 +569,8 @@ class MqttBridge:
         same = [camera for camera in here if camera.serial and camera.serial == message.serial]
         if len(same) == 1:
             return same[0]
-        fits = [camera for camera in here if camera.serial in (None, message.serial)]
+        # A serial unknown on either side does not differ.
+        fits = [c for c in here if None in (c.serial, message.serial) or c.serial == message.serial]
         return fits[0] if len(fits) == 1 and not same else None
 
     def _claims_a_camera(self, message: AlarmCenterMessage) -> bool:
