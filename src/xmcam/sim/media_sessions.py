@@ -87,6 +87,19 @@ class MediaSessions:
         self._catalogue = catalogue
         self._made_for = None
 
+    def format_partition(self, disk: int, partition: int) -> int:
+        """Erase the recordings on a partition (DiskNo `disk`, SerialNo `partition`); how many
+        there were. A made-up catalogue stays empty from then on."""
+        catalogue = self.catalogue
+        kept = [
+            recording
+            for recording in catalogue.recordings
+            if (recording.disk, recording.serial) != (disk, partition)
+        ]
+        removed = len(catalogue) - len(kept)
+        self.catalogue = Catalogue(kept, hides_future=catalogue.hides_future)
+        return removed
+
     def take_actions(self) -> list[MediaAction]:
         """What the shell must start and stop since the last call."""
         actions, self._actions = self._actions, []
