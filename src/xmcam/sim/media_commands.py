@@ -7,9 +7,12 @@ the logged-in control connection itself (the single-socket flow) or, in the vend
 second connection that never logs in and names the control connection's session in its
 header: the claim is accepted because that session is live on another connection, and it
 dies with it. A Start (1410) or DownloadStart (1420) on the control connection then finds
-the session's claim for that channel or file. The claims and what the shell must start and
-stop are kept by `MediaSessions` (`media_sessions.py`); the handlers here take the request's
-context (`context.py`) and return the reply: a body, ready packets (a snapshot), or None.
+the session's claim for that channel or file. A claim goes by its message id, whatever its
+Action. A Start on the connection holding its claim gets no JSON reply, as from cameras: the
+media follow at once (the `start_reply` quirk answers it). The claims and what the shell must
+start and stop are kept by `MediaSessions` (`media_sessions.py`); the handlers here take the
+request's context (`context.py`) and return the reply: a body, ready packets (a snapshot), or
+None.
 """
 
 from __future__ import annotations
