@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -32,6 +32,7 @@ import pytest
 from dvrip import DVRIPCam  # python-dvr's module (not the `dvrip` package)
 
 from tests.media.probing import probe, stream_of
+from tests.sim.python_dvr_flow import download_file, list_local_files
 from tests.waiting import wait_until
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import AudioFrame, VideoFrame
@@ -257,6 +258,49 @@ def test_python_dvr_snapshot(dvrip_cam: Any, tmp_path: Path) -> None:
     stream = stream_of(probe(picture), "video")
     assert (stream["codec_name"], stream["width"], stream["height"]) == ("mjpeg", 640, 360)
     assert decodes_cleanly(picture) == ""
+
+
+def test_python_dvr_list_local_files(dvrip_cam: Any, camera_sim: SimulatorThread) -> None:
+    assert dvrip_cam.login()
+    day = (camera_sim.call(camera_sim.state.device_time) - timedelta(days=1)).date()
+    found = list_local_files(dvrip_cam, f"{day} 00:00:00", f"{day} 23:59:59", "h264")
+    # 64 + 64 + 18: python-dvr keeps the record that opens each next page twice.
+    assert len(found) == 146
+    assert len({record["FileName"] for record in found}) == 144
+    assert found[0]["FileName"].endswith("/001/00.00.00-00.09.59[R][@0][0].h264")
+    pictures = list_local_files(dvrip_cam, f"{day} 00:00:00", f"{day} 23:59:59", "jpg")
+    assert len(pictures) == 24
+    assert list_local_files(dvrip_cam, "2001-01-01 00:00:00", "2001-01-01 23:59:59", "h264") == []
+
+
+def test_python_dvr_download_file(
+    dvrip_cam: Any, camera_sim: SimulatorThread, tmp_path: Path
+) -> None:
+    # The file's packets read until an empty one: a JSON reply to the DownloadStart would
+    # land in the file, and a download ended by EndFlag alone would time out into a
+    # TypeError (issue 17).
+    assert dvrip_cam.login()
+    day = (camera_sim.call(camera_sim.state.device_time) - timedelta(days=1)).date()
+    (record, *_) = list_local_files(dvrip_cam, f"{day} 10:00:00", f"{day} 10:09:59", "h264")
+    target = tmp_path / "clip.h264"
+    download_file(dvrip_cam, record["BeginTime"], record["EndTime"], record["FileName"], target)
+    media = camera_sim.simulator.device.media
+
+    def content() -> bytes:
+        recording = media.catalogue.by_name(record["FileName"])
+        assert recording is not None
+        return media.catalogue.content(recording, media.library)
+
+    data = target.read_bytes()
+    assert data == camera_sim.call(content)
+    assert -(-len(data) // 1024) == int(record["FileLength"], 16)
+    frames = MediaDemuxer().feed(data)
+    clip = tmp_path / "plain.h264"
+    clip.write_bytes(b"".join(frame.data for frame in frames if isinstance(frame, VideoFrame)))
+    stream = stream_of(probe(clip), "video")
+    assert (stream["codec_name"], int(stream["nb_read_frames"])) == ("h264", 100)
+    # The session goes on: DownloadStop was answered, and so is the next request.
+    assert dvrip_cam.get_info("General.General")["MachineName"] == "LocalHost"
 
 
 # ----------------------------------------------------------------------------- dvrip's `dvr`
