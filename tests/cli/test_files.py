@@ -31,9 +31,15 @@ TODAY = datetime.date.today()
 FAST = 20  # the simulator's media_pace: 20 times real time
 
 
+def end_of_today() -> datetime.datetime:
+    return datetime.datetime.combine(TODAY, datetime.time(23, 59, 59))
+
+
 @pytest.fixture
 def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread() as simulator:
+    # The device's clock stands at the end of today, so that the whole day is recorded: the
+    # simulator lists no file before it has ended.
+    with SimulatorThread(wall_clock=end_of_today) as simulator:
         simulator.simulator.faults.media_pace = FAST
         yield simulator
 
