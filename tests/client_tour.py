@@ -11,7 +11,14 @@ from collections.abc import Generator
 from datetime import datetime
 from typing import Any
 
-from xmcam.client.models import AlarmOutput, Disk, SystemInfo, WorkState
+from xmcam.client.models import (
+    AlarmOutput,
+    ConfigProbe,
+    ConfigUpdate,
+    Disk,
+    SystemInfo,
+    WorkState,
+)
 from xmcam.errors import ConfigNotFoundError, XMCamError
 from xmcam.sim import DeviceState
 
@@ -36,6 +43,7 @@ def method_tour(state: DeviceState) -> Tour:
     assert isinstance(work, WorkState)
     assert work.recording == (True,)
     assert "AlarmFunction" in (yield call("abilities"))
+    assert "AudioDataFormat" in (yield call("abilities", "TalkAudioFormat"))
     assert isinstance((yield call("abilities", "NoSuchAbility")), ConfigNotFoundError)
 
     yield from _config_tour(state)
@@ -84,6 +92,23 @@ def _config_tour(state: DeviceState) -> Tour:
     }
     assert (yield call("import_config", {"General.General": general})) == ["General.General"]
     assert state.get_config("General.General") == general
+    update = yield call("update_config", "General.General", {"MachineName": "Shed"})
+    assert isinstance(update, ConfigUpdate)
+    assert (update.written, update.new) == (True, dict(general, MachineName="Shed"))
+    assert state.get_config("General.General") == dict(general, MachineName="Shed")
+    dry = yield call("update_config", "General.General", general, replace=True, dry_run=True)
+    assert (dry.changed, dry.written) == (True, False)
+    assert state.get_config("General.General")["MachineName"] == "Shed"
+    probe = yield call("probe_config", ["General.*", "Camera.Param", "No.Such"])
+    assert isinstance(probe, ConfigProbe)
+    assert probe.names == [
+        "General.General",
+        "General.Location",
+        "General.AutoMaintain",
+        "Camera.Param.[0]",
+    ]
+    assert probe.refused == {"General.PwdSafety": 607, "No.Such": 607}
+    assert probe.requests == 7  # SystemInfo, then the six names
 
 
 def _alarm_out_tour(state: DeviceState) -> Tour:

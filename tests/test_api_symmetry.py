@@ -15,7 +15,8 @@ from xmcam.sync import Camera
 # Alarm subscriptions need something reading the connection all the time (the blocking client
 # does not subscribe), and work that outlives a cancelled caller needs an event loop.
 ASYNCIO_ONLY = frozenset({"alarms", "subscribe", "subscribed", "subscribed_alarms", "run_to_end"})
-BLOCKING_ONLY: frozenset[str] = frozenset()
+# The blocking session's clock: the asyncio client times its sessions on its event loop.
+BLOCKING_ONLY: frozenset[str] = frozenset({"clock"})
 
 
 def public_names(camera: object) -> set[str]:

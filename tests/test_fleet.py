@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import until
 from xmcam.aio import AsyncCamera
 from xmcam.errors import AuthenticationError, ConfigNotFoundError
 from xmcam.fleet import (
@@ -102,6 +103,14 @@ def test_load_inventory_defaults_without_a_defaults_table(tmp_path: Path) -> Non
 CAMERA = '[[camera]]\nname = "porch"\nhost = "192.0.2.10"\n'
 
 
+def test_alarm_center_addresses_are_read_as_addresses_and_networks(tmp_path: Path) -> None:
+    text = CAMERA + 'alarm_center_addresses = ["192.0.2.1", "10.0.0.7/24", "FD00::5", "::1/128"]\n'
+    (camera,) = load_inventory(write(tmp_path, text)).cameras
+    assert camera.alarm_center_addresses == ("192.0.2.1", "10.0.0.0/24", "fd00::5", "::1")
+    (plain,) = load_inventory(write(tmp_path, CAMERA)).cameras
+    assert plain.alarm_center_addresses == ()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -138,6 +147,11 @@ CAMERA = '[[camera]]\nname = "porch"\nhost = "192.0.2.10"\n'
         ('[defaults]\nname = "x"\n' + CAMERA, "[defaults]: name: unknown key"),
         ("[defaults]\nport = 0\n" + CAMERA, "[defaults]: port: bad port 0"),
         ("[[camera]]\nname = \n", "not TOML: Invalid value (at line 2, column 8)"),
+        (CAMERA + 'alarm_center_addresses = "10.0.0.1"\n', "alarm_center_addresses: must be a"),
+        (CAMERA + "alarm_center_addresses = [1]\n", "alarm_center_addresses: not an IP"),
+        (CAMERA + 'alarm_center_addresses = ["gw.lan"]\n', "not an IP address or network"),
+        (CAMERA + f"alarm_center_addresses = {['10.0.0.1'] * 65}\n", "up to 64 addresses"),
+        ("[defaults]\nalarm_center_addresses = []\n" + CAMERA, "[defaults]: alarm_center"),
     ],
 )
 def test_load_inventory_refuses_in_one_line(
@@ -312,6 +326,7 @@ async def test_a_refused_login_is_never_tried_again_in_the_run() -> None:
     assert "Ret 205" in results[4].error
 
 
+@pytest.mark.virtual_time  # the reply delays take no real time
 async def test_run_fleet_keeps_to_the_concurrency_bound() -> None:
     sims = [Simulator() for _ in range(6)]
     active = peak = peak_sessions = 0
@@ -344,6 +359,7 @@ async def test_run_fleet_keeps_to_the_concurrency_bound() -> None:
         await run_fleet(inventory, slow_info, concurrency=0)
 
 
+@pytest.mark.virtual_time  # the request timeout takes no real time
 async def test_action_failures_are_results() -> None:
     async def missing_config(camera: AsyncCamera) -> Any:
         return await camera.get_config("No.Such.Config")
@@ -428,8 +444,4 @@ async def test_cancelling_a_run_reports_the_cameras_not_done() -> None:
         assert seen[0].ok
         assert [result.error for result in seen[1:]] == ["cancelled"] * 3
         # The connections under way were closed (logged out), not left open.
-        for _ in range(100):
-            if sum(sim.connection_count for sim in sims) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert sum(sim.connection_count for sim in sims) == 0
+        await until(lambda: sum(sim.connection_count for sim in sims) == 0, 1)

@@ -7,14 +7,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 import xmcam
+from tests import virtual_time
 from tests.client_tour import method_tour
+from tests.waiting import until
 from xmcam.aio import AsyncCamera
 from xmcam.client.models import AlarmEvent, LoginInfo
 from xmcam.errors import (
@@ -26,24 +27,24 @@ from xmcam.errors import (
 from xmcam.sim import Simulator, load_profile
 
 
-async def until(predicate: Callable[[], bool], seconds: float = 3.0) -> None:
-    """Wait until the simulator's state says so (it changes on the same event loop)."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "the condition never came true"
-        await asyncio.sleep(0.005)
-
-
 def guarded(sim: Simulator) -> bool:
     return any(connection.guarded for connection in sim.device.connections.values())
 
 
 def run(test: Callable[[Simulator], Awaitable[None]], sim: Simulator | None = None) -> None:
+    """Run `test` against a started simulator, both on one virtual-time event loop: the
+    keepalives, expiries and deadlines below take no real time."""
+
     async def main() -> None:
         async with sim or Simulator() as started:
             await test(started)
 
-    asyncio.run(main())
+    virtual_time.run(main())
+
+
+def now() -> float:
+    """The event loop's clock, in which the waits of these tests pass."""
+    return asyncio.get_running_loop().time()
 
 
 def test_every_method() -> None:
@@ -109,10 +110,10 @@ def test_silent_reply_times_out_and_next_request_rebuilds() -> None:
     async def test(sim: Simulator) -> None:
         async with xmcam.connect(sim.host, sim.port, timeout=0.3) as cam:
             sim.faults.silent_ids = {1020}
-            started = time.monotonic()
+            started = now()
             with pytest.raises(RequestTimeoutError, match="SYSINFO_REQ"):
                 await cam.system_info()
-            assert time.monotonic() - started < 1.0
+            assert now() - started < 1.0
             sim.faults.silent_ids = set()
             assert (await cam.system_info()).model == "HI3516D_83H50N"
             assert sim.device.login_attempts == 2  # a new connection, logged in again
@@ -169,10 +170,10 @@ def test_keepalive_without_reply_detects_a_dead_connection() -> None:
         async with xmcam.connect(sim.host, sim.port, timeout=0.3) as cam:
             sim.faults.silent_ids = {1006}  # the link looks alive but answers nothing
             alarms = cam.alarms()
-            started = time.monotonic()
+            started = now()
             with pytest.raises(ConnectionClosedError, match=r"keepalive|KEEPALIVE"):
                 await anext(alarms)
-            assert time.monotonic() - started < 2.0
+            assert now() - started < 2.0
             await alarms.aclose()
 
     run(test, Simulator(profile))
@@ -259,9 +260,9 @@ def test_reboot_waits_until_login_works_again() -> None:
     async def test(sim: Simulator) -> None:
         async with xmcam.connect(sim.host, sim.port) as cam:
             cam.reboot_poll_interval = 0.05
-            started = time.monotonic()
+            started = now()
             await cam.reboot(wait=True, wait_timeout=5)
-            assert time.monotonic() - started >= 0.3
+            assert now() - started >= 0.3
             assert sim.reboots == 1
             assert sim.device.login_attempts >= 2
             assert (await cam.system_info()).model == "HI3516D_83H50N"
@@ -319,10 +320,10 @@ def test_close_ends_a_reboot_wait_at_once() -> None:
         rebooting = asyncio.create_task(cam.reboot(wait=True, wait_timeout=4))
         await until(lambda: sim.reboots == 1 and not sim.listening)
         await cam.close()
-        started = time.monotonic()
+        started = now()
         with pytest.raises(ConnectionClosedError):
             await rebooting
-        assert time.monotonic() - started < 0.5
+        assert now() - started < 0.5
 
     run(test, Simulator(profile))
 

@@ -8,7 +8,8 @@ import contextlib
 import pytest
 
 import xmcam
-from tests.aio.test_camera import guarded, run, until
+from tests.aio.test_camera import guarded, run
+from tests.waiting import until
 from xmcam.aio import Backoff
 from xmcam.client.models import AlarmEvent, ConnectionEvent
 from xmcam.errors import AccountLockedError, AuthenticationError, ConnectionClosedError

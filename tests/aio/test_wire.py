@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 
 import xmcam
-from tests.aio.test_camera import guarded, until
+from tests.aio.test_camera import guarded
 from tests.seed import SEED_FRAMES
+from tests.waiting import until
 from xmcam.protocol import HEADER_SIZE, FrameDecoder
 from xmcam.sim import Simulator
 

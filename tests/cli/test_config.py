@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,33 @@ import xmcam
 from tests.cli.conftest import Run
 from xmcam.aio import Link
 from xmcam.cli import ExitCode
-from xmcam.cli.config import config_import, fill_redacted, write_atomically
-from xmcam.cli.output import CommandError
+from xmcam.cli.config import config_import, export_text, write_atomically
 from xmcam.errors import AuthenticationError, ConnectionClosedError
 from xmcam.sim import Simulator, SimulatorThread
+
+Written = list[tuple[str, Any]]
+
+
+@pytest.fixture
+def written(sim: SimulatorThread, monkeypatch: pytest.MonkeyPatch) -> Written:
+    """Every config write the simulated camera receives, in order; and the camera REPLACES
+    the value with the one written (as real firmware may), instead of merging it in: a
+    member the client leaves out is lost."""
+    received: Written = []
+    state = sim.state
+
+    def replace(name: str, value: Any) -> None:
+        received.append((name, value))
+        base, _, last = name.rpartition(".")
+        if name not in state.config and last.startswith("[") and base in state.config:
+            state.config[base][int(last[1:-1])] = value
+        elif name in state.config:
+            state.config[name] = value
+        else:
+            raise KeyError(name)
+
+    monkeypatch.setattr(state, "set_config", replace)
+    return received
 
 
 def _machine_name(sim: SimulatorThread) -> str:
@@ -46,25 +70,82 @@ def test_unknown_name_exits_6_with_ret_607_and_its_meaning(xmcam: Run) -> None:
     assert result.err.count("\n") == 1
 
 
-def test_set_from_the_argument(xmcam: Run, sim: SimulatorThread) -> None:
-    value = dict(sim.simulator.state.get_config("General.General"), MachineName="porch")
-    result = xmcam("config", "set", "General.General", json.dumps(value))
+def test_set_merges_a_partial_object_and_sends_it_whole(
+    xmcam: Run, sim: SimulatorThread, written: Written
+) -> None:
+    before = sim.state.get_config("General.General")
+    result = xmcam("config", "set", "General.General", '{"MachineName": "porch"}')
     assert result.code == ExitCode.SUCCESS, result.err
-    assert result.out == "General.General: set\n"
-    assert _machine_name(sim) == "porch"
+    assert result.out == 'General.General: set\n  MachineName: "LocalHost" → "porch"\n'
+    assert written == [("General.General", dict(before, MachineName="porch"))]
+    assert sim.state.get_config("General.General") == dict(before, MachineName="porch")
 
 
-def test_set_from_a_file_and_from_stdin(xmcam: Run, sim: SimulatorThread, tmp_path: Path) -> None:
-    value = dict(sim.simulator.state.get_config("General.General"), MachineName="from-file")
+def test_set_from_a_file_and_from_stdin(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path, written: Written
+) -> None:
     path = tmp_path / "general.json"
-    path.write_text(json.dumps(value), encoding="utf-8")
+    path.write_text(json.dumps({"MachineName": "from-file"}), encoding="utf-8")
     assert xmcam("config", "set", "General.General", f"@{path}").code == ExitCode.SUCCESS
     assert _machine_name(sim) == "from-file"
-    value["MachineName"] = "from-stdin"
+    value = {"MachineName": "from-stdin"}
     result = xmcam("--json", "config", "set", "General.General", "-", stdin=json.dumps(value))
     assert result.code == ExitCode.SUCCESS
-    assert json.loads(result.out) == {"name": "General.General", "ok": True}
+    assert json.loads(result.out) == {
+        "name": "General.General",
+        "ok": True,
+        "written": True,
+        "changes": [
+            {"member": "MachineName", "kind": "changed", "old": "from-file", "new": "from-stdin"}
+        ],
+        "identity_kept": [],
+    }
     assert _machine_name(sim) == "from-stdin"
+    assert len(written) == 2
+    assert all(len(value) == len(sim.state.get_config("General.General")) for _, value in written)
+
+
+def test_set_replace_sends_the_value_as_given(
+    xmcam: Run, sim: SimulatorThread, written: Written
+) -> None:
+    result = xmcam("config", "set", "General.General", '{"MachineName": "x"}', "--replace")
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert written == [("General.General", {"MachineName": "x"})]
+    assert "  AutoLogout: removed (was 0)" in result.out.splitlines()
+
+
+def test_set_changes_array_elements_by_index(
+    xmcam: Run, sim: SimulatorThread, written: Written
+) -> None:
+    result = xmcam("config", "set", "Alarm.AlarmOut", '{"0": {"AlarmOutType": "MANUAL"}}')
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert written == [("Alarm.AlarmOut", [{"AlarmOutStatus": "CLOSE", "AlarmOutType": "MANUAL"}])]
+    refused = xmcam("config", "set", "Alarm.AlarmOut", '{"AlarmOutType": "AUTO"}')
+    assert refused.code == ExitCode.USAGE
+    assert "give the whole array" in refused.err
+    assert refused.err.count("\n") == 1
+    assert len(written) == 1
+
+
+def test_set_writes_nothing_when_nothing_changes_or_in_a_dry_run(
+    xmcam: Run, written: Written
+) -> None:
+    same = xmcam("config", "set", "General.General", '{"MachineName": "LocalHost"}')
+    assert same.out == "General.General: unchanged (nothing written)\n"
+    dry = xmcam("config", "set", "General.General", '{"AutoLogout": 5}', "--dry-run")
+    assert dry.out == "General.General: would change (dry run)\n  AutoLogout: 0 → 5\n"
+    assert written == []
+
+
+def test_set_shows_changed_secrets_redacted(xmcam: Run, sim: SimulatorThread) -> None:
+    value = {"Server": {"Password": "hunter2"}}
+    result = xmcam("config", "set", "NetWork.NetNTP", json.dumps(value))
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert "  Server.Password: <redacted> → <redacted>" in result.out.splitlines()
+    as_json = xmcam("--json", "config", "set", "NetWork.NetNTP", '{"Server": {"Password": "x"}}')
+    assert "hunter2" not in result.out + as_json.out
+    assert '"old": "<redacted>", "new": "<redacted>"' in as_json.out
+    assert _ntp_server_password(sim) == "x"
 
 
 @pytest.mark.parametrize("argument", ["{not json", "@/nonexistent/file.json"])
@@ -91,7 +172,7 @@ def test_json_nested_too_deep_is_a_usage_error(
     assert sim.simulator.session_count == 0
 
 
-def test_export_writes_every_name_to_a_file(
+def test_export_writes_every_name_the_camera_has_to_a_file(
     xmcam: Run, sim: SimulatorThread, tmp_path: Path
 ) -> None:
     path = tmp_path / "backup.json"
@@ -100,15 +181,100 @@ def test_export_writes_every_name_to_a_file(
     assert result.code == ExitCode.SUCCESS, result.err
     tree = json.loads(path.read_text(encoding="utf-8"))
     assert tree["General.General"]["MachineName"] == "LocalHost"
-    assert "Alarm.AlarmOut" in tree
-    assert result.out == f"{len(tree)} config names written to {path}\n"
+    assert tree["Camera.Param.[0]"] == sim.state.get_config("Camera.Param.[0]")
+    assert "Camera.Param" not in tree
+    for name in ("Alarm.AlarmOut", "NetWork.AlarmServer", "Detect.MotionDetect.[0]"):
+        assert name in tree
+    summary = re.fullmatch(
+        r"(\d+) config names written to (.+) \((\d+) of (\d+) names answered, "
+        r"(\d+) refused \(Ret 607: (\d+)\); (\d+) requests\)\n",
+        result.out,
+    )
+    assert summary is not None, result.out
+    saved, file, answered, asked, refused, refused_607, requests = summary.groups()
+    assert (int(saved), file, int(answered)) == (len(tree), str(path), len(tree))
+    assert int(asked) == len(tree) + int(refused)
+    assert refused == refused_607
+    assert int(requests) == int(asked) + 1  # and SystemInfo for the channel counts
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_export_of_a_recorder_asks_per_channel(run_cli: Run, tmp_path: Path) -> None:
+    with SimulatorThread(profile="nvr-8ch") as nvr:
+        result = run_cli("-H", f"127.0.0.1:{nvr.port}", "--json", "config", "export", "-")
+    tree = json.loads(result.out)
+    assert [name for name in tree if name.startswith("Record.")] == [
+        f"Record.[{n}]" for n in range(8)
+    ]
+    assert [name for name in tree if name.startswith("Alarm.LocalAlarm")] == [
+        f"Alarm.LocalAlarm.[{n}]" for n in range(4)
+    ]
 
 
 def test_export_some_names_to_stdout(xmcam: Run) -> None:
     result = xmcam("config", "export", "-", "--name", "General.General", "--name", "No.Such")
     assert result.code == ExitCode.SUCCESS
     assert list(json.loads(result.out)) == ["General.General"]
+    patterns = xmcam("config", "export", "-", "--names", "General.*, Detect.Motion*")
+    assert list(json.loads(patterns.out)) == [
+        "General.General",
+        "General.Location",
+        "General.AutoMaintain",
+        "Detect.MotionDetect.[0]",
+    ]
+
+
+def test_export_json_summary_counts_refusals(xmcam: Run, tmp_path: Path) -> None:
+    path = tmp_path / "backup.json"
+    result = xmcam("--json", "config", "export", str(path), "--names", "General.*,No.Such")
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert json.loads(result.out) == {
+        "file": str(path),
+        "names": ["General.General", "General.Location", "General.AutoMaintain"],
+        "refused": {"General.PwdSafety": 607, "No.Such": 607},
+        "requests": 5,
+    }
+
+
+def test_export_of_nothing_fails_and_writes_nothing(xmcam: Run, tmp_path: Path) -> None:
+    path = tmp_path / "backup.json"
+    result = xmcam("config", "export", str(path), "--name", "No.Such")
+    assert result.code == ExitCode.DEVICE
+    assert result.err.startswith("xmcam: nothing to export: 0 of 1 names answered")
+    assert not path.exists()
+    unknown = xmcam("config", "export", str(path), "--names", "Nothing.*")
+    assert unknown.code == ExitCode.USAGE
+    assert "no known config name matches 'Nothing.*'" in unknown.err
+
+
+def test_names_lists_what_the_camera_has(xmcam: Run, sim: SimulatorThread) -> None:
+    result = xmcam("config", "names")
+    assert result.code == ExitCode.SUCCESS, result.err
+    names = result.out.splitlines()
+    assert names[0] == "General.General"
+    assert "Camera.Param.[0]" in names
+    assert "AVEnc.Encode" not in names  # the simulated camera refuses it
+    assert result.err.startswith(f"{len(names)} of ")
+    assert " refused (Ret 607: " in result.err
+    as_json = xmcam("--json", "config", "names", "--names", "NetWork.NetCommon,No.Such")
+    assert [json.loads(line) for line in as_json.out.splitlines()] == [
+        {"name": "NetWork.NetCommon", "ok": True},
+        {"name": "No.Such", "ok": False, "ret": 607, "error": "config does not exist"},
+    ]
+
+
+def test_export_text_redacts_secrets_and_password_reset_answers() -> None:
+    tree = {
+        "General.PwdSafety": {"PwdReset": [{"QuestionAnswer": "Rex", "QuestionIndex": 2}]},
+        "NetWork.Wifi": {"Keys": "wifi-secret", "SSID": "home"},
+    }
+    text = export_text(tree)
+    assert "Rex" not in text
+    assert "wifi-secret" not in text
+    assert json.loads(text) == {
+        "General.PwdSafety": {"PwdReset": [{"QuestionAnswer": "<redacted>", "QuestionIndex": 2}]},
+        "NetWork.Wifi": {"Keys": "<redacted>", "SSID": "home"},
+    }
 
 
 def test_export_to_a_missing_directory_fails_in_one_line(xmcam: Run, tmp_path: Path) -> None:
@@ -118,8 +284,8 @@ def test_export_to_a_missing_directory_fails_in_one_line(xmcam: Run, tmp_path: P
     assert result.err.count("\n") == 1
 
 
-def test_import_writes_every_name_and_reports_each(
-    xmcam: Run, sim: SimulatorThread, tmp_path: Path
+def test_import_writes_what_changed_and_reports_each_name(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path, written: Written
 ) -> None:
     path = tmp_path / "backup.json"
     assert xmcam("config", "export", str(path)).code == ExitCode.SUCCESS
@@ -128,26 +294,83 @@ def test_import_writes_every_name_and_reports_each(
     path.write_text(json.dumps(tree), encoding="utf-8")
     result = xmcam("config", "import", str(path))
     assert result.code == ExitCode.SUCCESS, result.err
-    assert result.out.splitlines() == [f"{name}: ok" for name in tree]
+    assert result.out.splitlines() == [
+        f"{name}: {'ok' if name == 'General.General' else 'unchanged'}" for name in tree
+    ]
     assert _machine_name(sim) == "restored"
+    assert [name for name, _ in written] == ["General.General"]
+
+
+def test_import_dry_run_shows_the_changes_and_writes_nothing(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path, written: Written
+) -> None:
+    general = dict(sim.state.get_config("General.General"), MachineName="elsewhere")
+    tree = {"General.General": general, "System.TimeZone": sim.state.get_config("System.TimeZone")}
+    path = tmp_path / "backup.json"
+    path.write_text(json.dumps(tree), encoding="utf-8")
+    result = xmcam("config", "import", str(path), "--dry-run")
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out.splitlines() == [
+        "General.General: would change",
+        '  MachineName: "LocalHost" → "elsewhere"',
+        "System.TimeZone: unchanged",
+        "dry run: 1 of 2 config names would change; nothing written",
+    ]
+    assert written == []
+
+
+def test_import_never_takes_another_cameras_identity_unless_asked(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path, written: Written
+) -> None:
+    ours = sim.state.get_config("NetWork.NetCommon")
+    theirs = dict(ours, HostIP="0x0B01A8C0", MAC="00:12:31:00:00:01", SN="0123", HttpPort=81)
+    path = tmp_path / "other-camera.json"
+    path.write_text(json.dumps({"NetWork.NetCommon": theirs}), encoding="utf-8")
+    result = xmcam("config", "import", str(path))
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out == (
+        "NetWork.NetCommon: ok (this camera's HostIP, MAC, SN kept; "
+        "--include-identity writes them)\n"
+    )
+    assert written == [("NetWork.NetCommon", dict(ours, HttpPort=81))]
+    assert xmcam("config", "import", str(path), "--include-identity").code == ExitCode.SUCCESS
+    assert written[1] == ("NetWork.NetCommon", theirs)
 
 
 def test_import_goes_on_past_a_failing_name_and_says_which(
     xmcam: Run, sim: SimulatorThread, tmp_path: Path
 ) -> None:
-    general = dict(sim.simulator.state.get_config("General.General"), MachineName="after")
-    tree = {"No.Such.Config": {}, "General.General": general}
+    general = dict(sim.state.get_config("General.General"), MachineName="after")
+    tree = {
+        "No.Such.Config": {},
+        "Alarm.AlarmOut": {"AlarmOutType": "AUTO"},
+        "General.General": general,
+    }
     path = tmp_path / "partial.json"
     path.write_text(json.dumps(tree), encoding="utf-8")
     result = xmcam("--json", "config", "import", str(path))
     assert result.code == ExitCode.DEVICE
-    first, second = (json.loads(line) for line in result.out.splitlines())
+    first, second, third = (json.loads(line) for line in result.out.splitlines())
     assert first["name"] == "No.Such.Config"
     assert first["ok"] is False
     assert first["ret"] == 607
-    assert second == {"name": "General.General", "ok": True}
+    assert second["name"] == "Alarm.AlarmOut"
+    assert second["ok"] is False
+    assert "ret" not in second
+    assert "give the whole array" in second["error"]
+    assert third == {
+        "name": "General.General",
+        "ok": True,
+        "written": True,
+        "changes": [
+            {"member": "MachineName", "kind": "changed", "old": "LocalHost", "new": "after"}
+        ],
+        "identity_kept": [],
+    }
     assert _machine_name(sim) == "after"
-    assert result.err == "xmcam: 1 of 2 config names not imported: No.Such.Config\n"
+    assert result.err == (
+        "xmcam: 2 of 3 config names not imported: No.Such.Config, Alarm.AlarmOut\n"
+    )
 
 
 def test_import_refuses_a_file_that_is_not_an_export(xmcam: Run, tmp_path: Path) -> None:
@@ -158,19 +381,6 @@ def test_import_refuses_a_file_that_is_not_an_export(xmcam: Run, tmp_path: Path)
     assert "not a config export" in result.err
 
 
-def test_redacted_values_keep_the_device_value() -> None:
-    listed = [{"Password": "a"}, {"Password": "b"}]
-    current = {"SSID": "home", "Keys": "wifi-secret", "List": listed}
-    new = {"SSID": "away", "Keys": "<redacted>", "List": [{"Password": "<redacted>"}]}
-    assert fill_redacted(new, current) == {
-        "SSID": "away",
-        "Keys": "wifi-secret",
-        "List": [{"Password": "a"}],
-    }
-    with pytest.raises(CommandError):
-        fill_redacted({"Keys": "<redacted>"}, {})
-
-
 def test_write_atomically_replaces_the_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "file.json"
     path.write_text("x" * 1000, encoding="utf-8")
@@ -179,30 +389,29 @@ def test_write_atomically_replaces_the_whole_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [path]
 
 
-def _alarm_server_password(sim: SimulatorThread) -> str:
-    return str(sim.state.get_config("NetWork.AlarmServer")["Server"]["Password"])
+def _ntp_server_password(sim: SimulatorThread) -> str:
+    return str(sim.state.get_config("NetWork.NetNTP")["Server"]["Password"])
 
 
 def test_secrets_never_show_and_survive_export_and_import(
     xmcam: Run, sim: SimulatorThread, tmp_path: Path
 ) -> None:
-    value = sim.state.get_config("NetWork.AlarmServer")
-    value["Server"]["Password"] = "hunter2"
-    assert xmcam("config", "set", "NetWork.AlarmServer", "-", stdin=json.dumps(value)).code == 0
-    assert _alarm_server_password(sim) == "hunter2"
-    shown = xmcam("config", "get", "NetWork.AlarmServer")
+    value = {"Server": {"Password": "hunter2"}}
+    assert xmcam("config", "set", "NetWork.NetNTP", "-", stdin=json.dumps(value)).code == 0
+    assert _ntp_server_password(sim) == "hunter2"
+    shown = xmcam("config", "get", "NetWork.NetNTP")
     assert '"Password": "<redacted>"' in shown.out
     assert "hunter2" not in shown.out
     path = tmp_path / "backup.json"
-    assert xmcam("config", "export", str(path), "--name", "NetWork.AlarmServer").code == 0
+    assert xmcam("config", "export", str(path), "--name", "NetWork.NetNTP").code == 0
     text = path.read_text(encoding="utf-8")
     assert "hunter2" not in text
     tree = json.loads(text)
-    tree["NetWork.AlarmServer"]["Server"]["Port"] = 15003
+    tree["NetWork.NetNTP"]["Server"]["Port"] = 124
     path.write_text(json.dumps(tree), encoding="utf-8")
     assert xmcam("config", "import", str(path)).code == ExitCode.SUCCESS
-    assert _alarm_server_password(sim) == "hunter2"
-    assert sim.state.get_config("NetWork.AlarmServer")["Server"]["Port"] == 15003
+    assert _ntp_server_password(sim) == "hunter2"
+    assert sim.state.get_config("NetWork.NetNTP")["Server"]["Port"] == 124
 
 
 def test_import_stops_at_a_refused_login_instead_of_logging_in_per_name() -> None:

@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from xmcam.cli.stream import Recording, _frames_until, _stop_on_sigint
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.sim import Profile, SimulatorThread, load_profile
 
-pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+pytestmark = pytest.mark.needs_tool("ffprobe")
 
 FAST = 20  # the simulator's media_pace: 20 times real time
 

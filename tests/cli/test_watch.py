@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.cli.conftest import Run
+from tests.waiting import wait_until
 from xmcam.cli import ExitCode
 from xmcam.cli.watch import describe_event, event_record
 from xmcam.client.models import AlarmEvent, ConnectionEvent
@@ -102,7 +103,9 @@ def test_watch_shows_the_gap_and_goes_on(
 def test_watch_with_a_wrong_password_stops_at_once(xmcam: Run, sim: SimulatorThread) -> None:
     result = xmcam("-p", "wrong", "watch")
     assert result.code == ExitCode.AUTHENTICATION
-    assert result.err.startswith("xmcam: Ret 203")
+    warning, error = result.err.splitlines()  # -p on the command line: warned first
+    assert warning.startswith("xmcam: warning: a password in -p/--password")
+    assert error.startswith("xmcam: Ret 203")
 
 
 @pytest.mark.parametrize("host", ["a" * 70 + ".example", "\udcff"])
@@ -130,9 +133,7 @@ def test_ctrl_c_ends_the_watch_quietly_and_unsubscribes(sim: SimulatorThread) ->
     command = [sys.executable, "-m", "xmcam", "-H", f"127.0.0.1:{sim.port}", "watch"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + DEADLINE
-        while not _alarm(sim) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: _alarm(sim), DEADLINE)  # pushed once the watch has subscribed
         assert process.stdout is not None
         assert "VideoMotion" in process.stdout.readline().decode()
         process.send_signal(signal.SIGINT)
@@ -142,7 +143,4 @@ def test_ctrl_c_ends_the_watch_quietly_and_unsubscribes(sim: SimulatorThread) ->
         process.wait()
     assert process.returncode == 130
     assert b"Traceback" not in err
-    deadline = time.monotonic() + DEADLINE
-    while _alarm(sim) and time.monotonic() < deadline:  # the simulator sees the exit soon
-        time.sleep(0.02)
-    assert _alarm(sim) == 0
+    wait_until(lambda: _alarm(sim) == 0, DEADLINE)  # the simulator sees the exit soon

@@ -276,6 +276,10 @@ def test_record_parsed_from_the_protocol_example() -> None:
         ({"FileLength": "0xZZ", "DiskNo": -3}, (0, 0, 5)),
         ({"FileLength": None, "FileName": "/idea0/x/000/a.h264"}, (0, 0, 5)),
         ({"FileLength": "9" * 30, "FileName": "a.jpg"}, (0, 0, 5)),
+        # Read as every other field now is (xmcam.protocol.fields.lenient_int): a float with
+        # no fraction and a hex number with blanks around were 0 here.
+        ({"FileLength": 12.0, "DiskNo": " 0x2 "}, (12 * 1024, 2, 5)),
+        ({"FileLength": "1_000", "DiskNo": "٣"}, (0, 0, 5)),
     ],
 )
 def test_record_numbers_read_leniently(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from xmcam.media.writer import (
 
 from .conftest import clip_bytes
 
-pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+pytestmark = pytest.mark.needs_tool("ffprobe")
 
 AUDIO_CHUNK = 320  # 40 ms of 8 kHz G.711, what cameras send
 

@@ -21,6 +21,7 @@ from xmcam.protocol import (
     ClientState,
     DeviceConnection,
     ForcedLogout,
+    Header,
     LoginReply,
     LoginRequest,
     MediaPacket,
@@ -416,6 +417,30 @@ def test_device_reply_terminator_is_configurable() -> None:
     wire = device.reply(event, {"Name": "KeepAlive", "Ret": 100}, terminator=b"")
     assert wire.endswith(b"}")
     assert wire[14:16] == (1007).to_bytes(2, "little")
+
+
+def test_device_verbatim_reply_adds_nothing_and_names_the_given_session() -> None:
+    device = DeviceConnection()  # a second connection: it never logs in
+    claim = encode_body({"Name": "OPMonitor", "SessionID": "0x2"})
+    (event,) = device.receive_data(encode_frame(1413, claim, session_id=2, sequence=9))
+    assert isinstance(event, Request)
+    body = {"Name": "OPMonitor", "Ret": 100, " SessionID ": "0x2"}
+    wire = device.reply_verbatim(event, body, session_id=2)
+    header = Header.unpack(wire)
+    assert (header.message_id, header.session_id, header.sequence) == (1414, 2, 9)
+    assert header.version == 1
+    assert wire[20:] == encode_body(body, b"\n\x00")  # the one SessionID, as spelled
+    bare = device.reply_verbatim(event, {"Ret": 103}, session_id=2, terminator=b"")
+    assert bare.endswith(b"}")
+    assert decode_body(wire[20:]).session_id == 2  # the lenient reader finds it all the same
+
+
+def test_device_verbatim_reply_needs_a_request_that_has_one() -> None:
+    device = _logged_in_device()
+    (event,) = device.receive_data(encode_frame(1001, encode_body({"Ret": 100}), session_id=1))
+    assert isinstance(event, Request)
+    with pytest.raises(StateError, match="no reply"):
+        device.reply_verbatim(event, {"Ret": 100}, session_id=1)
 
 
 def test_device_binary_uploads_have_no_body() -> None:

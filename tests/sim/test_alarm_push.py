@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import xmcam
+from tests.waiting import until
 from xmcam.aio.alarm_center import AlarmCenterServer
 from xmcam.protocol.alarm_center import AlarmCenterMessage
 from xmcam.sim import Simulator
@@ -36,7 +37,7 @@ async def test_an_alarm_reaches_the_alarm_center_configured_at_start() -> None:
         center() as (server, received),
         Simulator(alarm_center=("127.0.0.1", server.port)) as sim,
     ):
-        config = sim.state.get_config("NetWork.AlarmServer")
+        config = sim.state.get_config("NetWork.AlarmServer")[0]  # the first of the servers
         assert config["Enable"] is True
         assert config["Server"]["Address"] == "0x0100007F"
         assert config["Server"]["Port"] == server.port
@@ -79,15 +80,15 @@ async def test_no_push_while_the_alarm_center_is_disabled() -> None:
 async def test_the_alarm_center_can_be_set_over_the_config_api() -> None:
     async with center() as (server, received), Simulator() as sim:
         async with xmcam.connect(sim.host, sim.port, timeout=5) as camera:
-            config = await camera.get_config("NetWork.AlarmServer")
-            config["Enable"] = True
-            config["Server"]["Address"] = "0x0100007F"
-            config["Server"]["Port"] = server.port
+            config = await camera.get_config("NetWork.AlarmServer")  # a list of servers
+            config[0]["Enable"] = True
+            config[0]["Server"]["Address"] = "0x0100007F"
+            config[0]["Server"]["Port"] = server.port
             await camera.set_config("NetWork.AlarmServer", config)
         sim.trigger_alarm(channel=0, event="HumanDetect", status="Start")
         message = await next_message(received)
         assert message.event == "HumanDetect"
-        config["Alarm"] = False  # alarms off, logs only: nothing is pushed
+        config[0]["Alarm"] = False  # alarms off, logs only: nothing is pushed
         sim.state.set_config("NetWork.AlarmServer", config)
         sim.trigger_alarm(channel=0, event="HumanDetect", status="Stop")
         await asyncio.sleep(0.1)
@@ -115,8 +116,7 @@ async def test_a_dead_alarm_center_costs_only_its_messages() -> None:
     async with Simulator(alarm_center=("127.0.0.1", dead_port)) as sim:
         sim.trigger_alarm()
         sim.trigger_alarm(status="Stop")
-        while sim.alarm_push.failed < 2:
-            await asyncio.sleep(0.01)
+        await until(lambda: sim.alarm_push.failed >= 2)
         assert sim.alarm_push.sent == 0
         async with center() as (server, received):  # the center comes (back) up elsewhere
             configure_alarm_center(sim.state, "127.0.0.1", server.port)
@@ -142,10 +142,35 @@ def test_alarm_server_target_reads_the_config_leniently() -> None:
         assert alarm_server_target(broken) is None
 
 
+def test_alarm_server_target_takes_the_first_enabled_server_of_a_list() -> None:
+    off = {"Enable": False, "Alarm": True, "Server": {"Address": "0x0100007F", "Port": 1}}
+    on = {"Enable": True, "Alarm": True, "Server": {"Address": "0x0100007F", "Port": 15002}}
+    logs_only = {**on, "Alarm": False, "Server": {"Address": "0x0200007F", "Port": 2}}
+    assert alarm_server_target([off, logs_only, on, {**on, "Server": {"Port": 3}}]) == (
+        "127.0.0.1",
+        15002,
+    )
+    assert alarm_server_target([off, logs_only]) is None
+    assert alarm_server_target([]) is None
+
+
+async def test_the_xm530_s_list_of_alarm_servers() -> None:
+    async with center() as (server, received), Simulator(profile="xm530") as sim:
+        configure_alarm_center(sim.state, "127.0.0.1", server.port)
+        servers = sim.state.get_config("NetWork.AlarmServer")
+        assert len(servers) == 5  # the camera's five, the first one set
+        assert servers[0]["Enable"] is True
+        assert servers[0]["Server"]["Port"] == server.port
+        assert all(entry["Enable"] is False for entry in servers[1:])
+        sim.trigger_alarm(channel=0, event="VideoMotion", status="Start")
+        message = await next_message(received)
+        assert (message.serial, message.event) == ("09d53d540f99b818", "VideoMotion")
+
+
 async def test_configure_alarm_center_takes_a_name_and_checks_the_port() -> None:
     async with Simulator() as sim:
         configure_alarm_center(sim.state, "alarms.example", 15003)
-        server = sim.state.get_config("NetWork.AlarmServer")["Server"]
+        server = sim.state.get_config("NetWork.AlarmServer")[0]["Server"]
         assert (server["Name"], server["Address"], server["Port"]) == (
             "alarms.example",
             "0x00000000",

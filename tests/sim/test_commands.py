@@ -11,7 +11,7 @@ from tests.seed import SEED_SYSTEM_INFO
 from tests.sim.helpers import ManualClock, Wire, logged_in, make_device
 from xmcam.protocol import sofia_hash
 from xmcam.sim import PtzCommand, load_profile
-from xmcam.sim.commands import Effect
+from xmcam.sim.context import Effect
 
 
 @pytest.fixture
@@ -115,6 +115,13 @@ def test_time_query_and_set() -> None:
     assert device.state.time_offset == timedelta(minutes=90).total_seconds()
     assert data(wire, 1452, {"Name": "OPTimeQuery"})["OPTimeQuery"] == "2026-11-25 13:30:00"
     assert ret(wire, 1450, {"Name": "OPTimeSetting", "OPTimeSetting": "yesterday"}) == 608
+    assert ret(wire, 1450, {"Name": "OPTimeSetting", "OPTimeSetting": 20261125}) == 608
+    # Read as the client reads a device's time (xmcam.protocol.fields): blanks around it
+    # are no reason to refuse it.
+    assert (
+        ret(wire, 1450, {"Name": "OPTimeSetting", "OPTimeSetting": " 2026-11-25 14:00:00\n"}) == 100
+    )
+    assert data(wire, 1452, {"Name": "OPTimeQuery"})["OPTimeQuery"] == "2026-11-25 14:00:00"
     assert ret(wire, 1450, {"Name": "OPTeleport", "OPTeleport": {}}) == 102
 
 
@@ -176,9 +183,9 @@ def test_ptz_commands_are_logged(wire: Wire) -> None:
 
 
 def test_commands_it_does_not_have_get_102(wire: Wire) -> None:
-    # Log queries and disk management belong to later issues; the answer is a clean refusal.
-    assert ret(wire, 1460, {"Name": "OPStorageManager", "OPStorageManager": {}}) == 102
-    assert ret(wire, 1442, {"Name": "OPLogQuery"}) == 102
+    # The network keyboard and the config import are not simulated: a clean refusal.
+    assert ret(wire, 1550, {"Name": "OPNetKeyboard", "OPNetKeyboard": {}}) == 102
+    assert ret(wire, 1540, {"Name": "OPConfigImport"}) == 102
 
 
 def test_users_and_groups(wire: Wire) -> None:

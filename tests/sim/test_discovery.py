@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.waiting import until
 from xmcam.protocol import encode_frame
 from xmcam.protocol.discovery import parse_search_reply, search_probe
 from xmcam.sim import Simulator, SimulatorThread, load_profile
@@ -97,12 +98,11 @@ async def test_answer_every_is_the_fault_knob(
             transport.sendto(search_probe(), ("127.0.0.1", sim.discovery_port))
         await asyncio.wait_for(probe.received.get(), 2)
         await asyncio.wait_for(probe.received.get(), 2)
-        sim.discovery.answer_every = 0  # silent
+        responder = sim.discovery
+        responder.answer_every = 0  # silent
         transport.sendto(search_probe(), ("127.0.0.1", sim.discovery_port))
-        # A keepalive-like round trip on the same loop proves the silent probe was read.
-        while sim.discovery.probes < 5:
-            await asyncio.sleep(0.01)
-        assert (sim.discovery.probes, sim.discovery.replies) == (5, 2)
+        await until(lambda: responder.probes >= 5)  # the silent probe was read
+        assert (responder.probes, responder.replies) == (5, 2)
         assert probe.received.empty()
 
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from tests.sim.helpers import Wire, logged_in, make_device
 from xmcam.protocol import ClientConnection, MessageId, encode_frame
-from xmcam.sim.media_commands import MEDIA_REQUEST_IDS, StartStream, StopStream
+from xmcam.sim.media_commands import MEDIA_REQUEST_IDS
+from xmcam.sim.media_sessions import StartStream, StopStream
 
 
 def monitor(action: str, channel: object = 0, stream: object = "Main") -> dict[str, Any]:
@@ -32,7 +33,7 @@ def test_start_and_stop_ask_the_shell_to_stream_and_close() -> None:
     device = control.device
     assert media.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim")).ret == 100
     assert device.media.take_actions() == []  # a claim alone streams nothing
-    assert device.media.holds(media.camera)
+    assert device.media.holds(media.camera.number)
     assert control.call(MessageId.MONITOR_REQ, monitor("Start")).ret == 100
     (start,) = device.media.take_actions()
     assert isinstance(start, StartStream)
@@ -46,7 +47,7 @@ def test_start_and_stop_ask_the_shell_to_stream_and_close() -> None:
     (stop,) = device.media.take_actions()
     assert isinstance(stop, StopStream)
     assert (stop.claim, stop.close) == (start.claim, True)
-    assert not device.media.holds(media.camera)
+    assert not device.media.holds(media.camera.number)
 
 
 def test_the_end_of_the_session_ends_its_streams() -> None:

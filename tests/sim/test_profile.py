@@ -47,6 +47,66 @@ def test_the_nvr_profile_has_eight_channels_and_short_session_ids() -> None:
     assert profile.quirks.unknown_user_ret == 204
 
 
+def test_the_seed_profile_has_real_config_shapes() -> None:
+    """Where a real camera ([BES]) and the vendor's config document agree (issue 17)."""
+    profile = load_profile()
+    servers = profile.config["NetWork.AlarmServer"]
+    assert [server["Protocol"] for server in servers] == ["GENERAL"] + ["NONE"] * 4
+    assert [entry["Interface"] for entry in profile.config["NetWork.NetDHCP"]] == [
+        "eth0",
+        "eth1",
+        "eth2",
+        "eth3",
+        "",
+    ]
+    handlers = [
+        profile.per_channel["video"][name]["EventHandler"]
+        for name in ("Detect.MotionDetect", "Detect.BlindDetect", "Detect.LossDetect")
+    ] + [profile.per_channel["alarm_in"]["Alarm.LocalAlarm"]["EventHandler"]]
+    for handler in handlers:
+        assert {"PtzLink", "MatrixEnable", "MatrixMask", "TourMask"} <= set(handler)
+        assert "MultiAlarmEnable" not in handler
+        assert [len(day) for day in handler["TimeSection"]] == [6] * 7
+    assert profile.per_channel["video"]["Uart.PTZ"] == {
+        "Attribute": [9600, "None", 8, 1],
+        "DeviceNo": 1,
+        "NumberInMatrixs": 0,
+        "PortNo": 1,
+        "ProtocolName": "PELCOD",
+    }
+
+
+def test_the_xm530_profile_is_the_besder_camera() -> None:
+    profile = load_profile("xm530")
+    assert profile.system_info["HardWare"] == "XM530_50X50-WG_8M"
+    assert profile.login_reply == {
+        "AliveInterval": 30,
+        "ChannelNum": 1,
+        "DeviceType ": "IPC",
+        "ExtraChannel": 0,
+        "Ret": 100,
+    }
+    quirks = profile.quirks
+    assert quirks.session_id_style is SessionIdStyle.PADDED_LOWER
+    assert (quirks.unknown_ability_ret, quirks.unknown_config_ret) == (103, 607)
+    assert quirks.unknown_config_null
+    assert quirks.reply_names == {
+        1041: "echo",
+        1451: "echo",
+        1453: None,
+        1471: "AuthorityList",
+        1473: "Users",
+        1475: "Groups",
+    }
+    assert quirks.lenient_config_writes
+    assert (quirks.work_state_masks, quirks.work_state_channel_state) == ("hex", False)
+    assert profile.channel_titles == ["Living room"]
+    assert profile.fixed_replies[2000] == {"Name": "", "Ret": 514}
+    assert profile.abilities["MultiVstd"] == "PAL|NTSC"
+    # A channel more than the profile names a title for gets the usual one.
+    assert make_device(profile.with_channels(2)).state.channel_titles == ["Living room", "CAM02"]
+
+
 def test_a_profile_file_by_path(tmp_path: Path) -> None:
     data = json.loads(
         Path(__file__).parents[2].joinpath("src/xmcam/sim/profiles/ipc-seed.json").read_text()
@@ -89,6 +149,11 @@ def test_with_channels_and_password() -> None:
         ('{"quirks": {"session_id_style": "fancy"}}', "session_id_style"),
         ('{"quirks": {"teleport": 1}}', "unknown quirk"),
         ('{"quirks": {"unauthenticated": "shout"}}', "unauthenticated"),
+        ('{"channel_titles": [1]}', "channel_titles"),
+        ('{"channel_titles": {}}', "channel_titles must be a JSON array"),
+        ('{"fixed_replies": {"x": {"Ret": 100}}}', "not a message id"),
+        ('{"fixed_replies": {"2000": {"Name": ""}}}', "with a Ret"),
+        ('{"fixed_replies": {"2000": []}}', "with a Ret"),
     ],
 )
 def test_bad_profiles_are_refused_in_one_line(text: str, message: str) -> None:
@@ -98,7 +163,7 @@ def test_bad_profiles_are_refused_in_one_line(text: str, message: str) -> None:
 
 
 def test_a_missing_profile_names_the_builtin_ones(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match="ipc-seed, nvr-8ch"):
+    with pytest.raises(ProfileError, match="ipc-seed, nvr-8ch, xm530"):
         load_profile(tmp_path / "nope.json")
     binary = tmp_path / "binary.json"
     binary.write_bytes(b"\xff\xfe")
@@ -123,6 +188,11 @@ def test_a_missing_profile_names_the_builtin_ones(tmp_path: Path) -> None:
         '{"first_session_id": 4294967296}',
         '{"first_session_id": -1}',
         '{"max_failed_logins": 0}',
+        '{"reply_names": {"x": "echo"}}',
+        '{"reply_names": {"1041": 5}}',
+        '{"work_state_masks": "octal"}',
+        '{"unknown_config_null": 1}',
+        '{"rets": {"unknown_ability": "x"}}',
     ],
 )
 def test_quirks_of_the_wrong_type_are_refused_in_one_line(quirks: str) -> None:

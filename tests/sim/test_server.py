@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.seed import SEED_FRAMES
+from tests.waiting import until
 from xmcam.protocol import (
     AlarmMessage,
     ClientConnection,
@@ -30,7 +31,9 @@ from xmcam.sim import Simulator, SimulatorThread, load_profile
 from xmcam.sim import server as server_module
 from xmcam.sim.faults import GARBAGE_MESSAGE_ID, Faults
 
-pytestmark = pytest.mark.timeout(30)
+# The asyncio tests run on a loop whose clock skips idle waits (tests/virtual_time.py): the
+# simulator keeps that loop's time, so its expiries, delays and reboots take no real time.
+pytestmark = [pytest.mark.timeout(30), pytest.mark.virtual_time]
 
 
 class RawClient:
@@ -277,10 +280,7 @@ async def test_reboot_drops_everyone_and_listens_again() -> None:
         assert (await client.call(MessageId.SYSMANAGER_REQ, body)).ok
         assert await asyncio.wait_for(client.reader.read(100), 2) == b""
         await client.close()
-        for _ in range(50):
-            await asyncio.sleep(0.05)
-            if simulator.listening:
-                break
+        await until(lambda: simulator.listening)
         assert simulator.port == port
         again = await RawClient.open(simulator)
         assert (await again.login()).ok
@@ -488,6 +488,7 @@ async def test_two_reboot_requests_reboot_once() -> None:
         await asyncio.sleep(0.4)
         assert simulator.listening
         assert simulator.reboots == 1
-        failed = [task for task in simulator._tasks if task.done() and task.exception()]
+        tasks = simulator._tasks  # noqa: SLF001  (no task of the simulator died)
+        failed = [task for task in tasks if task.done() and task.exception()]
         assert failed == []
         await client.close()

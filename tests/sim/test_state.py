@@ -106,6 +106,36 @@ def test_conform_scalars() -> None:
         conform(True, 1, "x")
 
 
+def test_lenient_conform_takes_what_the_xm530_takes() -> None:
+    current = {"Enable": True, "Rows": [["None", 0], ["None", 0]], "Port": 15002}
+    new = {"Enable": 0, "Rows": [["Preset", 3]] * 3, "Audio": {"BitRate": 0}}
+    # Strict: a number for a boolean, an array of another length, a member it lacks.
+    with pytest.raises(BadConfigValue):
+        conform(current, new, "x")
+    merged = conform(current, new, "x", lenient=True)
+    assert merged == {"Enable": False, "Rows": [["Preset", 3]] * 3, "Port": 15002}
+    assert conform([["None", 0]] * 4, [], "x", lenient=True) == []
+    for misfit in ({"Port": "15002"}, {"Enable": 2}, {"Rows": [["None", "0"]]}, {"Rows": "x"}):
+        with pytest.raises(BadConfigValue):
+            conform(current, misfit, "x", lenient=True)
+    with pytest.raises(BadConfigValue, match="array of 2"):
+        conform(current, {"Rows": [["None", 0]] * 5000}, "x", lenient=True)
+
+
+def test_a_lenient_profile_writes_leniently_and_reloads_its_state(tmp_path: Path) -> None:
+    path = tmp_path / "cam.json"
+    state = DeviceState.from_profile(load_profile("xm530"), path=path)
+    upgrade = state.get_config("NetWork.OnlineUpgrade")
+    state.set_config("NetWork.OnlineUpgrade", dict(upgrade, Enable=0))
+    users = state.get_config("System.ExUserMap")
+    state.set_config("System.ExUserMap", dict(users, User=users["User"][:1]))
+    again = DeviceState.from_profile(load_profile("xm530"), path=path)
+    assert again.get_config("NetWork.OnlineUpgrade")["Enable"] is False
+    assert len(again.get_config("System.ExUserMap")["User"]) == 1
+    with pytest.raises(BadConfigValue):
+        DeviceState.from_profile(load_profile()).set_config("NetWork.NetDHCP", [])
+
+
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "cam.json"
     profile = load_profile()

@@ -70,9 +70,11 @@ def test_a_procedure_meets_a_failure_ret_and_the_link_goes_on(
 ) -> None:
     ours, device = pair
     link = link_on(ours)
-    device_side = answer(device, [{"Ret": 607}, {"Ret": 100, "Record": [1]}])  # 607: unknown
-    try:
-        assert link.run(ops.export_config(["No.Such", "Record"]), 1.0) == {"Record": [1]}
+    general = {"MachineName": "cam"}
+    device_side = answer(device, [{"Ret": 607}, {"Ret": 100, "General.General": general}])
+    try:  # 607: unknown; General.General is device-wide (no SystemInfo asked first)
+        exported = link.run(ops.export_config(["No.Such", "General.General"]), 1.0)
+        assert exported == {"General.General": general}
     finally:
         device_side.join(10)
     assert link.logged_in

@@ -35,6 +35,8 @@ from xmcam.client import plans
 from xmcam.client.models import (
     AlarmEvent,
     AlarmOutput,
+    ConfigProbe,
+    ConfigUpdate,
     Disk,
     Group,
     LoginInfo,
@@ -261,9 +263,10 @@ class AsyncCamera(CameraSettings):
         """What the device is doing: alarm states, recording and bitrate per channel."""
         return await self.run(ops.work_state())
 
-    async def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
-        """An ability object by name (SystemFunction: what the firmware supports).
-        ConfigNotFoundError when the device has none by that name."""
+    async def abilities(self, name: str = "SystemFunction") -> Any:
+        """An ability by name (SystemFunction: what the firmware supports): an object, an
+        array or a string, as the device has it. ConfigNotFoundError (or the device's Ret)
+        when the device has none by that name."""
         return await self.run(ops.abilities(name))
 
     async def get_config(self, name: str) -> Any:
@@ -278,15 +281,38 @@ class AsyncCamera(CameraSettings):
         """A config's factory default, by dotted name. ConfigNotFoundError if unknown."""
         return await self.run(ops.default_config(name))
 
+    async def update_config(
+        self,
+        name: str,
+        value: Any,
+        *,
+        replace: bool = False,
+        keep_identity: bool = False,
+        dry_run: bool = False,
+    ) -> ConfigUpdate:
+        """Read, merge `value` in (a partial object is enough), write back whole."""
+        return await self.run(
+            ops.update_config(
+                name, value, replace=replace, keep_identity=keep_identity, dry_run=dry_run
+            )
+        )
+
+    async def probe_config(self, names: Iterable[str] | None = None) -> ConfigProbe:
+        """Which config names the device has, with their values, on one connection."""
+        return await self.run(ops.probe_config(names))
+
     async def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
-        """Every readable config of `names` (None: `DEFAULT_EXPORT_NAMES`) as {name: value};
-        the names the device does not know are left out."""
+        """Every config of `names` the device answers (None: every known name, per channel)
+        as {name: value}; the names it refuses are left out."""
         return await self.run(ops.export_config(names))
 
-    async def import_config(self, tree: Mapping[str, Any]) -> list[str]:
-        """Write every config of `tree` ({name: value}) in order; the names written. The
-        first refusal raises its DeviceError."""
-        return await self.run(ops.import_config(tree))
+    async def import_config(
+        self, tree: Mapping[str, Any], *, include_identity: bool = False
+    ) -> list[str]:
+        """Merge every config of `tree` ({name: value}) into the device's, in order, writing
+        only what changed; the names written. This camera's addresses, MAC and serial are
+        kept unless `include_identity`. The first refusal raises its DeviceError."""
+        return await self.run(ops.import_config(tree, include_identity=include_identity))
 
     async def alarm_outputs(self) -> list[AlarmOutput]:
         """The alarm outputs (relays): their modes and states."""

@@ -33,8 +33,8 @@ from xmcam.cli import (
     users,
     watch,
 )
-from xmcam.cli.output import CommandError, ExitCode, safe_text
-from xmcam.cli.session import add_global_options, configure_logging
+from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
+from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
 from xmcam.errors import (
     AuthenticationError,
     DeviceError,
@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
+    if args.password:  # typed on the command line (the environment's is read later)
+        warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
     undo_logging = configure_logging(args)
     try:
         return int(handler(args))

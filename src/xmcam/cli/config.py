@@ -4,6 +4,12 @@ Names are the device's dotted names (`General.General`, `Camera.Param.[0]`, `Ala
 Secrets (passwords, Wi-Fi keys) never reach the screen or a file: they show as `<redacted>`.
 A value written back with `<redacted>` in it keeps the device's current secret there, so an
 exported file imports without losing anything.
+
+Every write reads the config first and sends the whole object back (a partial value is merged
+in: `xmcam.client.config_values`); an export asks for every name xmcam knows
+(`xmcam.client.config_names`) and keeps what the camera answers; an import keeps the camera's
+own addresses, MAC and serial unless told otherwise. The logic is the client's; this module
+parses arguments and prints.
 """
 
 from __future__ import annotations
@@ -16,19 +22,32 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
-from xmcam.cli.output import CommandError, ExitCode, Progress, pretty_json, print_json, safe_text
+from xmcam.cli.output import (
+    CommandError,
+    ExitCode,
+    Progress,
+    dumps_safe,
+    pretty_json,
+    print_json,
+    safe_text,
+)
 from xmcam.cli.session import camera_command
+from xmcam.client.config_values import path_text
+from xmcam.client.models import ConfigChange, ConfigProbe, ConfigUpdate
 from xmcam.errors import AuthenticationError, DeviceError
 from xmcam.protocol import redact
-from xmcam.protocol.redaction import REDACTED
+from xmcam.protocol.codes import ret_meaning
+from xmcam.protocol.redaction import REDACTED, SECRET_KEYS
 
 __all__ = [
     "add_parser",
+    "change_line",
+    "config_import",
     "export_text",
-    "fill_redacted",
+    "probe_summary",
     "read_json_argument",
     "write_atomically",
 ]
@@ -61,39 +80,6 @@ def _reason(error: Exception) -> str:
     return error.strerror or str(error) if isinstance(error, OSError) else str(error)
 
 
-def fill_redacted(value: Any, current: Any) -> Any:
-    """`value` with every `<redacted>` placeholder replaced by what `current` (the device's
-    value now) holds at the same place. Raises CommandError when there is nothing there."""
-    if value == REDACTED:
-        if current is None or current == REDACTED:
-            raise CommandError("a <redacted> value has nothing on the device to keep")
-        return current
-    if isinstance(value, dict):
-        here = current if isinstance(current, dict) else {}
-        return {key: fill_redacted(item, here.get(key)) for key, item in value.items()}
-    if isinstance(value, list):
-        here_list = current if isinstance(current, list) else []
-        return [
-            fill_redacted(item, here_list[index] if index < len(here_list) else None)
-            for index, item in enumerate(value)
-        ]
-    return value
-
-
-def _has_redacted(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_redacted(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_redacted(item) for item in value)
-    return bool(value == REDACTED)
-
-
-async def _value_to_write(camera: AsyncCamera, name: str, value: Any) -> Any:
-    if not _has_redacted(value):
-        return value
-    return fill_redacted(value, await camera.get_config(name))
-
-
 def write_atomically(path: str, text: str) -> None:
     """Write `text` to `path` so that a reader sees the old file or the new one, never half:
     a temporary file in the same directory, flushed to disk, then renamed over `path`."""
@@ -117,8 +103,73 @@ def write_atomically(path: str, text: str) -> None:
 
 
 def export_text(tree: Mapping[str, Any]) -> str:
-    """The text of an export file: indented JSON of {name: value}, secrets redacted."""
-    return json.dumps(redact(tree), ensure_ascii=False, indent=2) + "\n"
+    """The text of an export file: indented JSON of {name: value}, secrets redacted (the
+    password-reset answers of General.PwdSafety too)."""
+    return json.dumps(_redact_answers(redact(tree)), ensure_ascii=False, indent=2) + "\n"
+
+
+# General.PwdSafety's QuestionAnswer unlocks a password reset ([BES] 1043_General.PwdSafety):
+# as good as a password in a backup file.
+_EXPORT_SECRETS: Final = frozenset({"questionanswer"})
+
+
+def _redact_answers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if key.strip().lower() in _EXPORT_SECRETS else _redact_answers(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_answers(item) for item in value]
+    return value
+
+
+def _is_secret_path(path: tuple[str | int, ...]) -> bool:
+    return any(
+        isinstance(part, str) and part.strip().lower() in SECRET_KEYS | _EXPORT_SECRETS
+        for part in path
+    )
+
+
+def _shown(value: Any, secret: bool) -> str:
+    if secret:
+        return REDACTED
+    text = dumps_safe(redact(value))
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
+
+
+_VALUE_WIDTH: Final = 60
+
+
+def change_line(change: ConfigChange) -> str:
+    """One change for people: `MachineName: "LocalHost" → "porch"`, secrets redacted."""
+    member = safe_text(path_text(change.path) or "(the whole value)", 80)
+    secret = _is_secret_path(change.path)
+    if change.kind == "added":
+        return f"{member}: added {_shown(change.new, secret)}"
+    if change.kind == "removed":
+        return f"{member}: removed (was {_shown(change.old, secret)})"
+    return f"{member}: {_shown(change.old, secret)} → {_shown(change.new, secret)}"
+
+
+def _change_record(change: ConfigChange) -> dict[str, Any]:
+    secret = _is_secret_path(change.path)
+    record: dict[str, Any] = {"member": path_text(change.path), "kind": change.kind}
+    if change.kind != "added":
+        record["old"] = REDACTED if secret else change.old
+    if change.kind != "removed":
+        record["new"] = REDACTED if secret else change.new
+    return record
+
+
+def _update_record(update: ConfigUpdate) -> dict[str, Any]:
+    return {
+        "name": update.name,
+        "ok": True,
+        "written": update.written,
+        "changes": [_change_record(change) for change in update.changes],
+        "identity_kept": list(update.identity_kept),
+    }
 
 
 async def config_get(camera: AsyncCamera, args: argparse.Namespace) -> int:
@@ -131,30 +182,88 @@ async def config_get(camera: AsyncCamera, args: argparse.Namespace) -> int:
 
 
 async def config_set(camera: AsyncCamera, args: argparse.Namespace) -> int:
-    await camera.set_config(args.name, await _value_to_write(camera, args.name, args.value))
+    update = await camera.update_config(
+        args.name, args.value, replace=args.replace, dry_run=args.dry_run
+    )
     if args.json:
-        print_json({"name": args.name, "ok": True})
-    else:
-        print(f"{safe_text(args.name)}: set")
+        print_json(_update_record(update))
+        return ExitCode.SUCCESS
+    name = safe_text(args.name)
+    if not update.changed:
+        print(f"{name}: unchanged (nothing written)")
+        return ExitCode.SUCCESS
+    print(f"{name}: {'set' if update.written else 'would change (dry run)'}")
+    for change in update.changes:
+        print(f"  {change_line(change)}")
+    return ExitCode.SUCCESS
+
+
+def _chosen_names(args: argparse.Namespace) -> list[str] | None:
+    """The names or patterns of `--name` and `--names`, or None for every known name."""
+    chosen = [*(args.name or [])]
+    for text in args.names or []:
+        chosen += [item.strip() for item in text.split(",") if item.strip()]
+    return chosen or None
+
+
+async def _probe(camera: AsyncCamera, args: argparse.Namespace) -> ConfigProbe:
+    progress = Progress()
+    progress.show("asking the camera for every config name…")
+    try:
+        return await camera.probe_config(_chosen_names(args))
+    finally:
+        progress.done()
+
+
+def probe_summary(probe: ConfigProbe) -> str:
+    """`43 of 61 names answered, 18 refused (Ret 607: 16, Ret 103: 2); 62 requests`."""
+    counts: dict[int, int] = {}
+    for ret in probe.refused.values():
+        counts[ret] = counts.get(ret, 0) + 1
+    text = f"{len(probe.values)} of {probe.probed} names answered"
+    if counts:
+        rets = ", ".join(f"Ret {ret}: {count}" for ret, count in sorted(counts.items()))
+        text += f", {len(probe.refused)} refused ({rets})"
+    return f"{text}; {probe.requests} requests"
+
+
+async def config_names(camera: AsyncCamera, args: argparse.Namespace) -> int:
+    probe = await _probe(camera, args)
+    if args.json:
+        for name in probe.values:
+            print_json({"name": name, "ok": True})
+        for name, ret in probe.refused.items():
+            print_json({"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)})
+        return ExitCode.SUCCESS
+    for name in probe.values:
+        print(safe_text(name))
+    print(probe_summary(probe), file=sys.stderr)
     return ExitCode.SUCCESS
 
 
 async def config_export(camera: AsyncCamera, args: argparse.Namespace) -> int:
-    progress = Progress()
-    progress.show("reading the configuration…")
-    try:
-        tree = await camera.export_config(args.names or None)
-    finally:
-        progress.done()
+    probe = await _probe(camera, args)
+    tree = probe.values
+    if not tree:
+        raise CommandError(f"nothing to export: {probe_summary(probe)}", ExitCode.DEVICE)
     text = export_text(tree)
     if args.file == "-":
         sys.stdout.write(text)
         return ExitCode.SUCCESS
     write_atomically(args.file, text)
     if args.json:
-        print_json({"file": args.file, "names": list(tree)})
+        print_json(
+            {
+                "file": args.file,
+                "names": list(tree),
+                "refused": probe.refused,
+                "requests": probe.requests,
+            }
+        )
     else:
-        print(f"{len(tree)} config names written to {safe_text(args.file)}")
+        print(
+            f"{len(tree)} config names written to {safe_text(args.file)} ({probe_summary(probe)})"
+        )
     return ExitCode.SUCCESS
 
 
@@ -169,20 +278,30 @@ def _read_tree(path: str) -> dict[str, Any]:
 
 async def config_import(camera: AsyncCamera, args: argparse.Namespace) -> int:
     tree: dict[str, Any] = args.tree
+    dry_run = getattr(args, "dry_run", False)
+    keep_identity = not getattr(args, "include_identity", False)
     progress = Progress()
     failed: list[str] = []
+    changed = 0
     for number, (name, value) in enumerate(tree.items(), start=1):
         progress.show(f"importing {number}/{len(tree)}: {name}")
         try:
-            await camera.set_config(name, await _value_to_write(camera, name, value))
+            update = await camera.update_config(
+                name, value, keep_identity=keep_identity, dry_run=dry_run
+            )
         except AuthenticationError:
             raise  # a refused login again for every name left would lock the account
-        except (DeviceError, CommandError) as error:
+        except (DeviceError, ValueError) as error:
             failed.append(name)
-            _report(args, name, error)
+            progress.done()
+            _report_failure(args, name, error)
         else:
-            _report(args, name, None)
+            changed += update.changed
+            progress.done()
+            _report(args, update)
     progress.done()
+    if dry_run and not args.json:
+        print(f"dry run: {changed} of {len(tree)} config names would change; nothing written")
     if failed:
         raise CommandError(
             f"{len(failed)} of {len(tree)} config names not imported: "
@@ -192,19 +311,36 @@ async def config_import(camera: AsyncCamera, args: argparse.Namespace) -> int:
     return ExitCode.SUCCESS
 
 
-def _report(args: argparse.Namespace, name: str, error: Exception | None) -> None:
-    """One line per name, printed as it happens: if the connection dies half way, the lines
-    so far say exactly what was written."""
+def _report(args: argparse.Namespace, update: ConfigUpdate) -> None:
+    """One line per name (and, in a dry run, one per change), printed as it happens: if the
+    connection dies half way, the lines so far say exactly what was written."""
     if args.json:
-        record: dict[str, Any] = {"name": name, "ok": error is None}
+        print_json(_update_record(update))
+        return
+    name = safe_text(update.name)
+    kept = ", ".join(safe_text(member, 40) for member in update.identity_kept)
+    if not update.changed:
+        outcome = "unchanged"
+    elif update.written:
+        outcome = "ok"
+    else:
+        outcome = "would change"
+    if kept:
+        outcome += f" (this camera's {kept} kept; --include-identity writes them)"
+    print(f"{name}: {outcome}", flush=True)
+    if not update.written:
+        for change in update.changes:
+            print(f"  {change_line(change)}", flush=True)
+
+
+def _report_failure(args: argparse.Namespace, name: str, error: Exception) -> None:
+    if args.json:
+        record: dict[str, Any] = {"name": name, "ok": False, "error": str(error)}
         if isinstance(error, DeviceError):
             record["ret"] = error.ret
-        if error is not None:
-            record["error"] = str(error)
         print_json(record)
     else:
-        outcome = "ok" if error is None else f"FAILED: {error}"
-        print(f"{safe_text(name)}: {safe_text(outcome)}", flush=True)
+        print(f"{safe_text(name)}: FAILED: {safe_text(str(error))}", flush=True)
 
 
 def _set_handler(args: argparse.Namespace) -> int:
@@ -216,6 +352,16 @@ def _set_handler(args: argparse.Namespace) -> int:
 def _import_handler(args: argparse.Namespace) -> int:
     args.tree = _read_tree(args.file)
     return camera_command(config_import)(args)
+
+
+def _add_name_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--names",
+        action="append",
+        metavar="LIST",
+        help="only these names, comma-separated; * and ? match known names (NetWork.*)",
+    )
+    parser.add_argument("--name", action="append", metavar="NAME", help="only this name (repeat)")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -231,7 +377,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "  xmcam config get General.General\n"
             '  xmcam config set General.General \'{"MachineName": "porch"}\'\n'
             "  xmcam config set Camera.Param.[0] @param.json\n"
-            "  xmcam config export backup.json && xmcam config import backup.json"
+            "  xmcam config names\n"
+            "  xmcam config export backup.json && xmcam config import backup.json --dry-run"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -243,7 +390,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     get.set_defaults(handler=camera_command(config_get))
     put = actions.add_parser(
         "set",
-        help="write one config",
+        help="change one config (a partial object is merged into the camera's)",
+        description=(
+            "Read the config, merge VALUE into it and write the whole object back: members "
+            "left out keep the camera's values; an array is replaced whole, or changed by "
+            'index with an object such as {"1": {"Enable": true}}. Nothing is written when '
+            "nothing changes."
+        ),
         epilog='example: echo \'{"MachineName": "porch"}\' | xmcam config set General.General -',
     )
     put.add_argument("name", metavar="NAME", help="config name")
@@ -252,21 +405,52 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="JSON|@FILE|-",
         help="the new value: JSON text, @FILE to read it from a file, - for standard input",
     )
+    put.add_argument(
+        "--replace", action="store_true", help="send VALUE as the whole object, as given"
+    )
+    put.add_argument("--dry-run", action="store_true", help="show the changes, write nothing")
     put.set_defaults(handler=_set_handler)
+    names = actions.add_parser(
+        "names",
+        help="list the config names this camera has",
+        description=(
+            "Ask the camera for every known config name (per-channel names once per channel) "
+            "and list those it answers; a summary of the refused ones goes to stderr."
+        ),
+        epilog="example: xmcam config names --names 'NetWork.*'",
+    )
+    _add_name_options(names)
+    names.set_defaults(handler=camera_command(config_names))
     export = actions.add_parser(
         "export",
-        help="save every config to a JSON file",
-        epilog="example: xmcam config export backup.json",
+        help="save every config the camera has to a JSON file",
+        description=(
+            "Ask the camera for every known config name (per-channel names once per "
+            "channel) and save each one it answers; refused names are skipped and counted."
+        ),
+        epilog="example: xmcam config export backup.json --names 'NetWork.*,General.*'",
     )
     export.add_argument("file", metavar="FILE", help="the file to write (- for standard output)")
-    export.add_argument(
-        "--name", dest="names", action="append", metavar="NAME", help="only this name (repeat)"
-    )
+    _add_name_options(export)
     export.set_defaults(handler=camera_command(config_export))
     restore = actions.add_parser(
         "import",
         help="write every config from a JSON file",
-        epilog="example: xmcam config import backup.json",
+        description=(
+            "Merge each config of the file into the camera's and write it back whole; names "
+            "that would not change are not written. This camera's identity (its IP address, "
+            "netmask and gateway, MAC, serial number) is never taken from the file unless "
+            "--include-identity."
+        ),
+        epilog="example: xmcam config import backup.json --dry-run",
     )
     restore.add_argument("file", metavar="FILE", help="a file from `config export` (- for stdin)")
+    restore.add_argument(
+        "--dry-run", action="store_true", help="show what would change, write nothing"
+    )
+    restore.add_argument(
+        "--include-identity",
+        action="store_true",
+        help="also write the file's addresses, MAC and serial (restoring this same camera)",
+    )
     restore.set_defaults(handler=_import_handler)

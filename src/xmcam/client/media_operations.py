@@ -50,6 +50,7 @@ from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.protocol.codes import SEARCH_EMPTY_RETS, MessageId, Ret, message_name
 from xmcam.protocol.connection import Reply
+from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
 from xmcam.protocol.framing import Frame
 
 __all__ = [
@@ -117,7 +118,6 @@ FILE_KINDS: Final = {"video": "h264", "picture": "jpg"}
 
 _STREAM_TYPES: Final = {False: "Main", True: "Extra1"}
 _SNAPSHOT_FALLBACK_RETS: Final = frozenset({Ret.UNSUPPORTED_VERSION, Ret.TIMEOUT})  # old DVRs, NVRs
-_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 _JPEG_START: Final = b"\xff\xd8"
 _JPEG_END: Final = b"\xff\xd9"
 _CHANNEL_DIRECTORY: Final = re.compile(r"/(\d{3})/")  # ".../2009-02-16/001/..." is channel 0
@@ -421,8 +421,8 @@ def _file_page(
     body = {
         "Name": "OPFileQuery",
         "OPFileQuery": {
-            "BeginTime": begin.strftime(_TIME_FORMAT),
-            "EndTime": end.strftime(_TIME_FORMAT),
+            "BeginTime": format_device_time(begin),
+            "EndTime": format_device_time(end),
             "Channel": channel,
             "DriverTypeMask": "0x0000FFFF",
             "Event": events,
@@ -456,8 +456,8 @@ def parse_record(item: object, channel: int, kind: str) -> models.RecordFile | N
     if not isinstance(item, dict):
         return None
     name = item.get("FileName")
-    begin = _time(item.get("BeginTime"))
-    end = _time(item.get("EndTime"))
+    begin = parse_device_time(item.get("BeginTime"))
+    end = parse_device_time(item.get("EndTime"))
     if not isinstance(name, str) or not name or begin is None or end is None:
         _log.debug("skipped an unreadable file record")
         return None
@@ -478,26 +478,9 @@ def parse_record(item: object, channel: int, kind: str) -> models.RecordFile | N
     )
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value.strip(), _TIME_FORMAT)
-    except ValueError:
-        return None
-
-
 def _number(value: object) -> int:
-    """A non-negative count as devices write them: an int, a hex ("0x0000B000") or decimal
-    string; 0 when unreadable."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return max(value, 0)
-    if isinstance(value, str) and 0 < len(value) <= 20:
-        try:
-            return max(int(value, 16) if value[:2] in ("0x", "0X") else int(value), 0)
-        except ValueError:
-            return 0
-    return 0
+    """A non-negative count as devices write them (`lenient_int`); 0 when unreadable."""
+    return lenient_int(value, minimum=0) or 0
 
 
 # ------------------------------------------------------------------ downloads
@@ -512,8 +495,8 @@ def _playback_body(action: str, record: models.RecordFile) -> dict[str, Any]:
         "Name": "OPPlayBack",
         "OPPlayBack": {
             "Action": action,
-            "StartTime": begin if isinstance(begin, str) else record.begin.strftime(_TIME_FORMAT),
-            "EndTime": end if isinstance(end, str) else record.end.strftime(_TIME_FORMAT),
+            "StartTime": begin if isinstance(begin, str) else format_device_time(record.begin),
+            "EndTime": end if isinstance(end, str) else format_device_time(record.end),
             "Parameter": {
                 "FileName": record.name,
                 "PlayMode": "ByName",

@@ -14,6 +14,9 @@ from typing import Any, Literal
 __all__ = [
     "AlarmEvent",
     "AlarmOutput",
+    "ConfigChange",
+    "ConfigProbe",
+    "ConfigUpdate",
     "ConnectionEvent",
     "Disk",
     "Group",
@@ -139,6 +142,61 @@ class Group:
     name: str
     authorities: tuple[str, ...]
     memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChange:
+    """One member that differs between the device's config value and the one to write.
+    `path` is its place (member names, and indexes into arrays; empty for the whole value);
+    `kind` "changed", "added" (`old` None) or "removed" (`new` None)."""
+
+    path: tuple[str | int, ...]
+    old: Any
+    new: Any
+    kind: Literal["changed", "added", "removed"] = "changed"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigUpdate:
+    """A config write as `update_config` made it (or, with `dry_run`, would make it): the
+    device's value before (`old`), the value written (`new`), what differs, the identity
+    members kept at the device's values, and whether it was written (never when nothing
+    changed)."""
+
+    name: str
+    old: Any = field(repr=False)
+    new: Any = field(repr=False)
+    changes: tuple[ConfigChange, ...]
+    identity_kept: tuple[str, ...]
+    written: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProbe:
+    """What a device answered when every chosen config name was asked for: `values` of the
+    names it has (in the order asked), `refused` the others with the Ret code of the refusal
+    (607 also for the empty replies some firmware sends instead), the requests it took
+    (SystemInfo for the channel counts included), and the counts names were expanded with."""
+
+    values: dict[str, Any] = field(repr=False)
+    refused: dict[str, int]
+    requests: int
+    video_channels: int
+    alarm_inputs: int
+
+    @property
+    def names(self) -> list[str]:
+        """The names the device has, in the order asked."""
+        return list(self.values)
+
+    @property
+    def probed(self) -> int:
+        """How many names were asked for."""
+        return len(self.values) + len(self.refused)
 
 
 @dataclass(frozen=True, slots=True)

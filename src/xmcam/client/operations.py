@@ -22,13 +22,13 @@ meaningless), never a crash.
 
 from __future__ import annotations
 
+import copy
 import logging
-import math
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple, TypeVar
 
-from xmcam.client import models
+from xmcam.client import config_names, config_values, models
 from xmcam.client.models import AlarmEvent, LoginInfo
 from xmcam.client.plans import Finished, Pause, Plan, Run, Shielded
 from xmcam.errors import (
@@ -36,6 +36,7 @@ from xmcam.errors import (
     ConfigNotFoundError,
     ConnectionClosedError,
     DeviceError,
+    NotLoggedInError,
     PayloadError,
     StateError,
     XMCamError,
@@ -49,12 +50,12 @@ from xmcam.protocol.connection import (
     LoginReply,
     Reply,
 )
+from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
 from xmcam.protocol.payload import Body
 from xmcam.protocol.redaction import redacted_hex_dump
 
 __all__ = [
     "ALARM_OUT_TYPES",
-    "DEFAULT_EXPORT_NAMES",
     "PTZ_COMMANDS",
     "Call",
     "Finished",
@@ -82,6 +83,7 @@ __all__ = [
     "logout",
     "net_alarm",
     "perform",
+    "probe_config",
     "ptz",
     "ptz_move",
     "ptz_preset",
@@ -100,6 +102,7 @@ __all__ = [
     "tell",
     "time_skew",
     "unguard",
+    "update_config",
     "users",
     "work_state",
 ]
@@ -230,7 +233,7 @@ def alarm_event(body: Body) -> AlarmEvent:
     info = body.get("AlarmInfo")
     raw = dict(info) if isinstance(info, dict) else {}
     return AlarmEvent(
-        channel=_int_or_none(raw.get("Channel")),
+        channel=lenient_int(raw.get("Channel")),
         event=_text(raw.get("Event")),
         status=_text(raw.get("Status")),
         start_time=_text_or_none(raw.get("StartTime")),
@@ -250,9 +253,9 @@ def system_info() -> Procedure[models.SystemInfo]:
         build_time=_text_or_none(info.get("BuildTime")),
         hardware_version=_text_or_none(info.get("HardWareVersion")),
         channels=_channel_count(info),
-        alarm_in=_int_or_none(info.get("AlarmInChannel")),
-        alarm_out=_int_or_none(info.get("AlarmOutChannel")),
-        uptime_minutes=_int_or_none(info.get("DeviceRunTime")),
+        alarm_in=lenient_int(info.get("AlarmInChannel")),
+        alarm_out=lenient_int(info.get("AlarmOutChannel")),
+        uptime_minutes=lenient_int(info.get("DeviceRunTime")),
         raw=info,
     )
 
@@ -260,7 +263,7 @@ def system_info() -> Procedure[models.SystemInfo]:
 def _channel_count(info: Mapping[str, Any]) -> int | None:
     """Analogue inputs plus digital channels: a camera counts its sensor in VideoInChannel,
     a network recorder its cameras in DigChannel (0 video inputs), a hybrid both."""
-    counts = [_int_or_none(info.get(key)) for key in ("VideoInChannel", "DigChannel")]
+    counts = [lenient_int(info.get(key)) for key in ("VideoInChannel", "DigChannel")]
     known = [count for count in counts if count is not None]
     return sum(known) if known else None
 
@@ -276,15 +279,15 @@ def _disk(raw: dict[str, Any]) -> models.Disk:
     parts = raw.get("Partition")
     partitions = tuple(
         models.Partition(
-            total_mb=_int_or_none(part.get("TotalSpace")),
-            remaining_mb=_int_or_none(part.get("RemainSpace")),
-            status=_int_or_none(part.get("Status")),
-            driver_type=_int_or_none(part.get("DirverType", part.get("DriverType"))),
+            total_mb=lenient_int(part.get("TotalSpace")),
+            remaining_mb=lenient_int(part.get("RemainSpace")),
+            status=lenient_int(part.get("Status")),
+            driver_type=lenient_int(part.get("DirverType", part.get("DriverType"))),
         )
         for part in (parts if isinstance(parts, list) else [])
         if isinstance(part, dict)
     )
-    return models.Disk(number=_int_or_none(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
+    return models.Disk(number=lenient_int(raw.get("PlysicalNo")), partitions=partitions, raw=raw)
 
 
 def work_state() -> Procedure[models.WorkState]:
@@ -293,13 +296,13 @@ def work_state() -> Procedure[models.WorkState]:
     alarms = alarm if isinstance(alarm, dict) else {}
     channels = [item for item in _list(state.get("ChannelState")) if isinstance(item, dict)]
     return models.WorkState(
-        alarm_in=_int_or_none(alarms.get("AlarmIn")) or 0,
-        alarm_out=_int_or_none(alarms.get("AlarmOut")) or 0,
-        video_blind=_int_or_none(alarms.get("VideoBlind")) or 0,
-        video_loss=_int_or_none(alarms.get("VideoLoss")) or 0,
-        video_motion=_int_or_none(alarms.get("VideoMotion")) or 0,
+        alarm_in=lenient_int(alarms.get("AlarmIn")) or 0,
+        alarm_out=lenient_int(alarms.get("AlarmOut")) or 0,
+        video_blind=lenient_int(alarms.get("VideoBlind")) or 0,
+        video_loss=lenient_int(alarms.get("VideoLoss")) or 0,
+        video_motion=lenient_int(alarms.get("VideoMotion")) or 0,
         recording=tuple(item.get("Record") is True for item in channels),
-        bitrates_kbps=tuple(_int_or_none(item.get("Bitrate")) or 0 for item in channels),
+        bitrates_kbps=tuple(lenient_int(item.get("Bitrate")) or 0 for item in channels),
         raw=state,
     )
 
@@ -309,50 +312,15 @@ def _info(name: str) -> Generator[Call, Reply | None, Any]:
     return reply.body.get(name)
 
 
-def abilities(name: str = "SystemFunction") -> Procedure[dict[str, Any]]:
+def abilities(name: str = "SystemFunction") -> Procedure[Any]:
+    """An ability (1360) by name: any JSON value. `SystemFunction` is an object of groups,
+    but real replies are also arrays (`ComProtocol`, `DDNSService`, `PTZProtocol`, ...) or a
+    string (`MultiVstd`: "PAL|NTSC") ([BES] command_codes/payloads/1361_*)."""
     reply = yield from ask(MessageId.ABILITY_GET_REQ, {"Name": name})
-    return _mapping(_config_value(name, reply), name)
+    return _config_value(name, reply)
 
 
 # ------------------------------------------------------------------ configuration
-
-
-DEFAULT_EXPORT_NAMES: Final[tuple[str, ...]] = (
-    "AVEnc.Encode",
-    "AVEnc.VideoWidget",
-    "AVEnc.VideoColor",
-    "Alarm.AlarmOut",
-    "Alarm.LocalAlarm",
-    "Alarm.NetAlarm",
-    "Alarm.NetAbort",
-    "Alarm.NetIPConflict",
-    "Camera.Param",
-    "Camera.ParamEx",
-    "Detect.BlindDetect",
-    "Detect.HumanDetection",
-    "Detect.LossDetect",
-    "Detect.MotionDetect",
-    "General.AutoMaintain",
-    "General.General",
-    "General.Location",
-    "NetWork.NetCommon",
-    "NetWork.NetDHCP",
-    "NetWork.NetDNS",
-    "NetWork.NetNTP",
-    "NetWork.Nat",
-    "NetWork.RTSP",
-    "NetWork.Upnp",
-    "NetWork.Wifi",
-    "Record",
-    "Simplify.Encode",
-    "Storage.StorageFailure",
-    "Storage.StorageLowSpace",
-    "Storage.StorageNotExist",
-    "System.TimeZone",
-    "Uart.PTZ",
-)
-"""The config names an export reads when none are given: the leaves PROTOCOL.md §8.3 lists,
-without the roots that answer with whole trees (`Detect` alone is ~155 KB)."""
 
 
 def get_config(name: str) -> Procedure[Any]:
@@ -361,6 +329,7 @@ def get_config(name: str) -> Procedure[Any]:
 
 
 def set_config(name: str, value: Any) -> Procedure[None]:
+    """Write `value` to `name` as given (see `update_config` for a partial value)."""
     yield from ask(MessageId.CONFIG_SET_REQ, {"Name": name, name: value})
 
 
@@ -369,33 +338,113 @@ def default_config(name: str) -> Procedure[Any]:
     return _config_value(name, reply)
 
 
+def update_config(
+    name: str,
+    value: Any,
+    *,
+    replace: bool = False,
+    keep_identity: bool = False,
+    dry_run: bool = False,
+) -> Procedure[models.ConfigUpdate]:
+    """Read `name`, merge `value` into it (`config_values.merge`; with `replace`, `value` is
+    the whole new value), fill in `<redacted>` placeholders from the device's value, keep the
+    device's identity members with `keep_identity`, and write the result back whole, unless
+    nothing changed or `dry_run`. Raises ValueError for a value that cannot be merged."""
+    current = yield from get_config(name)
+    new = copy.deepcopy(value) if replace else config_values.merge(current, value, name)
+    new = config_values.fill_placeholders(new, current, name)
+    kept: list[str] = []
+    if keep_identity:
+        new, kept = config_values.keep_identity(name, new, current)
+    found = config_values.changes(current, new)
+    written = bool(found) and not dry_run
+    if written:
+        yield from set_config(name, new)
+    return models.ConfigUpdate(name, current, new, tuple(found), tuple(kept), written)
+
+
+_MAX_CHANNELS: Final = 256  # per kind; past any real recorder (a hostile count costs nothing)
+
+
+def probe_config(names: Iterable[str] | None = None) -> Procedure[models.ConfigProbe]:
+    """Ask for every config name `names` chooses (`config_names.select`: None for every known
+    name, `*` wildcards, plain names) on this one connection, per-channel names once per
+    channel; keep the values the device gives and count its refusals by name. Any failure Ret
+    is a refusal (607, 103, and the rest), except a lost login (raised: nothing after it
+    could be answered). The channel counts come from SystemInfo, asked only when a chosen
+    name is per channel."""
+    entries = config_names.select(names)
+    requests = 0
+    counts: dict[config_names.Scope, int] = {"video": 0, "alarm_in": 0}
+    if any(entry.scope != "device" for entry in entries):
+        counts = yield from _channel_counts()
+        requests += 1
+    values: dict[str, Any] = {}
+    refused: dict[str, int] = {}
+    for entry in entries:
+        for name in config_names.expand(entry, counts):
+            if name in values or name in refused:
+                continue
+            requests += 1
+            try:
+                values[name] = yield from get_config(name)
+            except (AuthenticationError, NotLoggedInError):
+                raise
+            except DeviceError as error:
+                refused[name] = error.ret
+    return models.ConfigProbe(
+        values=values,
+        refused=refused,
+        requests=requests,
+        video_channels=counts["video"],
+        alarm_inputs=counts["alarm_in"],
+    )
+
+
+def _channel_counts() -> Generator[Call, Reply | None, dict[config_names.Scope, int]]:
+    """Video channels (VideoInChannel + DigChannel) and alarm inputs (AlarmInChannel), from
+    SystemInfo; one of each when it is refused or unreadable (a name asked for a channel the
+    device lacks is refused, and skipped, like any other)."""
+    try:
+        info = yield from system_info()
+    except (AuthenticationError, NotLoggedInError):
+        raise
+    except (DeviceError, PayloadError):
+        return {"video": 1, "alarm_in": 1}
+    video = info.channels if info.channels is not None else 1
+    alarm_in = info.alarm_in if info.alarm_in is not None else 1
+    return {
+        "video": max(0, min(video, _MAX_CHANNELS)),
+        "alarm_in": max(0, min(alarm_in, _MAX_CHANNELS)),
+    }
+
+
 def export_config(names: Iterable[str] | None = None) -> Procedure[dict[str, Any]]:
-    """Every readable config of `names` (default DEFAULT_EXPORT_NAMES). Names the device
-    does not know are left out."""
-    tree: dict[str, Any] = {}
-    for name in DEFAULT_EXPORT_NAMES if names is None else names:
-        try:
-            tree[name] = yield from get_config(name)
-        except ConfigNotFoundError:
-            continue
-    return tree
+    """Every config `names` chooses that the device has (`probe_config`), as {name: value}."""
+    probe = yield from probe_config(names)
+    return probe.values
 
 
-def import_config(tree: Mapping[str, Any]) -> Procedure[list[str]]:
-    """Write every config of `tree`, in order; return the names written."""
+def import_config(
+    tree: Mapping[str, Any], *, include_identity: bool = False
+) -> Procedure[list[str]]:
+    """Write every config of `tree` (as `export_config` makes it), in order, each merged
+    into the device's value (`update_config`), the device's identity members kept unless
+    `include_identity`; return the names written (an unchanged one is not written)."""
     written: list[str] = []
     for name, value in tree.items():
-        yield from set_config(name, value)
-        written.append(name)
+        update = yield from update_config(name, value, keep_identity=not include_identity)
+        if update.written:
+            written.append(name)
     return written
 
 
 def _config_value(name: str, reply: Reply) -> Any:
     """The value under `name` in a config reply. The unsupported-config replies some firmware
-    sends instead of Ret 607 (no member, `null`, `[null]`, `{"": [""]}`) raise
-    ConfigNotFoundError too (PROTOCOL.md §4)."""
+    sends instead of Ret 607 (no member, `null`, `[null]`, `{"": [""]}`, as the whole body or
+    as the value) raise ConfigNotFoundError too (PROTOCOL.md §4)."""
     value = reply.body.get(name)
-    if value is None or value in ([None], [""]):
+    if value is None or value in ([None], [""], {"": [""]}):
         raise ConfigNotFoundError(
             Ret.CONFIG_NOT_FOUND,
             message_id=reply.request_id,
@@ -448,8 +497,6 @@ def _alarm_out_list() -> Generator[Call, Reply | None, list[dict[str, Any]]]:
 
 # ------------------------------------------------------------------ time
 
-_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
-
 Clock = Callable[[], datetime]
 
 
@@ -468,7 +515,7 @@ def set_time(when: datetime) -> Procedure[None]:
         when = when.astimezone().replace(tzinfo=None)
     # The device takes whole seconds: round, so the clock set is off by half a second at
     # most instead of up to a whole one behind.
-    text = (when + _HALF_SECOND).strftime(_TIME_FORMAT)
+    text = format_device_time(when + _HALF_SECOND)
     yield from ask(MessageId.SYSMANAGER_REQ, {"Name": "OPTimeSetting", "OPTimeSetting": text})
 
 
@@ -492,10 +539,10 @@ def sync_time(clock: Clock) -> Procedure[float]:
 
 
 def _device_time(value: object) -> datetime:
-    try:
-        return datetime.strptime(str(value), _TIME_FORMAT)
-    except ValueError:
-        raise PayloadError(f"the device's time is unreadable: {str(value)[:40]!r}") from None
+    when = parse_device_time(value)
+    if when is None:
+        raise PayloadError(f"the device's time is unreadable: {str(value)[:40]!r}")
+    return when
 
 
 # ------------------------------------------------------------------ users and groups
@@ -716,19 +763,3 @@ def _text(value: object) -> str:
 
 def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _int_or_none(value: object) -> int | None:
-    """A whole number as devices write them: an int, or a hex or decimal string."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) and value.is_integer() else None
-    if isinstance(value, str) and 0 < len(value) <= 20:
-        try:
-            return int(value, 16) if value[:2] in ("0x", "0X") else int(value)
-        except ValueError:
-            return None
-    return None

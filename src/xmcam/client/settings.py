@@ -10,11 +10,11 @@ property in each shell.
 
 from __future__ import annotations
 
-from typing import Final, Protocol, TypedDict
+from typing import Protocol, TypedDict
+
+from xmcam.protocol.header import DEFAULT_PORT
 
 __all__ = ["DEFAULT_PORT", "CameraOptions", "CameraSettings", "Settings"]
-
-DEFAULT_PORT: Final = 34567
 
 
 class CameraOptions(TypedDict, total=False):

@@ -32,10 +32,17 @@ from xmcam.protocol.connection import (
     UnexpectedFrame,
     session_id_style_of,
 )
+from xmcam.protocol.fields import (
+    DEVICE_TIME_FORMAT,
+    format_device_time,
+    lenient_int,
+    parse_device_time,
+)
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame, encode_message
 from xmcam.protocol.header import (
     CLIENT_VERSION,
     DEFAULT_LIMITS,
+    DEFAULT_PORT,
     DEVICE_LIMITS,
     DEVICE_VERSION,
     HEADER_SIZE,
@@ -64,8 +71,10 @@ __all__ = [
     "CLIENT_TERMINATOR",
     "CLIENT_VERSION",
     "DEFAULT_LIMITS",
+    "DEFAULT_PORT",
     "DEVICE_LIMITS",
     "DEVICE_TERMINATOR",
+    "DEVICE_TIME_FORMAT",
     "DEVICE_VERSION",
     "HEADER_SIZE",
     "MEDIA_MESSAGE_IDS",
@@ -99,9 +108,12 @@ __all__ = [
     "encode_frame",
     "encode_json",
     "encode_message",
+    "format_device_time",
     "format_session_id",
+    "lenient_int",
     "login_body",
     "message_name",
+    "parse_device_time",
     "parse_session_id",
     "password_matches",
     "redact",

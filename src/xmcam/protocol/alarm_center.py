@@ -35,7 +35,8 @@ from typing import Any, Final
 
 from xmcam.errors import FrameError, PayloadError
 from xmcam.protocol.codes import MessageId
-from xmcam.protocol.discovery import hex_ip_to_text, lenient_whole_number, text_to_hex_ip
+from xmcam.protocol.discovery import hex_ip_to_text, text_to_hex_ip
+from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
 from xmcam.protocol.framing import encode_frame
 from xmcam.protocol.header import DEVICE_VERSION, HEAD_FLAG, HEADER_SIZE, Header, Limits
 from xmcam.protocol.payload import decode_body, encode_body
@@ -64,7 +65,6 @@ ALARM_CENTER_LIMITS: Final = Limits(
 )
 """Limits for reading a device's push: one small message, never reassembled from many."""
 
-_TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 _MAX_CHANNEL: Final = 0xFFFF
 
 
@@ -92,12 +92,7 @@ class AlarmCenterMessage:
     @property
     def started_at(self) -> datetime | None:
         """`start_time` as a naive datetime (device-local), or None when unreadable."""
-        if self.start_time is None:
-            return None
-        try:
-            return datetime.strptime(self.start_time, _TIME_FORMAT)
-        except ValueError:
-            return None
+        return parse_device_time(self.start_time)
 
 
 def parse_alarm_center_message(
@@ -136,7 +131,7 @@ def message_from_body(body: Mapping[str, Any], *, source: str | None = None) -> 
     return AlarmCenterMessage(
         serial=_text(fields.get("SerialID")),
         address=decoded,
-        channel=lenient_whole_number(fields.get("Channel"), _MAX_CHANNEL),
+        channel=lenient_int(fields.get("Channel"), minimum=0, maximum=_MAX_CHANNEL),
         event=_text(fields.get("Event")),
         status=_text(fields.get("Status")),
         start_time=_text(fields.get("StartTime")),
@@ -189,7 +184,7 @@ def encode_alarm_center_message(
         "Descrip": description,
         "Event": event,
         "SerialID": serial,
-        "StartTime": when.strftime(_TIME_FORMAT) if isinstance(when, datetime) else when,
+        "StartTime": format_device_time(when) if isinstance(when, datetime) else when,
         "Status": status,
         "Type": type,
     }

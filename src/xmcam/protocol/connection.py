@@ -132,13 +132,21 @@ class ClientState(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Reply:
     """The answer to the outstanding request."""
 
     request_id: int
     frame: Frame
     body: Body
+
+    def __init__(self, request_id: int, frame: Frame, body: Body) -> None:
+        # The client makes a Reply per request. The __init__ a frozen dataclass generates
+        # sets each field through object.__setattr__; the fields' slot setters do the same
+        # work for half the cost.
+        _set_reply_request_id(self, request_id)
+        _set_reply_frame(self, frame)
+        _set_reply_body(self, body)
 
     @property
     def ret(self) -> int | None:
@@ -233,9 +241,7 @@ class UnexpectedFrame:
 
 ClientEvent = Reply | AlarmMessage | MediaPacket | Notification | ForcedLogout | UnexpectedFrame
 
-# A frozen dataclass's __init__ sets each field through object.__setattr__; its slots' own
-# setters do the same for half the cost. The client makes a Reply per request this way.
-_new_object: Final = object.__new__
+# The slot setters of Reply's fields, for its __init__.
 _set_reply_request_id: Final = vars(Reply)["request_id"].__set__
 _set_reply_frame: Final = vars(Reply)["frame"].__set__
 _set_reply_body: Final = vars(Reply)["body"].__set__
@@ -455,11 +461,7 @@ class ClientConnection:
         if pending == MessageId.LOGOUT_REQ:
             self.state = ClientState.NOT_LOGGED_IN
             self.session_id = 0
-        reply = _new_object(Reply)  # Reply(pending, frame, body) for half the cost
-        _set_reply_request_id(reply, pending)
-        _set_reply_frame(reply, frame)
-        _set_reply_body(reply, body)
-        return reply
+        return Reply(pending, frame, body)
 
     def _unasked(self, frame: Frame) -> ClientEvent:
         """The event for a frame that answers no outstanding request."""
@@ -729,6 +731,29 @@ class DeviceConnection:
             encode_body(content, self._terminator if terminator is None else terminator),
             session_id=self.session_id,
             sequence=sequence,
+            version=DEVICE_VERSION,
+        )
+
+    def reply_verbatim(
+        self,
+        request: Request,
+        body: Mapping[str, Any],
+        *,
+        session_id: int,
+        terminator: bytes | None = None,
+    ) -> bytes:
+        """The reply to a request with `body` as its whole body (no SessionID added) and
+        `session_id` in its header: for a device that writes the SessionID member itself,
+        spelled its own way, or answers for another connection's session (a stream claimed
+        on a second connection, which never logs in). Raises StateError for a request that
+        has no reply."""
+        if request.reply_id is None:
+            raise StateError(f"{message_name(request.message_id)} has no reply to send")
+        return encode_frame(
+            request.reply_id,
+            encode_body(body, self._terminator if terminator is None else terminator),
+            session_id=session_id,
+            sequence=request.frame.sequence,
             version=DEVICE_VERSION,
         )
 

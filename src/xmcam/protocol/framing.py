@@ -155,18 +155,20 @@ class FrameDecoder:
         if not buffer and len(data) >= HEADER_SIZE:
             # The usual read of a control connection: exactly one whole single-packet frame,
             # cut with no loop and no copy but the payload's.
-            values = HEADER.unpack_from(data)
+            (head_flag, version, reserved1, reserved2, session_id, sequence,
+             total_packets, current_packet, message_id,
+             length) = HEADER.unpack_from(data)  # fmt: skip
             if (
-                values[0] == HEAD_FLAG
-                and values[9] == len(data) - HEADER_SIZE
-                and values[9] <= self._limits.max_packet_payload
-                and values[6] <= 1
-                and values[8] not in self._partial
+                head_flag == HEAD_FLAG
+                and length == len(data) - HEADER_SIZE
+                and length <= self._limits.max_packet_payload
+                and total_packets <= 1
+                and message_id not in self._partial
             ):
                 header = _new_tuple(
                     Header,
-                    (values[8], values[9], values[4], values[5], values[1],
-                     values[6], values[7], values[2], values[3]),
+                    (message_id, length, session_id, sequence, version,
+                     total_packets, current_packet, reserved1, reserved2),
                 )  # fmt: skip
                 self._offset += len(data)
                 payload = data[HEADER_SIZE:]
@@ -233,12 +235,13 @@ class FrameDecoder:
         position = first = start
         try:
             while end - position >= HEADER_SIZE:
-                values = unpack(work, position)
-                if values[0] != HEAD_FLAG:
-                    raise self._bad_head(values[0], position - first)
-                length = values[9]
+                (head_flag, version, reserved1, reserved2, session_id, sequence,
+                 total_packets, current_packet, message_id,
+                 length) = unpack(work, position)  # fmt: skip
+                if head_flag != HEAD_FLAG:
+                    raise self._bad_head(head_flag, position - first)
                 if length > limit:
-                    self._limits.check_packet_length(length, values[8])
+                    self._limits.check_packet_length(length, message_id)
                 begin = position + HEADER_SIZE
                 stop = begin + length
                 if stop > end:
@@ -247,13 +250,12 @@ class FrameDecoder:
                 # Header.from_wire_fields, inlined: this is the hot path of media decoding.
                 header = new_tuple(
                     Header,
-                    (values[8], length, values[4], values[5], values[1],
-                     values[6], values[7], values[2], values[3]),
+                    (message_id, length, session_id, sequence, version,
+                     total_packets, current_packet, reserved1, reserved2),
                 )  # fmt: skip
                 payload = work[begin:stop] if from_bytes else bytes(work[begin:stop])
                 position = stop
-                message_id = values[8]
-                if values[6] > 1 and message_id not in media_ids and header.is_multi_packet:
+                if total_packets > 1 and message_id not in media_ids and header.is_multi_packet:
                     frame = self._add_part(header, payload)  # type: ignore[arg-type]
                     if frame is not None:
                         append(frame)

@@ -29,6 +29,7 @@ from xmcam.errors import FrameError
 __all__ = [
     "CLIENT_VERSION",
     "DEFAULT_LIMITS",
+    "DEFAULT_PORT",
     "DEVICE_LIMITS",
     "DEVICE_VERSION",
     "FUNSDK_MARKER",
@@ -39,6 +40,9 @@ __all__ = [
     "Header",
     "Limits",
 ]
+
+DEFAULT_PORT: Final = 34567
+"""The TCP port devices listen on for DVRIP."""
 
 HEADER: Final = struct.Struct("<BBBBIIBBHI")
 HEADER_SIZE: Final = HEADER.size  # 20
@@ -122,8 +126,11 @@ class Header(NamedTuple):
     @classmethod
     def from_wire_fields(cls, values: tuple[int, ...]) -> Header:
         """A header from the ten values `HEADER.unpack` gives (head flag first, unchecked)."""
-        header: Header = _new_tuple(cls, (values[8], values[9], values[4], values[5], values[1],
-                                          values[6], values[7], values[2], values[3]))  # fmt: skip
+        (_head_flag, version, reserved1, reserved2, session_id, sequence,
+         total_packets, current_packet, message_id, length) = values  # fmt: skip
+        fields = (message_id, length, session_id, sequence, version,
+                  total_packets, current_packet, reserved1, reserved2)  # fmt: skip
+        header: Header = _new_tuple(cls, fields)
         return header
 
     @property

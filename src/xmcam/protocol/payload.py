@@ -138,7 +138,7 @@ def encode_body(body: Mapping[str, Any], terminator: bytes = CLIENT_TERMINATOR) 
         return text.encode("utf-8", "backslashreplace") + terminator
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Body:
     """A decoded message body.
 
@@ -154,6 +154,21 @@ class Body:
     """What followed the JSON text: any mix of NUL, CR, LF and spaces, or nothing."""
     double_encoded: bool = False
     """The JSON arrived as a JSON string holding the JSON."""
+
+    def __init__(
+        self,
+        data: JsonObject,
+        original_keys: Mapping[str, str] | None = None,
+        terminator: bytes = b"",
+        double_encoded: bool = False,
+    ) -> None:
+        # The decoder makes a Body per frame. The __init__ a frozen dataclass generates sets
+        # each field through object.__setattr__; the fields' slot setters do the same work
+        # for half the cost. No `original_keys`: a new empty dict, as the field's default.
+        _set_body_data(self, data)
+        _set_body_keys(self, {} if original_keys is None else original_keys)
+        _set_body_terminator(self, terminator)
+        _set_body_double_encoded(self, double_encoded)
 
     def __repr__(self) -> str:
         # Secret members (passwords, their hashes) are redacted: reprs end up in logs.
@@ -200,9 +215,7 @@ class Body:
 
 
 _MAX_RET_DIGITS: Final = 10
-# A frozen dataclass's __init__ sets each field through object.__setattr__; its slots' own
-# setters do the same for half the cost. The decoder makes a Body per frame this way.
-_new_object: Final = object.__new__
+# The slot setters of Body's fields, for its __init__.
 _set_body_data: Final = vars(Body)["data"].__set__
 _set_body_keys: Final = vars(Body)["original_keys"].__set__
 _set_body_terminator: Final = vars(Body)["terminator"].__set__
@@ -255,12 +268,7 @@ def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAUL
                 ) from None
         if not isinstance(value, dict):
             raise PayloadError(f"a message body must be a JSON object, not {_json_type(value)}")
-    body = _new_object(Body)  # Body(value, ...) without its frozen __init__: 1 body per frame
-    _set_body_data(body, value)
-    _set_body_keys(body, spellings)
-    _set_body_terminator(body, terminator)
-    _set_body_double_encoded(body, double_encoded)
-    return body
+    return Body(value, spellings, terminator, double_encoded)
 
 
 def _loads(text: str, limits: Limits, spellings: dict[str, str]) -> Any:
@@ -368,6 +376,8 @@ class SessionIdStyle(enum.Enum):
 
     PADDED = "0x%08X"
     """`0x00000001`: 8 upper-case hex digits (the vendor doc, the seed)."""
+    PADDED_LOWER = "0x%08x"
+    """`0x0000000b`: 8 lower-case hex digits (an XM530 on V5.00.R02: [BES] 1043 replies)."""
     SHORT = "0x%x"
     """`0x1`, `0xb`: no padding, lower case (the seed's SystemInfo reply and config set)."""
     BARE = "%08X"

@@ -15,16 +15,14 @@ import contextlib
 import ipaddress
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from xmcam.errors import PayloadError
 from xmcam.protocol.alarm_center import encode_alarm_center_message
 from xmcam.protocol.discovery import hex_ip_to_text, text_to_hex_ip
+from xmcam.sim.alarms import AlarmRecord
 from xmcam.sim.discovery import device_address
 from xmcam.sim.state import DeviceState
-
-if TYPE_CHECKING:
-    from xmcam.sim.server import Simulator
 
 __all__ = ["AlarmCenterPusher", "alarm_server_target", "configure_alarm_center"]
 
@@ -38,13 +36,17 @@ CONNECT_TIMEOUT: Final = 5.0
 def configure_alarm_center(state: DeviceState, host: str, port: int) -> None:
     """Point the device's `NetWork.AlarmServer` at `host:port` and enable it, through the
     state's normal config write (so a state file keeps it). An IPv4 address goes in
-    `Server.Address` (little-endian hex, as the firmware stores it), a name in `Server.Name`."""
+    `Server.Address` (little-endian hex, as the firmware stores it), a name in `Server.Name`.
+    Where the value is a list of servers (as on real cameras: [BES] 1043_NetWork.AlarmServer,
+    [CFG] 3.29), the first one is set."""
     if not 0 < port <= 0xFFFF:
         raise ValueError(f"not a TCP port: {port}")
     config = state.get_config(ALARM_SERVER)
-    if not isinstance(config, dict):
+    entries = config if isinstance(config, list) else [config]
+    entry = entries[0] if entries else None
+    if not isinstance(entry, dict):
         raise ValueError(f"the profile has no {ALARM_SERVER} object")
-    server = dict(config.get("Server") or {})
+    server = dict(entry.get("Server") or {})
     try:
         server["Address"] = text_to_hex_ip(host)
         server["Name"] = ""
@@ -52,14 +54,24 @@ def configure_alarm_center(state: DeviceState, host: str, port: int) -> None:
         server["Address"] = "0x00000000"
         server["Name"] = host
     server["Port"] = port
-    config.update(Enable=True, Alarm=True, Server=server)
+    entry.update(Enable=True, Alarm=True, Server=server)
     state.set_config(ALARM_SERVER, config)
 
 
 def alarm_server_target(config: Any) -> tuple[str, int] | None:
-    """Where alarms go under this `NetWork.AlarmServer` value: (host, port), or None when it
-    is disabled, alarms are off, or no server is set. A name in `Server.Name` wins over the
-    address, as a domain name would on the device."""
+    """Where alarms go under this `NetWork.AlarmServer` value: (host, port) of the first
+    server that is enabled, has alarms on and names a server, or None. The value is a list
+    of servers on real cameras, one object on the seed's profile of old; both are read. A
+    name in `Server.Name` wins over the address, as a domain name would on the device."""
+    entries = config if isinstance(config, list) else [config]
+    for entry in entries:
+        target = _server_target(entry)
+        if target is not None:
+            return target
+    return None
+
+
+def _server_target(config: Any) -> tuple[str, int] | None:
     enabled = isinstance(config, dict) and config.get("Enable") is True
     server = config.get("Server") if enabled and config.get("Alarm") is not False else None
     if not isinstance(server, dict):
@@ -84,10 +96,13 @@ def _address(value: object) -> str | None:
 
 
 class AlarmCenterPusher:
-    """Sends a simulator's alarms to its alarm center."""
+    """Sends a device's alarms to its alarm center: the one its `state` names, with the
+    device's `serial` and the address it has when it listens on `host`."""
 
-    def __init__(self, simulator: Simulator) -> None:
-        self._simulator = simulator
+    def __init__(self, state: DeviceState, *, serial: str, host: str) -> None:
+        self._state = state
+        self._serial = serial
+        self._host = host
         self._queue: deque[tuple[tuple[str, int], bytes]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -96,24 +111,18 @@ class AlarmCenterPusher:
         self.failed = 0
         """Messages lost: the server refused, timed out, or the queue was full."""
 
-    def push(self, channel: int, event: str, status: str) -> bool:
-        """Queue the alarm for the alarm center, if one is configured; True when queued.
-        Call it before the device records the alarm, so that a Stop still finds its
-        Start's time."""
-        simulator = self._simulator
-        target = alarm_server_target(simulator.state.get_config(ALARM_SERVER))
+    def push(self, alarm: AlarmRecord) -> bool:
+        """Queue the alarm for the alarm center, if one is configured; True when queued."""
+        target = alarm_server_target(self._state.get_config(ALARM_SERVER))
         if target is None:
             return False
-        started = simulator.device.active_alarms.get((channel, event))
-        when = started.start_time if started is not None and status == "Stop" else None
-        serial = simulator.profile.system_info.get("SerialNo")
         frame = encode_alarm_center_message(
-            serial=str(serial) if serial is not None else "",
-            address=device_address(simulator),
-            channel=channel,
-            event=event,
-            status=status,
-            start_time=when or simulator.state.device_time(),
+            serial=self._serial,
+            address=device_address(self._host, self._state),
+            channel=alarm.channel,
+            event=alarm.event,
+            status=alarm.status,
+            start_time=alarm.start_time,
         )
         if len(self._queue) >= MAX_QUEUED:
             self._queue.popleft()

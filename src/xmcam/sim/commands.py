@@ -1,74 +1,83 @@
 """The simulated device's commands: one handler per request message id.
 
-A handler takes the connection and a request that has passed the session checks, changes
-the device's state, and returns the reply body (None for silence). Reply bodies are written
-the way the seed's camera writes them: `{"Name": "", "Ret": 100}` for plain
-acknowledgements, the request's Name and the object under it for reads.
+A handler takes the request's context (`xmcam.sim.context.RequestContext`: the device's state,
+profile and quirks, the session's user, the effects to ask for) and a request that has passed
+the session checks, changes the device's state, and returns the reply body (None for silence).
+Reply bodies are written the way the seed's camera writes them: `{"Name": "", "Ret": 100}` for
+plain acknowledgements, the request's Name and the object under it for reads.
 """
 
 from __future__ import annotations
 
 import copy
-import enum
 from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from xmcam.protocol import Body, MessageId, Request, password_matches, sofia_hash
+from xmcam.protocol import (
+    Body,
+    MessageId,
+    Request,
+    Ret,
+    format_device_time,
+    parse_device_time,
+    password_matches,
+    sofia_hash,
+)
+from xmcam.sim.context import Effect, RequestContext
 from xmcam.sim.state import BadConfigValue, PtzCommand
-
-if TYPE_CHECKING:
-    from xmcam.sim.device import CameraConnection
 
 __all__ = ["Effect", "handle"]
 
-OK: Final = 100
-ILLEGAL_REQUEST: Final = 103
-USER_EXISTS: Final = 112
-USER_NOT_FOUND: Final = 113
-GROUP_EXISTS: Final = 114
-GROUP_NOT_FOUND: Final = 115
-ACCOUNT_IN_USE: Final = 212
-RESERVED_ACCOUNT: Final = 216
-TIME_FORMAT: Final = "%Y-%m-%d %H:%M:%S"
 _MAX_PTZ_LOG: Final = 1000
 _MAX_ACCOUNTS: Final = 64
 _MAX_AUTHORITIES: Final = 128  # per account: more than any firmware lists
 _MAX_AUTHORITY_NAME: Final = 64
 
 Reply = dict[str, Any] | None
-Handler = Callable[["CameraConnection", Request, Body], Reply]
+Handler = Callable[[RequestContext, Request, Body], Reply]
 
 
-class Effect(enum.Enum):
-    """What a connection asks of its shell besides writing bytes."""
-
-    CLOSE = "close"  # after writing the replies, close this connection
-    REBOOT = "reboot"  # after writing the replies, drop every connection and restart
-    LOGOUT = "logout"  # after building the reply, end the session (the connection stays)
-
-
-def handle(connection: CameraConnection, request: Request) -> Reply:
+def handle(context: RequestContext, request: Request) -> Reply:
     """The reply body for a request from a logged-in session (None: no reply)."""
     assert request.body is not None  # binary packets never reach the command table
+    reply = _dispatch(context, request, request.body)
+    if reply is not None and request.reply_id in context.quirks.reply_names:
+        reply = _named(reply, context.quirks.reply_names[request.reply_id], request.body)
+    return reply
+
+
+def _dispatch(context: RequestContext, request: Request, body: Body) -> Reply:
     handler = _HANDLERS.get(request.message_id)
     if handler is None:
-        name = request.body.name or ""
-        return {"Name": name, "Ret": connection.device.quirks.unsupported_ret}
+        fixed = context.profile.fixed_replies.get(request.message_id)
+        if fixed is not None:  # the profile's answer to a request the simulator lacks
+            return copy.deepcopy(fixed)
+        return {"Name": body.name or "", "Ret": context.quirks.unsupported_ret}
     permission = _PERMISSIONS.get(request.message_id)
-    if permission is not None and not _allowed(connection, permission):
-        return {"Name": request.body.name or "", "Ret": connection.device.quirks.no_permission_ret}
-    return handler(connection, request, request.body)
+    if permission is not None and not _allowed(context, permission):
+        return {"Name": body.name or "", "Ret": context.quirks.no_permission_ret}
+    return handler(context, request, body)
 
 
-def _allowed(connection: CameraConnection, authority: str) -> bool:
-    account = connection.device.state.user(connection.protocol.user or "")
+def _named(reply: dict[str, Any], name: str | None, body: Body) -> dict[str, Any]:
+    """The reply with the Name the firmware writes (`Quirks.reply_names`): "echo" repeats
+    the request's, None leaves it out."""
+    named = {key: value for key, value in reply.items() if key != "Name"}
+    if name == "echo":
+        named["Name"] = body.name or ""
+    elif name is not None:
+        named["Name"] = name
+    return named
+
+
+def _allowed(context: RequestContext, authority: str) -> bool:
+    account = context.state.user(context.user or "")
     rights = account.get("AuthorityList") if account is not None else None
     return isinstance(rights, list) and authority in rights
 
 
 def _ok(name: str = "") -> dict[str, Any]:
-    return {"Name": name, "Ret": OK}
+    return {"Name": name, "Ret": Ret.OK}
 
 
 def _fail(ret: int, name: str = "") -> dict[str, Any]:
@@ -78,104 +87,116 @@ def _fail(ret: int, name: str = "") -> dict[str, Any]:
 # ---------------------------------------------------------------------- session
 
 
-def _keepalive(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    return {"Name": "KeepAlive", "Ret": OK}
+def _keepalive(context: RequestContext, request: Request, body: Body) -> Reply:
+    return {"Name": "KeepAlive", "Ret": Ret.OK}
 
 
-def _logout(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    connection.effects.append(Effect.LOGOUT)  # after the reply: it carries the session id
+def _logout(context: RequestContext, request: Request, body: Body) -> Reply:
+    context.effects.append(Effect.LOGOUT)  # after the reply: it carries the session id
     return _ok()
 
 
-def _guard(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    connection.guarded = True  # a repeated guard changes nothing ([MAD] R07)
+def _guard(context: RequestContext, request: Request, body: Body) -> Reply:
+    context.effects.append(Effect.GUARD)  # a repeated guard changes nothing ([MAD] R07)
     return _ok()
 
 
-def _unguard(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    connection.guarded = False
+def _unguard(context: RequestContext, request: Request, body: Body) -> Reply:
+    context.effects.append(Effect.UNGUARD)
     # The seed's camera sends nothing back to an unguard; other firmware answers 1503.
-    return _ok() if connection.device.quirks.reply_to_unguard else None
+    return _ok() if context.quirks.reply_to_unguard else None
 
 
 # ---------------------------------------------------------------------- information
 
 
-def _system_info(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    device = connection.device
+def _system_info(context: RequestContext, request: Request, body: Body) -> Reply:
     name = body.name or ""
     if name == "SystemInfo":
-        info = dict(device.profile.system_info)
+        info = dict(context.profile.system_info)
         base = info.get("DeviceRunTime", "0x0")
+        uptime = context.device.uptime_minutes()
         try:
-            minutes = int(str(base), 16) + device.uptime_minutes()
+            minutes = int(str(base), 16) + uptime
         except ValueError:
-            minutes = device.uptime_minutes()
+            minutes = uptime
         info["DeviceRunTime"] = f"0x{minutes:08X}"
         value: Any = info
     elif name == "StorageInfo":
-        value = device.profile.storage
+        value = context.profile.storage
     elif name == "WorkState":
-        value = _work_state(connection)
+        value = _work_state(context)
     else:
-        return _fail(device.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": OK, name: value}
+        return _fail(context.quirks.unknown_config_ret, name)
+    return {"Name": name, "Ret": Ret.OK, name: value}
 
 
-def _work_state(connection: CameraConnection) -> dict[str, Any]:
-    device = connection.device
-    encode = device.state.config.get("Simplify.Encode", [])
+def _work_state(context: RequestContext) -> dict[str, Any]:
+    device = context.device
+    encode = context.state.config.get("Simplify.Encode", [])
     channels = []
-    for index in range(device.profile.channels.video):
+    for index in range(context.profile.channels.video):
         main = encode[index].get("MainFormat", {}) if index < len(encode) else {}
         bitrate = main.get("Video", {}).get("BitRate", 0) if isinstance(main, dict) else 0
         channels.append({"Bitrate": bitrate, "Record": True})
-    return {
-        "AlarmState": {
-            "AlarmIn": device.motion_mask("LocalIO"),
-            "AlarmOut": device.state.alarm_out_mask(),
-            "VideoBlind": device.motion_mask("VideoBlind"),
-            "VideoLoss": device.motion_mask("VideoLoss"),
-            "VideoMotion": device.motion_mask("VideoMotion"),
-        },
-        "ChannelState": channels,
+    masks = {
+        "AlarmIn": device.motion_mask("LocalIO"),
+        "AlarmOut": context.state.alarm_out_mask(),
+        "VideoBlind": device.motion_mask("VideoBlind"),
+        "VideoLoss": device.motion_mask("VideoLoss"),
+        "VideoMotion": device.motion_mask("VideoMotion"),
     }
+    quirks = context.quirks
+    state: dict[str, Any] = {
+        "AlarmState": {
+            key: f"0x{mask:08X}" if quirks.work_state_masks == "hex" else mask
+            for key, mask in masks.items()
+        }
+    }
+    if quirks.work_state_channel_state:
+        state["ChannelState"] = channels
+    return state
 
 
-def _abilities(connection: CameraConnection, request: Request, body: Body) -> Reply:
+def _abilities(context: RequestContext, request: Request, body: Body) -> Reply:
+    """An ability is any JSON value: an object (SystemFunction), a list (ComProtocol), a
+    string (MultiVstd, "PAL|NTSC")."""
     name = body.name or ""
-    value = connection.device.profile.abilities.get(name)
+    value = context.profile.abilities.get(name)
     if value is None:
-        return _fail(connection.device.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": OK, name: value}
+        return _fail(context.quirks.unknown_ability_ret, name)
+    return {"Name": name, "Ret": Ret.OK, name: copy.deepcopy(value)}
 
 
 # ---------------------------------------------------------------------- configuration
 
 
-def _config_get(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    return _read_config(connection, body, connection.device.state.get_config)
+def _config_get(context: RequestContext, request: Request, body: Body) -> Reply:
+    return _read_config(context, body, context.state.get_config)
 
 
-def _config_default(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    return _read_config(connection, body, connection.device.state.default_config)
+def _config_default(context: RequestContext, request: Request, body: Body) -> Reply:
+    return _read_config(context, body, context.state.default_config)
 
 
-def _read_config(connection: CameraConnection, body: Body, read: Callable[[str], Any]) -> Reply:
+def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]) -> Reply:
     name = body.name or ""
     value = read(name) if name else None
     if value is None:
-        return _fail(connection.device.quirks.unknown_config_ret, name)
-    return {"Name": name, "Ret": OK, name: value}
+        refusal = _fail(context.quirks.unknown_config_ret, name)
+        if name and context.quirks.unknown_config_null:
+            refusal[name] = None  # {"Name": N, N: null, "Ret": 607}
+        return refusal
+    return {"Name": name, "Ret": Ret.OK, name: value}
 
 
-def _config_set(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    quirks = connection.device.quirks
+def _config_set(context: RequestContext, request: Request, body: Body) -> Reply:
+    quirks = context.quirks
     name = body.name or ""
     if not name or name not in body.data:
         return _fail(quirks.bad_config_value_ret if name else quirks.unknown_config_ret, name)
     try:
-        connection.device.state.set_config(name, body.data[name])
+        context.state.set_config(name, body.data[name])
     except KeyError:
         return _fail(quirks.unknown_config_ret, name)
     except BadConfigValue:
@@ -183,52 +204,51 @@ def _config_set(connection: CameraConnection, request: Request, body: Body) -> R
     return _ok()
 
 
-def _titles_get(connection: CameraConnection, request: Request, body: Body) -> Reply:
+def _titles_get(context: RequestContext, request: Request, body: Body) -> Reply:
     return {
         "Name": "ChannelTitle",
-        "Ret": OK,
-        "ChannelTitle": connection.device.state.channel_titles,
+        "Ret": Ret.OK,
+        "ChannelTitle": context.state.channel_titles,
     }
 
 
-def _titles_set(connection: CameraConnection, request: Request, body: Body) -> Reply:
+def _titles_set(context: RequestContext, request: Request, body: Body) -> Reply:
     try:
-        connection.device.state.set_channel_titles(body.get("ChannelTitle"))
+        context.state.set_channel_titles(body.get("ChannelTitle"))
     except BadConfigValue:
-        return _fail(connection.device.quirks.bad_config_value_ret, "ChannelTitle")
+        return _fail(context.quirks.bad_config_value_ret, "ChannelTitle")
     return _ok()
 
 
 # ---------------------------------------------------------------------- time and machine
 
 
-def _time_query(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    now = connection.device.state.device_time().strftime(TIME_FORMAT)
-    return {"Name": "OPTimeQuery", "OPTimeQuery": now, "Ret": OK}
+def _time_query(context: RequestContext, request: Request, body: Body) -> Reply:
+    now = format_device_time(context.state.device_time())
+    return {"Name": "OPTimeQuery", "OPTimeQuery": now, "Ret": Ret.OK}
 
 
-def _system_manager(connection: CameraConnection, request: Request, body: Body) -> Reply:
+def _system_manager(context: RequestContext, request: Request, body: Body) -> Reply:
     name = body.name or ""
     operation = _OPERATIONS.get(name)
     if operation is None:
-        return _fail(connection.device.quirks.unsupported_ret, name)
-    return operation(connection, body.get(name))
+        return _fail(context.quirks.unsupported_ret, name)
+    return operation(context, body.get(name))
 
 
-def _set_time(connection: CameraConnection, value: Any) -> Reply:
-    try:
-        when = datetime.strptime(str(value), TIME_FORMAT)
-    except ValueError:
-        return _fail(connection.device.quirks.bad_config_value_ret, "OPTimeSetting")
-    connection.device.state.set_device_time(when)
+def _set_time(context: RequestContext, value: Any) -> Reply:
+    when = parse_device_time(value)
+    if when is None:
+        return _fail(context.quirks.bad_config_value_ret, "OPTimeSetting")
+    context.state.set_device_time(when)
     return _ok()
 
 
-def _machine(connection: CameraConnection, value: Any) -> Reply:
+def _machine(context: RequestContext, value: Any) -> Reply:
     action = value.get("Action") if isinstance(value, dict) else None
     if action not in ("Reboot", "Shutdown"):
-        return _fail(connection.device.quirks.bad_config_value_ret, "OPMachine")
-    connection.effects.append(Effect.REBOOT)
+        return _fail(context.quirks.bad_config_value_ret, "OPMachine")
+    context.effects.append(Effect.REBOOT)
     return _ok()
 
 
@@ -245,10 +265,10 @@ _DEFAULT_GROUPS: Final = {
 }
 
 
-def _default_config(connection: CameraConnection, value: Any) -> Reply:
+def _default_config(context: RequestContext, value: Any) -> Reply:
     if not isinstance(value, dict):
-        return _fail(connection.device.quirks.bad_config_value_ret, "OPDefaultConfig")
-    state = connection.device.state
+        return _fail(context.quirks.bad_config_value_ret, "OPDefaultConfig")
+    state = context.state
     factory = state.factory()
     for group, prefixes in _DEFAULT_GROUPS.items():
         if value.get(group) is True:
@@ -258,10 +278,11 @@ def _default_config(connection: CameraConnection, value: Any) -> Reply:
     if value.get("Account") is True:
         state.users, state.groups = copy.deepcopy(factory.users), copy.deepcopy(factory.groups)
     state.save()
-    return _ok()
+    # Done; the Ret says so the firmware's way (100, or 603 "restart the system").
+    return {"Name": "", "Ret": context.quirks.default_config_ret}
 
 
-_OPERATIONS: Final[dict[str, Callable[[CameraConnection, Any], Reply]]] = {
+_OPERATIONS: Final[dict[str, Callable[[RequestContext, Any], Reply]]] = {
     "OPTimeSetting": _set_time,
     "OPTimeSettingNoRTC": _set_time,
     "OPMachine": _machine,
@@ -272,34 +293,33 @@ _OPERATIONS: Final[dict[str, Callable[[CameraConnection, Any], Reply]]] = {
 # ---------------------------------------------------------------------- alarms and PTZ
 
 
-def _net_alarm(connection: CameraConnection, request: Request, body: Body) -> Reply:
+def _net_alarm(context: RequestContext, request: Request, body: Body) -> Reply:
     value = body.get("OPNetAlarm")
     state = value.get("State") if isinstance(value, dict) else None
     if isinstance(state, bool) or not isinstance(state, int) or not 0 <= state < 1 << 32:
-        return _fail(connection.device.quirks.bad_config_value_ret, "OPNetAlarm")
-    device = connection.device
-    changed = device.state.net_alarm_state ^ state
-    device.state.net_alarm_state = state
+        return _fail(context.quirks.bad_config_value_ret, "OPNetAlarm")
+    changed = context.state.net_alarm_state ^ state
+    context.state.net_alarm_state = state
     for channel in range(32):
         if changed >> channel & 1:
             status = "Start" if state >> channel & 1 else "Stop"
-            device.alarm(channel, "NetAlarm", status)
+            context.device.alarm(channel, "NetAlarm", status)
     return _ok()
 
 
-def _ptz(connection: CameraConnection, request: Request, body: Body) -> Reply:
+def _ptz(context: RequestContext, request: Request, body: Body) -> Reply:
     control = body.get("OPPTZControl")
     command = control.get("Command") if isinstance(control, dict) else None
     parameter = control.get("Parameter") if isinstance(control, dict) else None
     if not isinstance(command, str) or not isinstance(parameter, dict):
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     channel, preset, step = (parameter.get(key, 0) for key in ("Channel", "Preset", "Step"))
     numbers = (channel, preset, step)
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
-        return _fail(ILLEGAL_REQUEST)
-    if not 0 <= channel < connection.device.profile.channels.video:
-        return _fail(ILLEGAL_REQUEST)
-    log = connection.device.state.ptz_log
+        return _fail(Ret.ILLEGAL_REQUEST)
+    if not 0 <= channel < context.profile.channels.video:
+        return _fail(Ret.ILLEGAL_REQUEST)
+    log = context.state.ptz_log
     log.append(PtzCommand(channel, command[:64], preset, step))
     del log[:-_MAX_PTZ_LOG]
     return _ok()
@@ -308,16 +328,16 @@ def _ptz(connection: CameraConnection, request: Request, body: Body) -> Reply:
 # ---------------------------------------------------------------------- users and groups
 
 
-def _authorities(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    return {"AuthorityList": connection.device.profile.authorities, "Name": "", "Ret": OK}
+def _authorities(context: RequestContext, request: Request, body: Body) -> Reply:
+    return {"AuthorityList": context.profile.authorities, "Name": "", "Ret": Ret.OK}
 
 
-def _users(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    return {"Name": "", "Ret": OK, "Users": connection.device.state.users}
+def _users(context: RequestContext, request: Request, body: Body) -> Reply:
+    return {"Name": "", "Ret": Ret.OK, "Users": context.state.users}
 
 
-def _groups(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    return {"Groups": connection.device.state.groups, "Name": "", "Ret": OK}
+def _groups(context: RequestContext, request: Request, body: Body) -> Reply:
+    return {"Groups": context.state.groups, "Name": "", "Ret": Ret.OK}
 
 
 def _account(value: Any, *, with_password: bool) -> dict[str, Any] | None:
@@ -347,32 +367,32 @@ def _account(value: Any, *, with_password: bool) -> dict[str, Any] | None:
     return account
 
 
-def _add_user(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    state = connection.device.state
+def _add_user(context: RequestContext, request: Request, body: Body) -> Reply:
+    state = context.state
     user = _account(body.get("User"), with_password=True)
     if user is None:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if state.user(user["Name"]) is not None:
-        return _fail(USER_EXISTS)
+        return _fail(Ret.USER_EXISTS)
     if state.group(user["Group"]) is None:
-        return _fail(GROUP_NOT_FOUND)
+        return _fail(Ret.GROUP_NOT_FOUND)
     if len(state.users) >= _MAX_ACCOUNTS:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     state.users.append(user)
     state.save()
     return _ok()
 
 
-def _modify_user(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    state = connection.device.state
+def _modify_user(context: RequestContext, request: Request, body: Body) -> Reply:
+    state = context.state
     old = state.user(str(body.get("UserName", "")))
     new = _account(body.get("User"), with_password=True)
     if old is None:
-        return _fail(USER_NOT_FOUND)
+        return _fail(Ret.USER_NOT_FOUND)
     if new is None or state.group(new["Group"]) is None:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if new["Name"] != old["Name"] and state.user(new["Name"]) is not None:
-        return _fail(USER_EXISTS)
+        return _fail(Ret.USER_EXISTS)
     new["Password"] = new["Password"] or old.get("Password", "")
     new["Reserved"] = old.get("Reserved", False)
     state.users[state.users.index(old)] = new
@@ -380,40 +400,40 @@ def _modify_user(connection: CameraConnection, request: Request, body: Body) -> 
     return _ok()
 
 
-def _delete_user(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    state = connection.device.state
+def _delete_user(context: RequestContext, request: Request, body: Body) -> Reply:
+    state = context.state
     user = state.user(body.name or "")
     if user is None:
-        return _fail(USER_NOT_FOUND)
+        return _fail(Ret.USER_NOT_FOUND)
     if user.get("Reserved") is True:
-        return _fail(RESERVED_ACCOUNT)
+        return _fail(Ret.RESERVED_ACCOUNT)
     state.users.remove(user)
     state.save()
     return _ok()
 
 
-def _add_group(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    state = connection.device.state
+def _add_group(context: RequestContext, request: Request, body: Body) -> Reply:
+    state = context.state
     group = _account(body.get("Group"), with_password=False)
     if group is None or len(state.groups) >= _MAX_ACCOUNTS:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if state.group(group["Name"]) is not None:
-        return _fail(GROUP_EXISTS)
+        return _fail(Ret.GROUP_EXISTS)
     state.groups.append(group)
     state.save()
     return _ok()
 
 
-def _modify_group(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    state = connection.device.state
+def _modify_group(context: RequestContext, request: Request, body: Body) -> Reply:
+    state = context.state
     old = state.group(str(body.get("GroupName", "")))
     new = _account(body.get("Group"), with_password=False)
     if old is None:
-        return _fail(GROUP_NOT_FOUND)
+        return _fail(Ret.GROUP_NOT_FOUND)
     if new is None:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     if new["Name"] != old["Name"] and state.group(new["Name"]) is not None:
-        return _fail(GROUP_EXISTS)
+        return _fail(Ret.GROUP_EXISTS)
     state.groups[state.groups.index(old)] = new
     for user in state.users:
         if user.get("Group") == old["Name"]:
@@ -422,38 +442,37 @@ def _modify_group(connection: CameraConnection, request: Request, body: Body) ->
     return _ok()
 
 
-def _delete_group(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    state = connection.device.state
+def _delete_group(context: RequestContext, request: Request, body: Body) -> Reply:
+    state = context.state
     group = state.group(body.name or "")
     if group is None:
-        return _fail(GROUP_NOT_FOUND)
+        return _fail(Ret.GROUP_NOT_FOUND)
     if any(user.get("Group") == group["Name"] for user in state.users):
-        return _fail(ACCOUNT_IN_USE)
+        return _fail(Ret.ACCOUNT_IN_USE)
     state.groups.remove(group)
     state.save()
     return _ok()
 
 
-def _change_password(connection: CameraConnection, request: Request, body: Body) -> Reply:
-    device = connection.device
+def _change_password(context: RequestContext, request: Request, body: Body) -> Reply:
     name = str(body.get("UserName", ""))
-    user = device.state.user(name)
+    user = context.state.user(name)
     if user is None:
-        return _fail(USER_NOT_FOUND)
+        return _fail(Ret.USER_NOT_FOUND)
     # Only the user itself or an account manager may change a password.
-    if name != connection.protocol.user and not _allowed(connection, "Account"):
-        return _fail(device.quirks.no_permission_ret)
+    if name != context.user and not _allowed(context, "Account"):
+        return _fail(context.quirks.no_permission_ret)
     encrypt_type = str(body.get("EncryptType", "MD5"))
     old, new = body.get("PassWord", ""), body.get("NewPassWord")
     if not isinstance(old, str) or not password_matches(
         old, encrypt_type, str(user.get("Password", ""))
     ):
-        return _fail(device.quirks.wrong_password_ret)
+        return _fail(context.quirks.wrong_password_ret)
     if not isinstance(new, str) or len(new) > 64:
-        return _fail(ILLEGAL_REQUEST)
+        return _fail(Ret.ILLEGAL_REQUEST)
     # Only the hash is ever stored: a NONE-type change sends the password itself.
     user["Password"] = new if encrypt_type.upper() != "NONE" else sofia_hash(new)
-    device.state.save()
+    context.state.save()
     return _ok()
 
 

@@ -1,11 +1,15 @@
 """The simulated device, sans I/O: logins, sessions, lockout, expiry, alarms and the dispatch
-of commands to their handlers (`xmcam.sim.commands`).
+of commands to their handlers (`xmcam.sim.commands`, `xmcam.sim.media_commands`).
 
 `SimulatedDevice` is the one device; `CameraConnection` is one TCP connection to it. The
 server shell feeds a connection the bytes it reads and writes back what `receive()` returns;
 it asks the device which connections to close (`expired()`), and writes alarm pushes
 (`alarm()`) to the connections they are for. Nothing here knows a socket or a clock of its
 own: time comes from the injected `clock` (monotonic seconds), so tests need not wait.
+
+A handler never sees the connection: the connection hands it a `RequestContext` (`context.py`)
+and applies the effects it asks for (log out, guard, unguard) once the reply is built; the
+effects for the shell (close, reboot) go on to `CameraConnection.effects`.
 """
 
 from __future__ import annotations
@@ -26,18 +30,30 @@ from xmcam.protocol import (
     LoginRequest,
     MessageId,
     Request,
+    Ret,
     SessionIdStyle,
+    format_device_time,
     format_session_id,
     password_matches,
 )
-from xmcam.sim.commands import Effect, handle
+from xmcam.sim.alarms import ActiveAlarms, AlarmRecord
+from xmcam.sim.commands import handle
+from xmcam.sim.context import Effect, RequestContext
+from xmcam.sim.maintenance import (
+    MAINTENANCE_IDS,
+    DeviceLog,
+    handle_maintenance,
+    record_login,
+    record_request,
+)
 from xmcam.sim.media_commands import (
     CLAIM_IDS,
     MEDIA_REQUEST_IDS,
-    MediaSessions,
+    MediaReply,
     claim_for_session,
     handle_media,
 )
+from xmcam.sim.media_sessions import MediaSessions
 from xmcam.sim.profile import Profile
 from xmcam.sim.state import DeviceState
 
@@ -49,15 +65,6 @@ log = logging.getLogger("xmcam.sim")
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
-NOT_LOGGED_IN_RET: Final = 105
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmRecord:
-    channel: int
-    event: str
-    status: str
-    start_time: str
 
 
 @dataclass
@@ -75,9 +82,11 @@ class CameraConnection:
         self.protocol = DeviceConnection(limits=DEVICE_LIMITS, terminator=device.quirks.terminator)
         self.guarded = False
         self.last_activity = device.clock()
-        self.effects: list[Effect] = []
+        self.effects: list[Effect] = []  # for the shell: CLOSE and REBOOT
         self.frames_received = 0
         self.omit_terminator = False
+        self.peer_host = "127.0.0.1"  # the client's address, for the log (set by the shell)
+        self.login_type = ""
 
     @property
     def session_id(self) -> int | None:
@@ -107,29 +116,89 @@ class CameraConnection:
             return self._before_login(request, request.body)
         if not request.session_matches:
             return []  # another connection's session id: silently ignored ([MAD] R10)
+        context = self._context(self.protocol.session_id or 0)
+        device_log = self.device.device_log
         if request.message_id in MEDIA_REQUEST_IDS:
-            return handle_media(self, request)
-        body = handle(self, request)
-        replies = [] if body is None else [self.reply(request, body)]
-        if Effect.LOGOUT in self.effects:
-            self.effects.remove(Effect.LOGOUT)
-            self.logout()
+            replies = self._media_replies(request, handle_media(context, request), context.session)
+        elif request.message_id in MAINTENANCE_IDS:
+            replies = [self.reply(request, handle_maintenance(context, request, device_log))]
+        else:
+            body = handle(context, request)
+            record_request(device_log, request, body)
+            replies = [] if body is None else [self.reply(request, body)]
+        self._apply(context.effects)
         return replies
 
     def _before_login(self, request: Request, body: Body) -> list[bytes]:
         if request.message_id in CLAIM_IDS:  # a media connection names a live session
-            return claim_for_session(self, request)
+            session = request.frame.session_id
+            context = self._context(session)
+            live = self.device.session_is_live(session, besides=self)
+            replies = self._media_replies(
+                request, claim_for_session(context, request, live=live), session
+            )
+            self._apply(context.effects)
+            return replies
         # Real devices ignore requests before login (PROTOCOL.md §6.1, [MAD] R03).
         if self.device.quirks.unauthenticated == "silent":
             return []
-        return [self.reply(request, {"Name": body.name or "", "Ret": NOT_LOGGED_IN_RET})]
+        return [self.reply(request, {"Name": body.name or "", "Ret": Ret.NOT_LOGGED_IN})]
 
-    def reply(self, request: Request, body: dict[str, Any]) -> bytes:
+    def _context(self, session: int) -> RequestContext:
+        device = self.device
+        return RequestContext(
+            state=device.state,
+            profile=device.profile,
+            device=device,
+            media=device.media,
+            user=self.protocol.user,
+            connection=self.number,
+            session=session,
+        )
+
+    def _apply(self, effects: list[Effect]) -> None:
+        """Carry out what a handler asked for, once its reply is built (a logout's reply
+        still carries the session id)."""
+        for effect in effects:
+            if effect is Effect.LOGOUT:
+                self.logout()
+            elif effect is Effect.GUARD:
+                self.guarded = True  # a repeated guard changes nothing ([MAD] R07)
+            elif effect is Effect.UNGUARD:
+                self.guarded = False
+            else:
+                self.effects.append(effect)
+
+    def _media_replies(self, request: Request, reply: MediaReply, session: int) -> list[bytes]:
+        if isinstance(reply, list):
+            return reply
+        return [] if reply is None else [self.reply(request, reply, session=session)]
+
+    def reply(self, request: Request, body: dict[str, Any], *, session: int | None = None) -> bytes:
+        """The reply frame to a request; with `session`, one for that session (a claim on
+        a second connection, which has not logged in, answers for the session it names)."""
         quirks = self.device.quirks
         style = quirks.session_id_style_by_reply.get(request.reply_id or 0, quirks.session_id_style)
         terminator = b"" if self.omit_terminator else None
-        content = self._spelled(body, style)
-        return self.protocol.reply(request, content, session_id_style=style, terminator=terminator)
+        if "SessionID" in body and body["SessionID"] is None:
+            # A reply the firmware writes without a SessionID (a profile's fixed reply).
+            content = {key: value for key, value in body.items() if key != "SessionID"}
+            return self.protocol.reply_verbatim(
+                request,
+                content,
+                session_id=(self.session_id or 0) if session is None else session,
+                terminator=terminator,
+            )
+        if session is None or session == self.session_id:
+            content = self._spelled(body, style)
+            return self.protocol.reply(
+                request, content, session_id_style=style, terminator=terminator
+            )
+        content = dict(body)
+        content.setdefault("SessionID", format_session_id(session, style))
+        return self.protocol.reply_verbatim(
+            request, self._spelled(content, style), session_id=session, terminator=terminator
+        )
 
     def push(self, message_id: int, body: dict[str, Any]) -> bytes:
         style = self.device.quirks.session_id_style
@@ -155,7 +224,7 @@ class CameraConnection:
     def close(self) -> None:
         """The connection is gone: forget its session."""
         self.device.end_session(self)
-        self.device.media.connection_closed(self)
+        self.device.media.connection_closed(self.number)
         self.device.connections.pop(self.number, None)
 
 
@@ -177,14 +246,16 @@ class SimulatedDevice:
         self.connections: dict[int, CameraConnection] = {}
         self.started_at = clock()
         self.login_attempts = 0
-        self.active_alarms: dict[tuple[int, str], AlarmRecord] = {}
+        self.alarms = ActiveAlarms()
         self._pushes: list[tuple[CameraConnection, bytes]] = []
         self._failures: OrderedDict[str, _LoginFailures] = OrderedDict()
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
-        self.media = MediaSessions(self)
-        # Told of every alarm before it is recorded (the server's alarm-center push).
-        self.on_alarm: Callable[[int, str, str], object] | None = None
+        self.media = MediaSessions(profile, self.state)
+        self.device_log = DeviceLog(self.state.device_time)
+        self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
+        # Told of every alarm (the server's alarm-center push).
+        self.on_alarm: Callable[[AlarmRecord], object] | None = None
 
     # ------------------------------------------------------------------ connections
 
@@ -203,6 +274,13 @@ class SimulatedDevice:
         self.connections[connection.number] = connection
         return connection
 
+    def session_is_live(self, session: int, *, besides: CameraConnection) -> bool:
+        """Whether a connection other than `besides` holds this session."""
+        return any(
+            other is not besides and other.session_id == session
+            for other in self.connections.values()
+        )
+
     @property
     def session_count(self) -> int:
         return sum(
@@ -216,7 +294,7 @@ class SimulatedDevice:
         session_limit = self.quirks.session_expiry_intervals * self.profile.alive_interval
         late: list[CameraConnection] = []
         for connection in self.connections.values():
-            if self.media.holds(connection):
+            if self.media.holds(connection.number):
                 continue  # a stream's connection lives as long as the session it serves
             limit = (
                 session_limit
@@ -228,7 +306,12 @@ class SimulatedDevice:
         return late
 
     def end_session(self, connection: CameraConnection) -> None:
-        self.media.session_ended(connection)
+        user = connection.protocol.user
+        if connection.session_id is not None and user is not None:
+            record_login(
+                self.device_log, "LogOut", user, connection.login_type, connection.peer_host
+            )
+        self.media.session_ended(connection.number, connection.session_id)
         connection.protocol.logout()
         connection.guarded = False
 
@@ -282,9 +365,13 @@ class SimulatedDevice:
             session_id = self._next_session
             self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
         fields = dict(self.profile.login_reply)
-        fields["Ret"] = 100
+        fields["Ret"] = Ret.OK
         log.info(
             "connection %d: %r logged in, session %#x", connection.number, request.user, session_id
+        )
+        connection.login_type = request.login_type
+        record_login(
+            self.device_log, "LogIn", request.user, request.login_type, connection.peer_host
         )
         return connection.protocol.accept_login(
             request, session_id, fields, session_id_style=self.quirks.session_id_style
@@ -310,16 +397,15 @@ class SimulatedDevice:
     def alarm(self, channel: int = 0, event: str = "VideoMotion", status: str = "Start") -> int:
         """Raise (or end) an alarm: a 1504 push for every guarded session (collect them with
         `take_pushes()`). Returns how many sessions it goes to."""
+        record = self.alarms.change(channel, event, status, self.state.device_time())
         if self.on_alarm is not None:
-            self.on_alarm(channel, event, status)
-        start_time = self.state.device_time().strftime("%Y-%m-%d %H:%M:%S")
-        key = (channel, event)
-        if status == "Start":
-            self.active_alarms[key] = AlarmRecord(channel, event, status, start_time)
-        elif status == "Stop":
-            started = self.active_alarms.pop(key, None)
-            start_time = started.start_time if started is not None else start_time
-        info = {"Channel": channel, "Event": event, "StartTime": start_time, "Status": status}
+            self.on_alarm(record)
+        info = {
+            "Channel": channel,
+            "Event": event,
+            "StartTime": record.start_time,
+            "Status": status,
+        }
         body = {"AlarmInfo": info, "Name": "AlarmInfo"}
         receivers = [
             connection
@@ -332,11 +418,7 @@ class SimulatedDevice:
         return len(receivers)
 
     def motion_mask(self, event: str) -> int:
-        mask = 0
-        for channel, name in self.active_alarms:
-            if name == event and 0 <= channel < 32:
-                mask |= 1 << channel
-        return mask
+        return self.alarms.mask(event)
 
     def uptime_minutes(self) -> int:
         return int((self.clock() - self.started_at) // 60)

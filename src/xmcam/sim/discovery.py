@@ -16,16 +16,15 @@ import hashlib
 import ipaddress
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Final, cast
+from collections.abc import Callable
+from typing import Any, Final, cast
 
 from xmcam.errors import PayloadError
 from xmcam.protocol.codes import MessageId
 from xmcam.protocol.discovery import encode_search_reply, hex_ip_to_text, text_to_hex_ip
 from xmcam.protocol.header import HEAD_FLAG, HEADER_SIZE
 from xmcam.sim.profile import Profile
-
-if TYPE_CHECKING:
-    from xmcam.sim.server import Simulator
+from xmcam.sim.state import DeviceState
 
 __all__ = ["DiscoveryResponder", "device_address", "net_common_of", "with_identity"]
 
@@ -68,16 +67,17 @@ def _derived_mac(base: str, serial: str) -> str:
     return prefix.lower() + "".join(f":{byte:02x}" for byte in tail)
 
 
-def device_address(simulator: Simulator) -> str:
-    """The IPv4 address the device says it has: the simulator's own when it listens on one
-    address, else the profile's `HostIP` (a wildcard bind has no single address to tell)."""
+def device_address(host: str, state: DeviceState) -> str:
+    """The IPv4 address the device says it has: `host`, the address it listens on, when that
+    is one address, else the state's `HostIP` (a wildcard bind has no single address to
+    tell)."""
     try:
-        address = ipaddress.IPv4Address(simulator.host)
+        address = ipaddress.IPv4Address(host)
     except ValueError:
         address = None
     if address is not None and not address.is_unspecified:
         return str(address)
-    net_common = simulator.state.get_config(_NET_COMMON)
+    net_common = state.get_config(_NET_COMMON)
     host_ip = net_common.get("HostIP") if isinstance(net_common, dict) else None
     try:
         return hex_ip_to_text(host_ip) if isinstance(host_ip, str) else "0.0.0.0"  # noqa: S104
@@ -85,28 +85,29 @@ def device_address(simulator: Simulator) -> str:
         return "0.0.0.0"  # noqa: S104
 
 
-def net_common_of(simulator: Simulator) -> dict[str, Any]:
+def net_common_of(state: DeviceState, *, host: str, port: int, channels: int) -> dict[str, Any]:
     """The NetCommon object a search reply carries: the state's, with the TCP port the
-    simulator really listens on, its address, and the channel count (real replies carry
-    `ChannelNum`; the profiles' config trees do not)."""
-    value = simulator.state.get_config(_NET_COMMON)
+    device really listens on (`host`, `port`), its address, and the channel count (real
+    replies carry `ChannelNum`; the profiles' config trees do not)."""
+    value = state.get_config(_NET_COMMON)
     net_common: dict[str, Any] = value if isinstance(value, dict) else {}
-    net_common["TCPPort"] = simulator.port
-    net_common["HostIP"] = text_to_hex_ip(device_address(simulator))
-    net_common.setdefault("ChannelNum", simulator.profile.channels.video)
+    net_common["TCPPort"] = port
+    net_common["HostIP"] = text_to_hex_ip(device_address(host, state))
+    net_common.setdefault("ChannelNum", channels)
     return net_common
 
 
 class DiscoveryResponder(asyncio.DatagramProtocol):
-    """Answers search probes on UDP for one simulator. Open it with `await
-    DiscoveryResponder.open(simulator, host, port)`.
+    """Answers search probes on UDP with the NetCommon object `net_common()` gives at the
+    time (`net_common_of`). Open it with `await DiscoveryResponder.open(net_common, host,
+    port)`.
 
     `answer_every` is the fault knob: 1 answers every probe, 2 every other one (the first,
     the third, ...: a client that sends its probe once misses devices, one that repeats it
     does not), 0 none at all. It takes effect at once."""
 
-    def __init__(self, simulator: Simulator) -> None:
-        self._simulator = simulator
+    def __init__(self, net_common: Callable[[], dict[str, Any]]) -> None:
+        self._net_common = net_common
         self._transport: asyncio.DatagramTransport | None = None
         self.answer_every = 1
         self.probes = 0
@@ -116,9 +117,11 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
         self.port = 0
 
     @classmethod
-    async def open(cls, simulator: Simulator, host: str, port: int) -> DiscoveryResponder:
+    async def open(
+        cls, net_common: Callable[[], dict[str, Any]], host: str, port: int
+    ) -> DiscoveryResponder:
         loop = asyncio.get_running_loop()
-        responder = cls(simulator)
+        responder = cls(net_common)
         transport, _ = await loop.create_datagram_endpoint(
             lambda: responder, local_addr=(host, port)
         )
@@ -143,7 +146,7 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        transport.sendto(encode_search_reply(net_common_of(self._simulator)), addr)
+        transport.sendto(encode_search_reply(self._net_common()), addr)
         self.replies += 1
 
     def error_received(self, exc: Exception) -> None:

@@ -8,10 +8,17 @@ A profile is a JSON file (see `profiles/ipc-seed.json`, the camera of the seed c
 - `config`: device-wide config objects by dotted name (`General.General`);
 - `per_channel`: config objects with one copy per video channel (`Camera.Param`), alarm input
   (`Alarm.LocalAlarm`) or alarm output (`Alarm.AlarmOut`), written once as a template;
-- `abilities` (1360), `storage` (StorageInfo);
+- `abilities` (1360): any JSON value per name (objects, lists such as `ComProtocol`, strings
+  such as `MultiVstd`), `storage` (StorageInfo);
+- `channel_titles`: the titles 1048 answers (default `CAM01`, `CAM02`, ...);
+- `fixed_replies`: the reply to a message id the simulator has no handler for, whatever the
+  request (`"SessionID": null` in one: the reply has no SessionID);
 - `quirks`: how this firmware differs (SessionID spelling, terminator, Ret codes, lockout,
-  session expiry, silence before login, ...);
+  session expiry, silence before login, reply Names, WorkState's masks, ...);
 - `media`: the clips it streams, its frame rate, its snapshot (`xmcam.sim.media`).
+
+Other top-level members (`sources`, `notes`, and data the simulator does not serve yet, such
+as the `xm530` profile's `log` and `discovery`) are read by people, not by the loader.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from xmcam.protocol import SessionIdStyle
+from xmcam.protocol import Ret, SessionIdStyle
 from xmcam.sim.media import MediaError, MediaSettings, parse_media_settings
 
 __all__ = [
@@ -36,7 +43,7 @@ __all__ = [
     "load_profile",
 ]
 
-BUILTIN_PROFILES: Final = ("ipc-seed", "nvr-8ch")
+BUILTIN_PROFILES: Final = ("ipc-seed", "nvr-8ch", "xm530")
 DEFAULT_PROFILE: Final = "ipc-seed"
 _MAX_CHANNELS: Final = 256
 
@@ -67,13 +74,14 @@ class Quirks:
     # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
     unauthenticated: str = "silent"
     reply_to_unguard: bool = False
-    wrong_password_ret: int = 203
-    unknown_user_ret: int = 205
-    locked_ret: int = 205
-    unknown_config_ret: int = 607
-    bad_config_value_ret: int = 608
-    unsupported_ret: int = 102
-    no_permission_ret: int = 107
+    wrong_password_ret: int = Ret.WRONG_PASSWORD
+    # The seed's camera answers an unknown user with 205, "user locked" in the vendor's table.
+    unknown_user_ret: int = Ret.USER_LOCKED
+    locked_ret: int = Ret.USER_LOCKED
+    unknown_config_ret: int = Ret.CONFIG_NOT_FOUND
+    bad_config_value_ret: int = Ret.CONFIG_PARSE_ERROR
+    unsupported_ret: int = Ret.UNSUPPORTED_VERSION
+    no_permission_ret: int = Ret.NO_PERMISSION
     max_failed_logins: int = 5
     lockout_seconds: float = 1800.0
     # A session ends when nothing arrived for this many AliveIntervals.
@@ -83,11 +91,44 @@ class Quirks:
     reboot_delay: float = 2.0
     # Media (docs/simulator.md, "Media"): a claim on a second connection never answered (the
     # Vatilon H44); live streams that start mid-GOP; OPSNAP answered with a JPEG, a Ret code
-    # (102, 108 as NVRs) or silence; a download ended by EndFlag or by an empty packet.
+    # (102, 108 as NVRs) or silence.
     monitor_claim_silent: bool = False
     monitor_mid_gop: bool = False
     snapshot: str | int = "jpeg"
-    download_end: str = "flag"
+    # An ability name the device lacks (the XM530 answers 103 with the Name, [BES]
+    # 1361_AHDEncodeL_response); the Ret of a factory reset (the XM530: 603, "restart the
+    # system", [BES] 1451_OPDefaultConfig_response).
+    unknown_ability_ret: int = Ret.CONFIG_NOT_FOUND
+    default_config_ret: int = Ret.OK
+    # A 607 reply to a config read carries the name with a null value ({"Name": N, N: null}).
+    unknown_config_null: bool = False
+    # The Name of replies by reply message id: "echo" (the request's Name), a fixed text, or
+    # None (no Name at all: the XM530's time reply 1453). Replies not listed keep their own.
+    reply_names: dict[int, str | None] = field(default_factory=dict)
+    # Config writes the device takes although they do not match the value it shows: arrays of
+    # another length, 0 and 1 for booleans, members it does not have (taken, not kept) (the
+    # XM530: [BES] 1040 requests).
+    lenient_config_writes: bool = False
+    # WorkState's AlarmState masks: numbers ("int") or 8 hex digits in a string ("hex"); and
+    # whether WorkState has a ChannelState array.
+    work_state_masks: str = "int"
+    work_state_channel_state: bool = True
+    # The snapshot's JPEG cut into 8192-byte 1561 packets (EndFlag 1 on the last, as [ICP]
+    # and [JEN] read it), where by default it goes whole in one packet.
+    snapshot_split: bool = False
+    # How a download ends: an empty packet with EndFlag 1 after the data, which both kinds
+    # of client take (python-dvr waits for an empty packet, `dvrip` for EndFlag); "flag":
+    # EndFlag 1 on the last data packet; "empty": an empty packet with EndFlag 0.
+    download_end: str = "empty-flag"
+    # A Start (1410) or DownloadStart (1420) arriving on the connection that holds its claim
+    # (the single-socket flow) gets no JSON reply on real cameras: the media follow at once,
+    # and go2rtc and python-dvr read whatever comes next as media. True answers it (1411 /
+    # 1421), as the simulator did before.
+    start_reply: bool = False
+    # Frames packed together into 1412 packets (an audio frame in the packet of the video
+    # frame it goes with; unpaced, cut at 8192 bytes whatever the frames). Real cameras send
+    # one frame per packet (a big frame over several), which python-dvr's reader needs.
+    media_packing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +147,8 @@ class Profile:
     storage: list[Any]
     quirks: Quirks
     media: MediaSettings = field(default_factory=MediaSettings)
+    channel_titles: list[str] = field(default_factory=list)
+    fixed_replies: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def alive_interval(self) -> int:
@@ -157,7 +200,8 @@ def _replace(profile: Profile, **changes: Any) -> Profile:
 
 
 def load_profile(source: str | Path | None = None) -> Profile:
-    """A built-in profile by name (`"ipc-seed"`, `"nvr-8ch"`), or a profile file by path.
+    """A built-in profile by name (`"ipc-seed"`, `"nvr-8ch"`, `"xm530"`), or a profile file
+    by path.
     None is the default profile, the seed's camera."""
     name = DEFAULT_PROFILE if source is None else source
     if isinstance(name, str) and name in BUILTIN_PROFILES:
@@ -211,7 +255,30 @@ def parse_profile(text: str, *, origin: str = "profile") -> Profile:
         storage=reader.array("storage"),
         quirks=_quirks(reader.obj("quirks"), origin),
         media=_media(reader.obj("media"), origin),
+        channel_titles=_titles(reader.array("channel_titles"), origin),
+        fixed_replies=_fixed_replies(reader.obj("fixed_replies"), origin),
     )
+
+
+_MAX_TITLE: Final = 64
+
+
+def _titles(raw: list[Any], origin: str) -> list[str]:
+    if not all(isinstance(title, str) and len(title) <= _MAX_TITLE for title in raw):
+        raise ProfileError(f"{origin}: channel_titles must be texts of {_MAX_TITLE} characters")
+    return [str(title) for title in raw]
+
+
+def _fixed_replies(raw: dict[str, Any], origin: str) -> dict[int, dict[str, Any]]:
+    replies: dict[int, dict[str, Any]] = {}
+    for key, body in raw.items():
+        if not (key.isascii() and key.isdigit() and int(key) <= 0xFFFF):
+            raise ProfileError(f"{origin}: fixed_replies: {key!r} is not a message id")
+        ret = body.get("Ret") if isinstance(body, dict) else None
+        if isinstance(ret, bool) or not isinstance(ret, int):
+            raise ProfileError(f"{origin}: fixed_replies.{key} must be an object with a Ret")
+        replies[int(key)] = body
+    return replies
 
 
 def _media(raw: dict[str, Any], origin: str) -> MediaSettings:
@@ -264,6 +331,8 @@ _RET_QUIRKS: Final = {
     "bad_config_value": "bad_config_value_ret",
     "unsupported": "unsupported_ret",
     "no_permission": "no_permission_ret",
+    "unknown_ability": "unknown_ability_ret",
+    "default_config": "default_config_ret",
 }
 _DEFAULT_QUIRKS: Final = Quirks()
 _MAX_SESSION_ID: Final = 0x7FFFFFFF
@@ -369,9 +438,29 @@ def _snapshot(value: object) -> str | int:
     return value
 
 
+DOWNLOAD_ENDS: Final = ("empty-flag", "flag", "empty")
+
+
 def _download_end(value: object) -> str:
-    if value not in ("flag", "empty"):
-        raise ValueError("quirks.download_end must be 'flag' or 'empty'")
+    if value not in DOWNLOAD_ENDS:
+        raise ValueError(f"quirks.download_end must be one of {', '.join(DOWNLOAD_ENDS)}")
+    return str(value)
+
+
+def _reply_names(value: object) -> dict[int, str | None]:
+    names: dict[int, str | None] = {}
+    for key, name in _mapping(value, "reply_names"):
+        if not (key.isascii() and key.isdigit() and int(key) <= 0xFFFF):
+            raise ValueError(f"quirks.reply_names: {key!r} is not a message id")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"quirks.reply_names.{key} must be 'echo', a text or null")
+        names[int(key)] = name
+    return names
+
+
+def _work_state_masks(value: object) -> str:
+    if value not in ("int", "hex"):
+        raise ValueError("quirks.work_state_masks must be 'int' or 'hex'")
     return str(value)
 
 
@@ -383,4 +472,6 @@ _SPECIAL_QUIRKS: Final[dict[str, Callable[[Any], Any]]] = {
     "unauthenticated": _unauthenticated,
     "snapshot": _snapshot,
     "download_end": _download_end,
+    "reply_names": _reply_names,
+    "work_state_masks": _work_state_masks,
 }

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -23,9 +24,9 @@ from typing import Any, Final, ParamSpec, TypeVar
 from xmcam.errors import ProtocolError
 from xmcam.protocol import sofia_hash
 from xmcam.sim.alarm_push import AlarmCenterPusher, configure_alarm_center
-from xmcam.sim.commands import Effect
+from xmcam.sim.context import Effect
 from xmcam.sim.device import CameraConnection, SimulatedDevice
-from xmcam.sim.discovery import DiscoveryResponder, with_identity
+from xmcam.sim.discovery import DiscoveryResponder, net_common_of, with_identity
 from xmcam.sim.faults import Faults, garbage_frame, reply_request_id
 from xmcam.sim.media import MediaSettings
 from xmcam.sim.profile import Profile, load_profile
@@ -48,6 +49,14 @@ _MEDIA_BACKLOG: Final = 64 * 1024
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def _loop_time() -> float:
+    """The running event loop's clock; outside one, the monotonic clock it reads."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 class _Link(asyncio.Protocol):
@@ -86,6 +95,8 @@ class _Link(asyncio.Protocol):
             transport.abort()
             return
         self._simulator.links[self.camera.number] = self
+        if isinstance(peer, tuple):
+            self.camera.peer_host = str(peer[0])
         log.debug("connection %d from %s", self.camera.number, self.peer)
 
     def data_received(self, data: bytes) -> None:
@@ -335,16 +346,18 @@ class Simulator:
         self.links: dict[int, _Link] = {}
         self.reboots = 0
         path = Path(state_path) if state_path is not None else None
-        options: dict[str, Any] = {"state_path": path, "wall_clock": wall_clock}
-        if clock is not None:
-            options["clock"] = clock
-        self.device = SimulatedDevice(chosen, **options)
+        # Without a clock of its own, the device keeps the event loop's time: a loop whose
+        # clock skips idle waits (a test's virtual time) then drives expiries and lockouts too.
+        self.device = SimulatedDevice(
+            chosen, state_path=path, clock=clock or _loop_time, wall_clock=wall_clock
+        )
         if chosen.media != MediaSettings():  # named files are read now: a bad one is refused
             self.device.media.library.check()
         if recordings is not None:
             source = Path(recordings) if isinstance(recordings, str | Path) else recordings
             self.device.media.catalogue = load_recordings(source)
-        self.streams = MediaStreams(self)  # the live streams and downloads: sim/streaming.py
+        # The live streams and downloads: sim/streaming.py.
+        self.streams = MediaStreams(self.device.media, self.links, self.faults)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -353,7 +366,10 @@ class Simulator:
         # and sim/alarm_push.py.
         self.discovery_port = discovery_port
         self.discovery: DiscoveryResponder | None = None
-        self.alarm_push = AlarmCenterPusher(self)
+        serial = chosen.system_info.get("SerialNo")
+        self.alarm_push = AlarmCenterPusher(
+            self.device.state, serial=str(serial) if serial is not None else "", host=host
+        )
         self.device.on_alarm = self.alarm_push.push  # every alarm, OPNetAlarm's (1506) too
         self._alarm_center = alarm_center
 
@@ -379,12 +395,20 @@ class Simulator:
         if self._alarm_center is not None:
             configure_alarm_center(self.state, *self._alarm_center)
         if self.discovery_port is not None and self.discovery is None:
-            self.discovery = await DiscoveryResponder.open(self, self.host, self.discovery_port)
+            self.discovery = await DiscoveryResponder.open(
+                self._net_common, self.host, self.discovery_port
+            )
             self.discovery_port = self.discovery.port
         self._spawn(self._expiry_loop())
         if self.alarm_every:
             self._spawn(self._alarm_loop(self.alarm_every))
         log.info("simulating %s on %s:%d", self.profile.name, self.host, self.port)
+
+    def _net_common(self) -> dict[str, Any]:
+        """What a search reply says of the device, as it is now (the port it listens on)."""
+        return net_common_of(
+            self.state, host=self.host, port=self.port, channels=self.profile.channels.video
+        )
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()

@@ -28,6 +28,7 @@ STATE_FORMAT: Final = 1
 # The device clock may be set anywhere in years 1..9999: never further from the host's.
 _MAX_TIME_OFFSET: Final = 10_000 * 366 * 86_400.0
 _MAX_STRING: Final = 4096
+_MAX_ARRAY: Final = 4096  # elements in one array of a lenient write
 # A group of config names read or written as one object: `Detect` holds `Detect.MotionDetect`...
 _ROOT_SEPARATOR: Final = "."
 
@@ -93,7 +94,7 @@ class DeviceState:
             config=factory_config(profile),
             users=copy.deepcopy(profile.users),
             groups=copy.deepcopy(profile.groups),
-            channel_titles=[f"CAM{n:02d}" for n in range(1, profile.channels.video + 1)],
+            channel_titles=_factory_titles(profile),
             path=path,
             wall_clock=wall_clock or datetime.now,
         )
@@ -134,13 +135,13 @@ class DeviceState:
             self.set_channel_titles(value)
             return
         if name in self.config:
-            self.config[name] = conform(self.config[name], value, name)
+            self.config[name] = conform(self.config[name], value, name, lenient=self._lenient)
         elif (element := _split_index(name)) is not None:
             base, index = element
             current = self.config.get(base)
             if not isinstance(current, list) or index >= len(current):
                 raise KeyError(name)
-            current[index] = conform(current[index], value, name)
+            current[index] = conform(current[index], value, name, lenient=self._lenient)
         elif children := self._children(name):
             if not isinstance(value, dict):
                 raise BadConfigValue(f"{name} must be an object")
@@ -148,7 +149,7 @@ class DeviceState:
             if unknown:
                 raise BadConfigValue(f"{name} has no {sorted(unknown)[0]}")
             checked = {
-                children[key]: conform(self.config[children[key]], item, key)
+                children[key]: conform(self.config[children[key]], item, key, lenient=self._lenient)
                 for key, item in value.items()
             }
             self.config.update(checked)
@@ -165,6 +166,10 @@ class DeviceState:
         if self._factory is None:
             self._factory = DeviceState.from_profile(self.profile)
         return self._factory
+
+    @property
+    def _lenient(self) -> bool:
+        return self.profile.quirks.lenient_config_writes
 
     def config_names(self) -> list[str]:
         return sorted(self.config)
@@ -263,7 +268,9 @@ class DeviceState:
         try:
             for name, value in config.items():
                 if name in self.config:
-                    self.config[name] = conform(self.config[name], value, name)
+                    self.config[name] = conform(
+                        self.config[name], value, name, lenient=self._lenient
+                    )
         except BadConfigValue as error:
             raise StateFileError(f"{path}: {error}") from None
         if isinstance(offset, bool) or not abs(offset) <= _MAX_TIME_OFFSET:  # NaN fails too
@@ -303,6 +310,13 @@ def factory_config(profile: Profile) -> dict[str, Any]:
     return tree
 
 
+def _factory_titles(profile: Profile) -> list[str]:
+    """The profile's channel titles, then `CAMnn` for the channels it names none for."""
+    count = profile.channels.video
+    given = profile.channel_titles[:count]
+    return given + [f"CAM{n:02d}" for n in range(len(given) + 1, count + 1)]
+
+
 def _split_index(name: str) -> tuple[str, int] | None:
     """`("Camera.Param", 0)` for `Camera.Param.[0]`, else None."""
     base, dot, last = name.rpartition(".")
@@ -313,26 +327,41 @@ def _split_index(name: str) -> tuple[str, int] | None:
     return base, int(last[1:-1])
 
 
-def conform(current: Any, new: Any, where: str) -> Any:
+def conform(current: Any, new: Any, where: str, *, lenient: bool = False) -> Any:
     """`new` checked against the shape of `current`: objects keep their keys (a write may
     leave some out: they keep their values), arrays their length, scalars their type.
-    Returns the merged value; raises BadConfigValue naming the first misfit."""
+    Returns the merged value; raises BadConfigValue naming the first misfit.
+
+    `lenient` is a firmware that takes more (the XM530, [BES] 1040 requests): arrays of
+    another length (each element shaped like the one it replaces, or like the first), 0 or
+    1 for a boolean (stored as false or true), and members the object does not have (taken,
+    not kept). A value of another type is refused all the same."""
     if isinstance(current, dict):
         if not isinstance(new, dict):
             raise BadConfigValue(f"{where} must be an object")
         merged = copy.deepcopy(current)
         for key, item in new.items():
+            if key not in current and lenient:
+                continue  # taken and dropped ([BES] writes Simplify.Encode.[0] with Audio)
             if key not in current:
                 raise BadConfigValue(f"{where} has no {key!r}")
-            merged[key] = conform(current[key], item, f"{where}.{key}")
+            merged[key] = conform(current[key], item, f"{where}.{key}", lenient=lenient)
         return merged
     if isinstance(current, list):
+        if lenient and isinstance(new, list) and current and len(new) <= _MAX_ARRAY:
+            shapes = [current[i] if i < len(current) else current[0] for i in range(len(new))]
+            return [
+                conform(shape, item, f"{where}[{i}]", lenient=True)
+                for i, (shape, item) in enumerate(zip(shapes, new, strict=True))
+            ]
         if not isinstance(new, list) or len(new) != len(current):
             raise BadConfigValue(f"{where} must be an array of {len(current)}")
         return [
-            conform(old, item, f"{where}[{i}]")
+            conform(old, item, f"{where}[{i}]", lenient=lenient)
             for i, (old, item) in enumerate(zip(current, new, strict=True))
         ]
+    if lenient and isinstance(current, bool) and type(new) is int and new in (0, 1):
+        return bool(new)
     return _conform_scalar(current, new, where)
 
 

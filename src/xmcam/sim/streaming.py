@@ -5,7 +5,8 @@ stream is paced by the loop's clock (`Pacer`): burst n of a stream goes out at `
 (fps * media_pace)`, computed from the start each time so that late wake-ups never add up to
 drift; a knob changed mid-stream counts on from the last burst at the new pace, and is seen
 within a tenth of a second even while a slow stream waits. `media_pace` 0 sends as fast as
-the socket takes the packets, for benchmarks. A download goes as fast as the socket takes it.
+the socket takes the packets, for benchmarks. Live frames go one per packet unless the
+profile packs them (`media_packing`). A download goes as fast as the socket takes it.
 After each packet a stream waits for its transport to drain when the client reads slower
 than it is fed: a client that never reads holds the stream, never the simulator's memory.
 """
@@ -15,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Final, Protocol
+from collections.abc import Mapping
+from typing import Final, Protocol
 
+from xmcam.sim.faults import Faults
 from xmcam.sim.media import LiveSource, Packetizer
-from xmcam.sim.media_commands import Claim, StartStream, StopStream
-
-if TYPE_CHECKING:
-    from xmcam.sim.faults import Faults
-    from xmcam.sim.server import Simulator
+from xmcam.sim.media_sessions import Claim, MediaSessions, StartStream, StopStream
 
 __all__ = ["MediaLink", "MediaStreams", "Pacer"]
 
@@ -73,10 +72,16 @@ class MediaLink(Protocol):
 
 
 class MediaStreams:
-    """The running streams of a simulator, keyed by their claims."""
+    """The running streams of a device, keyed by their claims: started and stopped as its
+    `media` sessions ask, written to the `links` (by connection number) they are claimed
+    on, paced by the `faults`' `media_pace` knob."""
 
-    def __init__(self, simulator: Simulator) -> None:
-        self._simulator = simulator
+    def __init__(
+        self, media: MediaSessions, links: Mapping[int, MediaLink], faults: Faults
+    ) -> None:
+        self._media = media
+        self._links = links
+        self._faults = faults
         self._tasks: dict[Claim, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
@@ -84,9 +89,8 @@ class MediaStreams:
 
     def apply(self) -> None:
         """Start and stop what the device asked for since the last call."""
-        simulator = self._simulator
-        for action in simulator.device.media.take_actions():
-            link = simulator.links.get(action.claim.connection)
+        for action in self._media.take_actions():
+            link = self._links.get(action.claim.connection)
             if isinstance(action, StopStream):
                 task = self._tasks.pop(action.claim, None)
                 if task is not None:
@@ -98,9 +102,9 @@ class MediaStreams:
 
     def _start(self, link: MediaLink, action: StartStream) -> None:
         if action.live is not None:
-            run = _live(link, action.live, action.packetizer, self._simulator.faults)
+            run = _live(link, action.live, action.packetizer, self._faults, action.packing)
         else:
-            run = _download(link, action.data, action.packetizer, end_flag=action.end_flag)
+            run = _download(link, action.data, action.packetizer, end=action.end)
         task = asyncio.get_running_loop().create_task(run)
         claim = action.claim
         self._tasks[claim] = task
@@ -136,7 +140,7 @@ async def _write(link: MediaLink, packets: list[bytes], written: int) -> int:
 
 
 async def _live(
-    link: MediaLink, source: LiveSource, packetizer: Packetizer, faults: Faults
+    link: MediaLink, source: LiveSource, packetizer: Packetizer, faults: Faults, packing: bool
 ) -> None:
     loop = asyncio.get_running_loop()
     pacer = Pacer(source.fps, faults.media_pace, loop.time())
@@ -146,20 +150,22 @@ async def _live(
         if wait > 0:
             await asyncio.sleep(min(wait, _PACE_CHECK))
             continue  # and look at the knob again
-        if faults.media_pace > 0:
+        paced = faults.media_pace > 0
+        if not packing:
+            packets = packetizer.frames(source.next_frames())  # one frame per packet
+        elif paced:
             packets = packetizer.feed(source.next_burst()) + packetizer.flush()
         else:
-            # Unpaced: packets are cut at 8192 bytes whatever the frames, as a busy camera's.
+            # Packed and unpaced: cut at 8192 bytes whatever the frames, as a busy camera's.
             packets = packetizer.feed(source.next_burst())
+        if not paced:
             await asyncio.sleep(0)
         written = await _write(link, packets, written)
 
 
-async def _download(
-    link: MediaLink, data: bytes, packetizer: Packetizer, *, end_flag: bool
-) -> None:
+async def _download(link: MediaLink, data: bytes, packetizer: Packetizer, *, end: str) -> None:
     written = 0
-    for packet in packetizer.whole(data, end_flag=end_flag):
+    for packet in packetizer.whole(data, end=end):
         if link.closing:
             return
         written = await _write(link, [packet], written)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack
@@ -29,6 +29,8 @@ from xmcam.client import operations as ops
 from xmcam.client import plans
 from xmcam.client.models import (
     AlarmOutput,
+    ConfigProbe,
+    ConfigUpdate,
     Disk,
     Group,
     LoginInfo,
@@ -57,7 +59,13 @@ _monotonic: Final = time.monotonic
 
 class Camera(CameraSettings):
     """A camera, blocking. `with xmcam.Camera(host, password=...) as cam: cam.system_info()`.
-    Not thread-safe: one thread per Camera."""
+    Not thread-safe: one thread per Camera.
+
+    `clock` (an attribute, `time.monotonic`) is the clock the session is timed by: when the
+    last reply came, when a keepalive is due, when an idle session has lapsed. A test can set
+    one it turns by hand before `open()`. The reads' timeouts stay in real seconds: the
+    socket keeps those.
+    """
 
     def __init__(
         self, host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]
@@ -66,6 +74,7 @@ class Camera(CameraSettings):
         deadline of every request and of connecting, 10 s). Nothing is sent before `open()`
         or the first request."""
         super().__init__(host, port, **options)
+        self.clock: Callable[[], float] = time.monotonic
         self._link: Link | None = None
         self._login: LoginInfo | None = None
 
@@ -104,7 +113,7 @@ class Camera(CameraSettings):
 
     def _rebuild(self) -> Link:
         self.close()
-        link = Link.open(self.host, self.port, self.timeout)
+        link = Link.open(self.host, self.port, self.timeout, clock=self.clock)
         try:
             reply = link.login(self.user, self._password, self.timeout)
         except BaseException:
@@ -175,9 +184,10 @@ class Camera(CameraSettings):
         """What the device is doing: alarm states, recording and bitrate per channel."""
         return self.run(ops.work_state())
 
-    def abilities(self, name: str = "SystemFunction") -> dict[str, Any]:
-        """An ability object by name (SystemFunction: what the firmware supports).
-        ConfigNotFoundError when the device has none by that name."""
+    def abilities(self, name: str = "SystemFunction") -> Any:
+        """An ability by name (SystemFunction: what the firmware supports): an object, an
+        array or a string, as the device has it. ConfigNotFoundError (or the device's Ret)
+        when the device has none by that name."""
         return self.run(ops.abilities(name))
 
     def get_config(self, name: str) -> Any:
@@ -192,15 +202,38 @@ class Camera(CameraSettings):
         """A config's factory default, by dotted name. ConfigNotFoundError if unknown."""
         return self.run(ops.default_config(name))
 
+    def update_config(
+        self,
+        name: str,
+        value: Any,
+        *,
+        replace: bool = False,
+        keep_identity: bool = False,
+        dry_run: bool = False,
+    ) -> ConfigUpdate:
+        """Read, merge `value` in (a partial object is enough), write back whole."""
+        return self.run(
+            ops.update_config(
+                name, value, replace=replace, keep_identity=keep_identity, dry_run=dry_run
+            )
+        )
+
+    def probe_config(self, names: Iterable[str] | None = None) -> ConfigProbe:
+        """Which config names the device has, with their values, on one connection."""
+        return self.run(ops.probe_config(names))
+
     def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
-        """Every readable config of `names` (None: `DEFAULT_EXPORT_NAMES`) as {name: value};
-        the names the device does not know are left out."""
+        """Every config of `names` the device answers (None: every known name, per channel)
+        as {name: value}; the names it refuses are left out."""
         return self.run(ops.export_config(names))
 
-    def import_config(self, tree: Mapping[str, Any]) -> list[str]:
-        """Write every config of `tree` ({name: value}) in order; the names written. The
-        first refusal raises its DeviceError."""
-        return self.run(ops.import_config(tree))
+    def import_config(
+        self, tree: Mapping[str, Any], *, include_identity: bool = False
+    ) -> list[str]:
+        """Merge every config of `tree` ({name: value}) into the device's, in order, writing
+        only what changed; the names written. This camera's addresses, MAC and serial are
+        kept unless `include_identity`. The first refusal raises its DeviceError."""
+        return self.run(ops.import_config(tree, include_identity=include_identity))
 
     def alarm_outputs(self) -> list[AlarmOutput]:
         """The alarm outputs (relays): their modes and states."""

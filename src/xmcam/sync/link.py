@@ -68,16 +68,24 @@ class Link:
     requests, `read()` and `read_ready()` read what comes without one."""
 
     def __init__(
-        self, sock: socket.socket, connection: ClientConnection, name: str = "connection"
+        self,
+        sock: socket.socket,
+        connection: ClientConnection,
+        name: str = "connection",
+        *,
+        clock: Callable[[], float] = _monotonic,
     ) -> None:
         sock.setblocking(False)
         self.connection = connection
+        self.clock = clock
+        """The clock the session is timed by (`last_reply`, `ready()`); deadlines of reads
+        stay in real seconds."""
         self.name = name
         """What the link is, in messages: "connection" or "data connection"."""
         self.error: XMCamError | None = None
         """Why the link ended, once it has."""
-        self.last_reply = _monotonic()
-        """When the last reply came (time.monotonic()): keepalives are due from it."""
+        self.last_reply = clock()
+        """When the last reply came (on `clock`): keepalives are due from it."""
         # Message id -> where its media packets go (none: logged and dropped).
         self.media_sinks: dict[int, Callable[[Frame], None]] = {}
         self._socket: socket.socket | None = sock
@@ -94,6 +102,7 @@ class Link:
         connection: ClientConnection | None = None,
         *,
         name: str = "connection",
+        clock: Callable[[], float] = _monotonic,
     ) -> Link:
         """Connect within `timeout` seconds; a new client connection unless one is given (a
         data connection joins a session)."""
@@ -104,7 +113,7 @@ class Link:
         except OSError as error:
             reason = error.strerror or type(error).__name__
             raise ConnectionClosedError(f"cannot connect to {host}:{port}: {reason}") from None
-        return cls(sock, connection or ClientConnection(), name)
+        return cls(sock, connection or ClientConnection(), name, clock=clock)
 
     def __repr__(self) -> str:
         state = "ended" if self.error is not None else self.connection.state.name.lower()
@@ -188,7 +197,7 @@ class Link:
                         reply = self._route_all(events)
                     if reply is not None or connection.pending_request is None:
                         # When it was sent: the device saw the session in use no earlier.
-                        self.last_reply = sent_at
+                        self.last_reply = self.clock()
                         return reply
                 wait = max(sent_at + timeout - _monotonic(), 0)
         except TimeoutError:
@@ -252,7 +261,7 @@ class Link:
         return (
             self._socket is not None
             and connection.state is ClientState.LOGGED_IN
-            and _monotonic() - self.last_reply < connection.alive_interval
+            and self.clock() - self.last_reply < connection.alive_interval
             and (not self._poll.poll(0) or self.still_open(_IDLE_READS))
         )
 

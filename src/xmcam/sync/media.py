@@ -154,7 +154,7 @@ class _Transfer(abc.ABC):
         """Send KeepAlive on the control connection when due; the seconds until the next."""
         control = self._checked_control()
         period = ops.keepalive_period(control.connection.alive_interval)
-        due = control.last_reply + period - time.monotonic()
+        due = control.last_reply + period - control.clock()
         if due > 0:
             return due
         self.camera.run(ops.keepalive(), on=control)
