@@ -2,6 +2,7 @@
 
     python bench/client_vs_python_dvr.py           # the full run (about two minutes)
     python bench/client_vs_python_dvr.py --quick   # a smoke run
+    python bench/client_vs_python_dvr.py --cpu-only --cprofile FILE   # (a) and a profile
 
 The simulator (`python -m xmcam sim`) always runs in processes of its own, so that only the
 client's work is counted. With two cores or more, the client is pinned to the first core and
@@ -11,7 +12,9 @@ the simulators to the others.
     request N times on one logged-in session each (config get of General.General, and
     SystemInfo), process CPU time (`time.process_time`) of this process, in alternating
     rounds; the best and the median round are shown. The garbage collector runs as usual:
-    it is part of what a client costs. Target: xmcam at most the peer's.
+    it is part of what a client costs. Target: xmcam at most the peer's. With `--cprofile
+    FILE`, xmcam's requests are then made once more under cProfile (process CPU time as its
+    clock), the statistics written to FILE and the costliest functions printed.
 
 (b) Alarm watching from one process. Each client runs in a fresh child process of this script
     against fresh simulators whose profile raises NetWork.NetCommon.TCPMaxConn:
@@ -40,13 +43,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import datetime
 import gc
 import importlib.resources
+import io
 import json
 import logging
 import os
 import platform
+import pstats
 import resource
 import select
 import socket
@@ -217,7 +223,7 @@ def cpu_per_request(run: Callable[[], object], count: int) -> float:
     return (time.process_time() - start) / count
 
 
-def bench_cpu(port: int, count: int, rounds: int) -> list[CpuSeries]:
+def bench_cpu(port: int, count: int, rounds: int, profile: Path | None = None) -> list[CpuSeries]:
     quiet_python_dvr()
     peer: Any = DVRIPCam(HOST, port=port, user="admin", password="")
     if not peer.login():
@@ -251,9 +257,31 @@ def bench_cpu(port: int, count: int, rounds: int) -> list[CpuSeries]:
                     order = range(len(workloads) - 1, -1, -1)
                 for index in order:
                     series[index].per_request.append(cpu_per_request(workloads[index][2], count))
+            if profile is not None:
+                ours = [run for _, client, run in workloads if client == "xmcam"]
+                profile_requests(ours, count, profile)
     finally:
         _stop_peer([peer])
     return series
+
+
+def profile_requests(runs: Sequence[Callable[[], object]], count: int, path: Path) -> None:
+    """Each of `runs` `count` times under cProfile (process CPU time); the statistics to
+    `path`, the costliest functions (by their own time) printed."""
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for run in runs:
+        for _ in range(count):
+            run()
+    profiler.disable()
+    profiler.dump_stats(path)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats(pstats.SortKey.TIME).print_stats(20)
+    requests = count * len(runs)
+    print(f"cProfile of {requests:,} xmcam requests (process CPU time), written to {path}:")
+    print(text.getvalue().split("\n\n", 1)[-1].rstrip())
+    print()
 
 
 # --------------------------------------------------------------------------- (b) watching alarms
@@ -610,6 +638,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="(b) alarm Start/Stop pairs")
     parser.add_argument("--simulators", type=int, default=1, help="(b) simulator processes")
     parser.add_argument("--trace", action="store_true", help="(b) tracemalloc in an extra run")
+    parser.add_argument("--cpu-only", action="store_true", help="(a) only")
+    parser.add_argument("--cprofile", type=Path, help="(a): xmcam's requests profiled to FILE")
     parser.add_argument("--child", choices=("xmcam", "python-dvr"), help=argparse.SUPPRESS)
     parser.add_argument("--ports", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -634,8 +664,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print()
     with simulators(1, None, split[1]) as (port,):
-        series = bench_cpu(port, requests, cpu_rounds)
+        series = bench_cpu(port, requests, cpu_rounds, args.cprofile)
     print_cpu(series, requests)
+    if args.cpu_only:
+        return 0
     with tempfile.TemporaryDirectory(prefix="xmcam-bench-") as name:
         directory = Path(name)
         sims = args.simulators

@@ -103,6 +103,14 @@ def test_load_inventory_defaults_without_a_defaults_table(tmp_path: Path) -> Non
 CAMERA = '[[camera]]\nname = "porch"\nhost = "192.0.2.10"\n'
 
 
+def test_alarm_center_addresses_are_read_as_addresses_and_networks(tmp_path: Path) -> None:
+    text = CAMERA + 'alarm_center_addresses = ["192.0.2.1", "10.0.0.7/24", "FD00::5", "::1/128"]\n'
+    (camera,) = load_inventory(write(tmp_path, text)).cameras
+    assert camera.alarm_center_addresses == ("192.0.2.1", "10.0.0.0/24", "fd00::5", "::1")
+    (plain,) = load_inventory(write(tmp_path, CAMERA)).cameras
+    assert plain.alarm_center_addresses == ()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -139,6 +147,11 @@ CAMERA = '[[camera]]\nname = "porch"\nhost = "192.0.2.10"\n'
         ('[defaults]\nname = "x"\n' + CAMERA, "[defaults]: name: unknown key"),
         ("[defaults]\nport = 0\n" + CAMERA, "[defaults]: port: bad port 0"),
         ("[[camera]]\nname = \n", "not TOML: Invalid value (at line 2, column 8)"),
+        (CAMERA + 'alarm_center_addresses = "10.0.0.1"\n', "alarm_center_addresses: must be a"),
+        (CAMERA + "alarm_center_addresses = [1]\n", "alarm_center_addresses: not an IP"),
+        (CAMERA + 'alarm_center_addresses = ["gw.lan"]\n', "not an IP address or network"),
+        (CAMERA + f"alarm_center_addresses = {['10.0.0.1'] * 65}\n", "up to 64 addresses"),
+        ("[defaults]\nalarm_center_addresses = []\n" + CAMERA, "[defaults]: alarm_center"),
     ],
 )
 def test_load_inventory_refuses_in_one_line(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import xmcam
 import xmcam.protocol
@@ -33,3 +35,12 @@ def test_public_names_exist() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(xmcam.__version__, str)
     assert xmcam.__version__.count(".") == 2
+
+
+def test_the_version_is_written_once() -> None:
+    # pyproject.toml takes it from xmcam.__version__ (setuptools reads the assignment).
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    assert "version" not in project["project"]
+    assert project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "xmcam.__version__"}
+    assert "example.invalid" not in str(project["project"].get("urls"))

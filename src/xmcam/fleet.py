@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import ipaddress
 import logging
 import math
 import os
@@ -64,8 +65,19 @@ _log: Final = logging.getLogger("xmcam.fleet")
 # in front (hidden files).
 _NAME: Final = re.compile(r"[^\W_][\w.-]{0,63}")
 _CAMERA_KEYS: Final = frozenset(
-    {"name", "host", "port", "user", "password", "password_env", "timeout", "encryption"}
+    {
+        "name",
+        "host",
+        "port",
+        "user",
+        "password",
+        "password_env",
+        "timeout",
+        "alarm_center_addresses",
+        "encryption",
+    }
 )
+MAX_ALARM_CENTER_ADDRESSES: Final = 64
 _DEFAULT_KEYS: Final = frozenset(
     {"user", "password", "password_env", "port", "timeout", "encryption"}
 )
@@ -89,6 +101,10 @@ class CameraEntry:
     password: str = field(default="", repr=False)
     timeout: float = DEFAULT_TIMEOUT
     """The deadline of each request (and of connecting), in seconds."""
+    alarm_center_addresses: tuple[str, ...] = ()
+    """Addresses or networks (`192.168.1.50`, `10.0.0.0/24`) besides its host's that the
+    camera's alarm-center pushes may come from (a router's NAT, a second interface). A push
+    is attributed to the camera only from one of these or from its host's address."""
     encryption: str = "auto"
     """The encrypted login of newer firmware: "auto", "on" or "off" (xmcam.client.encryption)."""
 
@@ -129,6 +145,7 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
         password = "..."            # or password_env = "VAR"; neither: empty password
         timeout = 5                 # seconds per request, default 10
         encryption = "on"           # the encrypted login: auto (default), on or off
+        alarm_center_addresses = ["192.168.1.1"]  # pushes may also come from here
 
     Raises InventoryError (one line) for a file that cannot be read or is not TOML, an
     unknown key, a missing or malformed field, both `password` and `password_env`, an
@@ -279,7 +296,27 @@ def _camera(table: Any, where: str, base: _Fields) -> CameraEntry:
         password=_first(fields.password, base.password, ""),
         timeout=fields.timeout or base.timeout or DEFAULT_TIMEOUT,
         encryption=fields.encryption or base.encryption or "auto",
+        alarm_center_addresses=_alarm_center_addresses(table.get("alarm_center_addresses"), where),
     )
+
+
+def _alarm_center_addresses(value: Any, where: str) -> tuple[str, ...]:
+    """IP addresses and networks, written out the standard way (`10.0.0.0/24`, `fd00::5`)."""
+    key = "alarm_center_addresses"
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_ALARM_CENTER_ADDRESSES:
+        _fail(where, key, f"must be a list of up to {MAX_ALARM_CENTER_ADDRESSES} addresses")
+    networks = []
+    for item in value:
+        try:
+            network = ipaddress.ip_network(item, strict=False) if isinstance(item, str) else None
+        except ValueError:
+            network = None
+        if network is None:
+            _fail(where, key, f"not an IP address or network: {item!r}")
+        networks.append(str(network.network_address if network.num_addresses == 1 else network))
+    return tuple(networks)
 
 
 def _first(*values: str | None) -> str:

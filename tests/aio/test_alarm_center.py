@@ -31,8 +31,10 @@ def packet(serial: str = "S1", channel: int = 0, status: str = "Start") -> bytes
     )
 
 
-async def send(port: int, data: bytes, *, close: bool = True) -> asyncio.StreamWriter:
-    _, writer = await asyncio.open_connection("127.0.0.1", port)
+async def send(
+    port: int, data: bytes, *, close: bool = True, source: str = "127.0.0.1"
+) -> asyncio.StreamWriter:
+    _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     writer.write(data)
     await writer.drain()
     if close:
@@ -208,18 +210,44 @@ async def test_silent_and_slowloris_clients_are_closed_at_the_read_timeout() -> 
         assert (await asyncio.wait_for(received.get(), 2)).serial == "FAST"
 
 
-async def test_connections_over_the_cap_are_refused() -> None:
+async def test_at_the_cap_the_oldest_idle_connection_makes_room() -> None:
     async with center(max_connections=3) as (server, received):
         held = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(3)]
         await until(lambda: len(server.peers) == 3)
-        await send(server.port, packet("REFUSED"))
-        await until(lambda: server.stats.refused == 1)
-        for _, writer in held:
-            writer.close()
-            await writer.wait_closed()
-        await until(lambda: not server.peers)
         await send(server.port, packet("ACCEPTED"))
         assert (await asyncio.wait_for(received.get(), 2)).serial == "ACCEPTED"
+        assert server.stats.evicted == 1
+        assert await asyncio.wait_for(held[0][0].read(), 2) == b""  # the oldest went
+        for _, writer in held:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        await until(lambda: not server.peers)
+
+
+async def test_an_idle_connection_gets_the_first_byte_deadline_only() -> None:
+    async with center(first_byte_timeout=0.5, read_timeout=5) as (server, received):
+        loop = asyncio.get_running_loop()
+        opened = loop.time()
+        idle_reader, idle = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await asyncio.wait_for(idle_reader.read(), 10) == b""
+        assert 0.5 <= loop.time() - opened < 1.0  # not the 5 s a message may take
+        # A message that has begun has the whole read_timeout to finish.
+        started = loop.time()
+        slow_reader, slow = await asyncio.open_connection("127.0.0.1", server.port)
+        data = packet("SLOW")
+        slow.write(data[:10])
+        await asyncio.sleep(2)
+        slow.write(data[10:])
+        assert (await asyncio.wait_for(received.get(), 5)).serial == "SLOW"
+        # After its message, the connection waits for the next one's first byte: 0.5 s.
+        assert await asyncio.wait_for(slow_reader.read(), 10) == b""
+        assert 2.5 <= loop.time() - started < 3.5
+        for writer in (idle, slow):
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        assert server.stats.timed_out == 2
 
 
 async def test_a_consumer_that_falls_behind_loses_the_oldest(
@@ -237,9 +265,103 @@ async def test_a_consumer_that_falls_behind_loses_the_oldest(
 
 
 async def test_many_concurrent_pushes_all_arrive() -> None:
+    # From eight addresses: one address gets 32 connections at once at most.
     async with center() as (server, received):
-        await asyncio.gather(*(send(server.port, packet(f"CAM{n:03d}")) for n in range(200)))
+        await asyncio.gather(
+            *(
+                send(server.port, packet(f"CAM{n:03d}"), source=f"127.0.0.{1 + n % 8}")
+                for n in range(200)
+            )
+        )
         serials = {(await asyncio.wait_for(received.get(), 5)).serial for _ in range(200)}
     assert serials == {f"CAM{n:03d}" for n in range(200)}
     assert server.stats.connections == 200
     assert server.stats.rejected == 0
+
+
+# ------------------------------------------------------------------ silencing the center
+
+
+class PlaceHolders:
+    """The attack: `count` sockets from `addresses` (in turn) that connect, send `prefix` (a
+    few bytes of a message that never ends, or nothing), and hold on; each one the server
+    closes is opened again at once, so the flood never lets up."""
+
+    def __init__(self, port: int, count: int, addresses: list[str], prefix: bytes = b"") -> None:
+        self.port = port
+        self.prefix = prefix
+        self.opened = 0
+        self.open_now = 0
+        self._tasks = [
+            asyncio.create_task(self._hold(addresses[n % len(addresses)])) for n in range(count)
+        ]
+
+    async def _hold(self, address: str) -> None:
+        while True:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, local_addr=(address, 0)
+            )
+            self.opened += 1
+            self.open_now += 1
+            try:
+                writer.write(self.prefix)
+                await reader.read()  # until the server closes it
+            except OSError:
+                pass
+            finally:
+                self.open_now -= 1
+                writer.close()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def flood(
+    port: int, count: int, addresses: list[str], prefix: bytes = b""
+) -> AsyncIterator[PlaceHolders]:
+    holders = PlaceHolders(port, count, addresses, prefix)
+    try:
+        yield holders
+    finally:
+        await holders.stop()
+
+
+async def _every_genuine_push_arrives(
+    server: AlarmCenterServer, received: asyncio.Queue[AlarmCenterMessage], holders: PlaceHolders
+) -> None:
+    await until(lambda: holders.opened >= 300)  # the flood is on: 300 places held, and more
+    for number in range(25):
+        await send(server.port, packet(f"GENUINE{number}"))
+        message = await asyncio.wait_for(received.get(), 5)
+        assert message.serial == f"GENUINE{number}"
+        assert message.source == "127.0.0.1"
+    assert received.empty()
+    assert server.stats.evicted > 0
+
+
+async def test_300_idle_sockets_from_one_host_silence_nothing() -> None:
+    async with center() as (server, received), flood(server.port, 300, ["127.0.0.2"]) as holders:
+        await _every_genuine_push_arrives(server, received, holders)
+        # The flooding host holds 32 places at most; the rest were its own, dropped for it.
+        from_attacker = [peer for peer in server.peers if peer.address == "127.0.0.2"]
+        assert len(from_attacker) <= 32
+
+
+async def test_300_idle_sockets_from_many_hosts_silence_nothing() -> None:
+    hosts = [f"127.0.0.{n}" for n in range(2, 32)]  # 30 hosts, 10 sockets each: 256 is full
+    async with center() as (server, received), flood(server.port, 300, hosts) as holders:
+        await _every_genuine_push_arrives(server, received, holders)
+        assert len(server.peers) <= 256
+
+
+async def test_300_never_ending_messages_from_many_hosts_silence_nothing() -> None:
+    hosts = [f"127.0.0.{n}" for n in range(2, 32)]
+    prefix = packet("NEVER")[:12]  # a header begun, never finished: not idle
+    async with (
+        center() as (server, received),
+        flood(server.port, 300, hosts, prefix) as holders,
+    ):
+        await _every_genuine_push_arrives(server, received, holders)

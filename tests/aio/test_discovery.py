@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import socket
+import sys
+import tracemalloc
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import pytest
 
-from xmcam.aio.discovery import discover
-from xmcam.protocol.discovery import encode_search_reply
+from xmcam.aio.discovery import DEFAULT_MAX_DEVICES, DiscoveryStats, discover
+from xmcam.protocol.discovery import MAX_KEPT_TEXT, DiscoveredDevice, encode_search_reply
 from xmcam.sim import Simulator
 
 # The simulators answer on the test's loop, whose clock skips idle waits: a discovery's
@@ -137,3 +140,137 @@ async def test_a_port_that_cannot_be_bound_raises_oserror() -> None:
         port = holder.getsockname()[1]
         with pytest.raises(OSError, match="in use"):
             await discover(timeout=0.1, targets=[("127.0.0.1", 9)], bind=("127.0.0.1", port))
+
+
+# ------------------------------------------------------------------ a flood of replies
+
+
+class _Flooder(asyncio.DatagramProtocol):
+    """The attack: a host on the LAN that answers the first probe it hears with `count`
+    search replies, each from a "device" with a MAC of its own, each stuffed with `padding`
+    (members the parser must read). One reply a loop turn, so that the socket buffer never
+    overflows and every reply is read."""
+
+    def __init__(self, count: int, padding: dict[str, Any]) -> None:
+        self.count = count
+        self.padding = padding
+        self.sent = 0
+        self.transport: asyncio.DatagramTransport | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        if self.task is None:
+            self.task = asyncio.ensure_future(self._flood(addr))
+
+    async def _flood(self, addr: tuple[str | Any, int]) -> None:
+        assert self.transport is not None
+        for number in range(self.count):
+            mac = "02:" + ":".join(f"{byte:02x}" for byte in number.to_bytes(5, "big"))
+            reply = encode_search_reply({"MAC": mac, "SN": f"fake{number}", **self.padding})
+            self.transport.sendto(reply, addr)
+            self.sent += 1
+            await asyncio.sleep(0)
+
+
+@contextlib.asynccontextmanager
+async def flooder(count: int, padding: dict[str, Any]) -> AsyncIterator[tuple[_Flooder, int]]:
+    loop = asyncio.get_running_loop()
+    protocol = _Flooder(count, padding)
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: protocol, local_addr=("127.0.0.1", 0)
+    )
+    try:
+        yield protocol, transport.get_extra_info("sockname")[1]
+    finally:
+        if protocol.task is not None:
+            protocol.task.cancel()
+        transport.close()
+
+
+async def _search_until_flooded(
+    attacker: _Flooder, port: int, stats: DiscoveryStats, **options: Any
+) -> list[DiscoveredDevice]:
+    # A long listening time costs nothing on the virtual clock once the flood is over.
+    found = await discover(
+        timeout=60,
+        targets=[("127.0.0.1", port)],
+        bind=("127.0.0.1", 0),
+        repeats=1,
+        stats=stats,
+        **options,
+    )
+    assert attacker.sent == attacker.count
+    return found
+
+
+async def test_a_flood_of_invented_devices_keeps_4096_and_counts_the_rest(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stats = DiscoveryStats()
+    async with flooder(5000, {"TCPPort": 34567}) as (attacker, port):
+        found = await _search_until_flooded(attacker, port, stats)
+    assert DEFAULT_MAX_DEVICES == 4096
+    assert len(found) == stats.devices == 4096
+    assert stats.replies > 4096  # the flood arrived, not lost by the socket
+    assert stats.dropped == stats.replies - 4096
+    assert stats.duplicates == 0
+    assert [device.serial for device in found[:2]] == ["fake0", "fake1"]  # the first are kept
+    assert caplog.text.count("more than 4096 devices answered") == 1
+
+
+def _deep_size(value: object) -> int:
+    """The bytes an object holds, its members included (each object counted once)."""
+    seen: set[int] = set()
+    pending = [value]
+    total = 0
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif dataclasses.is_dataclass(item):
+            pending.extend(getattr(item, field.name) for field in dataclasses.fields(item))
+    return total
+
+
+# About 60 KB of JSON per reply that a parser turns into some 1 MB of Python objects: 7,000
+# empty arrays, 25 members of 1,000 characters, a number of 4,000 digits, a 3,000-character
+# firmware version.
+BLOATED: Final[dict[str, Any]] = {
+    "Padding": [[] for _ in range(7000)],
+    **{f"Filler{index:02d}": "x" * 1000 for index in range(25)},
+    "Huge": int("9" * 4000),
+    "Version": "V" * 3000,
+}
+
+
+async def test_memory_stays_flat_under_a_flood_of_bloated_replies() -> None:
+    assert len(encode_search_reply(BLOATED)) < 64 * 1024
+    stats = DiscoveryStats()
+    tracemalloc.start()
+    try:
+        async with flooder(100, BLOATED) as (attacker, port):
+            before = tracemalloc.get_traced_memory()[0]
+            found = await _search_until_flooded(attacker, port, stats, max_devices=25)
+            held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # Kept whole, the 100 replies would hold some 100 MB.
+    assert (len(found), stats.replies, stats.dropped) == (25, 100, 75)
+    # Each device kept holds a few KiB however big its reply was...
+    largest = max(_deep_size(device) for device in found)
+    assert largest < 12 * 1024, largest
+    assert found[0].firmware == "V" * MAX_KEPT_TEXT
+    assert "Padding" not in found[0].raw
+    assert "Huge" not in found[0].raw
+    # ...and all of them together stay within that: what was parsed and let go is gone.
+    assert held < 25 * 12 * 1024 + 256 * 1024, held

@@ -42,11 +42,18 @@ from xmcam.sim.profile import Profile
 pytestmark = pytest.mark.virtual_time
 
 
+def answering_starts(profile: Profile | None) -> Profile:
+    """The profile with the simulator's old answer to a Start on the claimed socket (1411 /
+    1421): until the client counts media as started (issue 17), it waits for that reply in
+    the single-socket flow, which real cameras never send."""
+    return (profile or load_profile()).with_quirks(start_reply=True)
+
+
 @contextlib.asynccontextmanager
 async def camera(
     profile: Profile | None = None, *, paced: bool = False, timeout: float = 3.0
 ) -> AsyncIterator[tuple[Simulator, AsyncCamera]]:
-    async with Simulator(profile) as sim:
+    async with Simulator(answering_starts(profile)) as sim:
         sim.faults.media_pace = 1.0 if paced else 0.0
         async with xmcam.connect(sim.host, sim.port, timeout=timeout) as cam:
             cam.claim_timeout = 0.3
@@ -126,7 +133,7 @@ async def test_flow_one_asked_for() -> None:
             assert stream.flow == "one"
             assert connections(sim).media == 0
             frames = await take(stream, 100)
-            with pytest.raises(StateError, match="already runs"):
+            with pytest.raises(StateError, match="already carries"):
                 await cam.live(flow="one").start()
         assert_gop_order(frames, MAIN_UNITS)
         await until(lambda: idle(sim))
@@ -317,19 +324,31 @@ async def test_snapshot_of_a_channel_that_is_not_there() -> None:
 # ---------------------------------------------------------------------- recordings
 
 
-async def all_of_today(sim: Simulator, cam: AsyncCamera, kind: str = "video") -> list[RecordFile]:
-    day = datetime.combine(sim.state.device_time().date(), datetime.min.time())
+def yesterday(sim: Simulator) -> datetime:
+    """The start of the device's yesterday: a whole day recorded (today's files come as the
+    day goes on, nothing is in the future)."""
+    today = datetime.combine(sim.state.device_time().date(), datetime.min.time())
+    return today - timedelta(days=1)
+
+
+async def all_of_yesterday(
+    sim: Simulator, cam: AsyncCamera, kind: str = "video"
+) -> list[RecordFile]:
+    day = yesterday(sim)
     return await cam.files(day, day + timedelta(days=1) - timedelta(seconds=1), kind=kind)
 
 
 def catalogued(sim: Simulator, kind: str) -> int:
-    return sum(recording.kind == kind for recording in sim.device.media.catalogue.recordings)
+    """The files of `kind` the device recorded yesterday."""
+    day = yesterday(sim).date()
+    recordings = sim.device.media.catalogue.recordings
+    return sum(item.kind == kind and item.begin.date() == day for item in recordings)
 
 
 async def test_files_page_past_the_cap_without_duplicates() -> None:
     async with camera() as (sim, cam):
         before = connections(sim).control_requests[0]
-        found = await all_of_today(sim, cam)
+        found = await all_of_yesterday(sim, cam)
         assert len(found) == catalogued(sim, "h264") == 144  # ten-minute files
         assert len({record.name for record in found}) == 144
         assert [record.begin for record in found] == sorted(record.begin for record in found)
@@ -349,7 +368,7 @@ async def test_files_none_found() -> None:
 
 async def test_files_of_pictures() -> None:
     async with camera() as (sim, cam):
-        found = await all_of_today(sim, cam, kind="picture")
+        found = await all_of_yesterday(sim, cam, kind="picture")
         assert len(found) == catalogued(sim, "jpg") > 0
         assert all(record.kind == "picture" and record.name.endswith(".jpg") for record in found)
 
@@ -358,7 +377,7 @@ async def test_files_of_pictures() -> None:
 async def test_download(end: str) -> None:
     profile = load_profile().with_quirks(download_end=end)
     async with camera(profile) as (sim, cam):
-        record = (await all_of_today(sim, cam))[5]
+        record = (await all_of_yesterday(sim, cam))[5]
         recording = sim.device.media.catalogue.by_name(record.name)
         assert recording is not None
         expected = sim.device.media.catalogue.content(recording, sim.device.media.library)
@@ -373,7 +392,7 @@ async def test_download(end: str) -> None:
 
 async def test_download_on_one_socket_when_no_second_connection_is_allowed() -> None:
     async with camera() as (sim, cam):
-        record = (await all_of_today(sim, cam))[0]
+        record = (await all_of_yesterday(sim, cam))[0]
         await cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
         data = b"".join([chunk async for chunk in cam.download(record)])
         assert len(data) > 100_000
@@ -384,7 +403,7 @@ async def test_download_on_one_socket_when_no_second_connection_is_allowed() -> 
 async def test_download_with_a_slow_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mops, "DOWNLOAD_HIGH_WATER", 4)  # reading pauses after 4 packets
     async with camera() as (sim, cam):
-        record = (await all_of_today(sim, cam))[1]
+        record = (await all_of_yesterday(sim, cam))[1]
         chunks = []
         async for chunk in cam.download(record):
             chunks.append(chunk)
@@ -395,7 +414,7 @@ async def test_download_with_a_slow_consumer(monkeypatch: pytest.MonkeyPatch) ->
 
 async def test_download_stopped_early_and_an_unknown_file() -> None:
     async with camera() as (sim, cam):
-        record = (await all_of_today(sim, cam))[2]
+        record = (await all_of_yesterday(sim, cam))[2]
         requests = connections(sim).control_requests[0]
         async with contextlib.aclosing(cam.download(record)) as chunks:
             async for _chunk in chunks:

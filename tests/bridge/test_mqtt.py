@@ -15,8 +15,11 @@ from tests.bridge.conftest import Gate, Mosquitto, Subscriber, subscribed, text
 from tests.bridge.test_homeassistant import check_home_assistant_config
 from tests.waiting import until
 from xmcam.aio import Backoff
+from xmcam.aio.discovery import discover
+from xmcam.bridge.homeassistant import DeviceDescription
 from xmcam.bridge.mqtt import MqttBridge
 from xmcam.fleet import CameraEntry
+from xmcam.protocol.alarm_center import AlarmCenterMessage, encode_alarm_center_message
 from xmcam.sim import Simulator, load_profile
 
 FAST = Backoff(initial=0.02, maximum=0.2, settle=1.0)
@@ -413,3 +416,134 @@ def test_bad_arguments_are_refused() -> None:
         MqttBridge("mqtt://127.0.0.1", [], skew_interval=0)
     with pytest.raises(ValueError, match="topic prefix"):
         MqttBridge("mqtt://127.0.0.1", [], prefix="a/+/b")
+
+
+# ------------------------------------------------------------------ spoofed pushes
+
+
+async def push(port: int, data: bytes, *, source: str) -> None:
+    """One alarm-center push from `source` (a loopback address of the test's choosing)."""
+    _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(data)
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+
+def motion_push(serial: str, status: str = "Start") -> bytes:
+    return encode_alarm_center_message(
+        serial=serial, address="127.0.0.1", event="MotionDetect", status=status
+    )
+
+
+async def test_a_push_with_a_cameras_serial_from_elsewhere_is_not_that_camera(
+    broker: Mosquitto, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "xmcam.bridge")
+    async with (
+        Simulator(serial="PORCH-SN", discovery_port=0) as porch,
+        subscribed(broker.port) as subscriber,
+        bridged(
+            broker.url, [entry("porch", porch)], alarm_center_port=0, alarm_center_host="127.0.0.1"
+        ) as bridge,
+    ):
+        await online(subscriber, "porch")
+        assert bridge.alarm_center_port
+        port = bridge.alarm_center_port
+        # The attacker learns the serial as anyone on the LAN can: with a search.
+        [found] = await discover(
+            timeout=0.3, targets=[("127.0.0.1", porch.discovery_port or 0)], bind=("127.0.0.1", 0)
+        )
+        assert found.serial == "PORCH-SN"
+        await push(port, motion_push(found.serial), source="127.0.0.2")
+        # Pushes are handled in order: once a later one is out, the spoof has been seen.
+        await push(port, motion_push("MARKER1"), source="127.0.0.2")
+        await subscriber.wait_count("xmcam/MARKER1/event", 1)
+        assert bridge.alarm_center_refused == 1
+        assert subscriber.on("xmcam/porch/event") == []
+        assert subscriber.on("xmcam/porch/motion/0")[-1] == "OFF"
+        events = [m for m in subscriber.messages if m.topic.value.endswith("/event")]
+        assert not [m for m in events if "PORCH-SN" in text(m)]  # not as a stranger either
+        assert "alarm-center push with its serial from 127.0.0.2, not its address" in caplog.text
+
+        # From the camera's own address the same push is the camera's.
+        await push(port, motion_push("PORCH-SN"), source="127.0.0.1")
+        await subscriber.wait_payload("xmcam/porch/motion/0", "ON")
+        [event] = subscriber.events("xmcam/porch/event")
+        assert (event["source"], event["serial"]) == ("alarm_center", "PORCH-SN")
+
+
+async def test_the_inventory_can_allow_other_addresses(broker: Mosquitto) -> None:
+    async with Simulator(serial="GATE-SN") as gate:
+        allowed = CameraEntry(
+            name="gate",
+            host="localhost",  # a name: its addresses are looked up
+            port=gate.port,
+            timeout=2.0,
+            alarm_center_addresses=("127.0.0.3", "127.0.4.0/24"),
+        )
+        async with (
+            subscribed(broker.port) as subscriber,
+            bridged(
+                broker.url, [allowed], alarm_center_port=0, alarm_center_host="127.0.0.1"
+            ) as bridge,
+        ):
+            await online(subscriber, "gate")
+            port = bridge.alarm_center_port or 0
+            for number, source in enumerate(["127.0.0.3", "127.0.4.9", "127.0.0.1"]):
+                status = "Start" if number % 2 == 0 else "Stop"
+                await push(port, motion_push("GATE-SN", status), source=source)
+                await subscriber.wait_count("xmcam/gate/event", number + 1)
+            await push(port, motion_push("GATE-SN"), source="127.0.0.5")
+            await push(port, motion_push("MARKER2"), source="127.0.0.5")
+            await subscriber.wait_count("xmcam/MARKER2/event", 1)
+            assert len(subscriber.on("xmcam/gate/event")) == 3
+            assert bridge.alarm_center_refused == 1
+            await subscriber.wait_payload("xmcam/gate/motion/0", "ON")
+
+
+def _push_from(source: str | None, serial: str | None) -> AlarmCenterMessage:
+    return AlarmCenterMessage(
+        serial=serial,
+        address="10.9.9.9",  # what the sender claims: never looked at
+        channel=0,
+        event="MotionDetect",
+        status="Start",
+        start_time=None,
+        type="Alarm",
+        description=None,
+        source=source,
+    )
+
+
+def test_which_camera_a_push_is_attributed_to() -> None:
+    entries = [
+        CameraEntry(name="a", host="10.0.0.1"),
+        CameraEntry(name="b", host="10.0.0.2", alarm_center_addresses=("10.0.0.1", "fd00::/64")),
+        CameraEntry(name="c", host="cam-c.lan"),  # not resolved: only its serial is known
+    ]
+    bridge = MqttBridge("mqtt://127.0.0.1", entries)
+    cameras = bridge.cameras
+    for name, serial in (("a", "SA"), ("b", "SB"), ("c", "SC")):
+        cameras[name].description = DeviceDescription(camera=name, serial=serial)
+
+    def match(source: str | None, serial: str | None) -> str | None:
+        camera = bridge._match(_push_from(source, serial))  # noqa: SLF001  (the rule itself)
+        return camera.name if camera is not None else None
+
+    assert match("10.0.0.1", "SA") == "a"
+    assert match("10.0.0.1", "SB") == "b"  # b's pushes may come through 10.0.0.1
+    assert match("::ffff:10.0.0.1", "SA") == "a"  # an IPv4 peer on a dual-stack socket
+    assert match("fd00::7", "SB") == "b"
+    assert match("10.0.0.2", "SB") == "b"
+    assert match("10.0.0.2", None) == "b"  # no serial: the only camera there
+    assert match("10.0.0.1", None) is None  # two cameras there: which one is unknown
+    assert match("10.0.0.2", "SA") is None  # a's serial, not from a's address
+    assert match("10.0.0.9", "SC") is None  # c's address is not known: nothing is c's
+    assert match(None, "SA") is None
+    assert match("not an address", "SA") is None
+    cameras["b"].description = None  # not reached yet: its serial is unknown
+    assert match("10.0.0.2", "ANY") == "b"
+    assert match("10.0.0.1", "SX") == "b"  # a's serial is known to differ, b's is not
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
+        MqttBridge("mqtt://127.0.0.1", [CameraEntry("d", "h", alarm_center_addresses=("x",))])

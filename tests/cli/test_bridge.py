@@ -53,6 +53,22 @@ def test_bad_arguments_are_usage_errors_that_never_show_the_password(
     assert "hunter2" not in result.err + result.out
 
 
+def test_a_password_in_the_broker_url_is_warned_about(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopped by a bad prefix before anything connects: the warning comes first.
+    argv = ["-H", "127.0.0.1", "bridge", "mqtt", "--prefix", "#"]
+    typed = run_cli(*argv, "--broker", "mqtt://bridge:hunter2@127.0.0.1")
+    assert typed.err.splitlines()[0] == (
+        "xmcam: warning: a password in the broker URL shows in `ps` and in the shell's "
+        "history; set XMCAM_MQTT_PASSWORD instead"
+    )
+    assert "hunter2" not in typed.err
+    monkeypatch.setenv("XMCAM_MQTT_PASSWORD", "hunter2")
+    hidden = run_cli(*argv, "--broker", "mqtt://bridge@127.0.0.1")
+    assert "warning" not in hidden.err
+
+
 def test_it_needs_a_camera_or_an_inventory(run_cli: Run, tmp_path: Path) -> None:
     result = run_cli("bridge", "mqtt", "--broker", "mqtt://127.0.0.1")
     assert result.code == 2
@@ -75,6 +91,36 @@ def test_the_alarm_center_takes_host_and_port(
         run_cli("bridge", "mqtt", "--broker", "mqtt://127.0.0.1", "--alarm-center", text)
     assert exit_code.value.code == 2
     assert "not [HOST:]PORT" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--alarm-center-bind", "127.0.0.1"], "--alarm-center-bind needs --alarm-center PORT"),
+        (
+            ["--alarm-center", "127.0.0.2:15002", "--alarm-center-bind", "127.0.0.1"],
+            "given twice",
+        ),
+    ],
+)
+def test_the_alarm_center_bind_address(run_cli: Run, argv: list[str], message: str) -> None:
+    result = run_cli("-H", "127.0.0.1", "bridge", "mqtt", "--broker", "mqtt://127.0.0.1", *argv)
+    assert result.code == 2
+    assert message in result.err
+
+
+def test_the_alarm_center_listens_where_it_is_told() -> None:
+    from xmcam.cli import build_parser  # noqa: PLC0415
+    from xmcam.cli.bridge import ALL_INTERFACES, _alarm_center_host  # noqa: PLC0415
+
+    def host(*argv: str) -> str:
+        args = build_parser().parse_args(["bridge", "mqtt", "--broker", "mqtt://x", *argv])
+        return _alarm_center_host(args)
+
+    assert host("--alarm-center", "15002") == ALL_INTERFACES == "0.0.0.0"  # noqa: S104
+    assert host("--alarm-center", "192.0.2.5:15002") == "192.0.2.5"
+    assert host("--alarm-center", "15002", "--alarm-center-bind", "192.0.2.5") == "192.0.2.5"
+    assert host("--alarm-center", "[::1]:15002", "--alarm-center-bind", "::1") == "::1"
 
 
 def test_bridge_alone_shows_its_help(run_cli: Run) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 import xmcam
 from tests.cli.conftest import Run
-from xmcam.aio import AsyncCamera
+from xmcam.aio import Link
 from xmcam.cli import ExitCode
 from xmcam.cli.config import config_import, export_text, write_atomically
 from xmcam.errors import AuthenticationError, ConnectionClosedError
@@ -420,16 +420,15 @@ def test_import_stops_at_a_refused_login_instead_of_logging_in_per_name() -> Non
         operator elsewhere might) and ends the connection (as if the device's EOF had come in
         while the command was between two names)."""
 
-        def __init__(self, camera: AsyncCamera, sim: Simulator, tree: dict[str, Any]) -> None:
+        def __init__(self, link: Link, sim: Simulator, tree: dict[str, Any]) -> None:
             super().__init__(tree)
-            self.camera, self.sim = camera, sim
+            self.link, self.sim = link, sim
 
         def items(self) -> Any:
             for number, item in enumerate(super().items()):
                 if number == 1:
                     self.sim.state.users[0]["Password"] = xmcam.sofia_hash("changed")
-                    assert self.camera._link is not None
-                    self.camera._link.end(ConnectionClosedError("the camera hung up"))
+                    self.link.end(ConnectionClosedError("the camera hung up"))
                 yield item
 
     async def scenario() -> None:
@@ -437,7 +436,8 @@ def test_import_stops_at_a_refused_login_instead_of_logging_in_per_name() -> Non
             general = sim.state.get_config("General.General")
             names = ("General.General", "General.Location", "NetWork.NetCommon", "Record")
             tree = {name: sim.state.get_config(name) for name in names} | {"x": general}
-            args = argparse.Namespace(tree=PasswordChangedMidway(camera, sim, tree), json=True)
+            link = await camera.control_link()  # the connection the first names are written on
+            args = argparse.Namespace(tree=PasswordChangedMidway(link, sim, tree), json=True)
             with pytest.raises(AuthenticationError):
                 await config_import(camera, args)
             assert sim.device.login_attempts == 2  # the first, and one refused: no more

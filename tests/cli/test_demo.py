@@ -34,7 +34,7 @@ def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) ->
         "xmcam config set General.General …",
         "xmcam snapshot -o front.jpg",
         "xmcam stream -o front.mp4",
-        "xmcam files list --from today",
+        "xmcam files list --from yesterday",
         "xmcam discover",
     ]
     assert f"admin on 127.0.0.1:{port}: session 0x00000001, IPC, 1 channel(s)" in out
@@ -46,7 +46,7 @@ def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) ->
     assert "MachineName: back to 'LocalHost'" in out
     assert "a JPEG of 15,624 bytes" in out
     assert "25 frames of H.264 640x360 at 25 fps, 1 keyframe(s), 0 dropped" in out
-    assert "recordings today" in out
+    assert "recordings since yesterday" in out
     assert f"serial 58e7fa5e6e262535, MAC 00:12:31:6e:26:25, TCP port {port}" in out
     assert lines[-1].startswith("Done in ")
     assert sofia_hash("") not in out
@@ -68,7 +68,7 @@ def test_demo_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     steps = {record["step"]: record for record in records}
     assert steps["xmcam stream -o front.mp4"]["width"] == 640
     assert steps["xmcam stream -o front.mp4"]["stats"]["dropped_frames"] == 0
-    assert steps["xmcam files list --from today"]["recordings"] > 64
+    assert steps["xmcam files list --from yesterday"]["recordings"] > 64
     assert steps["xmcam discover"]["discovered"]["serial"] == "58e7fa5e6e262535"
     assert records[-1]["step"] == "done"
     assert main(["demo", "--json"]) == 0

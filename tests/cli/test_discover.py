@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ from xmcam.aio.discovery import discover
 from xmcam.cli import ExitCode, build_parser
 from xmcam.cli.sim import run_simulator
 from xmcam.protocol.alarm_center import AlarmCenterMessage
+from xmcam.protocol.discovery import encode_search_reply
 from xmcam.sim import SimulatorThread
 
 
@@ -97,8 +100,6 @@ def test_bad_addresses_are_usage_errors(run_cli: Run, options: list[str], messag
 
 
 def test_a_bind_that_fails_says_why(run_cli: Run) -> None:
-    import socket  # noqa: PLC0415
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
         holder.bind(("127.0.0.1", 0))
         port = holder.getsockname()[1]
@@ -110,6 +111,37 @@ def test_a_bind_that_fails_says_why(run_cli: Run) -> None:
     assert "permissions" in result.err
 
 
+def test_a_flood_of_replies_is_capped_and_said(run_cli: Run) -> None:
+    # The attack: a host that answers the probe with replies from 40 invented devices.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as attacker:
+        attacker.bind(("127.0.0.1", 0))
+        attacker.settimeout(5)
+        port = attacker.getsockname()[1]
+
+        def flood() -> None:
+            _, client = attacker.recvfrom(100)
+            for number in range(40):
+                mac = f"02:00:00:00:00:{number:02x}"
+                attacker.sendto(encode_search_reply({"MAC": mac, "SN": f"fake{number}"}), client)
+
+        thread = threading.Thread(target=flood)
+        thread.start()
+        try:
+            result = run_cli(
+                "discover", "--bind", "127.0.0.1:0", "--target", f"127.0.0.1:{port}",
+                "--timeout", "0.5", "--repeats", "1", "--max-devices", "5", "--json",
+            )  # fmt: skip
+        finally:
+            thread.join(timeout=5)
+    assert result.code == ExitCode.SUCCESS
+    assert [json.loads(line)["serial"] for line in result.out.splitlines()] == [
+        f"fake{number}" for number in range(5)
+    ]
+    dropped = int(result.err.split("xmcam: ")[1].split()[0])
+    assert 0 < dropped <= 35  # what the socket buffer held of the rest, counted
+    assert "beyond the first 5 were dropped (--max-devices)" in result.err
+
+
 def test_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     from xmcam.cli import main  # noqa: PLC0415
 
@@ -118,6 +150,7 @@ def test_help_text(capsys: pytest.CaptureFixture[str]) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "34569" in text
     assert "permissions" in text
+    assert "--max-devices N" in text
 
 
 async def test_xmcam_sim_answers_searches_and_pushes_to_its_alarm_center(

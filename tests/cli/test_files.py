@@ -17,22 +17,29 @@ from tests.cli.conftest import Run
 from tests.cli.test_stream import Terminal
 from tests.media.probing import codecs_of, probe, stream_of
 from xmcam.cli import ExitCode, files, main
-from xmcam.cli.files import _bar, local_name, parse_when
+from xmcam.cli.files import MAX_NAME, _bar, local_name, local_names, parse_when
 from xmcam.cli.output import CommandError
 from xmcam.client.models import RecordFile
 from xmcam.errors import ConnectionClosedError
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import VideoFrame
 from xmcam.sim import SimulatorThread
+from xmcam.sim.recordings import Recording
 
 TODAY = datetime.date.today()
 
 FAST = 20  # the simulator's media_pace: 20 times real time
 
 
+def end_of_today() -> datetime.datetime:
+    return datetime.datetime.combine(TODAY, datetime.time(23, 59, 59))
+
+
 @pytest.fixture
 def sim() -> Iterator[SimulatorThread]:
-    with SimulatorThread() as simulator:
+    # The device's clock stands at the end of today, so that the whole day is recorded: the
+    # simulator lists no file before it has ended.
+    with SimulatorThread(wall_clock=end_of_today) as simulator:
         simulator.simulator.faults.media_pace = FAST
         yield simulator
 
@@ -354,7 +361,8 @@ def test_parse_when() -> None:
         ("/idea0/\x1b[2Jclear.h264", "_[2Jclear.h264"),
         ("/idea0/..", "ch0-20261125-100000.h264"),
         ("", "ch0-20261125-100000.h264"),
-        ("/idea0/" + "x" * 300 + ".h264", "x" * 120),
+        ("/idea0/" + "x" * 300 + ".h264", "x" * 115 + ".h264"),  # cut, the extension kept
+        ("/idea0/" + "x" * 300, "x" * 120),
     ],
 )
 def test_local_names_are_safe(name: str, expected: str) -> None:
@@ -363,6 +371,72 @@ def test_local_names_are_safe(name: str, expected: str) -> None:
 
 def test_local_name_for_mp4() -> None:
     assert local_name(record("/idea0/a/10.00.00[R].h264"), mp4=True) == "10.00.00[R].mp4"
+    long = record("/idea0/a/" + "y" * 300 + ".h264")
+    assert local_name(long, mp4=True) == "y" * 116 + ".mp4"
+
+
+def test_local_names_tell_alike_recordings_apart() -> None:
+    records = [
+        record("/idea0/2026-11-25/001/10.00.00[R].h264"),
+        record("/idea0/2026-11-26/001/10.00.00[R].h264"),
+        record("/idea1/2026-11-25/001/10.00.00[R].h264"),
+        record("/idea0/2026-11-25/001/other.h264"),
+        record("/idea0/2026-11-25/001/OTHER.h264"),  # one file, case aside, on some systems
+        record("same.h264"),
+        record("same.h264"),
+        record("/x/" + "z" * 300 + ".h264"),
+        record("/y/" + "z" * 300 + ".h264"),
+    ]
+    names = local_names(records)
+    assert names == [
+        "idea0_2026-11-25_001_10.00.00[R].h264",
+        "idea0_2026-11-26_001_10.00.00[R].h264",
+        "idea1_2026-11-25_001_10.00.00[R].h264",
+        "other.h264",
+        "OTHER-2.h264",
+        "same.h264",
+        "same-2.h264",
+        "x_" + "z" * 113 + ".h264",
+        "y_" + "z" * 113 + ".h264",
+    ]
+    assert all(len(name) <= MAX_NAME for name in names)
+    # Unique names are the base names, as they always were.
+    assert local_names(records[:1] + records[3:4]) == ["10.00.00[R].h264", "other.h264"]
+    # A name made unique never takes another recording's own name.
+    taken = [record("/a/b.h264"), record("/c/b.h264"), record("/d/a_b.h264")]
+    assert len({name.casefold() for name in local_names(taken)}) == 3
+
+
+def test_download_gives_each_recording_its_own_file(tmp_path: Path) -> None:
+    # The attack: a device whose recordings share a base name (the same hour on two days, in
+    # two disks' folders) and one whose name is longer than a file name may be here.
+    day = datetime.datetime.combine(TODAY, datetime.time(10))
+    base = "10.00.00-10.09.59[R][@0][0].h264"
+    names = [
+        f"/idea0/{TODAY - datetime.timedelta(days=1)}/001/{base}",
+        f"/idea0/{TODAY}/001/{base}",
+        f"/idea1/{TODAY}/001/{base}",
+        f"/idea0/{TODAY}/001/{'long' * 60}.h264",
+    ]
+    catalogue = [
+        Recording(
+            0,
+            day - datetime.timedelta(days=1 if n == 0 else 0) + datetime.timedelta(minutes=n),
+            day + datetime.timedelta(minutes=n + 1),
+            name=name,
+        )
+        for n, name in enumerate(names)
+    ]
+    output = tmp_path / "clips"
+    with SimulatorThread(recordings=catalogue) as camera:
+        camera.simulator.faults.media_pace = FAST
+        argv = ["-H", f"127.0.0.1:{camera.port}", "--json", "files", "download", "--all"]
+        window = ["--from", "yesterday", "--to", "today", "-o", f"{output}/"]
+        assert main([*argv, *window]) == ExitCode.SUCCESS
+    files_written = sorted(entry.name for entry in output.iterdir())
+    assert len(files_written) == 4
+    assert all(name.endswith(".h264") and len(name) <= MAX_NAME for name in files_written)
+    assert all((output / name).stat().st_size > 0 for name in files_written)
 
 
 def test_progress_bar() -> None:

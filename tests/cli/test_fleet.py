@@ -295,7 +295,8 @@ def test_fleet_bad_inventory_is_a_usage_error_in_one_line(run_cli: Run, tmp_path
     result = run_cli("fleet", str(path), "info")
     assert result.code == ExitCode.USAGE
     assert result.err == f"xmcam: {path}: camera 1 (x): prot: unknown key " + (
-        "(known: encryption, host, name, password, password_env, port, timeout, user)\n"
+        "(known: alarm_center_addresses, encryption, host, name, password, password_env, port, "
+        "timeout, user)\n"
     )
     assert result.out == ""
 

@@ -61,19 +61,46 @@ def test_host_user_and_password_come_from_the_environment(
     assert "HI3516D_83H50N" in result.out
 
 
+PASSWORD_WARNING = (
+    "xmcam: warning: a password in -p/--password shows in `ps` and in the shell's history; "
+    "set XMCAM_PASSWORD instead"
+)
+
+
 def test_wrong_password_exits_5_with_one_line(xmcam: Run, sim: SimulatorThread) -> None:
     result = xmcam("-p", "wrong", "info")
     assert result.code == ExitCode.AUTHENTICATION
-    assert result.err.startswith("xmcam: Ret 203 (wrong password)")
-    assert result.err.count("\n") == 1
+    warning, error = result.err.splitlines()  # the warning for -p, then the one error line
+    assert warning == PASSWORD_WARNING
+    assert error.startswith("xmcam: Ret 203 (wrong password)")
     assert result.out == ""
-    assert "wrong" not in result.err.removeprefix("xmcam: Ret 203 (wrong password)")
+    assert "wrong" not in error.removeprefix("xmcam: Ret 203 (wrong password)")
 
 
 def test_options_go_before_the_command(xmcam: Run) -> None:
     result = xmcam("-p", "hunter2", "-u", "nobody", "info")
     assert result.code == ExitCode.AUTHENTICATION
-    assert result.err.count("\n") == 1
+    assert result.err.count("\n") == 2  # the warning for -p, then the one error line
+    assert "hunter2" not in result.err
+
+
+def test_a_password_on_the_command_line_is_warned_about(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `ps` shows other users of the machine, while the command runs.
+    with SimulatorThread(password="hunter2") as sim:
+        camera = ["-H", f"127.0.0.1:{sim.port}", "--timeout", "2"]
+        typed = run_cli(*camera, "-p", "hunter2", "info")
+        assert typed.code == ExitCode.SUCCESS
+        assert typed.err == PASSWORD_WARNING + "\n"
+        assert "hunter2" not in typed.err
+        monkeypatch.setenv("XMCAM_PASSWORD", "hunter2")
+        from_environment = run_cli(*camera, "info")
+        assert (from_environment.code, from_environment.err) == (ExitCode.SUCCESS, "")
+        # The command line still wins over the environment, and an empty one hides nothing.
+        empty = run_cli(*camera, "-p", "", "info")
+        assert empty.code == ExitCode.AUTHENTICATION
+        assert "warning" not in empty.err
 
 
 def test_connection_refused_exits_3(run_cli: Run) -> None:

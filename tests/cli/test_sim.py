@@ -17,19 +17,23 @@ from tests.seed import SEED_FRAMES
 from xmcam.cli import build_parser, main
 from xmcam.cli.output import ExitCode
 from xmcam.cli.sim import run_simulator
+from xmcam.errors import AuthenticationError
 from xmcam.protocol import ClientConnection, MessageId
 from xmcam.sim import DeviceState, load_profile
+from xmcam.sync import Camera
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def _start(*options: str) -> tuple[subprocess.Popen[str], str, int]:
+def _start(
+    *options: str, environment: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, int]:
     child = subprocess.Popen(
         [sys.executable, "-m", "xmcam", "sim", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=dict(os.environ, PYTHONUNBUFFERED="1", **(environment or {})),
     )
     assert child.stdout is not None
     first = child.stdout.readline().strip()
@@ -63,6 +67,45 @@ def test_listens_serves_the_seed_login_and_stops_cleanly(signal_number: int) -> 
     assert code == 0
     assert "simulator stopped" in err
     assert "Traceback" not in err
+
+
+def _logs_in(port: int, password: str) -> bool:
+    try:
+        with Camera("127.0.0.1", port, password=password, timeout=5):
+            return True
+    except AuthenticationError:
+        return False
+
+
+def _command_line(child: subprocess.Popen[str]) -> bytes:
+    """What `ps` shows any user of the machine: the process's arguments."""
+    return Path(f"/proc/{child.pid}/cmdline").read_bytes()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_password_in_the_command_line_is_warned_about_and_the_environment_hides_it() -> None:
+    typed, _, port = _start("--password", "hunter2", environment={"XMCAM_SIM_PASSWORD": "other"})
+    try:
+        assert b"hunter2" in _command_line(typed)  # the exposure the warning is about
+        assert _logs_in(port, "hunter2")  # the command line wins over the environment
+    finally:
+        code, err = _stop(typed, signal.SIGTERM)
+    assert code == 0
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [
+        "xmcam: warning: a password in --password shows in `ps` and in the shell's history; "
+        "set XMCAM_SIM_PASSWORD instead"
+    ]
+
+    hidden, _, port = _start(environment={"XMCAM_SIM_PASSWORD": "hunter2"})
+    try:
+        assert b"hunter2" not in _command_line(hidden)
+        assert not _logs_in(port, "")
+        assert _logs_in(port, "hunter2")
+    finally:
+        code, err = _stop(hidden, signal.SIGTERM)
+    assert code == 0
+    assert "warning" not in err
 
 
 def test_fault_options_are_announced() -> None:

@@ -103,7 +103,9 @@ def test_watch_shows_the_gap_and_goes_on(
 def test_watch_with_a_wrong_password_stops_at_once(xmcam: Run, sim: SimulatorThread) -> None:
     result = xmcam("-p", "wrong", "watch")
     assert result.code == ExitCode.AUTHENTICATION
-    assert result.err.startswith("xmcam: Ret 203")
+    warning, error = result.err.splitlines()  # -p on the command line: warned first
+    assert warning.startswith("xmcam: warning: a password in -p/--password")
+    assert error.startswith("xmcam: Ret 203")
 
 
 @pytest.mark.parametrize("host", ["a" * 70 + ".example", "\udcff"])

@@ -238,15 +238,8 @@ def test_where_go2rtc_gives_up(fake: Fake, knobs: dict[str, object], reason: str
             stream.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Go2rtcError,
-    reason=(
-        "issue 17: the simulator answers the single-socket Start (1410) with a 1411 JSON "
-        "reply, which go2rtc reads as media ('dvrip: wrong packet')"
-    ),
-)
 def test_go2rtc_gets_video_and_audio_from_the_simulator() -> None:
+    # Issue 17: no JSON reply to the single-socket Start, one frame per packet.
     with (
         SimulatorThread() as simulator,
         Go2rtcStream(simulator.host, simulator.port, "admin", "") as stream,

@@ -164,7 +164,7 @@ def test_open_takes_back_what_seal_wrote() -> None:
 
 
 def sealed_raw(raw: bytes, key: bytes = BOOTSTRAP_KEY) -> bytes:
-    return base64.b64encode(crypto._AesKey(key).encrypt(raw))
+    return base64.b64encode(SessionCipher(key).encrypt(raw))
 
 
 @pytest.mark.parametrize(
@@ -262,13 +262,13 @@ def decode_frame(wire: bytes) -> Frame:
 
 
 def test_a_missing_cryptography_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    crypto._primitives.cache_clear()
+    crypto._primitives.cache_clear()  # noqa: SLF001  (the import itself is under test)
     monkeypatch.setitem(sys.modules, "cryptography.hazmat.primitives.asymmetric", None)
     try:
         with pytest.raises(ImportError, match="pip install cryptography"):
             SessionCipher(bytes(16))
     finally:
-        crypto._primitives.cache_clear()
+        crypto._primitives.cache_clear()  # noqa: SLF001
 
 
 # ----------------------------------------------------------------------------- RSA keys

@@ -14,6 +14,9 @@ from xmcam.errors import FrameError, PayloadError, ProtocolError
 from xmcam.protocol import encode_frame
 from xmcam.protocol.discovery import (
     MAX_DATAGRAM,
+    MAX_KEPT_CHARACTERS,
+    MAX_KEPT_MEMBERS,
+    MAX_KEPT_TEXT,
     SEARCH_PORT,
     DiscoveredDevice,
     encode_search_reply,
@@ -174,6 +177,46 @@ def test_odd_members_read_as_missing() -> None:
     assert device.ssl_port == 443
     assert (device.tcp_max_conn, device.channels, device.name) == (None, None, None)
     assert (device.gateway, device.netmask) == (None, None)
+
+
+def test_what_a_device_keeps_of_a_bloated_reply_is_bounded() -> None:
+    bloated: dict[str, Any] = {
+        "MAC": "m" * 3000,
+        "SN": 7 * 10**200,
+        "HostName": "  " + "n" * 300,
+        "Nested": [[] for _ in range(300)],
+        "Object": {"a": 1},
+        "Huge": 10**100,
+        "Negative": -(2**63),
+        "Float": 1.5,
+        "Flag": True,
+        "Nothing": None,
+        "k" * (MAX_KEPT_TEXT + 1): 1,
+        **{f"Filler{index:03d}": "x" * 300 for index in range(60)},
+    }
+    device = parse_search_reply(encode_search_reply(bloated), "192.0.2.9")
+    assert device.mac == "m" * MAX_KEPT_TEXT
+    assert device.serial == "7" + "0" * (MAX_KEPT_TEXT - 1)
+    assert device.name == "n" * MAX_KEPT_TEXT
+    raw = device.raw
+    assert len(raw) <= MAX_KEPT_MEMBERS
+    assert (
+        sum(len(name) + len(value if isinstance(value, str) else "") for name, value in raw.items())
+        <= MAX_KEPT_CHARACTERS
+    )
+    assert all(len(value) <= MAX_KEPT_TEXT for value in raw.values() if isinstance(value, str))
+    assert not {"Nested", "Object", "Huge", "k" * (MAX_KEPT_TEXT + 1)} & set(raw)
+    assert raw["Negative"] == -(2**63)
+    assert (raw["Float"], raw["Flag"], raw["Nothing"]) == (1.5, True, None)
+    assert "Filler000" in raw
+    assert "Filler059" not in raw
+
+
+def test_many_small_members_stop_at_the_member_limit() -> None:
+    many = {f"M{index:03d}": index for index in range(200)}
+    device = parse_search_reply(encode_search_reply(many | {"MAC": "x"}), "192.0.2.9")
+    assert len(device.raw) == MAX_KEPT_MEMBERS
+    assert device.mac == "x"  # read from the whole object, wherever it was
 
 
 @pytest.mark.parametrize(

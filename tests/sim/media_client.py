@@ -114,11 +114,16 @@ def monitor(action: str, channel: int = 0, stream: str = "Main") -> dict[str, An
 
 
 async def claim(
-    simulator: Simulator, control: DvripSocket, channel: int = 0, stream: str = "Main"
+    simulator: Simulator,
+    control: DvripSocket,
+    channel: int = 0,
+    stream: str = "Main",
+    *,
+    action: str = "Claim",
 ) -> tuple[DvripSocket, Reply]:
     """The vendor flow's claim on a second connection: the media socket and the claim's reply."""
     media = await control.media_for(simulator)
-    reply = await media.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim", channel, stream))
+    reply = await media.call(MessageId.MONITOR_CLAIM_REQ, monitor(action, channel, stream))
     return media, reply
 
 

@@ -183,9 +183,9 @@ def test_ptz_commands_are_logged(wire: Wire) -> None:
 
 
 def test_commands_it_does_not_have_get_102(wire: Wire) -> None:
-    # Log queries and disk management belong to later issues; the answer is a clean refusal.
-    assert ret(wire, 1460, {"Name": "OPStorageManager", "OPStorageManager": {}}) == 102
-    assert ret(wire, 1442, {"Name": "OPLogQuery"}) == 102
+    # The network keyboard and the config import are not simulated: a clean refusal.
+    assert ret(wire, 1550, {"Name": "OPNetKeyboard", "OPNetKeyboard": {}}) == 102
+    assert ret(wire, 1540, {"Name": "OPConfigImport"}) == 102
 
 
 def test_users_and_groups(wire: Wire) -> None:

@@ -19,7 +19,7 @@ from tests.sim.media_client import DvripSocket, claim, frames_of, live, monitor
 from tests.waiting import until
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import AudioCodec, AudioFrame, VideoCodec, VideoFrame
-from xmcam.protocol import MessageId
+from xmcam.protocol import MediaPacket, MessageId
 from xmcam.sim import Faults, ProfileError, Simulator, load_profile
 from xmcam.sim.media import (
     AUDIO_FRAME_BYTES,
@@ -132,13 +132,34 @@ def test_media_settings_from_a_profile() -> None:
             parse_media_settings(bad)
     with pytest.raises(ProfileError, match=r"media\.fps"):
         parse_profile(json.dumps({"media": {"fps": 99}}))
-    quirks = {"snapshot": 102, "download_end": "empty", "monitor_mid_gop": True}
+    quirks = {
+        "snapshot": 102,
+        "download_end": "empty",
+        "monitor_mid_gop": True,
+        "start_reply": True,
+        "media_packing": True,
+        "snapshot_split": True,
+    }
     profile = parse_profile(json.dumps({"quirks": quirks}))
     assert (profile.quirks.snapshot, profile.quirks.download_end) == (102, "empty")
-    for bad_quirk in ({"snapshot": "png"}, {"snapshot": True}, {"download_end": "eof"}):
+    assert profile.quirks.start_reply
+    assert profile.quirks.media_packing
+    assert profile.quirks.snapshot_split
+    for bad_quirk in (
+        {"snapshot": "png"},
+        {"snapshot": True},
+        {"download_end": "eof"},
+        {"start_reply": 1},
+        {"media_packing": "yes"},
+    ):
         with pytest.raises(ProfileError):
             parse_profile(json.dumps({"quirks": bad_quirk}))
     assert load_profile("nvr-8ch").quirks.snapshot == 108
+    # As real cameras: no reply to a Start on its claim's socket, one frame per packet, a
+    # download ended by an empty packet with EndFlag 1, a snapshot in one packet.
+    seed = load_profile().quirks
+    assert (seed.start_reply, seed.media_packing, seed.download_end) == (False, False, "empty-flag")
+    assert not seed.snapshot_split
 
 
 def test_the_packetizer_cuts_at_8192_and_numbers_from_1() -> None:
@@ -156,14 +177,32 @@ def test_the_packetizer_cuts_at_8192_and_numbers_from_1() -> None:
 
 @pytest.mark.parametrize("size", [1, 8192, 8193, 16384])
 def test_whole_data_ends_with_the_flag_or_an_empty_packet(size: int) -> None:
-    flagged = list(Packetizer(1426, session_id=1).whole(bytes(size)))
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    flagged = list(Packetizer(1426, session_id=1).whole(data, end="flag"))
     assert [packet[13] for packet in flagged] == [0] * (len(flagged) - 1) + [1]
-    assert b"".join(packet[20:] for packet in flagged) == bytes(size)
+    assert b"".join(packet[20:] for packet in flagged) == data
     assert len(flagged) == -(-size // 8192)
-    empty = list(Packetizer(1426, session_id=1).whole(bytes(size), end_flag=False))
-    assert len(empty[-1]) == 20
-    assert not any(packet[13] for packet in empty)
-    assert b"".join(packet[20:] for packet in empty) == bytes(size)
+    for end, last_flag in (("empty", 0), ("empty-flag", 1)):
+        packets = list(Packetizer(1426, session_id=1).whole(data, end=end))
+        assert len(packets[-1]) == 20  # the header alone
+        assert [packet[13] for packet in packets] == [0] * (len(packets) - 1) + [last_flag]
+        assert b"".join(packet[20:] for packet in packets) == data
+        assert len(packets) == -(-size // 8192) + 1
+    with pytest.raises(ValueError, match="eof"):
+        list(Packetizer(1426, session_id=1).whole(data, end="eof"))
+
+
+def test_frames_get_packets_of_their_own() -> None:
+    packetizer = Packetizer(MessageId.MONITOR_DATA, session_id=7)
+    frames = [b"\x00\x00\x01\xfc" + bytes(20000), b"\x00\x00\x01\xfa" + bytes(324), b"x" * 8192]
+    packets = packetizer.frames(frames)
+    assert [len(packet) - 20 for packet in packets] == [8192, 8192, 20004 - 2 * 8192, 328, 8192]
+    assert b"".join(packet[20:] for packet in packets) == b"".join(frames)
+    assert [int.from_bytes(p[8:12], "little") for p in packets] == [1, 2, 3, 4, 5]
+    # What feed() kept back goes first, in a packet of its own.
+    assert len(packetizer.feed(bytes(10))) == 0
+    (kept, frame) = packetizer.frames([b"y" * 5])
+    assert (kept[20:], frame[20:]) == (bytes(10), b"y" * 5)
 
 
 def test_the_live_source_loops_the_clip_with_audio_under_each_frame() -> None:
@@ -219,7 +258,7 @@ async def test_the_vendor_two_connection_flow(simulator: Simulator) -> None:
     headers = [packet.frame.header for packet in packets]
     assert [header.sequence for header in headers] == list(range(1, len(headers) + 1))
     assert all(header.length <= MEDIA_PAYLOAD for header in headers)
-    assert headers[0].length == MEDIA_PAYLOAD  # unpaced: frames cut at 8192 whatever they are
+    assert_one_frame_per_packet([packet.frame.payload for packet in packets])
     assert {(h.session_id, h.version, h.total_packets, h.current_packet) for h in headers} == {
         (session, 1, 0, 0)
     }
@@ -274,10 +313,34 @@ async def test_h265_and_4k_clips_from_files(h265_clip: Path, h265_4k_clip: Path)
             await connection.close()
 
 
+def assert_one_frame_per_packet(payloads: list[bytes]) -> None:
+    """Each payload is a whole frame, or a piece of one frame: a packet never holds the end
+    of a frame and the start of the next (what python-dvr's reader needs)."""
+    left = 0  # bytes of the current frame still to come
+    for payload in payloads:
+        if left == 0:
+            assert payload[:3] == b"\x00\x00\x01", payload[:8].hex()
+            kind = payload[3]
+            if kind in (0xFC, 0xFE):
+                left = 16 + int.from_bytes(payload[12:16], "little")
+            elif kind == 0xFD:
+                left = 8 + int.from_bytes(payload[4:8], "little")
+            else:
+                left = 8 + int.from_bytes(payload[6:8], "little")
+        assert len(payload) <= left, "a packet holds the end of one frame and more"
+        left -= len(payload)
+
+
 async def test_the_single_socket_flow(simulator: Simulator) -> None:
     control = await DvripSocket.logged_in(simulator)
     assert (await control.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim"))).ret == 100
-    assert (await control.call(MessageId.MONITOR_REQ, monitor("Start"))).ret == 100
+    # The Start on the claimed socket gets no reply, as from cameras: the media come next.
+    start = monitor("Start")
+    control.send(control.protocol.request(MessageId.MONITOR_REQ, start, expect_reply=False))
+    first = await control.event()
+    assert isinstance(first, MediaPacket), first
+    assert first.frame.payload.startswith(b"\x00\x00\x01\xfc")
+    control.packets.append(first)
     frames, _ = await frames_of(control, 30)
     assert videos(frames)[0].keyframe
     # Replies are routed by message id among the media packets; the connection stays.
@@ -351,8 +414,52 @@ async def test_quirk_monitor_claim_silent() -> None:
             await media.event(timeout=0.3)
         # The single-socket fallback works.
         assert (await control.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim"))).ret == 100
-        assert (await control.call(MessageId.MONITOR_REQ, monitor("Start"))).ret == 100
+        start = monitor("Start")
+        control.send(control.protocol.request(MessageId.MONITOR_REQ, start, expect_reply=False))
         assert (await control.packet()).frame.header.message_id == MessageId.MONITOR_DATA
+        await media.close()
+        await control.close()
+
+
+async def test_quirk_start_reply() -> None:
+    # The simulator's old behaviour: a Start on the claimed socket answered with 1411.
+    profile = load_profile().with_quirks(start_reply=True)
+    async with Simulator(profile, faults=Faults(media_pace=0)) as sim:
+        control = await DvripSocket.logged_in(sim)
+        assert (await control.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim"))).ret == 100
+        reply = await control.call(MessageId.MONITOR_REQ, monitor("Start"))
+        assert (reply.frame.header.message_id, reply.ret) == (MessageId.MONITOR_RSP, 100)
+        assert control.packets == []  # the reply came before any media
+        assert (await control.packet()).frame.header.message_id == MessageId.MONITOR_DATA
+        await control.close()
+
+
+@pytest.mark.parametrize("action", ["Start", "Claim", "Whatever"])
+async def test_a_claim_is_a_claim_whatever_its_action(simulator: Simulator, action: str) -> None:
+    # `dvrip` claims with Action "Start" on its media connection; real firmware goes by the
+    # message id.
+    control = await DvripSocket.logged_in(simulator)
+    media, reply = await claim(simulator, control, action=action)
+    assert reply.ret == 100
+    assert (await control.call(MessageId.MONITOR_REQ, monitor("Start"))).ret == 100
+    frames, _ = await frames_of(media, 1)
+    assert videos(frames)[0].keyframe
+    await media.close()
+    await control.close()
+
+
+@pytest.mark.parametrize("pace", [0, 1])
+async def test_quirk_media_packing(pace: float) -> None:
+    profile = load_profile().with_quirks(media_packing=True)
+    async with Simulator(profile, faults=Faults(media_pace=pace)) as sim:
+        control, media = await live(sim)
+        frames, packets = await frames_of(media, 12)
+        assert videos(frames)[0].keyframe
+        payloads = [packet.frame.payload for packet in packets]
+        with pytest.raises(AssertionError, match="holds the end of one frame"):
+            assert_one_frame_per_packet(payloads)  # an audio frame shares a video frame's
+        if not pace:
+            assert all(len(payload) == MEDIA_PAYLOAD for payload in payloads)
         await media.close()
         await control.close()
 
@@ -441,15 +548,24 @@ async def snapshot_packets(control: DvripSocket) -> list[bytes]:
     return [packet.frame.payload for packet in packets]
 
 
-async def test_opsnap_answers_the_jpeg(simulator: Simulator) -> None:
+async def test_opsnap_answers_the_jpeg_in_one_packet(simulator: Simulator) -> None:
     control = await DvripSocket.logged_in(simulator)
     payloads = await snapshot_packets(control)
-    assert b"".join(payloads) == builtin("snapshot.jpg").read_bytes()
-    assert len(payloads) == 2
-    assert len(payloads[0]) == MEDIA_PAYLOAD
+    assert payloads == [builtin("snapshot.jpg").read_bytes()]
+    assert len(payloads[0]) > MEDIA_PAYLOAD
     reply = await control.call(MessageId.NET_SNAP_REQ, snapshot_request(channel=3))
     assert reply.ret == 103
     await control.close()
+
+
+async def test_quirk_snapshot_split() -> None:
+    async with Simulator(load_profile().with_quirks(snapshot_split=True)) as sim:
+        control = await DvripSocket.logged_in(sim)
+        payloads = await snapshot_packets(control)
+        assert b"".join(payloads) == builtin("snapshot.jpg").read_bytes()
+        assert [len(payload) for payload in payloads][:1] == [MEDIA_PAYLOAD]
+        assert len(payloads) == 2
+        await control.close()
 
 
 @pytest.mark.parametrize(("profile", "ret"), [("nvr-8ch", 108), (None, 102)])

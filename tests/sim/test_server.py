@@ -488,6 +488,7 @@ async def test_two_reboot_requests_reboot_once() -> None:
         await asyncio.sleep(0.4)
         assert simulator.listening
         assert simulator.reboots == 1
-        failed = [task for task in simulator._tasks if task.done() and task.exception()]
+        tasks = simulator._tasks  # noqa: SLF001  (no task of the simulator died)
+        failed = [task for task in tasks if task.done() and task.exception()]
         assert failed == []
         await client.close()

@@ -103,14 +103,17 @@ def test_connection_cut_during_a_request_fails_then_recovers(sim: SimulatorThrea
 def test_idle_longer_than_the_alive_interval_logs_in_again() -> None:
     profile = load_profile().with_alive_interval(1)
     clock = ManualClock()
-    with SimulatorThread(profile) as sim, xmcam.Camera(sim.host, sim.port, clock=clock) as cam:
-        cam.keepalive()
-        clock.advance(0.95)
-        assert cam.work_state().recording == (True,)
-        assert login_attempts(sim) == 1  # still within the AliveInterval: the same session
-        clock.advance(1.05)
-        assert cam.work_state().recording == (True,)
-        assert login_attempts(sim) == 2
+    with SimulatorThread(profile) as sim:
+        camera = xmcam.Camera(sim.host, sim.port)
+        camera.clock = clock
+        with camera as cam:
+            cam.keepalive()
+            clock.advance(0.95)
+            assert cam.work_state().recording == (True,)
+            assert login_attempts(sim) == 1  # still within the AliveInterval: the same session
+            clock.advance(1.05)
+            assert cam.work_state().recording == (True,)
+            assert login_attempts(sim) == 2
 
 
 def test_ptz_stop_is_retried_once(sim: SimulatorThread) -> None:

@@ -11,8 +11,8 @@ go to a bounded queue that `alarms()` reads; when the link carrying a subscripti
 the queue gets a gap marker and `alarms()` raises the error (`xmcam.watch` turns that into
 "disconnected" / "reconnected" events and reconnects).
 
-The methods themselves are procedures from `xmcam.client.operations`, shared with the blocking
-client; this module only moves their calls.
+The methods themselves are procedures from `xmcam.client.operations` (and the plans of
+`xmcam.client.plans`), shared with the blocking client; this module only moves their calls.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -31,6 +31,7 @@ from xmcam.aio import media
 from xmcam.aio.link import Link
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
+from xmcam.client import plans
 from xmcam.client.models import (
     AlarmEvent,
     AlarmOutput,
@@ -38,26 +39,26 @@ from xmcam.client.models import (
     ConfigUpdate,
     Disk,
     Group,
+    LoginInfo,
     RecordFile,
     SystemInfo,
     User,
     WorkState,
 )
+from xmcam.client.settings import DEFAULT_PORT, CameraOptions, CameraSettings
 from xmcam.errors import (
-    AuthenticationError,
     ConnectionClosedError,
-    DeviceError,
     RequestTimeoutError,
+    StateError,
     TransportError,
     XMCamError,
 )
-from xmcam.protocol.connection import NegotiationReply, Reply
+from xmcam.protocol.connection import NegotiationReply
 
 __all__ = ["DEFAULT_PORT", "AsyncCamera", "connect"]
 
 T = TypeVar("T")
 
-DEFAULT_PORT: Final = ops.DEFAULT_PORT
 _ALARM_QUEUE_SIZE: Final = 1024  # alarms are rare; past this the oldest are dropped
 
 _log: Final = logging.getLogger("xmcam.aio")
@@ -71,10 +72,18 @@ class _Gap:
     error: XMCamError | None
 
 
-class AsyncCamera(ops.CameraBase):
+class AsyncCamera(CameraSettings):
     """A camera under asyncio. Use `xmcam.connect()` to make and open one."""
 
-    def _init_shell(self) -> None:
+    def __init__(
+        self, host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]
+    ) -> None:
+        """A camera at `host`:`port`; options `user` ("admin"), `password` (""), `timeout` (the
+        deadline of every request and of connecting, 10 s), `encryption` ("auto": the
+        encrypted login of newer firmware when the device wants it; "on"; "off"). Nothing is
+        sent before `open()` or the first request."""
+        super().__init__(host, port, **options)
+        self._login: LoginInfo | None = None
         self._link: Link | None = None
         self._lock = asyncio.Lock()
         self._keepalive: asyncio.Task[None] | None = None
@@ -84,16 +93,25 @@ class AsyncCamera(ops.CameraBase):
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
 
+    @property
+    def login_info(self) -> LoginInfo:
+        """What the last login reply said (session id, AliveInterval, channels, type)."""
+        if self._login is None:
+            raise ConnectionClosedError("not connected: open the camera first")
+        return self._login
+
     # ---------------------------------------------------------------- opening and closing
 
     async def open(self) -> AsyncCamera:
-        """Connect and log in (one attempt). Returns the camera."""
+        """Connect and log in (one attempt: a refused login raises at once and is never
+        retried). Returns the camera."""
         async with self._lock:
             await self._rebuild()
         return self
 
     async def close(self) -> None:
-        """Close the connection; an `alarms()` iteration in progress ends."""
+        """Close the connection; the next request opens a new one. An `alarms()` iteration
+        in progress (asyncio) ends."""
         self._closed = True
         self._put_alarm(_Gap(None))
         await self._drop_link(ConnectionClosedError("the camera was closed"))
@@ -131,7 +149,7 @@ class AsyncCamera(ops.CameraBase):
                     )
             reply = await link.login(self.user, self._password, self.timeout, plan, answer)
             if self._guarded:
-                await self._on(link, ops.guard())
+                await link.run(ops.guard(), self.timeout)
             if self._closed:  # close() ran while this login was under way
                 raise ConnectionClosedError("the camera was closed")
         except BaseException:
@@ -169,9 +187,37 @@ class AsyncCamera(ops.CameraBase):
 
     # ---------------------------------------------------------------- moving calls
 
-    async def _run(self, procedure: ops.Procedure[T]) -> T:
+    async def control_link(self) -> Link:
+        """The control connection (a `Link`), logged in and ready for a request: opened and
+        logged in first when it is missing or has ended, and (blocking client) when it sat
+        idle for longer than the session's AliveInterval. For media code and extensions."""
         async with self._lock:
-            return await self._on(await self._usable_link(), procedure)
+            return await self._usable_link()
+
+    async def run(self, procedure: ops.Procedure[T], *, on: Link | None = None) -> T:
+        """Run a procedure (`xmcam.client.operations`, or your own generator of `Call`s) on
+        the control connection and return its result: what every method does. With `on`,
+        only on that connection: ConnectionClosedError, and nothing sent, when it has ended
+        since (the camera logged in again, or was closed)."""
+        async with self._lock:
+            if on is None:
+                link = await self._usable_link()
+            elif on is self._link and on.usable:
+                link = on
+            else:
+                procedure.close()
+                raise ConnectionClosedError(
+                    "that connection has ended (the camera logged in again)"
+                )
+            return await link.run(procedure, self.timeout)
+
+    async def run_to_end(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` to its end even if the caller is cancelled meanwhile (asyncio only):
+        `close()` waits for it. How stops are sent."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return await asyncio.shield(task)
 
     async def _usable_link(self) -> Link:
         """The link to send on, new if needed (caller holds the lock)."""
@@ -180,14 +226,15 @@ class AsyncCamera(ops.CameraBase):
             link = await self._rebuild()
         return link
 
-    async def _on(self, link: Link, procedure: ops.Procedure[T]) -> T:
-        outcome: Reply | DeviceError | None = None
-        while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
-            try:
-                outcome = await link.call(step, self.timeout)
-            except DeviceError as error:
-                outcome = error
-        return step.value
+    async def _perform(self, step: Any) -> Any:
+        """One step of a plan (`xmcam.client.plans`)."""
+        if isinstance(step, plans.Run):
+            return await self.run(step.procedure)
+        if isinstance(step, plans.Pause):
+            return await asyncio.sleep(step.seconds)
+        if isinstance(step, plans.Shielded):
+            return await self.run_to_end(plans.drive_async(step.plan, self._perform))
+        raise StateError(f"the asyncio camera cannot perform {step!r}")
 
     async def _keep_alive(self, link: Link) -> None:
         period = ops.keepalive_period(link.connection.alive_interval)
@@ -197,7 +244,7 @@ class AsyncCamera(ops.CameraBase):
                 if link is not self._link or not link.usable:
                     return
                 try:
-                    await self._on(link, ops.keepalive())
+                    await link.run(ops.keepalive(), self.timeout)
                 except XMCamError as error:
                     _log.info("keepalive failed, the connection is dropped: %s", error)
                     link.end(ConnectionClosedError(f"keepalive failed: {error}"))
@@ -209,33 +256,43 @@ class AsyncCamera(ops.CameraBase):
         self, message_id: int, body: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """Any request with a JSON body; the reply's body. Raises on a failure Ret code."""
-        return await self._run(ops.raw_request(message_id, body))
+        return await self.run(ops.raw_request(message_id, body))
 
     async def keepalive(self) -> None:
-        await self._run(ops.keepalive())
+        """Send KeepAlive (1006), which holds the session open. The asyncio client sends it by
+        itself every half AliveInterval; the blocking one when this is called, and while a
+        stream or a download is iterated."""
+        await self.run(ops.keepalive())
 
     async def system_info(self) -> SystemInfo:
-        return await self._run(ops.system_info())
+        """The device's identity: model, firmware, serial, channels, uptime (SystemInfo)."""
+        return await self.run(ops.system_info())
 
     async def storage_info(self) -> list[Disk]:
-        return await self._run(ops.storage_info())
+        """The disks or SD cards and their partitions (StorageInfo)."""
+        return await self.run(ops.storage_info())
 
     async def work_state(self) -> WorkState:
-        return await self._run(ops.work_state())
+        """What the device is doing: alarm states, recording and bitrate per channel."""
+        return await self.run(ops.work_state())
 
     async def abilities(self, name: str = "SystemFunction") -> Any:
-        """An ability by name: an object, an array or a string, as the device has it."""
-        return await self._run(ops.abilities(name))
+        """An ability by name (SystemFunction: what the firmware supports): an object, an
+        array or a string, as the device has it. ConfigNotFoundError (or the device's Ret)
+        when the device has none by that name."""
+        return await self.run(ops.abilities(name))
 
     async def get_config(self, name: str) -> Any:
         """A config by dotted name (`Camera.Param.[0]`). ConfigNotFoundError if unknown."""
-        return await self._run(ops.get_config(name))
+        return await self.run(ops.get_config(name))
 
     async def set_config(self, name: str, value: Any) -> None:
-        await self._run(ops.set_config(name, value))
+        """Write a config by dotted name; a refusal raises its DeviceError."""
+        await self.run(ops.set_config(name, value))
 
     async def default_config(self, name: str) -> Any:
-        return await self._run(ops.default_config(name))
+        """A config's factory default, by dotted name. ConfigNotFoundError if unknown."""
+        return await self.run(ops.default_config(name))
 
     async def update_config(
         self,
@@ -247,7 +304,7 @@ class AsyncCamera(ops.CameraBase):
         dry_run: bool = False,
     ) -> ConfigUpdate:
         """Read, merge `value` in (a partial object is enough), write back whole."""
-        return await self._run(
+        return await self.run(
             ops.update_config(
                 name, value, replace=replace, keep_identity=keep_identity, dry_run=dry_run
             )
@@ -255,45 +312,58 @@ class AsyncCamera(ops.CameraBase):
 
     async def probe_config(self, names: Iterable[str] | None = None) -> ConfigProbe:
         """Which config names the device has, with their values, on one connection."""
-        return await self._run(ops.probe_config(names))
+        return await self.run(ops.probe_config(names))
 
     async def export_config(self, names: Iterable[str] | None = None) -> dict[str, Any]:
-        return await self._run(ops.export_config(names))
+        """Every config of `names` the device answers (None: every known name, per channel)
+        as {name: value}; the names it refuses are left out."""
+        return await self.run(ops.export_config(names))
 
     async def import_config(
         self, tree: Mapping[str, Any], *, include_identity: bool = False
     ) -> list[str]:
-        return await self._run(ops.import_config(tree, include_identity=include_identity))
+        """Merge every config of `tree` ({name: value}) into the device's, in order, writing
+        only what changed; the names written. This camera's addresses, MAC and serial are
+        kept unless `include_identity`. The first refusal raises its DeviceError."""
+        return await self.run(ops.import_config(tree, include_identity=include_identity))
 
     async def alarm_outputs(self) -> list[AlarmOutput]:
-        return await self._run(ops.alarm_outputs())
+        """The alarm outputs (relays): their modes and states."""
+        return await self.run(ops.alarm_outputs())
 
     async def set_alarm_out(self, mode: str, channel: int | None = None) -> None:
-        """ "on", "off" or "auto", for one output or (None) all."""
-        await self._run(ops.set_alarm_out(mode, channel))
+        """Switch alarm output `channel` (None: all of them) "on", "off" or to "auto"; the
+        others are written back unchanged."""
+        await self.run(ops.set_alarm_out(mode, channel))
 
     async def get_time(self) -> datetime:
-        return await self._run(ops.get_time())
+        """The device's clock, as a naive datetime in the device's local time."""
+        return await self.run(ops.get_time())
 
     async def set_time(self, when: datetime | None = None) -> None:
-        await self._run(ops.set_time(when or datetime.now()))
+        """Set the device's clock to `when` (None: now) in local wall time; an aware `when`
+        is converted to this host's local time first."""
+        await self.run(ops.set_time(when or datetime.now()))
 
     async def time_skew(self) -> float:
         """Device time minus host time, in seconds."""
-        return await self._run(ops.time_skew(datetime.now))
+        return await self.run(ops.time_skew(datetime.now))
 
     async def sync_time(self) -> float:
         """Set the device's clock to this host's; return the skew before, in seconds."""
-        return await self._run(ops.sync_time(datetime.now))
+        return await self.run(ops.sync_time(datetime.now))
 
     async def users(self) -> list[User]:
-        return await self._run(ops.users())
+        """The user accounts (never with their password hashes)."""
+        return await self.run(ops.users())
 
     async def groups(self) -> list[Group]:
-        return await self._run(ops.groups())
+        """The user groups and their authorities."""
+        return await self.run(ops.groups())
 
     async def authorities(self) -> list[str]:
-        return await self._run(ops.authorities())
+        """Every authority the device knows: what a user or a group may be given."""
+        return await self.run(ops.authorities())
 
     async def add_user(
         self,
@@ -304,54 +374,47 @@ class AsyncCamera(ops.CameraBase):
         authorities: Sequence[str] | None = None,
         memo: str = "",
     ) -> None:
-        await self._run(ops.add_user(name, password, group, authorities=authorities, memo=memo))
+        """Add a user account; without `authorities` it gets its group's. The password
+        crosses as a Sofia hash."""
+        await self.run(ops.add_user(name, password, group, authorities=authorities, memo=memo))
 
     async def remove_user(self, name: str) -> None:
-        await self._run(ops.remove_user(name))
+        """Remove a user account."""
+        await self.run(ops.remove_user(name))
 
     async def change_password(self, user: str, old: str, new: str) -> None:
-        await self._run(ops.change_password(user, old, new))
+        """Change a user's password; both cross as Sofia hashes."""
+        await self.run(ops.change_password(user, old, new))
 
     async def channel_titles(self) -> list[str]:
-        return await self._run(ops.channel_titles())
+        """The channels' titles (the text shown on the picture)."""
+        return await self.run(ops.channel_titles())
 
     async def set_channel_titles(self, titles: Sequence[str]) -> None:
-        await self._run(ops.set_channel_titles(titles))
+        """Set the channels' titles, one per channel."""
+        await self.run(ops.set_channel_titles(titles))
 
     async def ptz_preset(self, action: str, number: int, *, channel: int = 0) -> None:
         """ "set", "goto" or "clear" preset `number`."""
-        await self._run(ops.ptz_preset(action, number, channel=channel))
+        await self.run(ops.ptz_preset(action, number, channel=channel))
 
     async def ptz_tour(self, action: str, tour: int = 0, *, channel: int = 0) -> None:
         """ "start" or "stop" a preset tour."""
-        await self._run(ops.ptz_tour(action, tour, channel=channel))
+        await self.run(ops.ptz_tour(action, tour, channel=channel))
 
     async def net_alarm(self, state: int) -> None:
-        await self._run(ops.net_alarm(state))
+        """Set the network alarm input: `state` is a bit mask, bit 0 the first channel."""
+        await self.run(ops.net_alarm(state))
 
     async def ptz(
         self, command: str, *, channel: int = 0, speed: int = 5, duration: float = 0.5
     ) -> None:
-        """Move for `duration` seconds, then stop. The stop is always sent, even when the
-        caller is cancelled, and retried once if it fails."""
-        start, stop = ops.ptz_move(command, channel=channel, speed=speed)
-        try:
-            await self._run(ops.perform(start))
-            await asyncio.sleep(duration)
-        finally:
-            stopping = asyncio.create_task(self._ptz_stop(stop))
-            self._background.add(stopping)
-            stopping.add_done_callback(self._background.discard)
-            await asyncio.shield(stopping)
-
-    async def _ptz_stop(self, stop: ops.Call) -> None:
-        try:
-            await self._run(ops.perform(stop))
-        except AuthenticationError:
-            raise  # the stop's new login was refused: another try would count towards a lockout
-        except XMCamError as error:
-            _log.warning("PTZ stop failed (%s); sending it once more", error)
-            await self._run(ops.perform(stop))
+        """Move (`up`, `zoom-in`, ... or the protocol's names) at `speed` 1 to 10 for
+        `duration` seconds, then stop. The stop is sent on every way out (an error, Ctrl-C, a
+        cancelled task) and once more if it fails, unless the new login it needed was
+        refused; a failed start is never retried."""
+        plan = ops.ptz(command, channel=channel, speed=speed, duration=duration)
+        await plans.drive_async(plan, self._perform)
 
     async def logout(self) -> None:
         """End the session on the device and close the connection. A connection that is
@@ -360,7 +423,7 @@ class AsyncCamera(ops.CameraBase):
             async with self._lock:
                 link = self._link
                 if link is not None and link.usable:
-                    await self._on(link, ops.logout())
+                    await link.run(ops.logout(), self.timeout)
         finally:
             await self.close()
 
@@ -371,7 +434,7 @@ class AsyncCamera(ops.CameraBase):
             link = self._link if self._link is not None and self._link.usable else None
             link = link or await self._rebuild()
             with contextlib.suppress(ConnectionClosedError):  # it may drop us before replying
-                await self._on(link, ops.reboot())
+                await link.run(ops.reboot(), self.timeout)
         if wait:
             await self._wait_until_back(link, time.monotonic() + wait_timeout)
 
@@ -402,9 +465,10 @@ class AsyncCamera(ops.CameraBase):
         flow: str = "auto",
         max_queue: int = 256,
     ) -> media.LiveStream:
-        """A live stream of MediaFrames; use it with `async with` (Stop is sent on exit).
-        `flow`: "two" (the vendor's media connection), "one" (the control connection), or
-        "auto" (two, then one when the claim is refused or unanswered)."""
+        """A live stream of MediaFrames, to use in a `with` block (`async with` on
+        AsyncCamera): leaving it sends Stop. `flow`: "two" (the vendor's media connection),
+        "one" (the control connection), or "auto" (two, then one when the claim is refused
+        or unanswered within `claim_timeout`)."""
         return media.LiveStream(self, channel, substream=substream, flow=flow, max_queue=max_queue)
 
     async def snapshot(self, channel: int = 0, *, fallback: bool = True) -> bytes:
@@ -423,12 +487,14 @@ class AsyncCamera(ops.CameraBase):
     ) -> list[RecordFile]:
         """Recordings ("video" or "picture") overlapping [start, end], paged past the
         device's 64-record cap, each once, sorted by begin time."""
-        query = mops.file_query(start, end, channel=channel, kind=kind, events=events)
-        return await self._run(query)
+        return await self.run(
+            mops.file_query(start, end, channel=channel, kind=kind, events=events)
+        )
 
     def download(self, record: RecordFile) -> AsyncGenerator[bytes, None]:
-        """A recording's bytes (DVRIP media container: feed them to MediaDemuxer). Close it
-        with `contextlib.aclosing()` when stopping early."""
+        """A recording's bytes as the device sends them (its media container: feed them to
+        MediaDemuxer). DownloadStop is sent when the iteration ends or the iterator is
+        closed: close it when stopping early (`contextlib.aclosing()` on AsyncCamera)."""
         return media.download(self, record)
 
     # ---------------------------------------------------------------- alarms
@@ -458,7 +524,7 @@ class AsyncCamera(ops.CameraBase):
         # Alarms count from the guard on: a push may share a read with the guard's reply.
         self._subscribing = True
         try:
-            await self._run(ops.guard())
+            await self.run(ops.guard())
             self._guarded = True
         finally:
             self._subscribing = False
@@ -480,7 +546,7 @@ class AsyncCamera(ops.CameraBase):
         link = self._link
         if link is not None and link.usable and not self._closed:
             with contextlib.suppress(XMCamError):
-                await self._run(ops.unguard())
+                await self.run(ops.unguard())
 
 
 class _Connector:
@@ -504,9 +570,7 @@ class _Connector:
         await self._camera.close()
 
 
-def connect(
-    host: str, port: int = DEFAULT_PORT, **options: Unpack[ops.CameraOptions]
-) -> _Connector:
+def connect(host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]) -> _Connector:
     """Connect to a camera and log in (one attempt: a wrong password raises
     AuthenticationError at once, and nothing retries it).
 

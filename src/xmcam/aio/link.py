@@ -23,13 +23,15 @@ an alarm pushed to 1,000 watchers took twice the CPU (bench/client_vs_python_dvr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import Final, TypeVar
 
 from xmcam.client import operations as ops
+from xmcam.client import plans
 from xmcam.client.encryption import Encryption, LoginPlan
 from xmcam.client.models import AlarmEvent
 from xmcam.errors import (
@@ -52,6 +54,8 @@ from xmcam.protocol.framing import Frame
 
 __all__ = ["Link"]
 
+T = TypeVar("T")
+
 _log: Final = logging.getLogger("xmcam.aio")
 
 _CLOSE_WAIT: Final = 1.0  # seconds to let a closing transport finish
@@ -71,14 +75,16 @@ def _read_buffer() -> memoryview:
 
 
 class Link(asyncio.BufferedProtocol):
-    """A logged-in (or logging-in) connection. Make one with `await Link.open(...)`."""
+    """A connection to a camera. Make one with `await Link.open(...)`; `call()` and `run()`
+    make requests."""
 
     def __init__(
         self,
         on_alarm: Callable[[AlarmEvent], None],
         on_end: Callable[[Link, XMCamError], None],
+        connection: ClientConnection | None = None,
     ) -> None:
-        self.connection = ClientConnection()
+        self.connection = connection or ClientConnection()
         self.error: XMCamError | None = None
         self._on_alarm = on_alarm
         self._on_end = on_end
@@ -97,11 +103,17 @@ class Link(asyncio.BufferedProtocol):
         timeout: float,
         on_alarm: Callable[[AlarmEvent], None],
         on_end: Callable[[Link, XMCamError], None],
+        *,
+        connection: ClientConnection | None = None,
     ) -> Link:
+        """Connect within `timeout` seconds; a new client connection unless one is given (a
+        data connection joins a session)."""
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                _, link = await loop.create_connection(lambda: cls(on_alarm, on_end), host, port)
+                _, link = await loop.create_connection(
+                    lambda: cls(on_alarm, on_end, connection), host, port
+                )
         except TimeoutError:
             raise RequestTimeoutError(f"connecting to {host}:{port} timed out") from None
         except OSError as error:
@@ -138,13 +150,20 @@ class Link(asyncio.BufferedProtocol):
         answer: NegotiationReply | None = None,
     ) -> LoginReply:
         """Log in: one attempt, plain or encrypted as `plan` decides from the negotiation's
-        `answer`. Raises AuthenticationError (or AccountLockedError) on refusal,
-        EncryptionRequiredError when a plain login meets firmware that wants encryption."""
+        `answer` (plain without a plan). Raises AuthenticationError (or AccountLockedError)
+        on refusal, EncryptionRequiredError when a plain login meets firmware that wants the
+        encrypted session."""
         plan = plan or LoginPlan(Encryption.OFF)
         wire = plan.login_wire(self.connection, answer, user, password)
         reply = await self._exchange(wire, timeout)
         assert isinstance(reply, LoginReply)  # the core answers a login with a LoginReply
         return plan.finished(reply)
+
+    async def run(self, procedure: ops.Procedure[T], timeout: float) -> T:
+        """Drive `procedure` on this link: each call it yields is made in turn, each with its
+        deadline, and its result returned. A failure Ret code is raised inside the procedure
+        (it may handle it); so is anything else, which also ends the link."""
+        return await plans.drive_async(procedure, functools.partial(self.call, timeout=timeout))
 
     async def call(self, call: ops.Call, timeout: float) -> Reply | None:
         """Send one request; return its reply (None for a call without reply, or one answered

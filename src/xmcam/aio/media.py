@@ -7,9 +7,13 @@ each one, as it is cut from a read, to the sink registered for its message id, w
 straight into the stream's `LiveFeed` (frames, bounded) or the download's chunk queue
 (paused reading when the consumer falls behind, so nothing is lost and memory stays bounded).
 
-Requests on the control connection (Start, Stop, DownloadStart, DownloadStop) run under the
-camera's request lock like any other, and only on the connection the stream began on: when
-that connection has ended, so has the stream on the device, and nothing is sent on a new one.
+What to start, and how to fall back from two connections to one socket, are the plans of
+`xmcam.client.media_operations`; this module performs their steps. It uses the camera only
+through `MediaCamera`: its settings, its logged-in control connection, `run()` and
+`run_to_end()`. Requests on the control connection (Start, Stop, DownloadStart, DownloadStop)
+run under the camera's request lock like any other, and only on the connection the stream
+began on: when that connection has ended, so has the stream on the device, and nothing is
+sent on a new one.
 The camera's keepalive task goes on as usual, so a long stream keeps its session. A stream
 watches its control connection and its media connection; either ending ends the iteration
 with a ConnectionClosedError. Stopping runs in a shielded task: Stop is sent and the media
@@ -18,18 +22,21 @@ connection closed even when the caller is cancelled.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from xmcam.aio.link import Link
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
+from xmcam.client import plans
 from xmcam.client.models import AlarmEvent, RecordFile, StreamStats
+from xmcam.client.settings import Settings
 from xmcam.errors import (
     ConnectionClosedError,
     RequestTimeoutError,
@@ -41,14 +48,28 @@ from xmcam.protocol.codes import MessageId
 from xmcam.protocol.connection import ClientConnection
 from xmcam.protocol.framing import Frame
 
-if TYPE_CHECKING:
-    from collections.abc import Coroutine
+__all__ = ["LiveStream", "MediaCamera", "download", "snapshot"]
 
-    from xmcam.aio.camera import AsyncCamera
-
-__all__ = ["LiveStream", "download", "snapshot"]
+T = TypeVar("T")
 
 _log: Final = logging.getLogger("xmcam.aio")
+
+
+class MediaCamera(Settings, Protocol):
+    """What the media code uses of a camera (`xmcam.AsyncCamera` is one): its settings, its
+    control connection, and running procedures on it."""
+
+    async def control_link(self) -> Link:
+        """The logged-in control connection, opened first when needed."""
+        ...
+
+    async def run(self, procedure: ops.Procedure[T], *, on: Link | None = None) -> T:
+        """Run `procedure` on the control connection (`on`: only on that one)."""
+        ...
+
+    async def run_to_end(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run `work` to its end even if the caller is cancelled meanwhile."""
+        ...
 
 
 def _alarm_on_data_link(event: AlarmEvent) -> None:  # pragma: no cover - devices push on control
@@ -56,7 +77,7 @@ def _alarm_on_data_link(event: AlarmEvent) -> None:  # pragma: no cover - device
 
 
 async def _data_link(
-    camera: AsyncCamera,
+    camera: MediaCamera,
     control: Link,
     claim: ops.Call,
     *,
@@ -67,10 +88,12 @@ async def _data_link(
     """A data connection joining `control`'s session, its claim answered with success, its
     data packets (message `data_id`) going to `sink`. Raises what the claim met (a refusal,
     silence, a closed socket)."""
-    link = await Link.open(camera.host, camera.port, camera.timeout, _alarm_on_data_link, on_end)
     session = control.connection
-    link.connection = ClientConnection.for_session(
+    joining = ClientConnection.for_session(
         session.session_id, session_id_style=session.session_id_style
+    )
+    link = await Link.open(
+        camera.host, camera.port, camera.timeout, _alarm_on_data_link, on_end, connection=joining
     )
     link.media_sinks[data_id] = sink
     try:
@@ -81,33 +104,89 @@ async def _data_link(
     return link
 
 
-async def _on_control(camera: AsyncCamera, control: Link, procedure: ops.Procedure[None]) -> bool:
-    """Run `procedure` on `control` if it is still the camera's usable connection; False
-    (and nothing sent) when it is gone."""
-    async with camera._lock:
-        if camera._link is not control or not control.usable:
-            procedure.close()
-            return False
-        await camera._on(control, procedure)
-        return True
+class _Transfer(abc.ABC):
+    """What a live stream and a download share: the control connection they began on
+    (watched: its end ends the transfer), the data connection (None in the single-socket
+    flow), starting and stopping, and the consumer waiting for data that arrives through
+    callbacks."""
 
-
-async def _shielded(camera: AsyncCamera, work: Coroutine[Any, Any, None]) -> None:
-    """Run `work` to its end even if the caller is cancelled (camera.close() awaits it)."""
-    task = asyncio.create_task(work)
-    camera._background.add(task)
-    task.add_done_callback(camera._background.discard)
-    await asyncio.shield(task)
-
-
-class _Receiver:
-    """Data arriving through callbacks, awaited by one consumer."""
-
-    def __init__(self, camera: AsyncCamera) -> None:
+    def __init__(self, camera: MediaCamera, data_id: int) -> None:
         self.camera = camera
+        self._data_id = data_id
+        self._control: Link | None = None
+        self._data: Link | None = None
+        self._running = False  # the start plan succeeded: a stop is due
         self._error: XMCamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+
+    @abc.abstractmethod
+    def _on_packet(self, frame: Frame) -> None:
+        """Take one data packet (each transfer its own: frames or file bytes)."""
+
+    @abc.abstractmethod
+    def _data_ended(self, link: Link, error: XMCamError) -> None:
+        """The data connection `link` has ended with `error`."""
+
+    async def _start(self, plan: plans.Plan[str]) -> str:
+        """Perform a start plan; watch the control connection it left; the flow it chose."""
+        flow = await plans.drive_async(plan, self._perform)
+        self._running = True
+        assert self._control is not None  # every start plan claims somewhere
+        self._watch(self._control)
+        return flow
+
+    async def _perform(self, step: Any) -> None:
+        """One step of a start plan (`xmcam.client.media_operations`)."""
+        camera = self.camera
+        if isinstance(step, mops.ClaimData):
+            control = await camera.control_link()
+            self._data = await _data_link(
+                camera,
+                control,
+                step.claim,
+                data_id=self._data_id,
+                sink=self._on_packet,
+                on_end=self._data_ended,
+            )
+            self._control = control
+        elif isinstance(step, mops.StartOnControl):
+            await camera.run(step.procedure, on=self._control)
+        elif isinstance(step, mops.ClaimOnControl):
+            control = await camera.control_link()
+            if self._data_id in control.media_sinks:
+                step.procedure.close()
+                raise StateError("this camera's connection already carries such a transfer")
+            control.media_sinks[self._data_id] = self._on_packet
+            self._control = control
+            await camera.run(step.procedure, on=control)
+        else:
+            raise StateError(f"a transfer cannot perform {step!r}")
+
+    async def _finish(self, stop: ops.Procedure[None]) -> None:
+        """Send `stop` when the transfer ran and its control connection is still there (when
+        it is gone, so is the transfer on the device); close the data connection and take the
+        sink back whatever happens."""
+        try:
+            control = self._control
+            if self._running and control is not None and control.error is None:
+                try:
+                    await self.camera.run(stop, on=control)
+                except XMCamError as error:
+                    _log.warning("%s: the stop failed: %s", type(self).__name__, error)
+            else:
+                stop.close()
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        await self._unwatch()
+        data, self._data = self._data, None
+        if data is not None:
+            await data.close()
+        control = self._control
+        if control is not None and control.media_sinks.get(self._data_id) == self._on_packet:
+            del control.media_sinks[self._data_id]
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -144,7 +223,7 @@ class _Receiver:
                 await watcher
 
 
-class LiveStream(_Receiver):
+class LiveStream(_Transfer):
     """A live stream: an async context manager and an async iterator of MediaFrames (video,
     audio, info), from the first keyframe on. Make one with `camera.live()`:
 
@@ -160,7 +239,7 @@ class LiveStream(_Receiver):
 
     def __init__(
         self,
-        camera: AsyncCamera,
+        camera: MediaCamera,
         channel: int = 0,
         *,
         substream: bool = False,
@@ -168,16 +247,13 @@ class LiveStream(_Receiver):
         max_queue: int = 256,
     ) -> None:
         mops.check_live_arguments(channel, flow, max_queue)
-        super().__init__(camera)
+        super().__init__(camera, MessageId.MONITOR_DATA)
         self.channel = channel
         self.substream = substream
         self.flow = flow
         """The flow asked for; once started, the one in use: "two" or "one"."""
         self._feed = mops.LiveFeed(max_queue)
-        self._control: Link | None = None
-        self._media: Link | None = None
         self._started = False
-        self._running = False
         self._closed = False
 
     def __repr__(self) -> str:
@@ -194,54 +270,11 @@ class LiveStream(_Receiver):
             return
         self._started = True
         try:
-            if self.flow == "one" or not await self._start_two():
-                await self._start_one()
+            self.flow = await self._start(mops.start_live(self.channel, self.substream, self.flow))
         except BaseException:
             self._closed = True
-            await _shielded(self.camera, self._release())
+            await self.camera.run_to_end(self._release())
             raise
-        self._running = True
-        assert self._control is not None
-        self._watch(self._control)
-
-    async def _start_two(self) -> bool:
-        """The vendor flow; False when the claim failed and the single socket is to be tried."""
-        camera = self.camera
-        async with camera._lock:
-            control = await camera._usable_link()
-        claim = mops.monitor_claim(self.channel, self.substream)
-        try:
-            media = await _data_link(
-                camera,
-                control,
-                claim,
-                data_id=MessageId.MONITOR_DATA,
-                sink=self._on_packet,
-                on_end=self._media_ended,
-            )
-        except XMCamError as error:
-            if self.flow == "two" or not mops.claim_falls_back(error):
-                raise
-            _log.info("live stream: the media claim failed (%s); trying one socket", error)
-            return False
-        self._media = media
-        self._control = control
-        start = mops.monitor_start(self.channel, self.substream)
-        if not await _on_control(camera, control, start):
-            raise ConnectionClosedError("the control connection ended as the stream started")
-        self.flow = "two"
-        return True
-
-    async def _start_one(self) -> None:
-        camera = self.camera
-        async with camera._lock:
-            control = await camera._usable_link()
-            if MessageId.MONITOR_DATA in control.media_sinks:
-                raise StateError("a single-socket live stream already runs on this connection")
-            control.media_sinks[MessageId.MONITOR_DATA] = self._on_packet
-            self._control = control
-            await camera._on(control, mops.monitor_claim_and_start(self.channel, self.substream))
-        self.flow = "one"
 
     def _on_packet(self, frame: Frame) -> None:
         feed = self._feed
@@ -249,8 +282,8 @@ class LiveStream(_Receiver):
         if self._waiter is not None and len(feed):
             self._wake()
 
-    def _media_ended(self, link: Link, error: XMCamError) -> None:
-        if link is self._media:
+    def _data_ended(self, link: Link, error: XMCamError) -> None:
+        if link is self._data:
             self._fail(ConnectionClosedError(f"the media connection ended: {error}"))
 
     def __aiter__(self) -> LiveStream:
@@ -288,59 +321,33 @@ class LiveStream(_Receiver):
         self._closed = True
         self._wake()
         if self._started:
-            await _shielded(self.camera, self._shutdown())
-
-    async def _shutdown(self) -> None:
-        try:
-            control = self._control
-            if self._running and control is not None:
-                stop = mops.monitor_stop(self.channel, self.substream)
-                try:
-                    await _on_control(self.camera, control, stop)
-                except XMCamError as error:
-                    _log.warning("live stream: Stop failed: %s", error)
-        finally:
-            await self._release()
-
-    async def _release(self) -> None:
-        await self._unwatch()
-        media, self._media = self._media, None
-        if media is not None:
-            await media.close()
-        control = self._control
-        if control is not None and control.media_sinks.get(MessageId.MONITOR_DATA) == (
-            self._on_packet
-        ):
-            del control.media_sinks[MessageId.MONITOR_DATA]
+            stop = mops.monitor_stop(self.channel, self.substream)
+            await self.camera.run_to_end(self._finish(stop))
 
 
 # ---------------------------------------------------------------------- snapshots
 
 
-async def snapshot(camera: AsyncCamera, channel: int = 0, *, fallback: bool = True) -> bytes:
+async def snapshot(camera: MediaCamera, channel: int = 0, *, fallback: bool = True) -> bytes:
     """A JPEG by OPSNAP; with `fallback`, from the live stream's first keyframe when the
     device refuses (Ret 102, 108), answers no JPEG, or stays silent."""
-    try:
-        return await _opsnap(camera, channel)
-    except XMCamError as error:
-        if not fallback or not mops.snapshot_falls_back(error):
-            raise
-        _log.info("snapshot: OPSNAP failed (%s); decoding the live stream's keyframe", error)
-    return await _snapshot_from_live(camera, channel)
+
+    async def perform(step: Any) -> bytes:
+        if isinstance(step, mops.RunWithSink):
+            link = await camera.control_link()
+            link.media_sinks[step.message_id] = step.sink
+            try:
+                return await camera.run(step.procedure, on=link)
+            finally:
+                link.media_sinks.pop(step.message_id, None)
+        if isinstance(step, mops.KeyframeJpeg):
+            return await _keyframe_jpeg(camera, step.channel)
+        raise StateError(f"a snapshot cannot perform {step!r}")
+
+    return await plans.drive_async(mops.take_snapshot(channel, fallback=fallback), perform)
 
 
-async def _opsnap(camera: AsyncCamera, channel: int) -> bytes:
-    collector = mops.SnapshotCollector()
-    async with camera._lock:
-        link = await camera._usable_link()
-        link.media_sinks[MessageId.NET_SNAP_RSP] = collector.add
-        try:
-            return await camera._on(link, mops.snapshot(channel, collector))
-        finally:
-            link.media_sinks.pop(MessageId.NET_SNAP_RSP, None)
-
-
-async def _snapshot_from_live(camera: AsyncCamera, channel: int) -> bytes:
+async def _keyframe_jpeg(camera: MediaCamera, channel: int) -> bytes:
     from xmcam.media.writer import keyframe_to_jpeg  # noqa: PLC0415 - PyAV only when needed
 
     deadline = asyncio.timeout(camera.timeout)
@@ -360,7 +367,7 @@ async def _snapshot_from_live(camera: AsyncCamera, channel: int) -> bytes:
 # ---------------------------------------------------------------------- downloads
 
 
-async def download(camera: AsyncCamera, record: RecordFile) -> AsyncGenerator[bytes, None]:
+async def download(camera: MediaCamera, record: RecordFile) -> AsyncGenerator[bytes, None]:
     """The recording's bytes as the device sends them (its media container). Close the
     iterator (`contextlib.aclosing`) when stopping early: DownloadStop is sent then."""
     transfer = _Download(camera, record)
@@ -372,57 +379,17 @@ async def download(camera: AsyncCamera, record: RecordFile) -> AsyncGenerator[by
         await transfer.close()
 
 
-class _Download(_Receiver):
-    def __init__(self, camera: AsyncCamera, record: RecordFile) -> None:
-        super().__init__(camera)
+class _Download(_Transfer):
+    def __init__(self, camera: MediaCamera, record: RecordFile) -> None:
+        super().__init__(camera, MessageId.DOWNLOAD_DATA)
         self.record = record
         self._chunks: collections.deque[bytes] = collections.deque()
         self._done = False
-        self._control: Link | None = None
-        self._data: Link | None = None
-        self._reader: Link | None = None  # the link carrying the data, paused when behind
-        self._paused = False
-        self._started = False
+        self._paused = False  # reading paused on the link carrying the data
         self._closed = False
 
     async def start(self) -> None:
-        camera = self.camera
-        async with camera._lock:
-            control = await camera._usable_link()
-        claim = mops.download_claim(self.record)
-        try:
-            data = await _data_link(
-                camera,
-                control,
-                claim,
-                data_id=MessageId.DOWNLOAD_DATA,
-                sink=self._on_packet,
-                on_end=self._data_ended,
-            )
-        except XMCamError as error:
-            if not mops.claim_falls_back(error):
-                raise
-            _log.info("download: the data claim failed (%s); using one socket", error)
-            await self._start_same_socket()
-        else:
-            self._data = self._reader = data
-            self._control = control
-            if not await _on_control(camera, control, mops.download_start(self.record)):
-                raise ConnectionClosedError("the control connection ended as the download started")
-            self._started = True
-        assert self._control is not None
-        self._watch(self._control)
-
-    async def _start_same_socket(self) -> None:
-        camera = self.camera
-        async with camera._lock:
-            control = await camera._usable_link()
-            if MessageId.DOWNLOAD_DATA in control.media_sinks:
-                raise StateError("a download already runs on this connection")
-            control.media_sinks[MessageId.DOWNLOAD_DATA] = self._on_packet
-            self._control = self._reader = control
-            await camera._on(control, mops.download_claim_and_start(self.record))
-        self._started = True
+        await self._start(mops.start_download(self.record))
 
     def _on_packet(self, frame: Frame) -> None:
         if self._done:
@@ -432,8 +399,9 @@ class _Download(_Receiver):
         if mops.is_last_download_packet(frame):
             self._done = True
         elif len(self._chunks) >= mops.DOWNLOAD_HIGH_WATER and not self._paused:
-            assert self._reader is not None
-            self._reader.pause_reading()
+            reader = self._data or self._control
+            assert reader is not None  # packets come on one of them
+            reader.pause_reading()
             self._paused = True
         self._wake()
 
@@ -460,31 +428,16 @@ class _Download(_Receiver):
                 raise RequestTimeoutError(f"no download data for {idle:g} s") from None
 
     def _resume(self) -> None:
-        if self._paused and self._reader is not None:
-            self._reader.resume_reading()
+        reader = self._data or self._control
+        if self._paused and reader is not None:
+            reader.resume_reading()
         self._paused = False
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            await _shielded(self.camera, self._shutdown())
+            await self.camera.run_to_end(self._shutdown())
 
     async def _shutdown(self) -> None:
         self._resume()  # the DownloadStop reply may have to come through the paused link
-        try:
-            control = self._control
-            if self._started and control is not None:
-                try:
-                    await _on_control(self.camera, control, mops.download_stop(self.record))
-                except XMCamError as error:
-                    _log.warning("download: DownloadStop failed: %s", error)
-        finally:
-            await self._unwatch()
-            data, self._data = self._data, None
-            if data is not None:
-                await data.close()
-            control = self._control
-            if control is not None and control.media_sinks.get(MessageId.DOWNLOAD_DATA) == (
-                self._on_packet
-            ):
-                del control.media_sinks[MessageId.DOWNLOAD_DATA]
+        await self._finish(mops.download_stop(self.record))

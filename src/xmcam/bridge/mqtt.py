@@ -19,8 +19,13 @@ retained message, the bridge says "online", publishes the discovery configs and 
 state of every topic (those with a message still waiting are left to it), then drains the
 outbox. Home Assistant announcing itself on `homeassistant/status` gets the same again.
 
-Alarm-center pushes (`--alarm-center PORT`, PROTOCOL.md §9.4) feed the same path: matched to
-a camera by serial number, else by address; unknown senders are published under their serial.
+Alarm-center pushes (`--alarm-center PORT`) feed the same path. A push is attributed to a
+camera only when it comes from that camera's address (what its host resolves to) or from an
+address its inventory entry allows (`alarm_center_addresses`), and then by serial number
+among the cameras at that address. The serial alone proves nothing: discovery shows it to
+anyone on the LAN. A push that names an inventory camera's serial from anywhere else is
+counted (`alarm_center_refused`), logged, and published nowhere; a push from a sender that
+names no inventory camera is published under its own serial, as a stranger's.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import asyncio
 import contextlib
 import datetime
 import functools
+import ipaddress
 import json
 import logging
 import re
@@ -73,6 +79,11 @@ MAX_CHANNELS: Final = 64
 _COMMAND_TEXT: Final = 16  # bytes of a command payload looked at; the rest is not read
 _SWITCH_MODES: Final = {ON: "on", OFF: "off", AUTO: "auto"}
 _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
+_MAX_SPOOF_WARNINGS: Final = 256  # source addresses warned about (each once), at most
+_RESOLVE_TIMEOUT: Final = 10.0
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(eq=False)
@@ -88,10 +99,22 @@ class BridgedCamera:
     skew: float | None = None
     session: AsyncCamera | None = field(default=None, repr=False)
     reported: str | None = None  # the availability last logged, so each change logs once
+    host_addresses: frozenset[IPAddress] = frozenset()
+    """What its host resolves to: where its alarm-center pushes come from."""
+    allowed: tuple[IPNetwork, ...] = ()
+    """Further addresses its pushes may come from (the inventory's `alarm_center_addresses`)."""
 
     @property
     def name(self) -> str:
         return self.entry.name
+
+    @property
+    def serial(self) -> str | None:
+        return self.description.serial if self.description is not None else None
+
+    def pushes_from(self, address: IPAddress) -> bool:
+        """Whether an alarm-center push from `address` may be this camera's."""
+        return address in self.host_addresses or any(address in net for net in self.allowed)
 
     def motion_on(self, channel: int) -> bool:
         return bool(self.motion.get(channel))
@@ -131,7 +154,11 @@ class MqttBridge:
             check_camera_name(entry.name)
             if entry.name in self.cameras:
                 raise ValueError(f"two cameras are named {entry.name!r}")
-            self.cameras[entry.name] = BridgedCamera(entry)
+            self.cameras[entry.name] = BridgedCamera(
+                entry,
+                host_addresses=frozenset(_addresses_of(entry.host)),
+                allowed=tuple(_network(text) for text in entry.alarm_center_addresses),
+            )
         if not 0 < skew_interval <= 86400:
             raise ValueError(f"the clock-skew interval is 0 to 86400 s, not {skew_interval}")
         self.outbox = Outbox(outbox_limit)
@@ -146,6 +173,11 @@ class MqttBridge:
         )
         self.alarm_center_port: int | None = None
         """The port the alarm center listens on, once `run()` started it."""
+        self.alarm_center: AlarmCenterServer | None = None
+        """The alarm center, once `run()` started it (its `stats`)."""
+        self.alarm_center_refused = 0
+        """Pushes naming an inventory camera's serial from an address not the camera's."""
+        self._spoof_warned: set[str] = set()
         self.broker_connected = False
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -157,6 +189,7 @@ class MqttBridge:
         (within `shutdown_grace` seconds) and disconnect."""
         async with contextlib.AsyncExitStack() as stack:
             if self._alarm_center_address is not None:
+                await asyncio.gather(*(self._resolve(camera) for camera in self.cameras.values()))
                 host, port = self._alarm_center_address
                 self.alarm_center_port = await self._start_alarm_center(stack, host, port)
             broker = asyncio.create_task(self._broker_loop(), name="xmcam-bridge-broker")
@@ -192,7 +225,9 @@ class MqttBridge:
     ) -> int:
         server = AlarmCenterServer(host, port, on_message=self._alarm_center_message)
         await stack.enter_async_context(server)
-        _log.info("alarm center listening on %s:%d", host, server.port)
+        self.alarm_center = server
+        everywhere = " (every interface)" if host in ("0.0.0.0", "::", "") else ""  # noqa: S104
+        _log.info("alarm center listening on %s:%d%s", host, server.port, everywhere)
         return server.port
 
     # ---------------------------------------------------------------- the broker
@@ -363,8 +398,28 @@ class MqttBridge:
             camera.session = None
             await _cancel(poller)
 
+    async def _resolve(self, camera: BridgedCamera) -> None:
+        """The addresses of the camera's host, for telling its alarm-center pushes (a name
+        may resolve elsewhere later: it is looked up again after each login)."""
+        host = camera.entry.host
+        if _ip(host) is not None:
+            return  # an address: known from the start
+        try:
+            async with asyncio.timeout(_RESOLVE_TIMEOUT):
+                infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except (OSError, TimeoutError) as error:
+            _log.debug("camera %s: %s not resolved (%s)", camera.name, host, error)
+            return
+        found = [_ip(str(info[4][0])) for info in infos]
+        addresses = frozenset(address for address in found if address is not None)
+        if addresses != camera.host_addresses:
+            camera.host_addresses = addresses
+            _log.debug("camera %s: %s is %s", camera.name, host, sorted(map(str, addresses)))
+
     async def _connected(self, camera: BridgedCamera, session: AsyncCamera) -> None:
         """After each login: read the state afresh, publish it, then say online."""
+        if self._alarm_center_address is not None:
+            await self._resolve(camera)
         info = await _optional(session.system_info())
         state = await _optional(session.work_state())
         outputs = await _optional(session.alarm_outputs())
@@ -487,6 +542,8 @@ class MqttBridge:
 
     def _alarm_center_message(self, message: AlarmCenterMessage) -> None:
         camera = self._match(message)
+        if camera is None and self._claims_a_camera(message):
+            return
         name = camera.name if camera is not None else self._sender_name(message)
         alarm = AlarmEvent(
             message.channel, message.event or "", message.status or "", message.start_time, {}
@@ -501,22 +558,44 @@ class MqttBridge:
         self._alarm(name, camera if is_alarm else None, alarm, "alarm_center", extra)
 
     def _match(self, message: AlarmCenterMessage) -> BridgedCamera | None:
-        """The camera that sent an alarm-center push: the one with its serial, else the one
-        at its address (the host as the inventory writes it) among those whose serial is not
-        known to differ, if exactly one."""
-        by_serial: list[BridgedCamera] = []
-        unknown: list[BridgedCamera] = []
-        for camera in self.cameras.values():
-            serial = camera.description.serial if camera.description else None
-            if serial is None:
-                unknown.append(camera)
-            elif serial == message.serial:
-                by_serial.append(camera)
-        if len(by_serial) == 1:
-            return by_serial[0]
-        addresses = {message.address, message.source} - {None}
-        matched = [camera for camera in by_serial + unknown if camera.entry.host in addresses]
-        return matched[0] if len(matched) == 1 else None
+        """The camera that sent an alarm-center push: among the cameras whose pushes may
+        come from its source address, the one with its serial, else the only one whose
+        serial is not known to differ (either side's may be unknown). The address the push
+        claims (`Address`) and its serial alone count for nothing: both are the sender's
+        word."""
+        source = _ip(message.source)
+        if source is None:
+            return None
+        here = [camera for camera in self.cameras.values() if camera.pushes_from(source)]
+        same = [camera for camera in here if camera.serial and camera.serial == message.serial]
+        if len(same) == 1:
+            return same[0]
+        # A serial unknown on either side does not differ.
+        fits = [c for c in here if None in (c.serial, message.serial) or c.serial == message.serial]
+        return fits[0] if len(fits) == 1 and not same else None
+
+    def _claims_a_camera(self, message: AlarmCenterMessage) -> bool:
+        """Whether an unattributed push names an inventory camera's serial: then it is
+        counted and logged, and goes nowhere (published as a stranger's, it would still
+        carry the camera's serial into MQTT)."""
+        claimed = next(
+            (c for c in self.cameras.values() if c.serial and c.serial == message.serial), None
+        )
+        if claimed is None:
+            return False
+        self.alarm_center_refused += 1
+        source = str(message.source)
+        if source not in self._spoof_warned and len(self._spoof_warned) < _MAX_SPOOF_WARNINGS:
+            self._spoof_warned.add(source)
+            _log.warning(
+                "camera %s: alarm-center push with its serial from %s, not its address: "
+                "ignored (alarm_center_addresses in the inventory allows an address)",
+                claimed.name,
+                source,
+            )
+        else:
+            _log.debug("camera %s: push with its serial from %s ignored", claimed.name, source)
+        return True
 
     def _sender_name(self, message: AlarmCenterMessage) -> str:
         """A topic level for a sender no camera matches: its serial, made safe."""
@@ -577,6 +656,27 @@ async def _cancel(*tasks: asyncio.Future[Any]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _ip(text: str | None) -> IPAddress | None:
+    """An IP address (an IPv4 one mapped into IPv6 read as IPv4; a zone dropped), or None."""
+    try:
+        address = ipaddress.ip_address((text or "").partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _addresses_of(host: str) -> list[IPAddress]:
+    address = _ip(host)
+    return [] if address is None else [address]
+
+
+def _network(text: str) -> IPNetwork:
+    """An allowed address or network; ValueError for anything else."""
+    return ipaddress.ip_network(text, strict=False)
 
 
 def _topic_root(prefix: str) -> str:

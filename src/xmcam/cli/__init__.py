@@ -33,8 +33,8 @@ from xmcam.cli import (
     users,
     watch,
 )
-from xmcam.cli.output import CommandError, ExitCode, safe_text
-from xmcam.cli.session import add_global_options, configure_logging
+from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
+from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
 from xmcam.errors import (
     AuthenticationError,
     DeviceError,
@@ -47,15 +47,17 @@ from xmcam.errors import (
 __all__ = ["ExitCode", "build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # Options valid both before and after the command (`xmcam --json demo`, `xmcam demo --json`).
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _add_json_option(parser: argparse.ArgumentParser) -> None:
+    # Valid both before and after the command (`xmcam --json demo`, `xmcam demo --json`).
+    parser.add_argument(
         "--json",
         action="store_true",
         default=argparse.SUPPRESS,
         help="print JSON (one object per line) for scripts",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xmcam",
         description="Toolkit for Xiongmai (XMEye / iCSee / NetSurveillance) cameras and recorders.",
@@ -67,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
             "\nxmcam COMMAND --help shows each command's options and an example."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
     )
+    _add_json_option(parser)
     parser.add_argument("--version", action="version", version=f"xmcam {__version__}")
     add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -93,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         sim,
     ):
         module.add_parser(commands)
-    for action in commands.choices.values():
-        action._add_container_actions(common)
+    for command in commands.choices.values():
+        _add_json_option(command)
     return parser
 
 
@@ -108,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
+    if args.password:  # typed on the command line (the environment's is read later)
+        warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
     undo_logging = configure_logging(args)
     try:
         return int(handler(args))

@@ -17,9 +17,15 @@ import signal
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
-from xmcam.bridge.broker import parse_broker_url
-from xmcam.cli.output import CommandError, ExitCode
+from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
+from xmcam.cli.output import (
+    CommandError,
+    ExitCode,
+    TerminalFormatter,
+    warn_password_on_command_line,
+)
 from xmcam.cli.session import positive_seconds, target_of
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["add_parser"]
 
 MISSING_EXTRA: Final = "the MQTT bridge needs aiomqtt: pip install 'xmcam[mqtt]'"
+ALL_INTERFACES: Final = "0.0.0.0"  # noqa: S104  (cameras push to this host's LAN address)
 _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 
 
@@ -39,13 +46,16 @@ def _mqtt_handler(args: argparse.Namespace) -> int:
         if (error.name or "").partition(".")[0] not in ("aiomqtt", "paho"):
             raise
         raise CommandError(MISSING_EXTRA, ExitCode.FAILURE) from None
+    alarm_center_host = _alarm_center_host(args)
+    if _password_in_url(args.broker):
+        warn_password_on_command_line("the broker URL", PASSWORD_ENVIRONMENT)
     try:
         broker = parse_broker_url(args.broker)
         bridge = MqttBridge(
             broker,
             _cameras(args),
             alarm_center_port=args.alarm_center[1] if args.alarm_center else None,
-            alarm_center_host=args.alarm_center[0] if args.alarm_center else "0.0.0.0",  # noqa: S104
+            alarm_center_host=alarm_center_host,
             prefix=args.prefix,
             discovery_prefix=args.discovery_prefix,
             skew_interval=args.skew_interval,
@@ -58,6 +68,33 @@ def _mqtt_handler(args: argparse.Namespace) -> int:
         )
         asyncio.run(_run(bridge))
     return ExitCode.SUCCESS
+
+
+def _alarm_center_host(args: argparse.Namespace) -> str:
+    """Where the alarm center listens: --alarm-center's HOST or --alarm-center-bind, else
+    every interface. Cameras push to this host's address on their LAN, which the bridge
+    cannot know (several interfaces, DHCP, a container's network): so every interface unless
+    told, and the pushes' source addresses are checked against the inventory instead."""
+    given = args.alarm_center[0] if args.alarm_center else None
+    bind = args.alarm_center_bind
+    if bind is not None and args.alarm_center is None:
+        raise CommandError("--alarm-center-bind needs --alarm-center PORT", ExitCode.USAGE)
+    if bind is not None and given is not None and given != bind:
+        raise CommandError(
+            "the alarm center's address is given twice (--alarm-center HOST:PORT and "
+            "--alarm-center-bind)",
+            ExitCode.USAGE,
+        )
+    return bind or given or ALL_INTERFACES
+
+
+def _password_in_url(url: str) -> bool:
+    """Whether `mqtt://USER:PASSWORD@...` carries a password (the URL may be malformed:
+    parse_broker_url says so later)."""
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
 
 
 def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
@@ -77,7 +114,7 @@ def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
             target.user,
             target.password,
             target.timeout,
-            target.encryption,
+            encryption=target.encryption,
         )
     ]
 
@@ -100,7 +137,8 @@ def _bridge_log(args: argparse.Namespace) -> Iterator[None]:
     verbosity; -vv or --debug adds its debug lines (each alarm, the MQTT client's packets)."""
     logger = logging.getLogger("xmcam.bridge")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    # Camera models, firmware versions and serials in these lines are the devices' words.
+    handler.setFormatter(TerminalFormatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     previous = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if args.debug or args.verbose > 1 else logging.INFO)
@@ -113,14 +151,12 @@ def _bridge_log(args: argparse.Namespace) -> Iterator[None]:
         logger.propagate = previous[1]
 
 
-def _listen_address(text: str) -> tuple[str, int]:
-    """`PORT` (on every interface) or `HOST:PORT`."""
+def _listen_address(text: str) -> tuple[str | None, int]:
+    """`PORT` (the host left to --alarm-center-bind, else every interface) or `HOST:PORT`."""
     host, colon, port = text.rpartition(":")
-    if not colon:
-        host = "0.0.0.0"  # noqa: S104  (cameras push from the LAN)
-    if not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+    if (colon and not host) or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise argparse.ArgumentTypeError(f"not [HOST:]PORT (port 0 to 65535): {text!r}")
-    return host.strip("[]"), int(port)
+    return (host.strip("[]") if colon else None), int(port)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,7 +204,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_listen_address,
         metavar="[HOST:]PORT",
         help="also listen for alarm-center pushes from cameras on this TCP port (often 15002; "
-        "every interface unless HOST is given)",
+        "every interface unless HOST or --alarm-center-bind is given)",
+    )
+    mqtt.add_argument(
+        "--alarm-center-bind",
+        metavar="ADDRESS",
+        help="the address the alarm center listens on (default 0.0.0.0, every interface: "
+        "cameras push to this host's LAN address; give that address to listen there only)",
     )
     mqtt.add_argument("--prefix", default="xmcam", help="the topics' first level (default xmcam)")
     mqtt.add_argument(

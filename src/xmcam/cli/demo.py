@@ -3,11 +3,11 @@
 It starts the simulator in this process, on 127.0.0.1 and a free port, and runs a short tour
 against it with the real asyncio client over a real TCP connection: log in, read what the
 camera is, switch the alarm output on, receive one motion alarm, switch the output off, change
-a setting and put it back, take a snapshot, receive a second of live video, list today's
-recordings, find the camera by the UDP search, log out. (No step needs the `media` extra: the
-video is demultiplexed and counted, not written.) Each step prints as the `xmcam` command that
-does the same against a real camera, and what came back; `--json` prints one JSON object per
-step.
+a setting and put it back, take a snapshot, receive a second of live video, list the
+recordings since yesterday, find the camera by the UDP search, log out. (No step needs the
+`media` extra: the video is demultiplexed and counted, not written.) Each step prints as the
+`xmcam` command that does the same against a real camera, and what came back; `--json` prints
+one JSON object per step.
 
 This is the first command in the README, so it must be quick and must not fail: everything is
 on loopback, every wait has a deadline, and the simulator is stopped whatever happens.
@@ -167,12 +167,14 @@ async def _media_tour(camera: AsyncCamera, show: Step) -> None:
             "stats": stream.stats,
         },
     )
+    # Since yesterday: a whole day recorded whatever the hour (the simulated camera, like a
+    # real one, lists no file before it has ended).
     now = datetime.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    records = await camera.files(midnight, midnight + timedelta(days=1))
+    records = await camera.files(midnight - timedelta(days=1), midnight + timedelta(days=1))
     show(
-        "xmcam files list --from today",
-        f"{len(records)} recordings today (the device pages them 64 at a time)",
+        "xmcam files list --from yesterday",
+        f"{len(records)} recordings since yesterday (the device pages them 64 at a time)",
         {"recordings": len(records)},
     )
 
@@ -229,7 +231,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Start the camera simulator in this process (127.0.0.1, a free port) and run a "
             "short tour against it with the real client: info, alarm output on, one alarm "
             "event, alarm output off, a config change and its restore, a snapshot, a second "
-            "of live video, today's recordings, and the UDP search."
+            "of live video, the recordings since yesterday, and the UDP search."
         ),
         epilog="example: xmcam demo --json | jq .step",
     )

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from xmcam.aio.discovery import discover
+from xmcam.aio.discovery import DEFAULT_MAX_DEVICES, DiscoveryStats, discover
 from xmcam.cli.output import CommandError, ExitCode, print_json, print_table
 from xmcam.cli.session import positive_seconds
 from xmcam.protocol.discovery import SEARCH_PORT, DiscoveredDevice
@@ -42,6 +42,12 @@ def _repeats(text: str) -> int:
     return int(text)
 
 
+def _max_devices(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"not a number of devices (1 to 1000000): {text!r}")
+    return int(text)
+
+
 def _row(device: DiscoveredDevice) -> tuple[object, ...]:
     return (
         device.host,
@@ -58,9 +64,17 @@ def run_discover(args: argparse.Namespace) -> int:
     targets = [_address(text, SEARCH_PORT) for text in args.targets or ["255.255.255.255"]]
     bind = _address(args.bind, 0, lowest_port=0) if args.bind else ("0.0.0.0", SEARCH_PORT)  # noqa: S104
     timeout = args.search_timeout or DEFAULT_SEARCH_TIMEOUT
+    stats = DiscoveryStats()
     try:
         found = asyncio.run(
-            discover(timeout=timeout, targets=targets, bind=bind, repeats=args.repeats)
+            discover(
+                timeout=timeout,
+                targets=targets,
+                bind=bind,
+                repeats=args.repeats,
+                max_devices=args.max_devices,
+                stats=stats,
+            )
         )
     except OSError as error:
         reason = error.strerror or str(error)
@@ -69,6 +83,13 @@ def run_discover(args: argparse.Namespace) -> int:
             f"{SEARCH_PORT} may need permissions; try --bind 0.0.0.0:0)",
             ExitCode.CONNECTION,
         ) from None
+    if stats.dropped:
+        # More devices than any LAN holds: someone is flooding the search.
+        print(
+            f"xmcam: {stats.dropped} replies from devices beyond the first "
+            f"{args.max_devices} were dropped (--max-devices)",
+            file=sys.stderr,
+        )
     if not found:
         print(f"xmcam: no devices answered in {timeout:g} s", file=sys.stderr)
         return ExitCode.FAILURE
@@ -120,5 +141,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--repeats", type=_repeats, default=3, metavar="N", help="probes per target (default 3)"
+    )
+    parser.add_argument(
+        "--max-devices",
+        type=_max_devices,
+        default=DEFAULT_MAX_DEVICES,
+        metavar="N",
+        help=f"keep at most N devices, count the replies of more (default {DEFAULT_MAX_DEVICES})",
     )
     parser.set_defaults(handler=run_discover)

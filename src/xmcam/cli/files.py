@@ -7,6 +7,12 @@ row per recording, numbered; `files download` takes those numbers or the device'
 existing one is skipped (unless --force), and an interrupted one stays `.part` (the device
 cannot resume, so the next run starts it again). With --mp4 the recording is remuxed into
 MP4 on the way (the `media` extra), with no re-encoding.
+
+Each recording of a download gets a file of its own (`local_names()`): its base name on the
+device, or, when several selected recordings share one (the same hour on two days, or in two
+folders), that name with as many of the device's folders in front as tell them apart, and a
+number when even their whole paths are alike. A name cut to `MAX_NAME` characters keeps its
+extension.
 """
 
 from __future__ import annotations
@@ -35,13 +41,15 @@ from xmcam.client.models import RecordFile
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.writer import ContainerWriter, require_media_support
 
-__all__ = ["add_parser", "files_download", "files_list", "local_name", "parse_when"]
+__all__ = ["add_parser", "files_download", "files_list", "local_name", "local_names", "parse_when"]
 
 KINDS: Final = ("video", "picture")
 # Event letters (PROTOCOL.md §14): Alarm, Motion, Regular, Hand (manual); `*` = all.
 _EVENTS: Final = re.compile(r"\*|[AMRH]+")
 # What a device-supplied file name may keep on this computer; the rest becomes "_".
 _UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._@\[\]-]")
+# An extension: a dot and 1 to 8 letters or digits at the end (".h264", ".jpg").
+_EXTENSION: Final = re.compile(r"\.[A-Za-z0-9]{1,8}\Z")
 MAX_NAME: Final = 120
 
 
@@ -147,14 +155,65 @@ def _find(records: list[RecordFile], wanted: str) -> RecordFile | None:
     return None
 
 
-def local_name(record: RecordFile, *, mp4: bool = False) -> str:
+def local_name(record: RecordFile, *, mp4: bool = False, folders: int = 0) -> str:
     """A safe file name for a recording on this computer: the last part of the device's
-    name (never a path: the device could send `../`), odd characters as `_`."""
-    base = record.name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_IN_NAME.sub("_", base).lstrip(".")[:MAX_NAME]
-    if not base:
-        base = f"ch{record.channel}-{record.begin:%Y%m%d-%H%M%S}.h264"
-    return str(Path(base).with_suffix(".mp4")) if mp4 else base
+    name (never a path: the device could send `../`), odd characters as `_`, at most
+    `MAX_NAME` characters with the extension kept. `folders` puts that many of the device's
+    folders above the file in front (`2026-11-25_001_10.00.00-10.09.59[R][@0][0].h264`), to
+    tell apart recordings of one name."""
+    parts = [_safe_part(part) for part in record.name.replace("\\", "/").split("/")]
+    base = parts[-1] or f"ch{record.channel}-{record.begin:%Y%m%d-%H%M%S}.h264"
+    stem, extension = _split_extension(base)
+    above = [part for part in parts[:-1] if part][-folders:] if folders > 0 else []
+    if above:
+        stem = "_".join([*above, stem])
+    return _fit(stem, ".mp4" if mp4 else extension)
+
+
+def local_names(records: list[RecordFile], *, mp4: bool = False) -> list[str]:
+    """A distinct file name for each recording (`local_name()`), told apart by the device's
+    folders when their base names are alike, then by a number (`-2`, `-3`) when their whole
+    paths are. Compared case aside: some file systems make `A.h264` and `a.h264` one file."""
+    names = [local_name(record, mp4=mp4) for record in records]
+    alike: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        alike.setdefault(name.casefold(), []).append(index)
+    for indices in alike.values():
+        if len(indices) < 2:
+            continue
+        depth = max(records[i].name.replace("\\", "/").count("/") for i in indices)
+        for folders in range(1, depth + 1):
+            candidates = [local_name(records[i], mp4=mp4, folders=folders) for i in indices]
+            if len({name.casefold() for name in candidates}) == len(candidates):
+                for index, candidate in zip(indices, candidates, strict=True):
+                    names[index] = candidate
+                break  # else: no folder tells them apart; numbers will
+    taken: set[str] = set()
+    for index, name in enumerate(names):
+        unique, number = name, 1
+        while unique.casefold() in taken:
+            number += 1
+            stem, extension = _split_extension(name)
+            unique = _fit(stem, extension, tag=f"-{number}")
+        taken.add(unique.casefold())
+        names[index] = unique
+    return names
+
+
+def _safe_part(part: str) -> str:
+    return _UNSAFE_IN_NAME.sub("_", part).lstrip(".")
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    match = _EXTENSION.search(name)
+    if match is None or match.start() == 0:
+        return name, ""
+    return name[: match.start()], match.group()
+
+
+def _fit(stem: str, extension: str, *, tag: str = "") -> str:
+    """`stem` + `tag` + `extension` in `MAX_NAME` characters: the stem is what gets cut."""
+    return stem[: MAX_NAME - len(extension) - len(tag)] + tag + extension
 
 
 def _targets(records: list[RecordFile], args: argparse.Namespace) -> list[Path]:
@@ -170,7 +229,7 @@ def _targets(records: list[RecordFile], args: argparse.Namespace) -> list[Path]:
     if not into_directory:
         return [output]
     output.mkdir(parents=True, exist_ok=True)
-    return [output / local_name(record, mp4=args.mp4) for record in records]
+    return [output / name for name in local_names(records, mp4=args.mp4)]
 
 
 async def files_download(camera: AsyncCamera, args: argparse.Namespace) -> int:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
-from xmcam.cli.output import CommandError, ExitCode
+from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
     "DEFAULT_PORT",
+    "PASSWORD_ENVIRONMENT",
     "CameraAction",
     "Target",
     "add_global_options",
@@ -37,6 +38,7 @@ __all__ = [
 
 DEFAULT_TIMEOUT: Final = 10.0
 MAX_CHANNEL: Final = 255
+PASSWORD_ENVIRONMENT: Final = "XMCAM_PASSWORD"  # noqa: S105  (a variable's name)
 
 T = TypeVar("T")
 
@@ -118,11 +120,14 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("XMCAM_USER", "admin"),
         help="user name (default admin; env XMCAM_USER)",
     )
+    # No default here: main() must tell a password typed on the command line (and warn)
+    # from one taken from the environment (target_of() reads it).
     group.add_argument(
         "-p",
         "--password",
-        default=os.environ.get("XMCAM_PASSWORD", ""),
-        help='password (default empty; env XMCAM_PASSWORD, which "ps" does not show)',
+        default=None,
+        help=f'password (default empty; env {PASSWORD_ENVIRONMENT}, which "ps" does not show: '
+        "prefer it)",
     )
     group.add_argument(
         "--timeout",
@@ -154,13 +159,14 @@ def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     """Send xmcam's log records to stderr at the level the options ask for (-v info, -vv or
     --debug everything, frames included); returns the undo, since main() runs many times in
     one process under test. The handler sits on the root logger, filtered to xmcam's
-    records, so that a later `logging.basicConfig()` adds no second copy of each line."""
+    records, so that a later `logging.basicConfig()` adds no second copy of each line; its
+    formatter escapes what a device could have put in a message (`TerminalFormatter`)."""
     verbose = args.verbose or 0
     level = logging.DEBUG if args.debug or verbose > 1 else logging.INFO if verbose else None
     logger = logging.getLogger("xmcam")
     handler = logging.StreamHandler()
     handler.addFilter(logging.Filter("xmcam"))
-    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.setFormatter(TerminalFormatter("%(name)s: %(message)s"))
     handler.setLevel(level or logging.WARNING)
     previous = logger.level
     logging.getLogger().addHandler(handler)
@@ -179,13 +185,16 @@ def target_of(args: argparse.Namespace) -> Target:
     if not args.host:
         raise CommandError("no camera given: use -H HOST[:PORT] or set XMCAM_HOST", ExitCode.USAGE)
     host, port = parse_host(args.host)
+    password = args.password
+    if password is None:
+        password = os.environ.get(PASSWORD_ENVIRONMENT, "")
     encryption = getattr(args, "encryption", "auto")
     if encryption not in ("auto", "on", "off"):  # XMCAM_ENCRYPTION skips argparse's check
         raise CommandError(
             f"bad encryption {encryption!r} (XMCAM_ENCRYPTION?): expected auto, on or off",
             ExitCode.USAGE,
         )
-    return Target(host, port, args.user, args.password, args.timeout, encryption)
+    return Target(host, port, args.user, password, args.timeout, encryption)
 
 
 def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:

@@ -9,17 +9,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from pathlib import Path
 
-from xmcam.cli.output import ExitCode
+from xmcam.cli.output import ExitCode, warn_password_on_command_line
 from xmcam.cli.session import positive_seconds
 from xmcam.protocol import DEFAULT_PORT
 from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
 from xmcam.sim.media import MediaError
 
-__all__ = ["add_parser", "run_simulator"]
+__all__ = ["PASSWORD_ENVIRONMENT", "add_parser", "run_simulator"]
+
+PASSWORD_ENVIRONMENT = "XMCAM_SIM_PASSWORD"  # noqa: S105  (a variable's name)
 
 
 def _message_ids(text: str) -> set[int]:
@@ -85,7 +88,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             port=args.port,
             state_path=args.state,
             user=args.sim_user,
-            password=args.sim_password,
+            password=_password(args),
             channels=args.channels,
             alarm_every=args.alarm_every,
             faults=_faults(args),
@@ -138,8 +141,17 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     return ExitCode.SUCCESS
 
 
+def _password(args: argparse.Namespace) -> str | None:
+    """--password, else XMCAM_SIM_PASSWORD, else None (the profile's: empty)."""
+    if args.sim_password is not None:
+        return str(args.sim_password)
+    return os.environ.get(PASSWORD_ENVIRONMENT)
+
+
 def _run(args: argparse.Namespace) -> int:
     # Logging (-v, -vv) is set up by main() for every command.
+    if args.sim_password:
+        warn_password_on_command_line("--password", PASSWORD_ENVIRONMENT)
     return asyncio.run(run_simulator(args))
 
 
@@ -180,7 +192,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--user", dest="sim_user", help="the account clients log in with (default: admin)"
     )
     parser.add_argument(
-        "--password", dest="sim_password", help="its password (default: empty, as in the seed)"
+        "--password",
+        dest="sim_password",
+        help=f"its password (default: env {PASSWORD_ENVIRONMENT}, else empty as in the seed; "
+        'prefer the environment, which "ps" does not show)',
     )
     parser.add_argument("--channels", type=int, help="number of video channels")
     parser.add_argument(

@@ -14,11 +14,16 @@ others: what to send and what a reply means live here, the shells (`xmcam.aio.me
   stream makes the queue overflow; frames are then dropped up to the next keyframe (a P-frame
   without its references is useless) and counted, so memory never grows.
 - A snapshot (1560) is answered by JPEG packets (1561) ended by EndFlag, or by a JSON refusal
-  (PROTOCOL.md §12.2). The packets go to a `SnapshotCollector`; the shells fall back to the
-  first keyframe of the live stream when `snapshot_falls_back()` says so.
+  (PROTOCOL.md §12.2). The packets go to a `SnapshotCollector`; `take_snapshot()` falls back
+  to the first keyframe of the live stream when `snapshot_falls_back()` says so.
 - A file search (1440) is one procedure that pages through the device's 64-record cap.
 - A download (PROTOCOL.md §15) is a claim (1424) on a data connection, DownloadStart (1420)
   on the control connection, 1426 packets until EndFlag or an empty packet, DownloadStop.
+
+The choices between connections are plans (`xmcam.client.plans`), written once for both
+shells: `start_live()` and `start_download()` (a second connection, then one socket) and
+`take_snapshot()` (OPSNAP, then the live stream). Their steps name what a shell does for them:
+`ClaimData`, `StartOnControl`, `ClaimOnControl`, `RunWithSink`, `KeyframeJpeg`.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from xmcam.client import models
 from xmcam.client.operations import Call, Procedure, ask
+from xmcam.client.plans import Plan
 from xmcam.errors import (
     ConnectionClosedError,
     DeviceError,
@@ -41,7 +48,7 @@ from xmcam.errors import (
 )
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import MediaFrame, VideoFrame
-from xmcam.protocol.codes import SEARCH_EMPTY_RETS, MessageId, Ret
+from xmcam.protocol.codes import SEARCH_EMPTY_RETS, MessageId, Ret, message_name
 from xmcam.protocol.connection import Reply
 from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
 from xmcam.protocol.framing import Frame
@@ -54,8 +61,13 @@ __all__ = [
     "MAX_RECORDS",
     "MAX_SNAPSHOT_SIZE",
     "PAGE_SIZE",
+    "ClaimData",
+    "ClaimOnControl",
+    "KeyframeJpeg",
     "LiveFeed",
+    "RunWithSink",
     "SnapshotCollector",
+    "StartOnControl",
     "check_live_arguments",
     "claim_falls_back",
     "download_claim",
@@ -71,6 +83,10 @@ __all__ = [
     "parse_record",
     "snapshot",
     "snapshot_falls_back",
+    "start_download",
+    "start_live",
+    "start_transfer",
+    "take_snapshot",
 ]
 
 _log: Final = logging.getLogger("xmcam.media")
@@ -123,6 +139,76 @@ def claim_falls_back(error: XMCamError) -> bool:
     if isinstance(error, DeviceError):
         return error.ret != Ret.NO_FILE_FOUND
     return isinstance(error, RequestTimeoutError | ConnectionClosedError)
+
+
+# ------------------------------------------------------------------ starting a transfer
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimData:
+    """Open a data connection joining the session of the camera's control connection (opened
+    and logged in first when needed), which becomes the transfer's; send `claim` on it and
+    wait for its success. The transfer's data packets then come on it."""
+
+    claim: Call
+
+
+@dataclass(frozen=True, slots=True)
+class StartOnControl:
+    """Run `procedure` on the transfer's control connection; ConnectionClosedError, and
+    nothing sent, when it has ended."""
+
+    procedure: Procedure[None]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOnControl:
+    """The single-socket flow: the camera's control connection becomes the transfer's and its
+    data packets go to the transfer (StateError when that connection already carries such a
+    transfer); then `procedure` (the claim and the start) runs on it."""
+
+    procedure: Procedure[None]
+
+
+def start_transfer(
+    flow: str, claim: Call, start: Procedure[None], claim_and_start: Procedure[None]
+) -> Plan[str]:
+    """Start a live stream or a download in `flow` ("auto", "two" or "one"); return the flow
+    it runs in, "two" or "one". "auto" claims on a second connection and falls back to one
+    socket when `claim_falls_back()` says so; "two" raises what the claim met instead."""
+    if flow != "one":
+        try:
+            yield ClaimData(claim)
+        except XMCamError as error:
+            if flow == "two" or not claim_falls_back(error):
+                raise
+            name = message_name(claim.message_id)
+            _log.info("the %s claim on a second connection failed (%s); one socket", name, error)
+        else:
+            yield StartOnControl(start)
+            return "two"
+    yield ClaimOnControl(claim_and_start)
+    return "one"
+
+
+def start_live(channel: int, substream: bool, flow: str) -> Plan[str]:
+    """Claim and start a live stream (PROTOCOL.md §10); the flow it runs in."""
+    return start_transfer(
+        flow,
+        monitor_claim(channel, substream),
+        monitor_start(channel, substream),
+        monitor_claim_and_start(channel, substream),
+    )
+
+
+def start_download(record: models.RecordFile) -> Plan[str]:
+    """Claim and start a download (PROTOCOL.md §15); the flow it runs in."""
+    return start_transfer(
+        "auto",
+        download_claim(record),
+        download_start(record),
+        download_claim_and_start(record),
+    )
 
 
 # ------------------------------------------------------------------ live streams
@@ -258,6 +344,40 @@ def snapshot(channel: int, collector: SnapshotCollector) -> Procedure[bytes]:
     if reply is not None:
         raise PayloadError("the device answered the snapshot request with JSON, not a picture")
     return collector.result()
+
+
+@dataclass(frozen=True, slots=True)
+class RunWithSink:
+    """Run `procedure` on the camera's control connection with the packets of `message_id`
+    going to `sink` meanwhile; its result comes back."""
+
+    procedure: Procedure[bytes]
+    message_id: int
+    sink: Callable[[Frame], None]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeJpeg:
+    """The first keyframe of `channel`'s live stream, decoded to a JPEG (PyAV), within the
+    request deadline (RequestTimeoutError)."""
+
+    channel: int
+
+
+def take_snapshot(channel: int = 0, *, fallback: bool = True) -> Plan[bytes]:
+    """A JPEG by OPSNAP; with `fallback`, from the live stream's first keyframe when the
+    device refuses (Ret 102, 108), answers no JPEG, or stays silent."""
+    collector = SnapshotCollector()
+    try:
+        jpeg: bytes = yield RunWithSink(
+            snapshot(channel, collector), MessageId.NET_SNAP_RSP, collector.add
+        )
+    except XMCamError as error:
+        if not fallback or not snapshot_falls_back(error):
+            raise
+        _log.info("snapshot: OPSNAP failed (%s); decoding the live stream's keyframe", error)
+        jpeg = yield KeyframeJpeg(channel)
+    return jpeg
 
 
 def snapshot_falls_back(error: XMCamError) -> bool:

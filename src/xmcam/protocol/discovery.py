@@ -13,6 +13,14 @@ bounded (`MAX_DATAGRAM`), the body goes through the core's lenient reader (space
 terminator, NUL padding), and anything unreadable raises the ProtocolError family, never
 anything else. Fields of the wrong type or out of range are read as missing (None), not as
 errors: one odd member should not hide a camera.
+
+What a `DiscoveredDevice` keeps of a reply is bounded too, whatever the datagram held: every
+text field is cut to `MAX_KEPT_TEXT` characters, and `raw` keeps the NetCommon's scalar
+members only (strings, numbers, booleans, null), at most `MAX_KEPT_MEMBERS` of them and
+`MAX_KEPT_CHARACTERS` characters of names and text in all. A real NetCommon is about 20 flat
+members in 450 bytes and loses nothing; a 64 KiB reply stuffed with nested arrays (which
+Python holds in some 20 times the bytes) would otherwise be kept whole, once per device that
+a flood of replies invents.
 """
 
 from __future__ import annotations
@@ -31,6 +39,9 @@ from xmcam.protocol.payload import DEVICE_TERMINATOR, decode_body, encode_body, 
 
 __all__ = [
     "MAX_DATAGRAM",
+    "MAX_KEPT_CHARACTERS",
+    "MAX_KEPT_MEMBERS",
+    "MAX_KEPT_TEXT",
     "SEARCH_PORT",
     "DiscoveredDevice",
     "encode_search_reply",
@@ -46,6 +57,15 @@ SEARCH_PORT: Final = 34569
 MAX_DATAGRAM: Final = 65536
 """No UDP datagram is larger; anything claiming to be is refused before it is read."""
 
+MAX_KEPT_TEXT: Final = 128
+"""The longest text kept of any one field or `raw` member (a firmware version is 40)."""
+
+MAX_KEPT_MEMBERS: Final = 48
+"""The most members of a reply's NetCommon kept in `DiscoveredDevice.raw` (real ones: ~20)."""
+
+MAX_KEPT_CHARACTERS: Final = 2048
+"""The most characters of member names and text kept in `raw`, all members together."""
+
 # A reply's body is the rest of the datagram: never more than a datagram can hold.
 _LIMITS: Final = Limits(
     max_packet_payload=MAX_DATAGRAM, max_message_size=MAX_DATAGRAM, max_json_size=MAX_DATAGRAM
@@ -53,6 +73,7 @@ _LIMITS: Final = Limits(
 _NET_COMMON: Final = "NetWork.NetCommon"
 _MAX_PORT: Final = 65535
 _MAX_U32: Final = 0xFFFFFFFF
+_MAX_KEPT_INT: Final = 2**64
 _MAX_HEX_IP_DIGITS: Final = 8
 
 
@@ -67,8 +88,10 @@ class DiscoveredDevice:
     """One device that answered a search. `host` is the address the device says it has
     (`HostIP`), `source` the address its datagram came from: they differ behind NAT or on a
     multi-homed host, and `host` falls back to `source` when the device gave no usable IP.
-    Every other field is None when the device left it out or sent nonsense; `raw` is the whole
-    `NetWork.NetCommon` object as received."""
+    Every other field is None when the device left it out or sent nonsense; `raw` is the
+    `NetWork.NetCommon` object as received, bounded: its scalar members only, at most
+    `MAX_KEPT_MEMBERS` of them and `MAX_KEPT_CHARACTERS` characters of names and text, each
+    text cut to `MAX_KEPT_TEXT` characters (nothing is lost of a real reply)."""
 
     host: str
     source: str
@@ -152,7 +175,7 @@ def parse_search_reply(datagram: bytes, source: str) -> DiscoveredDevice:
         build_date=_text(net_common.get("BuildDate")),
         gateway=_ip(net_common.get("GateWay")),
         netmask=_ip(net_common.get("Submask")),
-        raw=net_common,
+        raw=_bounded(net_common),
     )
 
 
@@ -169,11 +192,37 @@ def _net_common_of(body: dict[str, Any]) -> dict[str, Any]:
     raise PayloadError("a search reply without a NetWork.NetCommon object")
 
 
+def _bounded(net_common: Mapping[str, Any]) -> dict[str, Any]:
+    """What a DiscoveredDevice keeps of a NetCommon object: the scalar members, in order,
+    while they fit the bounds; nested values, huge numbers and what does not fit are left
+    out. The memory a device holds is then bounded, whatever its reply."""
+    kept: dict[str, Any] = {}
+    budget = MAX_KEPT_CHARACTERS
+    for name, member in net_common.items():
+        if len(kept) == MAX_KEPT_MEMBERS:
+            break
+        value = member[:MAX_KEPT_TEXT] if isinstance(member, str) else member
+        if isinstance(value, str):
+            cost = len(name) + len(value)
+        elif value is None or isinstance(value, bool | float) or _small_int(value):
+            cost = len(name)
+        else:
+            continue  # nested objects and arrays, numbers of thousands of digits
+        if len(name) <= MAX_KEPT_TEXT and cost <= budget:
+            kept[name] = value
+            budget -= cost
+    return kept
+
+
+def _small_int(value: object) -> bool:
+    return isinstance(value, int) and -_MAX_KEPT_INT < value < _MAX_KEPT_INT
+
+
 def _text(value: object) -> str | None:
     if isinstance(value, str):
-        return value.strip() or None
+        return value.strip()[:MAX_KEPT_TEXT] or None
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        return str(value)[:MAX_KEPT_TEXT]
     return None
 
 

@@ -37,6 +37,7 @@ from xmcam.protocol import (
     Request,
     Ret,
     SessionIdStyle,
+    format_device_time,
     format_session_id,
     password_matches,
 )
@@ -44,6 +45,13 @@ from xmcam.sim.alarms import ActiveAlarms, AlarmRecord
 from xmcam.sim.commands import handle
 from xmcam.sim.context import Effect, RequestContext
 from xmcam.sim.encryption import SessionKeys, plain_login_ignored
+from xmcam.sim.maintenance import (
+    MAINTENANCE_IDS,
+    DeviceLog,
+    handle_maintenance,
+    record_login,
+    record_request,
+)
 from xmcam.sim.media_commands import (
     CLAIM_IDS,
     MEDIA_REQUEST_IDS,
@@ -84,6 +92,8 @@ class CameraConnection:
         self.frames_received = 0
         self.omit_terminator = False
         self.keys = SessionKeys(device.profile.encryption)  # a fresh RSA key, made on first use
+        self.peer_host = "127.0.0.1"  # the client's address, for the log (set by the shell)
+        self.login_type = ""
 
     @property
     def session_id(self) -> int | None:
@@ -133,10 +143,14 @@ class CameraConnection:
         if not request.session_matches:
             return []  # another connection's session id: silently ignored ([MAD] R10)
         context = self._context(self.protocol.session_id or 0)
+        device_log = self.device.device_log
         if request.message_id in MEDIA_REQUEST_IDS:
             replies = self._media_replies(request, handle_media(context, request), context.session)
+        elif request.message_id in MAINTENANCE_IDS:
+            replies = [self.reply(request, handle_maintenance(context, request, device_log))]
         else:
             body = handle(context, request)
+            record_request(device_log, request, body)
             replies = [] if body is None else [self.reply(request, body)]
         self._apply(context.effects)
         return replies
@@ -269,6 +283,8 @@ class SimulatedDevice:
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
         self.media = MediaSessions(profile, self.state)
+        self.device_log = DeviceLog(self.state.device_time)
+        self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
         # Told of every alarm (the server's alarm-center push).
         self.on_alarm: Callable[[AlarmRecord], object] | None = None
 
@@ -321,6 +337,11 @@ class SimulatedDevice:
         return late
 
     def end_session(self, connection: CameraConnection) -> None:
+        user = connection.protocol.user
+        if connection.session_id is not None and user is not None:
+            record_login(
+                self.device_log, "LogOut", user, connection.login_type, connection.peer_host
+            )
         self.media.session_ended(connection.number, connection.session_id)
         connection.protocol.logout()
         connection.guarded = False
@@ -378,6 +399,10 @@ class SimulatedDevice:
         fields["Ret"] = Ret.OK
         log.info(
             "connection %d: %r logged in, session %#x", connection.number, request.user, session_id
+        )
+        connection.login_type = request.login_type
+        record_login(
+            self.device_log, "LogIn", request.user, request.login_type, connection.peer_host
         )
         return connection.protocol.accept_login(
             request, session_id, fields, session_id_style=self.quirks.session_id_style

@@ -10,11 +10,12 @@ its header) or FD frame, each audio frame as FA (PROTOCOL.md §11). `LiveSource`
 out as bursts (what is due at one instant); it knows no clock: the shell (`streaming.py`)
 waits until a burst is due and writes it.
 
-The frame stream is independent of packet boundaries. `Packetizer` cuts it into DVRIP media
-packets of at most 8192 bytes of payload, as real firmware does: a big frame spans packets,
-small frames share one. Live packets carry the session id, a sequence number counting from
-1, the channel in byte 12 and 0 in byte 13; the last packet of a snapshot or download has
-EndFlag 1 in byte 13.
+`Packetizer` cuts the frames into DVRIP media packets of at most 8192 bytes of payload. Live
+media go as cameras send them, one frame per packet (a big frame spans packets); packing
+small frames together into one packet is a quirk (`media_packing`). Readers must not count on
+either (PROTOCOL.md §11), but python-dvr does. Live packets carry the session id, a sequence
+number counting from 1, the channel in byte 12 and 0 in byte 13; a snapshot ends with
+EndFlag 1 in byte 13 of its last packet, a download as the profile says (`download_end`).
 
 Everything that comes from a file is checked here (size, codec, a keyframe, a picture size)
 and refused with a `MediaError` in one line.
@@ -43,6 +44,7 @@ from xmcam.protocol import encode_frame
 __all__ = [
     "AUDIO_FRAME_BYTES",
     "MAX_CLIP_BYTES",
+    "MAX_PICTURE_BYTES",
     "MEDIA_PAYLOAD",
     "Clip",
     "LiveSource",
@@ -322,8 +324,8 @@ def _media_time(when: datetime) -> datetime | None:
 class LiveSource:
     """The frames of one live stream in the order they go out, looping the clip for ever.
 
-    `next_burst()` returns the bytes due at one instant (a video frame and the audio frames
-    under it) and that instant, in seconds from the start. With `mid_gop`, the stream starts
+    `next_frames()` returns the frames due at one instant (a video frame and the audio frames
+    under it), each whole; `next_burst()` the same joined. With `mid_gop`, the stream starts
     in the middle of the clip's first GOP with the tail of a frame, as many cameras do
     (PROTOCOL.md §10)."""
 
@@ -351,6 +353,9 @@ class LiveSource:
         return self.frames_sent / self.fps
 
     def next_burst(self) -> bytes:
+        return b"".join(self.next_frames())
+
+    def next_frames(self) -> list[bytes]:
         clip, number = self.clip, self.frames_sent
         unit = clip.frames[(self._first + number) % len(clip.frames)]
         when = _media_time(self._start_time + timedelta(seconds=number // self.fps))
@@ -365,7 +370,7 @@ class LiveSource:
                 samples = self._audio[self.audio_sent % len(self._audio)]
                 parts.append(encode_audio_frame(samples, codec=AudioCodec.G711A))
                 self.audio_sent += 1
-        return b"".join(parts)
+        return parts
 
 
 def media_container(
@@ -404,14 +409,19 @@ def picture_container(jpeg: bytes, *, when: datetime) -> bytes:
 # ---------------------------------------------------------------------- packets
 
 _DEVICE_VERSION: Final = 1
+_ENDS: Final = ("flag", "empty-flag", "empty")
 
 
 class Packetizer:
     """Cuts a frame stream into DVRIP media packets of at most `payload_size` bytes.
 
-    `feed()` returns only full packets and keeps the rest for the next call, so small frames
-    share packets; `flush()` sends what is kept (a paced live stream flushes each burst so
-    that nothing waits for the next frame). Sequence numbers count from `first_sequence`."""
+    `frames()` gives each frame packets of its own, as cameras send live media: a frame
+    longer than a payload spans several packets, and a packet never holds the end of one
+    frame and the start of the next (python-dvr reads a frame's header at the start of every
+    packet after a complete frame). With the `media_packing` quirk, `feed()` packs instead: it
+    returns only full packets and keeps the rest for the next call, so small frames share
+    packets, and `flush()` sends what is kept (a paced live stream flushes each burst so that
+    nothing waits for the next frame). Sequence numbers count from `first_sequence`."""
 
     def __init__(
         self,
@@ -422,8 +432,8 @@ class Packetizer:
         payload_size: int = MEDIA_PAYLOAD,
         first_sequence: int = 1,
     ) -> None:
-        if not 0 < payload_size <= MEDIA_PAYLOAD:
-            raise ValueError(f"media payloads are 1..{MEDIA_PAYLOAD} bytes, not {payload_size}")
+        if not 0 < payload_size <= MAX_PICTURE_BYTES:
+            raise ValueError(f"payloads are 1..{MAX_PICTURE_BYTES} bytes, not {payload_size}")
         self.message_id = message_id
         self.session_id = session_id
         self.channel = channel
@@ -463,13 +473,24 @@ class Packetizer:
         self._pending.clear()
         return [self._packet(payload)]
 
-    def whole(self, data: bytes, *, end_flag: bool = True) -> Iterator[bytes]:
-        """All of `data` (a JPEG, a file) as packets, made as they are taken. With `end_flag`,
-        the last packet has EndFlag 1; without, the data's packets all have 0 and an empty
-        packet follows (the end some firmware sends instead, PROTOCOL.md §2.4)."""
+    def frames(self, frames: list[bytes]) -> list[bytes]:
+        """Each frame in packets of its own (what is kept back by `feed()` goes first)."""
+        packets = self.flush()
+        size = self.payload_size
+        for frame in frames:
+            packets += [self._packet(frame[i : i + size]) for i in range(0, len(frame), size)]
+        return packets
+
+    def whole(self, data: bytes, *, end: str = "flag") -> Iterator[bytes]:
+        """All of `data` (a JPEG, a file) as packets, made as they are taken, ended as `end`
+        says: "flag", EndFlag 1 on the last packet; "empty-flag", an empty packet with EndFlag
+        1 after the data; "empty", an empty packet with EndFlag 0 after it (PROTOCOL.md §15:
+        devices end downloads all three ways)."""
+        if end not in _ENDS:
+            raise ValueError(f"a download ends {', '.join(_ENDS)}, not {end!r}")
         size = self.payload_size
         last = max(len(data) - 1, 0) // size * size
         for start in range(0, last + 1, size):
-            yield self._packet(data[start : start + size], end_flag and start == last)
-        if not end_flag:
-            yield self._packet(b"")
+            yield self._packet(data[start : start + size], end == "flag" and start == last)
+        if end != "flag":
+            yield self._packet(b"", end == "empty-flag")

@@ -7,9 +7,12 @@ the logged-in control connection itself (the single-socket flow) or, in the vend
 second connection that never logs in and names the control connection's session in its
 header: the claim is accepted because that session is live on another connection, and it
 dies with it. A Start (1410) or DownloadStart (1420) on the control connection then finds
-the session's claim for that channel or file. The claims and what the shell must start and
-stop are kept by `MediaSessions` (`media_sessions.py`); the handlers here take the request's
-context (`context.py`) and return the reply: a body, ready packets (a snapshot), or None.
+the session's claim for that channel or file. A claim goes by its message id, whatever its
+Action. A Start on the connection holding its claim gets no JSON reply, as from cameras: the
+media follow at once (the `start_reply` quirk answers it). The claims and what the shell must
+start and stop are kept by `MediaSessions` (`media_sessions.py`); the handlers here take the
+request's context (`context.py`) and return the reply: a body, ready packets (a snapshot), or
+None.
 """
 
 from __future__ import annotations
@@ -19,11 +22,17 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from xmcam.protocol import Body, MessageId, Request, Ret
-from xmcam.protocol.fields import format_device_time, parse_device_time
+from xmcam.protocol.fields import format_device_time
 from xmcam.sim.context import Effect, RequestContext
-from xmcam.sim.media import LiveSource, MediaError, Packetizer, StreamKind
+from xmcam.sim.media import (
+    MEDIA_PAYLOAD,
+    LiveSource,
+    MediaError,
+    Packetizer,
+    StreamKind,
+)
 from xmcam.sim.media_sessions import Claim, MediaSessions, StartStream
-from xmcam.sim.recordings import KINDS, Recording
+from xmcam.sim.recordings import KINDS, Recording, query_time
 
 __all__ = [
     "CLAIM_IDS",
@@ -36,6 +45,9 @@ __all__ = [
 log = logging.getLogger("xmcam.sim")
 
 _KILOBYTE: Final = 1024
+# A picture larger than this still goes in packets of this size (no client has to take a
+# packet of megabytes).
+_MAX_SNAPSHOT_PACKET: Final = 1024 * 1024
 
 CLAIM_IDS: Final = frozenset({MessageId.MONITOR_CLAIM_REQ, MessageId.PLAY_CLAIM_REQ})
 MEDIA_REQUEST_IDS: Final = frozenset(
@@ -127,8 +139,10 @@ _MONITOR: Final = "OPMonitor"
 def _monitor_claim(context: RequestContext, body: Body, request: Request) -> MediaReply:
     media = context.media
     operation = _operation(body, _MONITOR)
-    if operation is None or operation[0] != "Claim":
+    if operation is None:
         return _ret(_MONITOR, Ret.ILLEGAL_REQUEST)
+    # A claim is a claim by its message id, whatever its Action: `dvrip` sends "Start" here
+    # and real recorders stream to it (alexshpilkin/dvrip: `MonitorClaim` copies the Start).
     parameter = operation[1]
     channel = _channel(context, parameter.get("Channel"))
     stream = StreamKind.from_request(parameter.get("StreamType", "Main"))
@@ -167,10 +181,22 @@ def _monitor(context: RequestContext, body: Body, request: Request) -> MediaRepl
     waiting = [claim for claim in claims if not claim.started]
     waiting.sort(key=lambda claim: claim.stream != stream)
     if not waiting:
-        return _ret(_MONITOR, Ret.OK if claims else Ret.ILLEGAL_REQUEST)  # started already: once
+        if not claims:
+            return _ret(_MONITOR, Ret.ILLEGAL_REQUEST)
+        return _started(context, claims[0], _MONITOR)  # started already: once
     claim = waiting[0]
     _start_live(context, claim)
-    return _ret(_MONITOR, Ret.OK)
+    return _started(context, claim, _MONITOR)
+
+
+def _started(context: RequestContext, claim: Claim, name: str) -> MediaReply:
+    """The reply to a Start or DownloadStart that found its claim. On the connection holding
+    the claim (one socket) real cameras send no JSON, only the media: go2rtc and python-dvr
+    read the next packet as media and fail on a reply. On the control connection of the
+    vendor's two sockets the Start is answered (the `dvrip` package waits for it)."""
+    if claim.connection == context.connection and not context.quirks.start_reply:
+        return None
+    return _ret(name, Ret.OK)
 
 
 def _claims(
@@ -198,7 +224,8 @@ def _start_live(context: RequestContext, claim: Claim) -> None:
         mid_gop=context.quirks.monitor_mid_gop,
     )
     packetizer = Packetizer(MessageId.MONITOR_DATA, session_id=claim.session, channel=claim.channel)
-    context.media.start(StartStream(claim, packetizer, live=source))
+    packing = context.quirks.media_packing
+    context.media.start(StartStream(claim, packetizer, live=source, packing=packing))
     log.info(
         "session %#x: streaming channel %d %s", claim.session, claim.channel, claim.stream.value
     )
@@ -219,13 +246,19 @@ def _snapshot(context: RequestContext, body: Body, request: Request) -> MediaRep
         return _ret(_SNAPSHOT, Ret.ILLEGAL_REQUEST)
     if isinstance(mode, int):
         return _ret(_SNAPSHOT, mode)  # 102 on old DVRs, 108 on NVRs (PROTOCOL.md §12.2)
+    jpeg = context.media.library.snapshot()
+    # One packet holding the whole JPEG, EndFlag 1: python-dvr takes the first 1561 packet as
+    # the picture (its reader returns a packet that starts FF D8 FF E0/DB as it is), and
+    # works with cameras. Cut into 8192-byte packets with the `snapshot_split` quirk.
+    size = MEDIA_PAYLOAD if context.quirks.snapshot_split else max(len(jpeg), 1)
     packetizer = Packetizer(
         MessageId.NET_SNAP_RSP,
         session_id=context.session,
         channel=channel,
         first_sequence=request.frame.sequence,
+        payload_size=min(size, _MAX_SNAPSHOT_PACKET),
     )
-    return list(packetizer.whole(context.media.library.snapshot()))
+    return list(packetizer.whole(jpeg))
 
 
 # ---------------------------------------------------------------------- recordings
@@ -238,17 +271,19 @@ def _file_query(context: RequestContext, body: Body, request: Request) -> MediaR
     query = body.get(_FILE_QUERY)
     if not isinstance(query, dict):
         return _ret(_FILE_QUERY, Ret.ILLEGAL_REQUEST)
-    begin, end = (
-        parse_device_time(query.get("BeginTime")),
-        parse_device_time(query.get("EndTime")),
-    )
+    begin, end = query_time(query.get("BeginTime")), query_time(query.get("EndTime"))
     channel = _whole(query.get("Channel", 0))
     kind, events = query.get("Type", "h264"), query.get("Event", "*")
     if begin is None or end is None or channel is None or not isinstance(events, str):
         return _ret(_FILE_QUERY, Ret.ILLEGAL_REQUEST)
     media = context.media
     found = media.catalogue.find(
-        channel=channel, begin=begin, end=end, kind=kind if kind in KINDS else "", events=events
+        channel=channel,
+        begin=begin,
+        end=end,
+        kind=kind if kind in KINDS else "",
+        events=events,
+        now=context.state.device_time(),
     )
     if not found:
         return _ret(_FILE_QUERY, Ret.NO_FILE_FOUND)
@@ -284,10 +319,11 @@ def _file_name(parameter: dict[str, Any]) -> str | None:
 def _playback_claim(context: RequestContext, body: Body, request: Request) -> MediaReply:
     media = context.media
     operation = _operation(body, _PLAYBACK)
-    if operation is None or operation[0] != "Claim":
+    if operation is None:  # any Action: `dvrip` claims with "DownloadStart" (as for 1413)
         return _ret(_PLAYBACK, Ret.ILLEGAL_REQUEST)
     name = _file_name(operation[1])
-    recording = media.catalogue.by_name(name) if name is not None else None
+    now = context.state.device_time()
+    recording = media.catalogue.by_name(name, now=now) if name is not None else None
     if recording is None:
         return _ret(_PLAYBACK, Ret.NO_FILE_FOUND)  # as for a search that finds nothing
     claim = Claim(context.connection, context.session, recording.channel, recording=recording)
@@ -325,10 +361,10 @@ def _playback(context: RequestContext, body: Body, request: Request) -> MediaRep
     assert claim.recording is not None
     data = media.catalogue.content(claim.recording, media.library)
     packetizer = Packetizer(MessageId.DOWNLOAD_DATA, session_id=session, channel=claim.channel)
-    end_flag = context.quirks.download_end == "flag"
-    media.start(StartStream(claim, packetizer, data=data, end_flag=end_flag))
+    end = context.quirks.download_end
+    media.start(StartStream(claim, packetizer, data=data, end=end))
     log.info("session %#x: sending %s (%d bytes)", session, claim.recording.name, len(data))
-    return _ret(_PLAYBACK, Ret.OK)
+    return _started(context, claim, _PLAYBACK)
 
 
 _Handler = Callable[[RequestContext, Body, Request], MediaReply]

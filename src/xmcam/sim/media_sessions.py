@@ -11,6 +11,7 @@ holds a connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from xmcam.sim.media import LiveSource, MediaLibrary, Packetizer, StreamKind
@@ -43,8 +44,9 @@ class StartStream:
     claim: Claim
     packetizer: Packetizer
     live: LiveSource | None = None
+    packing: bool = False  # live frames packed together into packets (a quirk)
     data: bytes = b""
-    end_flag: bool = True  # a download ends with EndFlag; else with an empty packet
+    end: str = "empty-flag"  # how a download ends (`Packetizer.whole`)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,18 +70,35 @@ class MediaSessions:
         self.claims: list[Claim] = []
         self._actions: list[MediaAction] = []
         self._catalogue: Catalogue | None = None
+        self._made_for: date | None = None  # the day a made-up catalogue ends with
 
     @property
     def catalogue(self) -> Catalogue:
-        """The recordings: given ones, or a day of them made up for the device's today."""
-        if self._catalogue is None:
-            today = self._state.device_time().date()
+        """The recordings: given ones, or made up for the device's yesterday and today (made
+        again when the device's clock has moved on to another day)."""
+        today = self._state.device_time().date()
+        if self._catalogue is None or (self._made_for is not None and self._made_for != today):
             self._catalogue = synthesised_catalogue(today, self._profile.channels.video)
+            self._made_for = today
         return self._catalogue
 
     @catalogue.setter
     def catalogue(self, catalogue: Catalogue) -> None:
         self._catalogue = catalogue
+        self._made_for = None
+
+    def format_partition(self, disk: int, partition: int) -> int:
+        """Erase the recordings on a partition (DiskNo `disk`, SerialNo `partition`); how many
+        there were. A made-up catalogue stays empty from then on."""
+        catalogue = self.catalogue
+        kept = [
+            recording
+            for recording in catalogue.recordings
+            if (recording.disk, recording.serial) != (disk, partition)
+        ]
+        removed = len(catalogue) - len(kept)
+        self.catalogue = Catalogue(kept, hides_future=catalogue.hides_future)
+        return removed
 
     def take_actions(self) -> list[MediaAction]:
         """What the shell must start and stop since the last call."""

@@ -95,11 +95,10 @@ class Quirks:
     reboot_delay: float = 2.0
     # Media (docs/simulator.md, "Media"): a claim on a second connection never answered (the
     # Vatilon H44); live streams that start mid-GOP; OPSNAP answered with a JPEG, a Ret code
-    # (102, 108 as NVRs) or silence; a download ended by EndFlag or by an empty packet.
+    # (102, 108 as NVRs) or silence.
     monitor_claim_silent: bool = False
     monitor_mid_gop: bool = False
     snapshot: str | int = "jpeg"
-    download_end: str = "flag"
     # An ability name the device lacks (the XM530 answers 103 with the Name, [BES]
     # 1361_AHDEncodeL_response); the Ret of a factory reset (the XM530: 603, "restart the
     # system", [BES] 1451_OPDefaultConfig_response).
@@ -118,6 +117,22 @@ class Quirks:
     # whether WorkState has a ChannelState array.
     work_state_masks: str = "int"
     work_state_channel_state: bool = True
+    # The snapshot's JPEG cut into 8192-byte 1561 packets (EndFlag 1 on the last, as [ICP]
+    # and [JEN] read it), where by default it goes whole in one packet.
+    snapshot_split: bool = False
+    # How a download ends: an empty packet with EndFlag 1 after the data, which both kinds
+    # of client take (python-dvr waits for an empty packet, `dvrip` for EndFlag); "flag":
+    # EndFlag 1 on the last data packet; "empty": an empty packet with EndFlag 0.
+    download_end: str = "empty-flag"
+    # A Start (1410) or DownloadStart (1420) arriving on the connection that holds its claim
+    # (the single-socket flow) gets no JSON reply on real cameras: the media follow at once,
+    # and go2rtc and python-dvr read whatever comes next as media. True answers it (1411 /
+    # 1421), as the simulator did before.
+    start_reply: bool = False
+    # Frames packed together into 1412 packets (an audio frame in the packet of the video
+    # frame it goes with; unpaced, cut at 8192 bytes whatever the frames). Real cameras send
+    # one frame per packet (a big frame over several), which python-dvr's reader needs.
+    media_packing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,9 +471,12 @@ def _snapshot(value: object) -> str | int:
     return value
 
 
+DOWNLOAD_ENDS: Final = ("empty-flag", "flag", "empty")
+
+
 def _download_end(value: object) -> str:
-    if value not in ("flag", "empty"):
-        raise ValueError("quirks.download_end must be 'flag' or 'empty'")
+    if value not in DOWNLOAD_ENDS:
+        raise ValueError(f"quirks.download_end must be one of {', '.join(DOWNLOAD_ENDS)}")
     return str(value)
 
 

@@ -1,13 +1,15 @@
 """The simulated device's recordings: what OPFileQuery (1440) finds and OPPlayBack (1424 /
 1420) downloads, sans I/O.
 
-By default the catalogue is made up for the device's today: per channel one video file
-every ten minutes (144 a day, more than the 64 records one query answers, so a client has to
-page), every fifth of them a motion (M) recording and the rest regular (R), plus one motion
-picture an hour. A video file's bytes are the device's main clip once, in the DVRIP media
-container (PROTOCOL.md §11), which is what `.h264` files on a real device hold; a picture's
-are its JPEG in one FE frame. A JSON file (`xmcam sim --recordings FILE`) or a list of
-`Recording` serves given files instead.
+By default the catalogue is made up for the device's yesterday and today: per channel one
+video file every ten minutes (144 a day, more than the 64 records one query answers, so a
+client has to page), every fifth of them a motion (M) recording and the rest regular (R),
+plus one motion picture an hour. As on a real device nothing is in the future: a made-up
+file is found (and can be downloaded) only once the device's clock has passed its end, so
+today's files appear as the day goes on. A video file's bytes are the device's main clip
+once, in the DVRIP media container (PROTOCOL.md §11), which is what `.h264` files on a real
+device hold; a picture's are its JPEG in one FE frame. A JSON file (`xmcam sim
+--recordings FILE`) or a list of `Recording` serves given files instead.
 
 File names are written as real devices write them (PROTOCOL.md §14):
 `/idea0/2026-11-25/001/10.08.41-10.23.30[R][@7cb][0].h264`, the partition, the day, the
@@ -41,6 +43,7 @@ __all__ = [
     "Catalogue",
     "Recording",
     "load_recordings",
+    "query_time",
     "recording_name",
     "synthesised_catalogue",
 ]
@@ -56,6 +59,21 @@ _SYNTHESISED_EVERY: Final = timedelta(minutes=10)
 _MOTION_EVERY: Final = 5  # every fifth synthesised video file is a motion recording
 _CONTAINER_START: Final = b"\x00\x00\x01"
 _CONTAINER_TYPES: Final = frozenset(b"\xf9\xfa\xfc\xfd\xfe")
+# The start of time as clients spell it in searches: `dvrip` sends its EPOCH this way, the
+# vendor's app its log queries ([BES] command_codes/payloads/1442_OPLogQuery_request); no
+# such date exists, and "0000-00-00 00:00:00" is `dvrip`'s spelling of no time at all.
+_EPOCH_SPELLINGS: Final = {
+    "2000-00-00 00:00:00": datetime(2000, 1, 1),
+    "0000-00-00 00:00:00": datetime(2000, 1, 1),
+}
+
+
+def query_time(value: object) -> datetime | None:
+    """A time in a search (OPFileQuery, OPLogQuery): device time, or the epoch as clients
+    spell it; None when it is neither."""
+    if isinstance(value, str) and value in _EPOCH_SPELLINGS:
+        return _EPOCH_SPELLINGS[value]
+    return parse_device_time(value)
 
 
 def recording_name(
@@ -107,9 +125,12 @@ class Recording:
 
 @dataclass
 class Catalogue:
-    """The recordings of a device, and their bytes (made once per source and kept)."""
+    """The recordings of a device, and their bytes (made once per source and kept). With
+    `hides_future` (the made-up catalogue), a file that ends after the `now` a search or a
+    claim passes is not there yet."""
 
     recordings: list[Recording]
+    hides_future: bool = False
     _by_name: dict[str, Recording] = field(default_factory=dict, init=False, repr=False)
     _sizes: dict[tuple[str, Path | None], int] = field(default_factory=dict, init=False)
 
@@ -121,7 +142,14 @@ class Catalogue:
         return len(self.recordings)
 
     def find(
-        self, *, channel: int, begin: datetime, end: datetime, kind: str, events: str
+        self,
+        *,
+        channel: int,
+        begin: datetime,
+        end: datetime,
+        kind: str,
+        events: str,
+        now: datetime | None = None,
     ) -> list[Recording]:
         """The files of `channel` and `kind` overlapping [begin, end] whose events match,
         sorted by their begin time, at most one query's worth."""
@@ -130,7 +158,8 @@ class Catalogue:
             if recording.begin > end:
                 break
             if (
-                recording.channel == channel
+                self._exists(recording, now)
+                and recording.channel == channel
                 and recording.kind == kind
                 and recording.end >= begin
                 and recording.has_event(events)
@@ -140,8 +169,12 @@ class Catalogue:
                     break
         return found
 
-    def by_name(self, name: str) -> Recording | None:
-        return self._by_name.get(name)
+    def by_name(self, name: str, *, now: datetime | None = None) -> Recording | None:
+        recording = self._by_name.get(name)
+        return recording if recording is not None and self._exists(recording, now) else None
+
+    def _exists(self, recording: Recording, now: datetime | None) -> bool:
+        return not self.hides_future or now is None or recording.end <= now
 
     def content(self, recording: Recording, library: MediaLibrary) -> bytes:
         """The file's bytes as the device sends them in a download."""
@@ -169,23 +202,25 @@ class Catalogue:
         return size
 
 
-def synthesised_catalogue(day: date, channels: int) -> Catalogue:
-    """A day of recordings on every channel (see the module's documentation)."""
+def synthesised_catalogue(day: date, channels: int, *, days: int = 2) -> Catalogue:
+    """`days` days of recordings on every channel, the last of them `day` (see the module's
+    documentation); files in the future are hidden from searches and claims."""
     recordings: list[Recording] = []
-    midnight = datetime.combine(day, time())
-    for channel in range(channels):
-        index = 0
-        for slot in range(24 * 60 // 10):
-            begin = midnight + slot * _SYNTHESISED_EVERY
-            end = begin + _SYNTHESISED_EVERY - timedelta(seconds=1)
-            events = "M" if slot % _MOTION_EVERY == _MOTION_EVERY - 1 else "R"
-            name = recording_name(channel, begin, end, events, "h264", index=index)
-            recordings.append(Recording(channel, begin, end, events, "h264", name=name))
-            index += 0x7CB  # as the offsets of real files grow
-        for hour in range(24):
-            moment = midnight + timedelta(hours=hour, minutes=7, seconds=30)
-            recordings.append(Recording(channel, moment, moment, "M", "jpg"))
-    return Catalogue(recordings)
+    for number in range(days):
+        midnight = datetime.combine(day - timedelta(days=days - 1 - number), time())
+        for channel in range(channels):
+            index = 0
+            for slot in range(24 * 60 // 10):
+                begin = midnight + slot * _SYNTHESISED_EVERY
+                end = begin + _SYNTHESISED_EVERY - timedelta(seconds=1)
+                events = "M" if slot % _MOTION_EVERY == _MOTION_EVERY - 1 else "R"
+                name = recording_name(channel, begin, end, events, "h264", index=index)
+                recordings.append(Recording(channel, begin, end, events, "h264", name=name))
+                index += 0x7CB  # as the offsets of real files grow
+            for hour in range(24):
+                moment = midnight + timedelta(hours=hour, minutes=7, seconds=30)
+                recordings.append(Recording(channel, moment, moment, "M", "jpg"))
+    return Catalogue(recordings, hides_future=True)
 
 
 # ---------------------------------------------------------------------- recordings files

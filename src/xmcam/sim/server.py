@@ -95,6 +95,8 @@ class _Link(asyncio.Protocol):
             transport.abort()
             return
         self._simulator.links[self.camera.number] = self
+        if isinstance(peer, tuple):
+            self.camera.peer_host = str(peer[0])
         log.debug("connection %d from %s", self.camera.number, self.peer)
 
     def data_received(self, data: bytes) -> None:

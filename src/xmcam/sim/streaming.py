@@ -5,7 +5,8 @@ stream is paced by the loop's clock (`Pacer`): burst n of a stream goes out at `
 (fps * media_pace)`, computed from the start each time so that late wake-ups never add up to
 drift; a knob changed mid-stream counts on from the last burst at the new pace, and is seen
 within a tenth of a second even while a slow stream waits. `media_pace` 0 sends as fast as
-the socket takes the packets, for benchmarks. A download goes as fast as the socket takes it.
+the socket takes the packets, for benchmarks. Live frames go one per packet unless the
+profile packs them (`media_packing`). A download goes as fast as the socket takes it.
 After each packet a stream waits for its transport to drain when the client reads slower
 than it is fed: a client that never reads holds the stream, never the simulator's memory.
 """
@@ -101,9 +102,9 @@ class MediaStreams:
 
     def _start(self, link: MediaLink, action: StartStream) -> None:
         if action.live is not None:
-            run = _live(link, action.live, action.packetizer, self._faults)
+            run = _live(link, action.live, action.packetizer, self._faults, action.packing)
         else:
-            run = _download(link, action.data, action.packetizer, end_flag=action.end_flag)
+            run = _download(link, action.data, action.packetizer, end=action.end)
         task = asyncio.get_running_loop().create_task(run)
         claim = action.claim
         self._tasks[claim] = task
@@ -139,7 +140,7 @@ async def _write(link: MediaLink, packets: list[bytes], written: int) -> int:
 
 
 async def _live(
-    link: MediaLink, source: LiveSource, packetizer: Packetizer, faults: Faults
+    link: MediaLink, source: LiveSource, packetizer: Packetizer, faults: Faults, packing: bool
 ) -> None:
     loop = asyncio.get_running_loop()
     pacer = Pacer(source.fps, faults.media_pace, loop.time())
@@ -149,20 +150,22 @@ async def _live(
         if wait > 0:
             await asyncio.sleep(min(wait, _PACE_CHECK))
             continue  # and look at the knob again
-        if faults.media_pace > 0:
+        paced = faults.media_pace > 0
+        if not packing:
+            packets = packetizer.frames(source.next_frames())  # one frame per packet
+        elif paced:
             packets = packetizer.feed(source.next_burst()) + packetizer.flush()
         else:
-            # Unpaced: packets are cut at 8192 bytes whatever the frames, as a busy camera's.
+            # Packed and unpaced: cut at 8192 bytes whatever the frames, as a busy camera's.
             packets = packetizer.feed(source.next_burst())
+        if not paced:
             await asyncio.sleep(0)
         written = await _write(link, packets, written)
 
 
-async def _download(
-    link: MediaLink, data: bytes, packetizer: Packetizer, *, end_flag: bool
-) -> None:
+async def _download(link: MediaLink, data: bytes, packetizer: Packetizer, *, end: str) -> None:
     written = 0
-    for packet in packetizer.whole(data, end_flag=end_flag):
+    for packet in packetizer.whole(data, end=end):
         if link.closing:
             return
         written = await _write(link, [packet], written)
