@@ -113,10 +113,10 @@ def test_on_refuses_a_device_without_the_session() -> None:
         LoginPlan(Encryption.ON).login_wire(client, answer, "admin", "")
     client = ClientConnection()
     client.negotiate()
-    (answer,) = client.receive_data(encode_frame(1414, b"{}\n\x00", version=1))
-    assert isinstance(answer, NegotiationReply)
+    (empty,) = client.receive_data(encode_frame(1414, b"{}\n\x00", version=1))
+    assert isinstance(empty, NegotiationReply)
     with pytest.raises(EncryptionUnavailableError, match="\\(no Ret\\)") as caught:
-        LoginPlan(Encryption.ON).login_wire(client, answer, "admin", "")
+        LoginPlan(Encryption.ON).login_wire(client, empty, "admin", "")
     assert caught.value.ret == 0
 
 
