@@ -38,6 +38,8 @@ from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configur
 from xmcam.errors import (
     AuthenticationError,
     DeviceError,
+    EncryptionRequiredError,
+    EncryptionUnavailableError,
     ProtocolError,
     RequestTimeoutError,
     TransportError,
@@ -135,7 +137,9 @@ def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]
     if isinstance(error, CommandError):
         return str(error), error.code
     if isinstance(error, XMCamError):
-        return str(error), next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
+        code = next(code for kind, code in _EXIT_CODES if isinstance(error, kind))
+        hint = next((text for kind, text in _HINTS if isinstance(error, kind)), "")
+        return f"{error}{hint}", code
     if isinstance(error, TimeoutError):
         return "no answer in time", ExitCode.TIMEOUT
     if error.filename is not None:
@@ -144,6 +148,12 @@ def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]
     # Refused, reset, unreachable, unknown host name: the camera cannot be reached.
     return f"cannot reach the camera: {error.strerror or error}", ExitCode.CONNECTION
 
+
+# What to try instead, after the error's own words.
+_HINTS: tuple[tuple[type[XMCamError], str], ...] = (
+    (EncryptionRequiredError, " (try --encryption auto)"),
+    (EncryptionUnavailableError, " (try --encryption auto, or off)"),
+)
 
 # The first matching class wins: subclasses before their bases.
 _EXIT_CODES: tuple[tuple[type[XMCamError], ExitCode], ...] = (
