@@ -430,3 +430,29 @@ def test_an_encrypted_login_that_does_not_decrypt_to_its_fields_is_refused(
 def test_an_encrypted_login_without_its_blocks_is_refused(key_pair: DeviceKeyPair) -> None:
     with pytest.raises(EncryptedBodyError, match="the login's UserName is not 256 hex"):
         read_encrypted_login(Body({"EncryptType": "MD5"}), key_pair)
+
+
+def test_raw_cbc_takes_whole_blocks_only() -> None:
+    cipher = SessionCipher(bytes(16))
+    for data in (b"", bytes(15), bytes(17)):
+        with pytest.raises(ValueError, match="not whole AES blocks"):
+            cipher.encrypt(data)
+        with pytest.raises(ValueError, match="not whole AES blocks"):
+            cipher.decrypt(data)
+
+
+def test_a_copy_has_the_key_and_contexts_of_its_own() -> None:
+    cipher = SessionCipher(bytes(range(16)), {1006})
+    cipher.seal(b"{ }")  # moves the original's context on
+    twin = cipher.copy()
+    assert twin is not cipher
+    assert twin.clear_ids == cipher.clear_ids
+    assert twin.seal(b'{ "a" : 1 }') == SessionCipher(bytes(range(16))).seal(b'{ "a" : 1 }')
+    assert cipher.open(twin.seal(b'{ "b" : 2 }'), "x") == b'{ "b" : 2 }'
+
+
+def test_a_bad_body_names_its_message_only_when_it_fails() -> None:
+    cipher = SessionCipher(bytes(16))
+    (frame,) = FrameDecoder().feed(encode_frame(1007, b"QUJD\x00"))
+    with pytest.raises(EncryptedBodyError, match=r"^the KEEPALIVE_RSP body holds 3 bytes"):
+        cipher.open_frame(frame)

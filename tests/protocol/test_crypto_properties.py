@@ -266,3 +266,15 @@ def test_a_device_in_an_encrypted_session_only_protocol_errors(
         return list(events)
 
     hostile(receive, data, draw)
+
+
+@given(st.lists(st.binary(max_size=80), min_size=1, max_size=6))
+def test_a_long_lived_context_seals_as_fresh_zero_iv_ones_do(plaintexts: list[bytes]) -> None:
+    """One SessionCipher's contexts go on from message to message; every body must still
+    come out as a new zero-IV context would make it, and open as one would."""
+    chained = SessionCipher(KEY)
+    for plaintext in plaintexts:
+        assert chained.seal(plaintext) == SessionCipher(KEY).seal(plaintext)
+    for plaintext in plaintexts:
+        sealed = SessionCipher(KEY).seal(b"{" + plaintext)
+        assert chained.open(sealed, "x") == (b"{" + plaintext).rstrip(b"\x00")

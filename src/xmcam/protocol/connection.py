@@ -355,10 +355,9 @@ class ClientConnection:
         self._offer: EncryptionOffer | None = None
         self._login_cipher: SessionCipher | None = None
         self._cipher: SessionCipher | None = None
-        self.last_plaintext: bytes | None = None
-        """The last frame sent encrypted, as it was before encryption (header and JSON), for
-        a debug log that shows bodies: run it through `redacted_hex_dump()` like any frame."""
+        # The last frame sealed: its wire bytes, and its header's fields and body in clear.
         self._last_sealed: bytes | None = None
+        self._last_plain: tuple[int, bytes, int, int, int] | None = None
 
     @classmethod
     def for_session(
@@ -371,7 +370,7 @@ class ClientConnection:
         connection = cls(**options)
         connection.session_id = session_id
         connection.state = ClientState.LOGGED_IN
-        connection._cipher = session_cipher
+        connection._cipher = None if session_cipher is None else session_cipher.copy()
         return connection
 
     @property
@@ -474,9 +473,7 @@ class ClientConnection:
             login_type,
         )
         number = self._next_sequence(sequence)
-        self.last_plaintext = encode_frame(
-            MessageId.LOGIN_REQ, plaintext, sequence=number, total_packets=FUNSDK_MARKER
-        )
+        self._last_plain = (MessageId.LOGIN_REQ, plaintext, 0, number, FUNSDK_MARKER)
         wire = encode_frame(
             MessageId.LOGIN_REQ,
             bootstrap_cipher().seal(plaintext),
@@ -490,12 +487,22 @@ class ClientConnection:
         self._last_sealed = wire
         return wire
 
+    @property
+    def last_plaintext(self) -> bytes | None:
+        """The last frame sent encrypted, as it was before encryption (header and JSON), for
+        a debug log that shows bodies: run it through `redacted_hex_dump()` like any frame."""
+        if self._last_plain is None:
+            return None
+        message_id, body, session_id, sequence, marker = self._last_plain
+        return encode_frame(
+            message_id, body, session_id=session_id, sequence=sequence, total_packets=marker
+        )
+
     def plain_view(self, wire: bytes) -> bytes:
         """`wire` as a debug log should show it: the last frame this connection sealed, as it
         was before sealing (`last_plaintext`); any other frame as it is."""
-        if wire is self._last_sealed and self.last_plaintext is not None:
-            return self.last_plaintext
-        return wire
+        plain = self.last_plaintext if wire is self._last_sealed else None
+        return wire if plain is None else plain
 
     def request(
         self,
@@ -527,11 +534,10 @@ class ClientConnection:
         number = self._next_sequence(sequence)
         cipher = self._cipher
         if cipher is not None and message_id not in cipher.clear_ids:
-            self.last_plaintext = encode_frame(
-                message_id, data, session_id=self.session_id, sequence=number
+            self._last_plain = (message_id, data, self.session_id, number, 0)
+            wire = encode_frame(
+                message_id, cipher.seal(data), session_id=self.session_id, sequence=number
             )
-            data = cipher.seal(data)
-            wire = encode_frame(message_id, data, session_id=self.session_id, sequence=number)
             self._last_sealed = wire
         else:
             wire = encode_frame(message_id, data, session_id=self.session_id, sequence=number)

@@ -42,7 +42,7 @@ from typing import Any, Final
 from xmcam.errors import EncryptedBodyError, PayloadError
 from xmcam.protocol.codes import MEDIA_MESSAGE_IDS, MessageId, message_name
 from xmcam.protocol.framing import Frame
-from xmcam.protocol.header import DEFAULT_LIMITS, Limits
+from xmcam.protocol.header import DEFAULT_LIMITS, Header, Limits
 from xmcam.protocol.payload import Body, decode_body
 
 __all__ = [
@@ -184,7 +184,7 @@ class _AesKey:
                 f"{what} does not end in NUL padding once decrypted (another key or cipher)"
             )
         plain = plain.rstrip(b"\x00")
-        if plain.lstrip(b" \t\r\n")[:1] != b"{":
+        if plain[:1] != b"{" and plain.lstrip(b" \t\r\n")[:1] != b"{":
             raise EncryptedBodyError(f"{what} decrypts to garbage, not a JSON object")
         return plain
 
@@ -205,16 +205,50 @@ def bootstrap_cipher() -> _AesKey:
 
 class SessionCipher(_AesKey):
     """The session's cipher after an encrypted login: the CommunicateKey, and the ids that
-    stay in clear (the device's `NotEncryptMsgID`, and binary payloads always)."""
+    stay in clear (the device's `NotEncryptMsgID`, and binary payloads always).
 
-    __slots__ = ("clear_ids",)
+    Every message starts its CBC chain from a zero IV. Making a new OpenSSL context for each
+    one costs more than the AES itself (bench/encrypted_session.py), so one context per
+    direction lives as long as the cipher and goes on from the last ciphertext block it
+    handled; XORing that block into the first plaintext block (before encrypting, or after
+    decrypting) gives exactly what a fresh zero-IV context would. One cipher serves one
+    connection, from one thread at a time: give another connection its own (`copy()`)."""
+
+    __slots__ = ("_decryptor", "_encryptor", "_key", "_last_in", "_last_out", "clear_ids")
 
     def __init__(self, key: bytes, not_encrypted: Iterable[int] = NOT_ENCRYPTED_IDS) -> None:
         super().__init__(key)
+        self._key = key
         self.clear_ids: frozenset[int] = frozenset(not_encrypted) | _ALWAYS_CLEAR
+        self._encryptor = self._cipher.encryptor()
+        self._decryptor = self._cipher.decryptor()
+        self._last_out = 0  # the last ciphertext block each context handled, as a number
+        self._last_in = 0
 
     def __repr__(self) -> str:
         return f"SessionCipher(<key hidden>, {len(self.clear_ids)} ids in clear)"
+
+    def copy(self) -> SessionCipher:
+        """The same key and ids in clear, with contexts of its own (for another connection)."""
+        return SessionCipher(self._key, self.clear_ids)
+
+    def encrypt(self, data: bytes) -> bytes:
+        """Raw CBC with a zero IV over whole blocks."""
+        if not data or len(data) % _BLOCK:
+            raise ValueError(f"{len(data)} bytes are not whole AES blocks")
+        head = int.from_bytes(data[:_BLOCK], "big") ^ self._last_out
+        sealed: bytes = self._encryptor.update(head.to_bytes(_BLOCK, "big") + data[_BLOCK:])
+        self._last_out = int.from_bytes(sealed[-_BLOCK:], "big")
+        return sealed
+
+    def decrypt(self, data: bytes) -> bytes:
+        """Raw CBC with a zero IV over whole blocks."""
+        if not data or len(data) % _BLOCK:
+            raise ValueError(f"{len(data)} bytes are not whole AES blocks")
+        plain: bytes = self._decryptor.update(data)
+        head = int.from_bytes(plain[:_BLOCK], "big") ^ self._last_in
+        self._last_in = int.from_bytes(data[-_BLOCK:], "big")
+        return head.to_bytes(_BLOCK, "big") + plain[_BLOCK:]
 
     def encrypts(self, message_id: int) -> bool:
         """Whether messages with this id are encrypted in this session."""
@@ -223,16 +257,22 @@ class SessionCipher(_AesKey):
     def open_frame(self, frame: Frame) -> Frame:
         """The frame with its body decrypted. Raises EncryptedBodyError, also for a body that
         came in clear although its id is encrypted in this session."""
-        name = _name(frame.header.message_id)
         payload = frame.payload
         if not is_sealed(payload):
+            name = _name(frame.header.message_id)
             raise EncryptedBodyError(f"{name} came in clear inside an encrypted session")
-        return with_payload(frame, self.open(payload, name))
+        try:
+            plain = self.open(payload, "")
+        except EncryptedBodyError as error:  # named only now: the usual frame needs no name
+            message = f"{_name(frame.header.message_id)}{error}"
+            raise EncryptedBodyError(message) from None
+        return with_payload(frame, plain)
 
 
 def with_payload(frame: Frame, payload: bytes) -> Frame:
     """The same frame with another payload (its decrypted body)."""
-    return Frame(frame.header._replace(length=len(payload)), payload, frame.parts)
+    header = frame.header
+    return Frame(Header(header.message_id, len(payload), *header[2:]), payload, frame.parts)
 
 
 def _name(message_id: int) -> str:
