@@ -385,7 +385,8 @@ class ClientConnection:
 
     @property
     def offer(self) -> EncryptionOffer | None:
-        """What the negotiation's answer offered, once it came."""
+        """What the negotiation's answer offered, from when it came until the encrypted
+        login it served was answered."""
         return self._offer
 
     @property
@@ -673,6 +674,8 @@ class ClientConnection:
     def _login_finished(self, frame: Frame, body: Body) -> LoginReply:
         cipher, self._login_cipher = self._login_cipher, None
         encrypted = cipher is not None
+        if encrypted:
+            self._offer = None  # its key served this login; a new login negotiates again
         if body.ret not in SUCCESS_RETS:
             self.state = ClientState.NOT_LOGGED_IN
             self.session_id = 0
