@@ -6,6 +6,7 @@ client, the blocking client, the simulator) move bytes and time in and out of it
 
 from xmcam.protocol.auth import EncryptType, login_body, password_matches, sofia_hash
 from xmcam.protocol.codes import (
+    MEDIA_ANSWERS,
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
     MessageId,
@@ -77,6 +78,7 @@ __all__ = [
     "DEVICE_TIME_FORMAT",
     "DEVICE_VERSION",
     "HEADER_SIZE",
+    "MEDIA_ANSWERS",
     "MEDIA_MESSAGE_IDS",
     "SUCCESS_RETS",
     "AlarmMessage",

@@ -5,7 +5,9 @@ and devices do not reliably echo them (PROTOCOL.md §2.3). So a connection allow
 outstanding request, and a reply is the frame whose message id is the request's id + 1. The
 messages a device sends on its own are the alarm push (1504), the rare forced logout (1004),
 notifications (end of playback 1423, upgrade progress 1524 and acknowledgements 1523) and, on
-media connections, media data; those become their own events and never complete a request.
+media connections, media data; those become their own events and never complete a request,
+with one exception: a Start sent where its media will flow (the single-socket flow) is
+answered by its first media packet when no reply comes first, as cameras send none there.
 Two replies are not JSON: a snapshot (1561) arrives as JPEG packets until EndFlag, or as a
 JSON error; a config or log export (1543, 1545) is a zip. A frame that answers nothing (for
 example a reply that arrives after the caller gave up waiting) is reported as UnexpectedFrame.
@@ -30,6 +32,7 @@ from typing import Any, Final, TypeVar
 from xmcam.errors import ProtocolError, StateError, error_for_ret
 from xmcam.protocol.auth import DEFAULT_LOGIN_TYPE, EncryptType, login_body
 from xmcam.protocol.codes import (
+    MEDIA_ANSWERS,
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
     MessageId,
@@ -246,6 +249,7 @@ _set_reply_request_id: Final = vars(Reply)["request_id"].__set__
 _set_reply_frame: Final = vars(Reply)["frame"].__set__
 _set_reply_body: Final = vars(Reply)["body"].__set__
 
+_NO_MEDIA_ANSWER: Final[frozenset[int]] = frozenset()
 # Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
 _NOTIFICATION_IDS: Final = frozenset(
     {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
@@ -293,6 +297,9 @@ class ClientConnection:
         # JPEG): its later parts are data whatever byte they start with, since a JPEG part
         # starts with `{` about once in 256.
         self._binary_answer = False
+        # The media message ids that answer the outstanding request as well as its reply does
+        # (`request(..., answered_by_media=True)`); empty for every other request.
+        self._media_answers: frozenset[int] = _NO_MEDIA_ANSWER
         self._session_id_key: tuple[int, SessionIdStyle] | None = None
         self._session_id_text_cached = ""
 
@@ -337,6 +344,7 @@ class ClientConnection:
             MessageId.LOGIN_REQ, data, session_id=0, sequence=self._next_sequence(sequence)
         )
         self._pending = MessageId.LOGIN_REQ
+        self._media_answers = _NO_MEDIA_ANSWER
         self.state = ClientState.LOGGING_IN
         return wire
 
@@ -350,12 +358,23 @@ class ClientConnection:
         session_id_style: SessionIdStyle | None = None,
         add_session_id: bool = True,
         before_login: bool = False,
+        answered_by_media: bool = False,
     ) -> bytes:
         """A request to send. The body gets this session's SessionID unless it has one or
         `add_session_id` is false. With `expect_reply`, the request becomes the outstanding
         one; without, it is fire-and-forget (unguard, talk start: many devices never answer).
         `before_login` allows the few requests made before logging in (the 1010 capability
         probe, FunSDK's 1413 negotiation).
+
+        With `answered_by_media`, the first packet of the media the request starts
+        (`MEDIA_ANSWERS`: 1412 for a Start 1410, 1422 or 1426 for 1420) answers it as its
+        reply would: it comes out as a MediaPacket and the request is no longer outstanding.
+        That is a Start or DownloadStart on the connection that holds its claim, which
+        cameras never answer in JSON. A reply that comes before the media still answers it
+        (with a failure Ret: the device refused). A reply that comes after the media answers
+        nothing: an UnexpectedFrame, unless a request with the same reply id (the Stop) is
+        outstanding by then, which takes it as its own reply (DVRIP cannot tell them apart;
+        either way the connection stays in step, since the device answers nothing twice).
         """
         if self._pending is not None or self.state is not ClientState.LOGGED_IN:
             self._check_can_send(
@@ -363,6 +382,8 @@ class ClientConnection:
             )
         if expect_reply and _reply_id_or_none(message_id) is None:
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
+        if answered_by_media and (not expect_reply or message_id not in MEDIA_ANSWERS):
+            raise ValueError(f"{message_name(message_id)} cannot be answered by media")
         content = dict(body or {})
         if add_session_id and "SessionID" not in content:
             content["SessionID"] = self._session_id_text(session_id_style or self._style)
@@ -375,6 +396,9 @@ class ClientConnection:
         if expect_reply:
             self._pending = message_id
             self._binary_answer = False
+            self._media_answers = (
+                MEDIA_ANSWERS[message_id] if answered_by_media else _NO_MEDIA_ANSWER
+            )
         return wire
 
     def _session_id_text(self, style: SessionIdStyle) -> str:
@@ -442,6 +466,10 @@ class ClientConnection:
         message_id = frame.header.message_id
         # A request is only made outstanding when it has a reply id, which is its id + 1.
         if pending is None or message_id != pending + 1:
+            if pending is not None and message_id in self._media_answers:
+                # The media a Start began: the device's answer, where it sends no reply.
+                self._pending = None
+                return MediaPacket(frame)
             return self._unasked(frame)
         if message_id in MEDIA_MESSAGE_IDS and (
             self._binary_answer or not _looks_like_json(frame.payload)
