@@ -382,8 +382,11 @@ class ClientConnection:
             )
         if expect_reply and _reply_id_or_none(message_id) is None:
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
-        if answered_by_media and (not expect_reply or message_id not in MEDIA_ANSWERS):
-            raise ValueError(f"{message_name(message_id)} cannot be answered by media")
+        media_answers = _NO_MEDIA_ANSWER
+        if answered_by_media:
+            media_answers = MEDIA_ANSWERS.get(message_id, _NO_MEDIA_ANSWER)
+            if not (expect_reply and media_answers):
+                raise ValueError(f"{message_name(message_id)} cannot be answered by media")
         content = dict(body or {})
         if add_session_id and "SessionID" not in content:
             content["SessionID"] = self._session_id_text(session_id_style or self._style)
@@ -396,9 +399,7 @@ class ClientConnection:
         if expect_reply:
             self._pending = message_id
             self._binary_answer = False
-            self._media_answers = (
-                MEDIA_ANSWERS[message_id] if answered_by_media else _NO_MEDIA_ANSWER
-            )
+            self._media_answers = media_answers
         return wire
 
     def _session_id_text(self, style: SessionIdStyle) -> str:
