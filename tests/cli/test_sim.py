@@ -4,11 +4,13 @@ seed's login, and stops cleanly on SIGTERM and Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,16 @@ def _stop(child: subprocess.Popen[str], signal_number: int) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
-def test_listens_serves_the_seed_login_and_stops_cleanly(signal_number: int) -> None:
-    child, host, port = _start()
+def test_listens_serves_the_seed_login_and_stops_cleanly(
+    signal_number: int, tmp_path: Path
+) -> None:
+    # The seed's camera numbered its sessions from 1; the simulator's own ids are random
+    # unless the profile asks for `"session_ids": "sequential"`.
+    seed = json.loads(resources.files("xmcam.sim").joinpath("profiles/ipc-seed.json").read_text())
+    seed["quirks"]["session_ids"] = "sequential"
+    profile = tmp_path / "seed.json"
+    profile.write_text(json.dumps(seed), "utf-8")
+    child, host, port = _start("--profile", str(profile))
     try:
         assert host == "127.0.0.1"
         with socket.create_connection((host, port), timeout=5) as sock:

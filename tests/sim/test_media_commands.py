@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.sim.helpers import Wire, logged_in, make_device
+from tests.sim.helpers import Wire, logged_in, make_device, sequential
 from xmcam.protocol import ClientConnection, MessageId, encode_frame
 from xmcam.sim.media_commands import MEDIA_REQUEST_IDS
 from xmcam.sim.media_sessions import StartStream, StopStream
@@ -131,7 +131,7 @@ media_names = st.sampled_from(["OPMonitor", "OPSNAP", "OPFileQuery", "OPPlayBack
 def test_any_body_to_any_media_request_never_raises(
     message_id: int, name: str, value: object, on_second_connection: bool
 ) -> None:
-    control = logged_in()
+    control = logged_in(make_device(sequential()))  # session 1, as the frames below say
     wire = second_connection(control) if on_second_connection else control
     body = json.dumps({"Name": name, name or "x": value, "SessionID": "0x00000001"})
     frame = encode_frame(message_id, body.encode(), session_id=1)

@@ -15,6 +15,7 @@ effects for the shell (close, reboot) go on to `CameraConnection.effects`.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -65,6 +66,9 @@ log = logging.getLogger("xmcam.sim")
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
+# Session ids a random one never takes: 0 is "no session", 99999 the id FunSDK clients put
+# in their negotiation before login (PROTOCOL.md §2.3, §6.3).
+_RESERVED_SESSION_IDS: Final = frozenset({0, 99999})
 
 
 @dataclass
@@ -76,7 +80,7 @@ class _LoginFailures:
 class CameraConnection:
     """One client connection to the simulated device."""
 
-    def __init__(self, device: SimulatedDevice, number: int) -> None:
+    def __init__(self, device: SimulatedDevice, number: int, peer_host: str = "127.0.0.1") -> None:
         self.device = device
         self.number = number
         self.protocol = DeviceConnection(limits=DEVICE_LIMITS, terminator=device.quirks.terminator)
@@ -85,7 +89,9 @@ class CameraConnection:
         self.effects: list[Effect] = []  # for the shell: CLOSE and REBOOT
         self.frames_received = 0
         self.omit_terminator = False
-        self.peer_host = "127.0.0.1"  # the client's address, for the log (set by the shell)
+        # The client's address: for the log, and a media claim is honoured only from the
+        # address its session logged in from.
+        self.peer_host = peer_host
         self.login_type = ""
 
     @property
@@ -133,7 +139,19 @@ class CameraConnection:
         if request.message_id in CLAIM_IDS:  # a media connection names a live session
             session = request.frame.session_id
             context = self._context(session)
-            live = self.device.session_is_live(session, besides=self)
+            owner = self.device.session_owner(session, besides=self)
+            # Only from the address the session logged in from: anyone else who learnt or
+            # guessed the id must not have its media.
+            live = owner is not None and owner.peer_host == self.peer_host
+            if owner is not None and not live:
+                log.warning(
+                    "connection %d: claim for session %#x from %s refused: the session "
+                    "logged in from %s",
+                    self.number,
+                    session,
+                    self.peer_host,
+                    owner.peer_host,
+                )
             replies = self._media_replies(
                 request, claim_for_session(context, request, live=live), session
             )
@@ -238,6 +256,7 @@ class SimulatedDevice:
         state_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
+        random_bits: Callable[[int], int] = secrets.randbits,
     ) -> None:
         self.profile = profile
         self.quirks = profile.quirks
@@ -251,6 +270,7 @@ class SimulatedDevice:
         self._failures: OrderedDict[str, _LoginFailures] = OrderedDict()
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
+        self._random_bits = random_bits  # the source of random session ids
         self.media = MediaSessions(profile, self.state)
         self.device_log = DeviceLog(self.state.device_time)
         self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
@@ -265,20 +285,25 @@ class SimulatedDevice:
         value = common.get("TCPMaxConn") if isinstance(common, dict) else None
         return value if isinstance(value, int) and value > 0 else 10
 
-    def open_connection(self) -> CameraConnection | None:
-        """A new connection, or None when TCPMaxConn connections are open already."""
+    def open_connection(self, peer_host: str = "127.0.0.1") -> CameraConnection | None:
+        """A new connection from `peer_host`, or None when TCPMaxConn connections are open
+        already."""
         if len(self.connections) >= self.max_connections:
             return None
         self._next_connection += 1
-        connection = CameraConnection(self, self._next_connection)
+        connection = CameraConnection(self, self._next_connection, peer_host)
         self.connections[connection.number] = connection
         return connection
 
-    def session_is_live(self, session: int, *, besides: CameraConnection) -> bool:
-        """Whether a connection other than `besides` holds this session."""
-        return any(
-            other is not besides and other.session_id == session
-            for other in self.connections.values()
+    def session_owner(self, session: int, *, besides: CameraConnection) -> CameraConnection | None:
+        """The connection other than `besides` that holds this session, if any."""
+        return next(
+            (
+                other
+                for other in self.connections.values()
+                if other is not besides and other.session_id == session
+            ),
+            None,
         )
 
     @property
@@ -294,8 +319,11 @@ class SimulatedDevice:
         session_limit = self.quirks.session_expiry_intervals * self.profile.alive_interval
         late: list[CameraConnection] = []
         for connection in self.connections.values():
-            if self.media.holds(connection.number):
-                continue  # a stream's connection lives as long as the session it serves
+            if connection.session_id is None:
+                if self.media.streams_on(connection.number):
+                    continue  # a stream's connection lives as long as the session it serves
+            elif self.media.holds(connection.number):
+                continue  # so does a control connection that claimed a stream itself
             limit = (
                 session_limit
                 if connection.session_id is not None
@@ -362,8 +390,7 @@ class SimulatedDevice:
     def _accept(self, connection: CameraConnection, request: LoginRequest) -> bytes:
         session_id = connection.session_id
         if session_id is None:  # a second login on a connection keeps its session ([MAD] R01)
-            session_id = self._next_session
-            self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
+            session_id = self._new_session_id()
         fields = dict(self.profile.login_reply)
         fields["Ret"] = Ret.OK
         log.info(
@@ -376,6 +403,18 @@ class SimulatedDevice:
         return connection.protocol.accept_login(
             request, session_id, fields, session_id_style=self.quirks.session_id_style
         )
+
+    def _new_session_id(self) -> int:
+        """The next session's id: random (`Quirks.session_ids`), or counting up."""
+        live = {connection.session_id for connection in self.connections.values()}
+        if self.quirks.session_ids == "sequential":
+            session_id = self._next_session
+            self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
+            return session_id
+        while True:
+            session_id = self._random_bits(32)
+            if session_id not in _RESERVED_SESSION_IDS and session_id not in live:
+                return session_id
 
     def _refuse(self, connection: CameraConnection, request: LoginRequest, ret: int) -> bytes:
         return connection.protocol.reject_login(

@@ -69,6 +69,12 @@ class Quirks:
     # Top-level reply keys spelled the firmware's way, e.g. {"SessionID": " SessionID "}. (The
     # login reply's `"DeviceType "` is written as such in the profile's login_reply.)
     key_spellings: dict[str, str] = field(default_factory=dict)
+    # "random": every session gets an unpredictable 32-bit id (never 0 or 99999, FunSDK's
+    # negotiation id), so that no one can name another's session in a media claim.
+    # "sequential": ids count up from first_session_id, as the seed's camera and most
+    # firmware do (a replay of the seed needs session 1); a guessed id then takes over
+    # another's stream from the same address.
+    session_ids: str = "random"
     first_session_id: int = 1
     terminator: bytes = b"\n\x00"
     # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
@@ -458,6 +464,15 @@ def _reply_names(value: object) -> dict[int, str | None]:
     return names
 
 
+SESSION_ID_KINDS: Final = ("random", "sequential")
+
+
+def _session_ids(value: object) -> str:
+    if value not in SESSION_ID_KINDS:
+        raise ValueError(f"quirks.session_ids must be one of {', '.join(SESSION_ID_KINDS)}")
+    return str(value)
+
+
 def _work_state_masks(value: object) -> str:
     if value not in ("int", "hex"):
         raise ValueError("quirks.work_state_masks must be 'int' or 'hex'")
@@ -474,4 +489,5 @@ _SPECIAL_QUIRKS: Final[dict[str, Callable[[Any], Any]]] = {
     "download_end": _download_end,
     "reply_names": _reply_names,
     "work_state_masks": _work_state_masks,
+    "session_ids": _session_ids,
 }

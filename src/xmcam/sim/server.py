@@ -89,14 +89,13 @@ class _Link(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.camera = self._simulator.device.open_connection()
+        host = str(peer[0]) if isinstance(peer, tuple) else self.peer
+        self.camera = self._simulator.device.open_connection(host)
         if self.camera is None:
             log.warning("refused %s: TCPMaxConn connections are open already", self.peer)
             transport.abort()
             return
         self._simulator.links[self.camera.number] = self
-        if isinstance(peer, tuple):
-            self.camera.peer_host = str(peer[0])
         log.debug("connection %d from %s", self.camera.number, self.peer)
 
     def data_received(self, data: bytes) -> None:

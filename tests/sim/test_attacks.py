@@ -1,0 +1,128 @@
+"""The attacks of issue 12 on the simulator, each made as the attacker made it (a socket
+doing what it did), asserting what must hold afterwards. "Another host" is another loopback
+address (127.0.0.2, ...): the simulator sees it as a different client address."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any, Final
+
+from tests.sim.helpers import ManualClock, logged_in
+from tests.sim.media_client import DvripSocket, claim, frames_of, monitor
+from xmcam.protocol import ClientConnection, MessageId
+from xmcam.sim import Faults, SimulatedDevice, Simulator, load_profile
+
+ATTACKER: Final = "127.0.0.2"  # another host on the same network, as the simulator sees it
+
+
+async def everything_until_closed(connection: DvripSocket, timeout: float = 5.0) -> bytes:
+    """All the bytes a connection gets until the simulator closes it."""
+    received = bytearray()
+    async with asyncio.timeout(timeout):
+        while data := await connection.reader.read(65536):
+            received += data
+    return bytes(received)
+
+
+def playback(action: str, name: str) -> dict[str, Any]:
+    operation = {"Action": action, "Parameter": {"FileName": name, "PlayMode": "ByName"}}
+    return {"Name": "OPPlayBack", "OPPlayBack": operation}
+
+
+async def a_recording(control: DvripSocket) -> str:
+    query = {
+        "BeginTime": "2000-00-00 00:00:00",
+        "EndTime": "9999-12-31 23:59:59",
+        "Channel": 0,
+        "Event": "*",
+        "Type": "h264",
+    }
+    reply = await control.call(
+        MessageId.FILESEARCH_REQ, {"Name": "OPFileQuery", "OPFileQuery": query}
+    )
+    assert reply.ret == 100
+    name = reply.body.data["OPFileQuery"][0]["FileName"]
+    assert isinstance(name, str)
+    return name
+
+
+# ---------------------------------------------------------------------- 1. media take-over
+
+
+def test_session_ids_are_random_32_bit_values_never_0_99999_or_a_live_one() -> None:
+    drawn = iter([0, 99999, 0xDEADBEEF, 0xDEADBEEF, 7])
+    device = SimulatedDevice(
+        load_profile(), clock=ManualClock(), random_bits=lambda bits: next(drawn)
+    )
+    assert logged_in(device).client.session_id == 0xDEADBEEF
+    assert logged_in(device).client.session_id == 7  # 0xDEADBEEF is live: drawn again
+    # The real source: no two alike, no counting up, anywhere in 32 bits.
+    device = SimulatedDevice(load_profile(), clock=ManualClock())
+    ids = []
+    for _ in range(64):
+        wire = logged_in(device)
+        ids.append(wire.client.session_id or 0)
+        wire.camera.close()  # TCPMaxConn is 10
+    assert len(set(ids)) == 64
+    assert not any(b == a + 1 for a, b in itertools.pairwise(ids))
+    assert all(0 < value <= 0xFFFFFFFF and value != 99999 for value in ids)
+    assert max(ids) >= 1 << 24  # 64 draws all under 2**24: one chance in 2**512
+
+
+async def test_a_live_claim_from_another_address_is_refused_and_the_owner_gets_its_stream() -> None:
+    async with Simulator(faults=Faults(media_pace=0)) as sim:
+        control = await DvripSocket.logged_in(sim)
+        # The attacker names the live session in a claim, from another host, never logged in.
+        thief = await control.media_for(sim, source=ATTACKER)
+        refused = await thief.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim"))
+        assert refused.ret == 103
+        assert await everything_until_closed(thief) == b""
+        media, reply = await claim(sim, control)
+        assert reply.ret == 100
+        assert (await control.call(MessageId.MONITOR_REQ, monitor("Start"))).ret == 100
+        frames, _ = await frames_of(media, 25)
+        assert len(frames) >= 25
+        for connection in (thief, media, control):
+            await connection.close()
+
+
+async def test_the_owners_start_takes_its_own_claim_never_an_older_one() -> None:
+    # An attacker on the owner's own address (the same host, or behind the same NAT) claims
+    # first; the owner claims, then starts. The stream goes to the owner's claim; the
+    # attacker's claim socket, never used, is closed at the pre-login timeout.
+    profile = load_profile().with_alive_interval(1).with_quirks(unauthenticated_timeout=0.5)
+    async with Simulator(profile, faults=Faults(media_pace=0)) as sim:
+        control = await DvripSocket.logged_in(sim)
+        thief = await DvripSocket.open(
+            sim, ClientConnection.for_session(control.protocol.session_id)
+        )
+        assert (await thief.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim"))).ret == 100
+        media, reply = await claim(sim, control)
+        assert reply.ret == 100
+        assert (await control.call(MessageId.MONITOR_REQ, monitor("Start"))).ret == 100
+        frames, _ = await frames_of(media, 25)
+        assert len(frames) >= 25
+        assert await everything_until_closed(thief) == b""  # not one media byte
+        await media.packet()  # the owner's stream goes on
+        for connection in (thief, media, control):
+            await connection.close()
+
+
+async def test_a_download_claim_from_another_address_is_refused() -> None:
+    async with Simulator() as sim:
+        control = await DvripSocket.logged_in(sim)
+        name = await a_recording(control)
+        thief = await control.media_for(sim, source=ATTACKER)
+        refused = await thief.call(MessageId.PLAY_CLAIM_REQ, playback("Claim", name))
+        assert refused.ret == 103
+        assert await everything_until_closed(thief) == b""
+        data = await control.media_for(sim)
+        assert (await data.call(MessageId.PLAY_CLAIM_REQ, playback("Claim", name))).ret == 100
+        start = await control.call(MessageId.PLAY_REQ, playback("DownloadStart", name))
+        assert start.ret == 100
+        packet = await data.packet()
+        assert packet.frame.message_id == MessageId.DOWNLOAD_DATA
+        assert packet.frame.payload
+        for connection in (thief, data, control):
+            await connection.close()
