@@ -8,9 +8,11 @@ import asyncio
 import itertools
 from typing import Any, Final
 
+import pytest
+
 from tests.sim.helpers import ManualClock, logged_in
 from tests.sim.media_client import DvripSocket, claim, frames_of, monitor
-from xmcam.protocol import ClientConnection, MessageId
+from xmcam.protocol import DEVICE_LIMITS, HEADER_SIZE, ClientConnection, MessageId
 from xmcam.sim import Faults, SimulatedDevice, Simulator, load_profile
 
 ATTACKER: Final = "127.0.0.2"  # another host on the same network, as the simulator sees it
@@ -125,4 +127,79 @@ async def test_a_download_claim_from_another_address_is_refused() -> None:
         assert packet.frame.message_id == MessageId.DOWNLOAD_DATA
         assert packet.frame.payload
         for connection in (thief, data, control):
+            await connection.close()
+
+
+# ---------------------------------------------------------------------- 2. the pre-login timeout
+
+
+def keepalive_for(session: int) -> bytes:
+    """A KeepAlive naming a session, as an attacker sends it before (instead of) logging in:
+    ignored, and it must not buy time."""
+    return ClientConnection.for_session(session).request(
+        MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False
+    )
+
+
+async def test_frames_before_login_do_not_extend_the_pre_login_deadline() -> None:
+    timeout = 1.0
+    profile = load_profile().with_alive_interval(1).with_quirks(unauthenticated_timeout=timeout)
+    async with Simulator(profile) as sim:
+        loop = asyncio.get_running_loop()
+        opened = loop.time()
+        holders = [await DvripSocket.open(sim, source=ATTACKER) for _ in range(9)]
+
+        async def keep_sending(holder: DvripSocket) -> None:
+            while not holder.writer.is_closing():
+                holder.send(keepalive_for(1))
+                await asyncio.sleep(0.1)
+
+        senders = [asyncio.ensure_future(keep_sending(holder)) for holder in holders]
+        for holder in holders:
+            assert await everything_until_closed(holder) == b""
+        # Closed at the deadline counted from accept (checked every AliveInterval / 4).
+        assert loop.time() - opened < timeout + 0.5
+        for sender in senders:
+            sender.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        for holder in holders:
+            await holder.close()
+
+
+async def test_sockets_that_never_log_in_cannot_keep_a_client_out() -> None:
+    # The attacker holds every TCPMaxConn slot with sockets that never log in, and opens a
+    # new one for every one it loses: fresh logins from elsewhere all get in.
+    async with Simulator() as sim:
+        holders = [await DvripSocket.open(sim, source=ATTACKER) for _ in range(10)]
+        await asyncio.sleep(0.05)
+        assert sim.connection_count == 10
+        for _ in range(35):
+            control = await DvripSocket.logged_in(sim)
+            assert (await control.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})).ok
+            await control.close()
+            holders.append(await DvripSocket.open(sim, source=ATTACKER))  # and back again
+        assert sim.connection_count <= 10
+        for holder in holders:
+            await holder.close()
+
+
+async def test_a_megabyte_before_login_is_refused_at_its_header(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with Simulator() as sim:
+        control = await DvripSocket.logged_in(sim)
+        big = ClientConnection.for_session(0).request(
+            MessageId.CONFIG_SET_REQ, {"Name": "General.General", "X": "x" * 1_000_000}
+        )
+        attacker = await DvripSocket.open(sim, source=ATTACKER)
+        assert len(big) < DEVICE_LIMITS.max_packet_payload  # what a logged-in client may send
+        attacker.send(big[:HEADER_SIZE])  # the header announces a megabyte: that is enough
+        assert await everything_until_closed(attacker) == b""
+        assert "over the limit" in caplog.text
+        # A small body before login is read (and ignored) as before.
+        quiet = await DvripSocket.open(sim, source=ATTACKER)
+        quiet.send(keepalive_for(control.protocol.session_id or 0))
+        assert (await control.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})).ok
+        assert sim.connection_count == 2
+        for connection in (attacker, quiet, control):
             await connection.close()

@@ -160,13 +160,29 @@ def test_connections_that_never_log_in_expire_after_thirty_seconds() -> None:
 
 def test_tcp_max_conn_is_enforced() -> None:
     device = make_device()
-    connections = [device.open_connection() for _ in range(10)]
-    assert all(connection is not None for connection in connections)
-    assert device.open_connection() is None
-    closing = connections[0]
-    assert closing is not None
-    closing.close()
+    wires = [logged_in(device) for _ in range(10)]
+    assert device.open_connection() is None  # ten sessions: no room
+    wires[0].camera.close()
     assert device.open_connection() is not None
+    assert device.take_dropped() == []
+
+
+def test_a_new_connection_takes_the_place_of_one_that_has_not_logged_in() -> None:
+    # Changed with issue 12 (connection slots held by sockets that never log in): when
+    # TCPMaxConn are open, the oldest connection not logged in, from the address holding
+    # the most of them, makes room.
+    device = make_device()
+    sessions = [logged_in(device) for _ in range(6)]
+    waiting = [
+        device.open_connection(host) for host in ["10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.1"]
+    ]
+    newcomer = device.open_connection("10.0.0.3")
+    assert newcomer is not None
+    assert device.take_dropped() == [waiting[0]]  # 10.0.0.1 and .2 hold two each: the older
+    assert device.take_dropped() == []
+    assert device.open_connection("10.0.0.3") is not None
+    assert device.take_dropped() == [waiting[1]]  # .2 holds two now, .1 and .3 one
+    assert all(wire.camera.number in device.connections for wire in sessions)
 
 
 def test_alarms_reach_guarded_sessions_only() -> None:

@@ -86,6 +86,9 @@ class CameraConnection:
         self.protocol = DeviceConnection(limits=DEVICE_LIMITS, terminator=device.quirks.terminator)
         self.guarded = False
         self.last_activity = device.clock()
+        # When the pre-login clock started: at accept (or at a logout). Nothing the client
+        # sends before it logs in moves it.
+        self.unauthenticated_since = self.last_activity
         self.effects: list[Effect] = []  # for the shell: CLOSE and REBOOT
         self.frames_received = 0
         self.omit_terminator = False
@@ -267,6 +270,7 @@ class SimulatedDevice:
         self.login_attempts = 0
         self.alarms = ActiveAlarms()
         self._pushes: list[tuple[CameraConnection, bytes]] = []
+        self._dropped: list[CameraConnection] = []
         self._failures: OrderedDict[str, _LoginFailures] = OrderedDict()
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
@@ -287,13 +291,51 @@ class SimulatedDevice:
 
     def open_connection(self, peer_host: str = "127.0.0.1") -> CameraConnection | None:
         """A new connection from `peer_host`, or None when TCPMaxConn connections are open
-        already."""
+        already and every one of them has logged in (or streams).
+
+        When they are all taken, a connection that has not logged in makes room: the oldest
+        from the address holding the most such connections (collect it with
+        `take_dropped()` and close it). Sockets that never log in then cannot keep a client
+        that does out, however many they are and however often they come back."""
         if len(self.connections) >= self.max_connections:
-            return None
+            victim = self._droppable()
+            if victim is None:
+                return None
+            log.warning(
+                "connection %d from %s dropped to make room for one from %s: TCPMaxConn "
+                "connections are open and it has not logged in",
+                victim.number,
+                victim.peer_host,
+                peer_host,
+            )
+            victim.close()
+            self._dropped.append(victim)
         self._next_connection += 1
         connection = CameraConnection(self, self._next_connection, peer_host)
         self.connections[connection.number] = connection
         return connection
+
+    def _droppable(self) -> CameraConnection | None:
+        waiting = [
+            connection
+            for connection in self.connections.values()
+            if connection.session_id is None and not self.media.streams_on(connection.number)
+        ]
+        if not waiting:
+            return None
+        per_address: dict[str, int] = {}
+        for connection in waiting:
+            per_address[connection.peer_host] = per_address.get(connection.peer_host, 0) + 1
+        # The busiest address first, its oldest connection first (numbers count up).
+        return min(
+            waiting, key=lambda connection: (-per_address[connection.peer_host], connection.number)
+        )
+
+    def take_dropped(self) -> list[CameraConnection]:
+        """Connections dropped to make room for new ones since the last call: the shell
+        closes their sockets."""
+        dropped, self._dropped = self._dropped, []
+        return dropped
 
     def session_owner(self, session: int, *, besides: CameraConnection) -> CameraConnection | None:
         """The connection other than `besides` that holds this session, if any."""
@@ -322,14 +364,13 @@ class SimulatedDevice:
             if connection.session_id is None:
                 if self.media.streams_on(connection.number):
                     continue  # a stream's connection lives as long as the session it serves
+                # From accept: frames before login (ignored keepalives, claims) buy no time.
+                since, limit = connection.unauthenticated_since, self.quirks.unauthenticated_timeout
             elif self.media.holds(connection.number):
                 continue  # so does a control connection that claimed a stream itself
-            limit = (
-                session_limit
-                if connection.session_id is not None
-                else self.quirks.unauthenticated_timeout
-            )
-            if now - connection.last_activity > limit:
+            else:
+                since, limit = connection.last_activity, session_limit
+            if now - since > limit:
                 late.append(connection)
         return late
 
@@ -339,6 +380,8 @@ class SimulatedDevice:
             record_login(
                 self.device_log, "LogOut", user, connection.login_type, connection.peer_host
             )
+        if connection.session_id is not None:
+            connection.unauthenticated_since = self.clock()  # the pre-login clock starts again
         self.media.session_ended(connection.number, connection.session_id)
         connection.protocol.logout()
         connection.guarded = False

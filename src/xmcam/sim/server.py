@@ -96,6 +96,10 @@ class _Link(asyncio.Protocol):
             transport.abort()
             return
         self._simulator.links[self.camera.number] = self
+        for dropped in self._simulator.device.take_dropped():
+            link = self._simulator.links.pop(dropped.number, None)
+            if link is not None:
+                link.abort()
         log.debug("connection %d from %s", self.camera.number, self.peer)
 
     def data_received(self, data: bytes) -> None:
