@@ -118,6 +118,24 @@ def test_a_password_in_the_command_line_is_warned_about_and_the_environment_hide
     assert "warning" not in err
 
 
+def test_a_password_disables_the_hidden_default_account() -> None:
+    def default_logs_in(port: int) -> bool:
+        try:
+            with Camera("127.0.0.1", port, user="default", password="tluafed", timeout=5):
+                return True
+        except AuthenticationError:
+            return False
+
+    for options, expected in (((), False), (("--hidden-accounts",), True)):
+        child, _, port = _start(*options, environment={"XMCAM_SIM_PASSWORD": "hunter2"})
+        try:
+            assert default_logs_in(port) is expected, options
+            assert _logs_in(port, "hunter2")
+        finally:
+            code, _ = _stop(child, signal.SIGTERM)
+        assert code == 0
+
+
 def test_fault_options_are_announced() -> None:
     child, _, _ = _start("--reply-delay", "0.5", "--silent-ids", "1020,0x5dc", "--coalesce")
     code, err = _stop(child, signal.SIGTERM)

@@ -5,6 +5,7 @@ address (127.0.0.2, ...): the simulator sees it as a different client address.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from typing import Any, Final
 
@@ -203,3 +204,57 @@ async def test_a_megabyte_before_login_is_refused_at_its_header(
         assert sim.connection_count == 2
         for connection in (attacker, quiet, control):
             await connection.close()
+
+
+# ---------------------------------------------------------------------- 3. the hidden account
+
+
+async def login_as(sim: Simulator, user: str, password: str) -> tuple[DvripSocket, int | None]:
+    """A connection that tried to log in, and the login's Ret."""
+    connection = await DvripSocket.open(sim, source=ATTACKER)
+    connection.send(connection.protocol.login(user, password))
+    return connection, (await connection.reply()).ret
+
+
+async def test_the_hidden_default_account_is_disabled_by_a_password() -> None:
+    async with Simulator(password="s3cret") as sim:
+        # The firmware's hidden account with its well-known password (CVE-2018-17919).
+        attacker, ret = await login_as(sim, "default", "tluafed")
+        assert ret == 205  # as an unknown user: the account is not there to log in to
+        assert sim.session_count == 0
+        owner, ret = await login_as(sim, "admin", "s3cret")
+        assert ret == 100
+        for connection in (attacker, owner):
+            await connection.close()
+
+
+async def test_hidden_accounts_can_be_kept_or_disabled_as_asked() -> None:
+    async with Simulator(password="s3cret", hidden_accounts=True) as sim:
+        connection, ret = await login_as(sim, "default", "tluafed")
+        assert ret == 100
+        await connection.close()
+    async with Simulator(hidden_accounts=False) as sim:  # no password given, disabled all the same
+        connection, ret = await login_as(sim, "default", "tluafed")
+        assert ret == 205
+        await connection.close()
+    kept = dataclasses.replace(load_profile(), keep_hidden_accounts=True)
+    async with Simulator(kept, password="s3cret") as sim:  # the profile keeps them
+        connection, ret = await login_as(sim, "default", "tluafed")
+        assert ret == 100
+        await connection.close()
+
+
+async def test_an_account_without_config_rights_reads_no_config() -> None:
+    # Without a password (the seed's camera as it ships) `default` logs in: it may watch,
+    # not read the config, AlarmServer's password least of all.
+    async with Simulator() as sim:
+        connection, ret = await login_as(sim, "default", "tluafed")
+        assert ret == 100
+        for name in ["NetWork.AlarmServer", "NetWork", "General.General", "Camera.Param.[0]"]:
+            reply = await connection.call(MessageId.CONFIG_GET_REQ, {"Name": name})
+            assert (reply.ret, name in reply.body.data) == (107, False), name
+            reply = await connection.call(MessageId.DEFAULT_CONFIG_GET_REQ, {"Name": name})
+            assert (reply.ret, name in reply.body.data) == (107, False), name
+        info = await connection.call(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
+        assert info.ret == 100  # SysInfo it has
+        await connection.close()

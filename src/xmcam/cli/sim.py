@@ -100,6 +100,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             discovery_port=args.discovery_port,
             alarm_center=args.alarm_center,
             serial=args.serial,
+            hidden_accounts=args.hidden_accounts,
         )
     except (ProfileError, StateFileError, MediaError) as error:
         print(f"xmcam: {error}", file=sys.stderr)
@@ -186,6 +187,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         dest="sim_password",
         help=f"its password (default: env {PASSWORD_ENVIRONMENT}, else empty as in the seed; "
         'prefer the environment, which "ps" does not show)',
+    )
+    parser.add_argument(
+        "--hidden-accounts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let the profile's hidden accounts (the firmware's 'default', CVE-2018-17919) "
+        "log in: yes unless a password is given (default), or as told",
     )
     parser.add_argument("--channels", type=int, help="number of video channels")
     parser.add_argument(

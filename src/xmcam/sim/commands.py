@@ -171,6 +171,46 @@ def _abilities(context: RequestContext, request: Request, body: Body) -> Reply:
 # ---------------------------------------------------------------------- configuration
 
 
+# The authority a config name needs, read or written, by its area: the vendor's authority
+# names ([DOC] 5.13.1), each config area under the one it names (the rest: GeneralConfig).
+# "Uart.PTZ" comes before "Uart": the first that matches wins.
+_CONFIG_AREAS: Final = (
+    ("NetWork", "NetConfig"),
+    ("Alarm", "AlarmConfig"),
+    ("Detect", "AlarmConfig"),
+    ("Record", "RecordConfig"),
+    ("Storage", "RecordConfig"),
+    ("Simplify", "EncodeConfig"),
+    ("AVEnc", "EncodeConfig"),
+    ("Camera", "VideoConfig"),
+    ("fVideo", "VideoConfig"),
+    ("Uart.PTZ", "PtzConfig"),
+    ("Uart", "CommConfig"),
+)
+_GENERAL_CONFIG: Final = "GeneralConfig"
+
+
+def _area_authority(name: str) -> str:
+    for area, authority in _CONFIG_AREAS:
+        if name == area or name.startswith(area + "."):
+            return authority
+    return _GENERAL_CONFIG
+
+
+def _config_authorities(context: RequestContext, name: str) -> set[str]:
+    """The authorities reading or writing `name` needs: its area's, and for a group (a
+    root such as `Uart`) those of every name under it."""
+    prefix = name + "."
+    under = [full for full in context.state.config if full.startswith(prefix)]
+    return {_area_authority(full) for full in [name, *under]}
+
+
+def _may_touch_config(context: RequestContext, name: str) -> bool:
+    """Whether the session's account may read or write `name`. Checked before the name is
+    looked up: an account without the right learns nothing, not even whether it exists."""
+    return all(_allowed(context, right) for right in _config_authorities(context, name))
+
+
 def _config_get(context: RequestContext, request: Request, body: Body) -> Reply:
     return _read_config(context, body, context.state.get_config)
 
@@ -181,6 +221,8 @@ def _config_default(context: RequestContext, request: Request, body: Body) -> Re
 
 def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]) -> Reply:
     name = body.name or ""
+    if not _may_touch_config(context, name):
+        return _fail(context.quirks.no_permission_ret, name)
     value = read(name) if name else None
     if value is None:
         refusal = _fail(context.quirks.unknown_config_ret, name)
@@ -193,6 +235,8 @@ def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]
 def _config_set(context: RequestContext, request: Request, body: Body) -> Reply:
     quirks = context.quirks
     name = body.name or ""
+    if not _may_touch_config(context, name):
+        return _fail(quirks.no_permission_ret, name)
     if not name or name not in body.data:
         return _fail(quirks.bad_config_value_ret if name else quirks.unknown_config_ret, name)
     try:
@@ -505,8 +549,9 @@ _HANDLERS: Final[dict[int, Handler]] = {
 }
 
 # The authority a request needs ([DOC] 5.13.1 AuthorityList names).
+# Config reads and writes (1042, 1044, 1040) need the authority of the config's area:
+# _may_touch_config.
 _PERMISSIONS: Final[dict[int, str]] = {
-    MessageId.CONFIG_SET_REQ: "GeneralConfig",
     MessageId.CONFIG_CHANNELTITLE_SET_REQ: "ChannelTitle",
     MessageId.SYSMANAGER_REQ: "ShutDown",
     MessageId.PTZ_REQ: "PTZControl",

@@ -398,6 +398,9 @@ class SimulatedDevice:
             log.info("login refused: account %r is locked", request.user)
             return self._refuse(connection, request, quirks.locked_ret)
         account = self.state.user(request.user)
+        if account is not None and request.user in self.profile.disabled_accounts:
+            log.warning("login refused: hidden account %r is disabled", request.user)
+            account = None
         if account is None:
             ret = quirks.unknown_user_ret
         elif not password_matches(

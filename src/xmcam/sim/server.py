@@ -326,6 +326,7 @@ class Simulator:
         audio: str | Path | None = None,
         no_audio: bool = False,
         recordings: str | Path | Iterable[Recording] | None = None,
+        hidden_accounts: bool | None = None,
     ) -> None:
         chosen = profile if isinstance(profile, Profile) else load_profile(profile)
         media = {
@@ -341,6 +342,11 @@ class Simulator:
             chosen = chosen.with_channels(channels)
         if user is not None or password is not None:
             chosen = chosen.with_password(user or "admin", sofia_hash(password or ""))
+        # The profile's hidden accounts (`default`: CVE-2018-17919) are disabled once the
+        # device has a password of its own, unless asked for or the profile keeps them.
+        if hidden_accounts is None:
+            hidden_accounts = password is None or chosen.keep_hidden_accounts
+        chosen = chosen.with_hidden_accounts(hidden_accounts, besides=user or "admin")
         self.profile = chosen
         self.host = host
         self.port = port
