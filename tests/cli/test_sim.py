@@ -186,6 +186,21 @@ def test_bad_numbers_are_refused(capsys: pytest.CaptureFixture[str], argv: tuple
     assert f"argument {argv[0]}" in capsys.readouterr().err
 
 
+async def test_a_state_that_cannot_be_saved_at_start_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def disk_full(path: Path, data: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("xmcam.sim.state.atomic_write_json", disk_full)
+    argv = ["sim", "--port", "0", "--state", str(tmp_path / "cam.json")]
+    args = build_parser().parse_args([*argv, "--alarm-center", "127.0.0.1:15002"])
+    assert await run_simulator(args) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "xmcam: cannot save the state to" in err
+    assert "No space left on device" in err
+
+
 async def test_run_simulator_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     args = build_parser().parse_args(["sim", "--port", "0", "--profile", "nvr-8ch"])
     stop = asyncio.Event()

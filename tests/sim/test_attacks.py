@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
+from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -14,7 +16,7 @@ import pytest
 from tests.sim.helpers import ManualClock, logged_in
 from tests.sim.media_client import DvripSocket, claim, frames_of, monitor
 from xmcam.protocol import DEVICE_LIMITS, HEADER_SIZE, ClientConnection, MessageId
-from xmcam.sim import Faults, SimulatedDevice, Simulator, load_profile
+from xmcam.sim import DeviceState, Faults, SimulatedDevice, Simulator, load_profile
 
 ATTACKER: Final = "127.0.0.2"  # another host on the same network, as the simulator sees it
 
@@ -258,3 +260,70 @@ async def test_an_account_without_config_rights_reads_no_config() -> None:
         info = await connection.call(MessageId.SYSINFO_REQ, {"Name": "SystemInfo"})
         assert info.ret == 100  # SysInfo it has
         await connection.close()
+
+
+# ---------------------------------------------------------------------- 4. poisoned writes
+
+
+def spliced(frame: bytes, placeholder: bytes, raw: bytes) -> bytes:
+    """A request frame with JSON text our own writer would never produce (`1e999`, a lone
+    surrogate) spliced in where `placeholder` is, the header's length fixed."""
+    payload = frame[HEADER_SIZE:].replace(placeholder, raw)
+    assert payload != frame[HEADER_SIZE:]
+    return frame[: HEADER_SIZE - 4] + len(payload).to_bytes(4, "little") + payload
+
+
+async def poisoned_write(control: DvripSocket, member: str, raw: bytes) -> int | None:
+    """A write of General.General whose `member` is the JSON text `raw`; the reply's Ret."""
+    placeholder = "P" * 12
+    body = {"Name": "General.General", "General.General": {member: placeholder}}
+    frame = control.protocol.request(MessageId.CONFIG_SET_REQ, body)
+    control.send(spliced(frame, f'"{placeholder}"'.encode(), raw))
+    return (await control.reply()).ret
+
+
+async def test_values_json_cannot_carry_are_refused_and_change_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "cam.json"
+    async with Simulator(state_path=path) as sim:
+        control = await DvripSocket.logged_in(sim)
+        name = "General.General"
+        before = (await control.call(MessageId.CONFIG_GET_REQ, {"Name": name})).body.data[name]
+        assert await poisoned_write(control, "AutoLogout", b"1e999") == 608
+        assert await poisoned_write(control, "AutoLogout", b"-1e999") == 608
+        assert await poisoned_write(control, "MachineName", b'"\\ud800"') == 608
+        # Every read still answers, the state unchanged; the connection and the file too.
+        after = await control.call(MessageId.CONFIG_GET_REQ, {"Name": name})
+        assert (after.ret, after.body.data[name]) == (100, before)
+        for config in sim.state.config_names():  # what `xmcam config export` reads
+            assert (await control.call(MessageId.CONFIG_GET_REQ, {"Name": config})).ret == 100
+        # A later write from anyone is stored.
+        other = await DvripSocket.logged_in(sim)
+        write = {"Name": name, name: {"MachineName": "Porch"}}
+        assert (await other.call(MessageId.CONFIG_SET_REQ, write)).ret == 100
+        for connection in (control, other):
+            await connection.close()
+    assert json.loads(path.read_text())["config"][name]["MachineName"] == "Porch"
+    again = DeviceState.from_profile(load_profile(), path=path)  # and it starts again
+    assert again.get_config(name)["AutoLogout"] == before["AutoLogout"]
+
+
+async def test_a_failed_save_is_an_error_reply_and_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "state"
+    directory.mkdir()
+    async with Simulator(state_path=directory / "cam.json") as sim:
+        control = await DvripSocket.logged_in(sim)
+        directory.rmdir()  # the disk goes away under the running simulator
+        name = "General.General"
+        write = {"Name": name, name: {"MachineName": "Porch"}}
+        reply = await control.call(MessageId.CONFIG_SET_REQ, write)
+        assert reply.ret == 604  # WRITE_FILE_ERROR, never 100
+        assert "cannot save the state" in caplog.text
+        read = await control.call(MessageId.CONFIG_GET_REQ, {"Name": name})
+        assert read.body.data[name]["MachineName"] == "LocalHost"  # not kept, not shown
+        user = {"Name": "eve", "Group": "user", "Password": "", "AuthorityList": []}
+        assert (await control.call(MessageId.ADDUSER_REQ, {"Name": "", "User": user})).ret == 604
+        users = await control.call(MessageId.USERS_GET_REQ, {"Name": ""})
+        assert "eve" not in [account["Name"] for account in users.body.data["Users"]]
+        await control.close()

@@ -4,6 +4,7 @@ state on a bad value, and the atomic state file."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from xmcam.sim import DeviceState, StateFileError, load_profile
-from xmcam.sim.state import BadConfigValue, atomic_write_json, conform
+from xmcam.sim.state import BadConfigValue, StateSaveError, atomic_write_json, carriable, conform
 
 
 @pytest.fixture
@@ -218,13 +219,79 @@ def test_a_state_file_in_a_missing_directory_is_refused_at_start(tmp_path: Path)
         DeviceState.from_profile(load_profile(), path=tmp_path / "nope" / "cam.json")
 
 
-def test_a_failed_save_is_logged_and_the_device_goes_on(
+def test_a_failed_save_is_logged_and_undone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Changed with issue 12: the device used to go on with the change in memory, and
+    # acknowledged a write it had not kept.
     directory = tmp_path / "gone"
     directory.mkdir()
     state = DeviceState.from_profile(load_profile(), path=directory / "cam.json")
     directory.rmdir()  # the disk went away under the running simulator
-    state.set_config("General.General", {"MachineName": "Garage"})
-    assert state.get_config("General.General")["MachineName"] == "Garage"
+    with pytest.raises(StateSaveError, match="cannot save"):
+        state.set_config("General.General", {"MachineName": "Garage"})
+    assert state.get_config("General.General")["MachineName"] == "LocalHost"
     assert "cannot save" in caplog.text
+    with pytest.raises(StateSaveError):
+        state.set_config("Camera.Param.[0]", {"PictureFlip": "0x00000001"})  # an element
+    assert state.get_config("Camera.Param.[0]")["PictureFlip"] == "0x00000000"
+    with pytest.raises(StateSaveError):
+        state.set_channel_titles(["Garage"])
+    with pytest.raises(StateSaveError):
+        state.set_device_time(datetime(2030, 1, 1))
+    assert (state.channel_titles, state.time_offset) == (["CAM01"], 0.0)
+    directory.mkdir()  # back: the next write is stored
+    state.set_config("General.General", {"MachineName": "Garage"})
+    assert (
+        DeviceState.from_profile(load_profile(), path=directory / "cam.json").get_config(
+            "General.General"
+        )["MachineName"]
+        == "Garage"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"AutoLogout": math.inf},
+        {"AutoLogout": -math.inf},
+        {"AutoLogout": math.nan},
+        {"MachineName": "\ud800"},
+        {"MachineName": "a\udfffb"},
+    ],
+)
+def test_values_json_cannot_carry_are_refused_and_change_nothing(
+    tmp_path: Path, value: dict[str, object]
+) -> None:
+    state = DeviceState.from_profile(load_profile(), path=tmp_path / "cam.json")
+    before = state.get_config("General.General")
+    with pytest.raises(BadConfigValue, match="JSON cannot carry"):
+        state.set_config("General.General", value)
+    assert state.get_config("General.General") == before
+    assert not (tmp_path / "cam.json").exists()  # nothing was written
+    with pytest.raises(BadConfigValue):
+        state.set_channel_titles(["\ud800"])
+
+
+def test_carriable() -> None:
+    assert carriable({"a": [1, 2.5, "text", None, True, {"b": "é"}]})
+    assert not carriable([1e999])
+    assert not carriable({"\ud800": 1})
+    assert not carriable({"a": ["\udc00"]})
+
+
+@pytest.mark.parametrize("value", ["Infinity", "NaN", '"\\ud800"'])
+def test_a_state_file_holding_what_json_cannot_carry_is_refused(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "cam.json"
+    text = (
+        '{"format": 1, "config": {"General.General": {"AutoLogout": %s}}, "users": [], '
+        '"groups": [], "channel_titles": []}'
+    )
+    if value.startswith('"'):
+        text = (
+            '{"format": 1, "config": {}, "users": [{"Name": %s}], "groups": [], '
+            '"channel_titles": []}'
+        )
+    path.write_text(text % value)
+    with pytest.raises(StateFileError):
+        DeviceState.from_profile(load_profile(), path=path)

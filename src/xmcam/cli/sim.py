@@ -17,7 +17,14 @@ from pathlib import Path
 from xmcam.cli.output import ExitCode, warn_password_on_command_line
 from xmcam.cli.session import positive_seconds
 from xmcam.protocol import DEFAULT_PORT
-from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
+from xmcam.sim import (
+    BUILTIN_PROFILES,
+    Faults,
+    ProfileError,
+    Simulator,
+    StateFileError,
+    StateSaveError,
+)
 from xmcam.sim.media import MediaError
 
 __all__ = ["PASSWORD_ENVIRONMENT", "add_parser", "run_simulator"]
@@ -110,6 +117,10 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     except OSError as error:
         print(f"xmcam: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return ExitCode.CONNECTION
+    except StateSaveError as error:  # --alarm-center written to a state file that cannot be
+        await simulator.stop()
+        print(f"xmcam: {error}", file=sys.stderr)
+        return ExitCode.USAGE
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
