@@ -327,3 +327,41 @@ async def test_a_failed_save_is_an_error_reply_and_a_log_line(
         users = await control.call(MessageId.USERS_GET_REQ, {"Name": ""})
         assert "eve" not in [account["Name"] for account in users.body.data["Users"]]
         await control.close()
+
+
+# ---------------------------------------------------------------------- 5. the user's files
+
+
+async def test_starting_removes_only_the_temporaries_it_made(tmp_path: Path) -> None:
+    path = tmp_path / "cam.json"
+    mine = {
+        name: f"the user's {name}\n".encode()
+        for name in [
+            ".cam.json.backup",
+            ".cam.json.orig",
+            ".cam.json.1",
+            ".cam.json.xmcam-notes.tmp",
+            ".cam.json.xmcam-ABCDEFGH.tmp",  # upper case: never a name mkstemp gives
+            ".cam.json.xmcam-abcdefgh.tmp.keep",
+        ]
+    }
+    for name, content in mine.items():
+        (tmp_path / name).write_bytes(content)
+    # A link named like a temporary: neither it nor what it points to is touched.
+    target = tmp_path / "precious.txt"
+    target.write_bytes(b"precious\n")
+    (tmp_path / ".cam.json.xmcam-linkedxx.tmp").symlink_to(target)
+    # What a write killed half-way leaves: named as the simulator names its temporaries.
+    leftover = tmp_path / ".cam.json.xmcam-k1_ll3d0.tmp"
+    leftover.write_bytes(b'{"format": 1, "conf')
+    async with Simulator(state_path=path) as sim:
+        control = await DvripSocket.logged_in(sim)
+        write = {"Name": "General.General", "General.General": {"MachineName": "Porch"}}
+        assert (await control.call(MessageId.CONFIG_SET_REQ, write)).ret == 100
+        await control.close()
+    assert not leftover.exists()
+    for name, content in mine.items():
+        assert (tmp_path / name).read_bytes() == content, name
+    assert (tmp_path / ".cam.json.xmcam-linkedxx.tmp").is_symlink()
+    assert target.read_bytes() == b"precious\n"
+    assert path.exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -180,6 +181,23 @@ def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path: Path) -
         atomic_write_json(path, {"a": object()})
     assert json.loads(path.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["cam.json"]
+
+
+def test_temporaries_are_named_as_the_cleanup_at_start_knows_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed: list[str] = []
+    replace = os.replace
+
+    def spy(source: str, target: Path) -> None:
+        renamed.append(Path(source).name)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", spy)
+    for _ in range(20):
+        atomic_write_json(tmp_path / "cam.json", {"a": 1})
+    assert all(re.fullmatch(r"\.cam\.json\.xmcam-[a-z0-9_]{8}\.tmp", name) for name in renamed)
+    assert len(renamed) == 20
 
 
 def test_a_clock_set_to_the_last_second_never_overflows() -> None:

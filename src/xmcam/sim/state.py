@@ -18,6 +18,8 @@ import json
 import logging
 import math
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,10 +89,23 @@ class PtzCommand:
     step: int
 
 
+# The temporaries of atomic_write_json: `.NAME.xmcam-` + mkstemp's 8 random characters +
+# `.tmp`. Only files named so are ever removed (a user's `.cam.json.backup` is not ours).
+_TEMPORARY_MARK: Final = ".xmcam-"
+_TEMPORARY_SUFFIX: Final = ".tmp"
+
+
+def _temporary_name(path: Path) -> re.Pattern[str]:
+    mark, suffix = re.escape(_TEMPORARY_MARK), re.escape(_TEMPORARY_SUFFIX)
+    return re.compile(rf"\.{re.escape(path.name)}{mark}[a-z0-9_]{{8}}{suffix}")
+
+
 def atomic_write_json(path: Path, data: object) -> None:
     """Write `data` as JSON to `path` so that a crash leaves the old file or the new one."""
     directory = path.parent
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}{_TEMPORARY_MARK}", suffix=_TEMPORARY_SUFFIX, dir=directory
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             # allow_nan=False: an infinity written as `Infinity` is not JSON, and would come
@@ -358,12 +373,21 @@ class DeviceState:
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    """Delete what a write killed half-way left beside the state file (`.NAME.xxxxxxxx`):
-    the state file itself is whole, old or new, and these would otherwise pile up."""
-    for stale in path.parent.glob(f".{path.name}.*"):
+    """Delete what a write killed half-way left beside the state file: the state file
+    itself is whole, old or new, and these would otherwise pile up. Only files this code
+    makes are touched: named as `atomic_write_json` names them (`.NAME.xmcam-XXXXXXXX.tmp`),
+    plain files (not links) of this user; anything else beside it is the user's."""
+    pattern = _temporary_name(path)
+    for stale in path.parent.glob(f".{path.name}{_TEMPORARY_MARK}*{_TEMPORARY_SUFFIX}"):
         try:
+            status = stale.lstat()
+            if not pattern.fullmatch(stale.name) or not stat.S_ISREG(status.st_mode):
+                continue
+            if hasattr(os, "getuid") and status.st_uid != os.getuid():
+                continue
             stale.unlink()
-        except OSError as error:  # pragma: no cover - another process's file, or read-only
+            log.info("removed %s, left by a write that was cut short", stale)
+        except OSError as error:  # pragma: no cover - gone meanwhile, or read-only
             log.warning("cannot remove %s: %s", stale, error.strerror or error)
 
 
