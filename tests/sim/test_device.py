@@ -158,6 +158,35 @@ def test_connections_that_never_log_in_expire_after_thirty_seconds() -> None:
     assert device.expired() == [wire.camera]
 
 
+def test_the_pre_login_clock_runs_from_accept_whatever_arrives() -> None:
+    clock = ManualClock()
+    device = make_device(clock=clock)
+    wire = Wire(device)
+    ignored = ClientConnection.for_session(1).request(
+        MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False
+    )
+    for _ in range(6):  # an ignored KeepAlive every 5 s: it buys no time (issue 12)
+        clock.advance(5)
+        assert wire.camera.receive(ignored) == []
+    assert device.expired() == []
+    clock.advance(1.5)
+    assert device.expired() == [wire.camera]
+
+
+def test_a_logout_starts_the_pre_login_clock_again() -> None:
+    clock = ManualClock()
+    device = make_device(clock=clock)
+    wire = logged_in(device)
+    for _ in range(4):
+        clock.advance(20)
+        wire.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+    assert wire.call(MessageId.LOGOUT_REQ, {"Name": ""}).ok
+    clock.advance(29)
+    assert device.expired() == []
+    clock.advance(2)
+    assert device.expired() == [wire.camera]
+
+
 def test_tcp_max_conn_is_enforced() -> None:
     device = make_device()
     wires = [logged_in(device) for _ in range(10)]
