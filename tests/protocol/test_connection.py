@@ -16,6 +16,9 @@ from xmcam.errors import (
     StateError,
 )
 from xmcam.protocol import (
+    DEVICE_LIMITS,
+    DEVICE_LIMITS_BEFORE_LOGIN,
+    HEADER_SIZE,
     AlarmMessage,
     ClientConnection,
     ClientEvent,
@@ -346,6 +349,32 @@ def test_device_refuses_requests_for_another_session() -> None:
         False,
         True,
     ]
+
+
+def _config_write(size: int) -> bytes:
+    """A 1040 of `size` body bytes (JSON padded with spaces) for session 1."""
+    body = encode_body({"Name": "General.General", "SessionID": "0x00000001"})
+    return encode_frame(1040, body.ljust(size), session_id=1)
+
+
+def test_device_holds_a_client_to_a_few_kib_until_it_logs_in() -> None:
+    cap = DEVICE_LIMITS_BEFORE_LOGIN.max_packet_payload
+    assert cap <= 8 * 1024
+    (request,) = DeviceConnection().receive_data(_config_write(cap))
+    assert isinstance(request, Request)
+    assert not request.authenticated
+    # One byte more before login: refused from the header, nothing of it buffered.
+    with pytest.raises(FrameError, match="over the limit"):
+        DeviceConnection().receive_data(_config_write(cap + 1)[:HEADER_SIZE])
+    # The whole tree is taken once the client has logged in ...
+    device = _logged_in_device()
+    (request,) = device.receive_data(_config_write(DEVICE_LIMITS.max_packet_payload))
+    assert isinstance(request, Request)
+    assert request.session_matches
+    # ... and refused again once it has logged out.
+    device.logout()
+    with pytest.raises(FrameError, match="over the limit"):
+        device.receive_data(_config_write(cap + 1))
 
 
 def test_device_login_request_repr_hides_the_password() -> None:

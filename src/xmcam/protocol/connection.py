@@ -44,6 +44,7 @@ from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame
 from xmcam.protocol.header import (
     DEFAULT_LIMITS,
     DEVICE_LIMITS,
+    DEVICE_LIMITS_BEFORE_LOGIN,
     DEVICE_VERSION,
     Limits,
 )
@@ -632,14 +633,24 @@ class DeviceConnection:
     The device decides who may log in; this class keeps the session, checks that requests
     belong to it, and writes replies the way the seed's camera does: version 1, the request's
     sequence number echoed, `\\n\\0` after the JSON.
+
+    Until the client has logged in, its bytes are held to `limits_before_login` (a few KiB);
+    from the login on, to `limits`. The bytes of one `receive_data()` call are cut under the
+    limits in force when it began: a client cannot know its session id before the login
+    reply, so nothing it sends with the login needs more.
     """
 
     def __init__(
-        self, *, limits: Limits = DEVICE_LIMITS, terminator: bytes = DEVICE_TERMINATOR
+        self,
+        *,
+        limits: Limits = DEVICE_LIMITS,
+        limits_before_login: Limits = DEVICE_LIMITS_BEFORE_LOGIN,
+        terminator: bytes = DEVICE_TERMINATOR,
     ) -> None:
-        self._decoder = FrameDecoder(limits)
+        self._decoder = FrameDecoder(limits_before_login)
         self._receiver = _DeferredFailure()
         self._limits = limits
+        self._limits_before_login = limits_before_login
         self._terminator = terminator
         self.session_id: int | None = None
         self.user: str | None = None
@@ -658,7 +669,7 @@ class DeviceConnection:
     def _event_for(self, frame: Frame) -> DeviceEvent:
         if frame.message_id in MEDIA_MESSAGE_IDS:
             return Request(frame, None, self.logged_in, self._session_matches(frame, None))
-        body = frame.body(self._limits)
+        body = frame.body(self._decoder.limits)
         if frame.message_id == MessageId.LOGIN_REQ:
             return LoginRequest(
                 frame,
@@ -705,6 +716,7 @@ class DeviceConnection:
         wire = self._reply_bytes(request.frame, dict(reply_fields), session_id, session_id_style)
         self.session_id = session_id  # only once the reply could be built
         self.user = request.user
+        self._decoder.limits = self._limits
         return wire
 
     def reject_login(
@@ -721,6 +733,7 @@ class DeviceConnection:
         """End the session (after a logout request, or when it expired)."""
         self.session_id = None
         self.user = None
+        self._decoder.limits = self._limits_before_login
 
     def reply(
         self,
