@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from importlib import resources
 
 import av
+import pytest
 
 from xmcam.media.annexb import access_units
 from xmcam.media.frames import MediaFrame, VideoCodec, VideoFrame
+from xmcam.protocol import MessageId, Request
 from xmcam.sim import Simulator
+from xmcam.sim.context import RequestContext
+from xmcam.sim.media_commands import MediaReply, handle_media
 
 _CLIPS = resources.files("xmcam.sim") / "clips"
 SNAPSHOT = (_CLIPS / "snapshot.jpg").read_bytes()
@@ -71,3 +75,25 @@ def connections(sim: Simulator) -> Connections:
         media=len(device.connections) - len(control),
         claims=len(device.media.claims),
     )
+
+
+_STARTS: dict[int, tuple[str, str]] = {
+    MessageId.MONITOR_REQ: ("OPMonitor", "Start"),
+    MessageId.PLAY_REQ: ("OPPlayBack", "DownloadStart"),
+}
+
+
+def refuse_starts(monkeypatch: pytest.MonkeyPatch, ret: int) -> None:
+    """Make the simulator take claims as ever but answer every Start and DownloadStart with
+    Ret `ret`, on whatever connection: a camera that refuses to stream what it let be
+    claimed."""
+
+    def refusing(context: RequestContext, request: Request) -> MediaReply:
+        name, start = _STARTS.get(request.message_id, ("", ""))
+        operation = request.body.get(name) if request.body is not None and name else None
+        if isinstance(operation, dict) and operation.get("Action") == start:
+            return {"Name": name, "Ret": ret}
+        return handle_media(context, request)
+
+    # The simulated device calls the handler by this name.
+    monkeypatch.setattr("xmcam.sim.device.handle_media", refusing)

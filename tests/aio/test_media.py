@@ -20,6 +20,7 @@ from tests.media_checks import (
     assert_gop_order,
     connections,
     picture_size,
+    refuse_starts,
 )
 from tests.waiting import until
 from xmcam.aio import AsyncCamera
@@ -42,18 +43,11 @@ from xmcam.sim.profile import Profile
 pytestmark = pytest.mark.virtual_time
 
 
-def answering_starts(profile: Profile | None) -> Profile:
-    """The profile with the simulator's old answer to a Start on the claimed socket (1411 /
-    1421): until the client counts media as started (issue 17), it waits for that reply in
-    the single-socket flow, which real cameras never send."""
-    return (profile or load_profile()).with_quirks(start_reply=True)
-
-
 @contextlib.asynccontextmanager
 async def camera(
     profile: Profile | None = None, *, paced: bool = False, timeout: float = 3.0
 ) -> AsyncIterator[tuple[Simulator, AsyncCamera]]:
-    async with Simulator(answering_starts(profile)) as sim:
+    async with Simulator(profile or load_profile()) as sim:
         sim.faults.media_pace = 1.0 if paced else 0.0
         async with xmcam.connect(sim.host, sim.port, timeout=timeout) as cam:
             cam.claim_timeout = 0.3
@@ -286,6 +280,97 @@ async def test_live_arguments_are_checked() -> None:
     async with camera() as (_sim, cam):
         with pytest.raises(ValueError, match="flow"):
             cam.live(flow="udp")
+
+
+# ---------------------------------------------------------------------- unanswered starts
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["unanswered", "answered"])
+async def test_one_socket_whether_or_not_the_start_is_answered(answered: bool) -> None:
+    # Cameras send no reply to a Start or DownloadStart on the socket that holds the claim,
+    # only the media, which count as started; the `start_reply` quirk answers them, as some
+    # camera may: the same then.
+    profile = load_profile().with_quirks(start_reply=answered)
+    async with camera(profile) as (sim, cam):
+        async with cam.live(flow="one") as stream:
+            frames = await take(stream, 100)
+            assert len(await cam.channel_titles()) == 1
+            frames += await take(stream, 20)
+        assert_gop_order(frames, MAIN_UNITS)
+        await until(lambda: idle(sim))
+        assert connections(sim).control_requests == (5,)  # login, claim, start, titles, stop
+        record = (await all_of_yesterday(sim, cam))[0]
+        await cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
+        data = b"".join([chunk async for chunk in cam.download(record)])
+        assert abs(len(data) - record.size) < 1024
+        await until(lambda: idle(sim))
+        assert len(connections(sim).control_requests) == 1  # the one connection, in step
+        assert (await cam.system_info()).channels == 1
+
+
+@pytest.mark.parametrize("stop_before_it", [False, True])
+async def test_a_start_reply_after_the_media_leaves_the_connection_in_step(
+    stop_before_it: bool,
+) -> None:
+    # Replies come 0.5 s late, the media at once: the Start's reply arrives after its media,
+    # while another request waits, or while the Stop (the same message id) does.
+    profile = load_profile().with_quirks(start_reply=True)
+    async with camera(profile) as (sim, cam):
+        sim.faults.reply_delay = 0.5
+        loop = asyncio.get_running_loop()
+        async with cam.live(flow="one") as stream:
+            started = loop.time()
+            frames = await take(stream, 50)
+            if not stop_before_it:
+                assert len(await cam.channel_titles()) == 1
+                assert loop.time() - started > 0.5  # the late reply came meanwhile
+                frames += await take(stream, 50)
+        assert_gop_order(frames, MAIN_UNITS)
+        assert (await cam.system_info()).channels == 1
+        assert (await cam.get_config("General.General"))["MachineName"] == "LocalHost"
+        await until(lambda: idle(sim))
+        assert len(connections(sim).control_requests) == 1  # never dropped and rebuilt
+
+
+async def test_a_refused_start_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    refuse_starts(monkeypatch, 103)
+    async with camera(timeout=3.0) as (sim, cam):
+        record = (await all_of_yesterday(sim, cam))[0]
+        loop = asyncio.get_running_loop()
+        for flow in ("one", "two"):
+            started = loop.time()
+            with pytest.raises(InvalidRequestError) as caught:
+                await cam.live(flow=flow).start()
+            assert caught.value.ret == 103
+            assert loop.time() - started < 1.0  # not the request deadline of 3 s
+        await cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
+        started = loop.time()
+        with pytest.raises(InvalidRequestError):
+            await anext(aiter(cam.download(record)))
+        assert loop.time() - started < 1.0
+        assert (await cam.system_info()).channels == 1
+        assert len(connections(sim).control_requests) == 1
+
+
+@pytest.mark.parametrize("quirk", ["default", "monitor_claim_silent"])
+async def test_a_stream_starts_within_one_timeout(quirk: str) -> None:
+    # The claim on a second connection waits half the deadline at most, so a camera that
+    # never answers it (the Vatilon H44) streams from one socket within that deadline:
+    # a snapshot's fallback finds its keyframe in it.
+    profile = load_profile().with_quirks(snapshot=108)
+    if quirk != "default":
+        profile = profile.with_quirks(monitor_claim_silent=True)
+    async with camera(profile, timeout=1.0) as (sim, cam):
+        cam.claim_timeout = 2.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with cam.live() as stream:
+            await take(stream, 1)
+            assert loop.time() - started < 1.0
+            assert stream.flow == ("two" if quirk == "default" else "one")
+        jpeg = await cam.snapshot()
+        assert picture_size(jpeg) == (640, 360)
+        await until(lambda: idle(sim))
 
 
 # ---------------------------------------------------------------------- snapshots

@@ -12,7 +12,7 @@ from tests.aio.test_camera import guarded
 from tests.seed import SEED_FRAMES
 from tests.waiting import until
 from xmcam.protocol import HEADER_SIZE, FrameDecoder
-from xmcam.sim import Simulator
+from xmcam.sim import Simulator, load_profile
 
 
 class Relay:
@@ -66,7 +66,8 @@ def _seed_body(index: int) -> bytes:
 
 def test_the_client_sends_the_seed_bodies() -> None:
     async def main() -> None:
-        async with Simulator() as sim:
+        # The seed's client was given session 1: the seed camera's numbering.
+        async with Simulator(load_profile().with_quirks(session_ids="sequential")) as sim:
             relay = Relay(sim.port)
             await relay.start()
             try:

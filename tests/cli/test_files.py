@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Run
+from tests.cli.conftest import MEDIA_STARTS, Run, camera_starting, run_timed
 from tests.cli.test_stream import Terminal
 from tests.media.probing import codecs_of, probe, stream_of
 from xmcam.cli import ExitCode, files, main
@@ -142,6 +143,27 @@ def test_download_by_number_into_a_directory(xmcam: Run, tmp_path: Path) -> None
     assert len(frames) == 100
     assert frames[0].keyframe
     assert (frames[0].width, frames[0].height) == (640, 360)
+
+
+@pytest.mark.parametrize("how", MEDIA_STARTS)
+def test_download_from_cameras_that_answer_neither_start_nor_claim(
+    how: str, run_cli: Run, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On one socket the camera sends no reply to DownloadStart, only the data (issue 17): the
+    # download runs within the one --timeout and the file is whole, no `.part` left. (The
+    # claim that goes unanswered is the live stream's; a download's is answered.)
+    caplog.set_level(logging.INFO, logger="xmcam.media")
+    window = ["--from", f"{TODAY} 10:00", "--to", f"{TODAY} 10:25"]
+    with camera_starting(how, wall_clock=end_of_today) as simulator:
+        argv = ["--timeout", "2", "--json", "files", "download", "2", *window, "-o", f"{tmp_path}/"]
+        result, elapsed = run_timed(run_cli, simulator, *argv)
+    [report] = records_of(result)
+    path = Path(report["output"])
+    assert [entry.name for entry in tmp_path.iterdir()] == [path.name]
+    assert report["bytes"] == path.stat().st_size > 100_000
+    assert len(video_frames(path.read_bytes())) == 100
+    assert elapsed < 2.0
+    assert ("; one socket" in caplog.text) == (how == "one socket")
 
 
 def test_download_by_name_to_a_file_then_skip_then_force(xmcam: Run, tmp_path: Path) -> None:

@@ -4,11 +4,13 @@ seed's login, and stops cleanly on SIGTERM and Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,16 @@ def _stop(child: subprocess.Popen[str], signal_number: int) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT])
-def test_listens_serves_the_seed_login_and_stops_cleanly(signal_number: int) -> None:
-    child, host, port = _start()
+def test_listens_serves_the_seed_login_and_stops_cleanly(
+    signal_number: int, tmp_path: Path
+) -> None:
+    # The seed's camera numbered its sessions from 1; the simulator's own ids are random
+    # unless the profile asks for `"session_ids": "sequential"`.
+    seed = json.loads(resources.files("xmcam.sim").joinpath("profiles/ipc-seed.json").read_text())
+    seed["quirks"]["session_ids"] = "sequential"
+    profile = tmp_path / "seed.json"
+    profile.write_text(json.dumps(seed), "utf-8")
+    child, host, port = _start("--profile", str(profile))
     try:
         assert host == "127.0.0.1"
         with socket.create_connection((host, port), timeout=5) as sock:
@@ -108,6 +118,24 @@ def test_a_password_in_the_command_line_is_warned_about_and_the_environment_hide
     assert "warning" not in err
 
 
+def test_a_password_disables_the_hidden_default_account() -> None:
+    def default_logs_in(port: int) -> bool:
+        try:
+            with Camera("127.0.0.1", port, user="default", password="tluafed", timeout=5):
+                return True
+        except AuthenticationError:
+            return False
+
+    for options, expected in (((), False), (("--hidden-accounts",), True)):
+        child, _, port = _start(*options, environment={"XMCAM_SIM_PASSWORD": "hunter2"})
+        try:
+            assert default_logs_in(port) is expected, options
+            assert _logs_in(port, "hunter2")
+        finally:
+            code, _ = _stop(child, signal.SIGTERM)
+        assert code == 0
+
+
 def test_fault_options_are_announced() -> None:
     child, _, _ = _start("--reply-delay", "0.5", "--silent-ids", "1020,0x5dc", "--coalesce")
     code, err = _stop(child, signal.SIGTERM)
@@ -156,6 +184,21 @@ def test_bad_numbers_are_refused(capsys: pytest.CaptureFixture[str], argv: tuple
         main(["sim", *argv])
     assert exit_info.value.code == 2
     assert f"argument {argv[0]}" in capsys.readouterr().err
+
+
+async def test_a_state_that_cannot_be_saved_at_start_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def disk_full(path: Path, data: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("xmcam.sim.state.atomic_write_json", disk_full)
+    argv = ["sim", "--port", "0", "--state", str(tmp_path / "cam.json")]
+    args = build_parser().parse_args([*argv, "--alarm-center", "127.0.0.1:15002"])
+    assert await run_simulator(args) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "xmcam: cannot save the state to" in err
+    assert "No space left on device" in err
 
 
 async def test_run_simulator_in_process(capsys: pytest.CaptureFixture[str]) -> None:

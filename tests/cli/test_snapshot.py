@@ -4,12 +4,13 @@ stream when a recorder refuses or stays silent, atomic writes, standard output."
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Run
+from tests.cli.conftest import MEDIA_STARTS, Run, camera_starting, run_timed
 from tests.media_checks import SNAPSHOT, picture_size
 from xmcam.cli import ExitCode, main
 from xmcam.sim import SimulatorThread, load_profile
@@ -63,6 +64,25 @@ def test_a_refusing_recorder_gets_a_picture_from_the_stream(
     assert jpeg != SNAPSHOT
     assert jpeg.startswith(b"\xff\xd8")
     assert picture_size(jpeg) == (640, 360)
+
+
+@pytest.mark.parametrize("how", MEDIA_STARTS)
+def test_the_fallback_from_cameras_that_answer_neither_start_nor_claim(
+    how: str, run_cli: Run, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A recorder refusing OPSNAP (Ret 108): the picture comes from the live stream, whose
+    # Start gets no reply on one socket (issue 17), and whose claim on a second connection
+    # may never be answered. The keyframe still comes within the one --timeout.
+    caplog.set_level(logging.INFO, logger="xmcam.media")
+    path = tmp_path / "nvr.jpg"
+    with camera_starting(how, load_profile().with_quirks(snapshot=108)) as simulator:
+        result, elapsed = run_timed(
+            run_cli, simulator, "--timeout", "2", "snapshot", "-o", str(path)
+        )
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert picture_size(path.read_bytes()) == (640, 360)
+    assert elapsed < 2.0
+    assert ("; one socket" in caplog.text) == (how != "two sockets")
 
 
 @pytest.mark.parametrize("ret", [102, 108])

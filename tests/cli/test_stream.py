@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Result, Run
+from tests.cli.conftest import MEDIA_STARTS, Result, Run, camera_starting, run_timed
 from tests.media.probing import codecs_of, probe, stream_of
+from tests.media_checks import refuse_starts
 from xmcam.cli import ExitCode, main
 from xmcam.cli.output import CommandError
 from xmcam.cli.stream import Recording, _frames_until, _stop_on_sigint
@@ -185,6 +186,42 @@ def test_a_channel_the_camera_lacks_is_the_devices_refusal(xmcam: Run, tmp_path:
     assert result.code == ExitCode.DEVICE
     assert result.err.startswith("xmcam: Ret 103 (")
     assert len(result.err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", MEDIA_STARTS)
+def test_stream_from_cameras_that_answer_neither_start_nor_claim(
+    how: str, run_cli: Run, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # On one socket the camera sends no reply to Start, only the media (issue 17); a camera
+    # that never answers the claim on a second connection streams from one socket after
+    # it. Either way the stream is running within the one --timeout.
+    caplog.set_level(logging.INFO, logger="xmcam.media")
+    path = tmp_path / "front.mp4"
+    with camera_starting(how) as simulator:
+        argv = ["--timeout", "2", "--json", "stream", "-o", str(path), "--duration", "1"]
+        result, elapsed = run_timed(run_cli, simulator, *argv)
+    assert result.code == ExitCode.SUCCESS, result.err
+    summary = json.loads(result.out)
+    assert (summary["frames"], summary["duration"], summary["dropped_frames"]) == (25, 1.0, 0)
+    assert int(video_of(probe(path))["nb_read_frames"]) == 25
+    assert elapsed < 2.0
+    assert ("; one socket" in caplog.text) == (how != "two sockets")
+
+
+@pytest.mark.parametrize("how", ["one socket", "two sockets"])
+def test_a_refused_start_is_the_devices_refusal_at_once(
+    how: str, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refuse_starts(monkeypatch, 103)
+    with camera_starting(how) as simulator:
+        argv = ["--timeout", "3", "stream", "-o", str(tmp_path / "x.mp4")]
+        result, elapsed = run_timed(run_cli, simulator, *argv)
+    assert result.code == ExitCode.DEVICE
+    # (The simulator runs in this process: its warnings share standard error.)
+    [line] = [line for line in result.err.splitlines() if not line.startswith("xmcam.sim:")]
+    assert line == "xmcam: Ret 103 (illegal request) in reply to MONITOR_REQ"
+    assert elapsed < 1.5  # the refusal, not the 3 s deadline
     assert list(tmp_path.iterdir()) == []
 
 

@@ -134,8 +134,14 @@ def test_monitor_bodies_are_the_contract() -> None:
         (MessageId.MONITOR_REQ, "Start"),
     ]
     assert calls[1].body["OPMonitor"]["Parameter"]["StreamType"] == "Main"
+    # On one socket the Start is answered by its media (cameras send no reply there); on
+    # the vendor's control connection, and for the claim and the Stop, a reply is awaited.
+    assert [call.answered_by_media for call in calls] == [False, True]
+    (start,) = calls_of(mops.monitor_start(0, substream=False))
+    assert (start.body, start.answered_by_media) == (calls[1].body, False)
     (stop,) = calls_of(mops.monitor_stop(0, substream=False))
     assert stop.body["OPMonitor"]["Action"] == "Stop"
+    assert not stop.answered_by_media
 
 
 def test_playback_bodies_name_the_file_with_its_own_times() -> None:
@@ -159,10 +165,15 @@ def test_playback_bodies_name_the_file_with_its_own_times() -> None:
         },
     }
     actions = [
-        (call.message_id, call.body["OPPlayBack"]["Action"])
+        (call.message_id, call.body["OPPlayBack"]["Action"], call.answered_by_media)
         for call in calls_of(mops.download_claim_and_start(record))
     ]
-    assert actions == [(MessageId.PLAY_CLAIM_REQ, "Claim"), (MessageId.PLAY_REQ, "DownloadStart")]
+    assert actions == [
+        (MessageId.PLAY_CLAIM_REQ, "Claim", False),
+        (MessageId.PLAY_REQ, "DownloadStart", True),
+    ]
+    (start,) = calls_of(mops.download_start(record))
+    assert (start.body["OPPlayBack"]["Action"], start.answered_by_media) == ("DownloadStart", False)
     (stop,) = calls_of(mops.download_stop(record))
     assert stop.body["OPPlayBack"]["Action"] == "DownloadStop"
     # A record built by hand (no raw times) is named by its parsed times.
@@ -170,10 +181,32 @@ def test_playback_bodies_name_the_file_with_its_own_times() -> None:
     assert mops.download_claim(bare).body["OPPlayBack"]["StartTime"] == "2009-02-16 10:08:41"
 
 
+def test_a_start_on_one_socket_takes_its_media_for_its_answer() -> None:
+    record = mops.parse_record(RAW_RECORD, 0, "video")
+    assert record is not None
+    for procedure in (
+        mops.monitor_claim_and_start(0, substream=False),
+        mops.download_claim_and_start(record),
+    ):
+        claim = ops.advance(procedure, None)
+        assert isinstance(claim, ops.Call)
+        start = ops.advance(procedure, reply(claim.message_id, {"Ret": 100}))
+        assert isinstance(start, ops.Call)
+        assert start.answered_by_media
+        # The shell hands the call None when the media came first: started all the same.
+        assert ops.advance(procedure, None) == ops.Finished(None)
+
+
 def test_last_download_packet() -> None:
     assert mops.is_last_download_packet(data_frame(MessageId.DOWNLOAD_DATA, b"x", end=True))
     assert mops.is_last_download_packet(data_frame(MessageId.DOWNLOAD_DATA, b""))
     assert not mops.is_last_download_packet(data_frame(MessageId.DOWNLOAD_DATA, b"x"))
+
+
+def test_the_claim_on_a_second_connection_leaves_half_the_deadline_to_one_socket() -> None:
+    assert mops.claim_wait(2.0, 10.0) == 2.0
+    assert mops.claim_wait(2.0, 2.0) == 1.0
+    assert mops.claim_wait(0.3, 0.5) == 0.25
 
 
 def test_fallback_rules() -> None:

@@ -16,8 +16,12 @@ from xmcam.errors import (
     StateError,
 )
 from xmcam.protocol import (
+    DEVICE_LIMITS,
+    DEVICE_LIMITS_BEFORE_LOGIN,
+    HEADER_SIZE,
     AlarmMessage,
     ClientConnection,
+    ClientEvent,
     ClientState,
     DeviceConnection,
     ForcedLogout,
@@ -347,6 +351,32 @@ def test_device_refuses_requests_for_another_session() -> None:
     ]
 
 
+def _config_write(size: int) -> bytes:
+    """A 1040 of `size` body bytes (JSON padded with spaces) for session 1."""
+    body = encode_body({"Name": "General.General", "SessionID": "0x00000001"})
+    return encode_frame(1040, body.ljust(size), session_id=1)
+
+
+def test_device_holds_a_client_to_a_few_kib_until_it_logs_in() -> None:
+    cap = DEVICE_LIMITS_BEFORE_LOGIN.max_packet_payload
+    assert cap <= 8 * 1024
+    (request,) = DeviceConnection().receive_data(_config_write(cap))
+    assert isinstance(request, Request)
+    assert not request.authenticated
+    # One byte more before login: refused from the header, nothing of it buffered.
+    with pytest.raises(FrameError, match="over the limit"):
+        DeviceConnection().receive_data(_config_write(cap + 1)[:HEADER_SIZE])
+    # The whole tree is taken once the client has logged in ...
+    device = _logged_in_device()
+    (request,) = device.receive_data(_config_write(DEVICE_LIMITS.max_packet_payload))
+    assert isinstance(request, Request)
+    assert request.session_matches
+    # ... and refused again once it has logged out.
+    device.logout()
+    with pytest.raises(FrameError, match="over the limit"):
+        device.receive_data(_config_write(cap + 1))
+
+
 def test_device_login_request_repr_hides_the_password() -> None:
     device = DeviceConnection()
     (login,) = device.receive_data(ClientConnection().login("admin", "hunter2"))
@@ -646,6 +676,127 @@ def test_a_refused_snapshot_is_a_json_reply() -> None:
     assert isinstance(reply, Reply)
     assert reply.ret == 108
     assert client.pending_request is None
+
+
+MONITOR_START = {"Name": "OPMonitor", "OPMonitor": {"Action": "Start", "Parameter": {}}}
+MONITOR_REPLY = {"Name": "OPMonitor", "Ret": 100}
+
+
+def media(message_id: int = 1412, payload: bytes = b"\x00\x00\x01\xfc") -> bytes:
+    return encode_frame(message_id, payload, session_id=7)
+
+
+def receive_in_pieces(client: ClientConnection, wire: bytes, cut: str) -> list[ClientEvent]:
+    """`wire` fed whole, byte by byte, or in two pieces cut inside a header."""
+    if cut == "whole":
+        return list(client.receive_data(wire))
+    if cut == "bytes":
+        return [event for byte in wire for event in client.receive_data(bytes([byte]))]
+    return list(client.receive_data(wire[:7])) + list(client.receive_data(wire[7:]))
+
+
+@pytest.mark.parametrize("cut", ["whole", "bytes", "split"])
+def test_a_start_on_the_claimed_socket_is_answered_by_its_media(cut: str) -> None:
+    # Cameras send no reply to a Start on the connection holding the claim, only the media
+    # (docs/protocol.md §10): the first media packet of the stream answers it.
+    client = logged_in()
+    client.request(1410, MONITOR_START, answered_by_media=True)
+    others = device_frame(1504, {"Name": "AlarmInfo"}) + media(1426) + media(1561)
+    wire = others + media(1412, b"first") + media(1412, b"second")
+    events = receive_in_pieces(client, wire, cut)
+    assert [type(event) for event in events] == [AlarmMessage] + [MediaPacket] * 4
+    assert [event.frame.payload for event in events[3:]] == [b"first", b"second"]
+    assert client.pending_request is None
+    assert client.state is ClientState.LOGGED_IN
+    # A reply that comes after the media answers nothing, and the next request is matched.
+    (late,) = client.receive_data(device_frame(1411, MONITOR_REPLY))
+    assert isinstance(late, UnexpectedFrame)
+    client.request(1020, {"Name": "SystemInfo"})
+    events = client.receive_data(media(1412) + device_frame(1021, {"Ret": 100}))
+    assert [type(event) for event in events] == [MediaPacket, Reply]
+    assert client.pending_request is None
+
+
+@pytest.mark.parametrize("data_id", [1422, 1426])
+def test_a_download_start_is_answered_by_its_data(data_id: int) -> None:
+    client = logged_in()
+    body = {"Name": "OPPlayBack", "OPPlayBack": {"Action": "DownloadStart"}}
+    client.request(1420, body, answered_by_media=True)
+    events = client.receive_data(media(1412) + media(data_id, b"data"))
+    assert [type(event) for event in events] == [MediaPacket, MediaPacket]
+    assert client.pending_request is None
+
+
+@pytest.mark.parametrize("ret", [100, 103])
+def test_a_reply_before_the_media_answers_the_start(ret: int) -> None:
+    client = logged_in()
+    client.request(1410, MONITOR_START, answered_by_media=True)
+    events = client.receive_data(device_frame(1411, {"Name": "OPMonitor", "Ret": ret}))
+    (reply,) = events
+    assert isinstance(reply, Reply)
+    assert reply.request_id == 1410
+    if ret == 100:
+        reply.raise_for_ret()
+    else:  # a refusal fails the start at once
+        with pytest.raises(DeviceError) as refused:
+            reply.raise_for_ret()
+        assert refused.value.ret == 103
+    assert client.pending_request is None
+    (packet,) = client.receive_data(media())
+    assert isinstance(packet, MediaPacket)
+
+
+def test_a_late_start_reply_while_the_stop_waits_keeps_the_connection_in_step() -> None:
+    # DVRIP cannot tell a late answer to the Start from the Stop's own: the first answers
+    # the Stop, the second answers nothing, and the replies after them are matched as ever.
+    client = logged_in()
+    client.request(1410, MONITOR_START, answered_by_media=True)
+    client.receive_data(media())
+    stop = {"Name": "OPMonitor", "OPMonitor": {"Action": "Stop", "Parameter": {}}}
+    client.request(1410, stop)
+    (first,) = client.receive_data(media() + device_frame(1411, MONITOR_REPLY))[1:]
+    assert isinstance(first, Reply)
+    assert client.pending_request is None
+    (second,) = client.receive_data(device_frame(1411, MONITOR_REPLY))
+    assert isinstance(second, UnexpectedFrame)
+    client.request(1006, {"Name": "KeepAlive"})
+    (keepalive,) = client.receive_data(device_frame(1007, {"Ret": 100}))
+    assert isinstance(keepalive, Reply)
+    assert keepalive.request_id == 1006
+
+
+def test_only_a_start_asked_so_is_answered_by_media() -> None:
+    client = logged_in()
+    # The vendor's two sockets: the Start on the control connection waits for its reply.
+    client.request(1410, MONITOR_START)
+    (packet,) = client.receive_data(media())
+    assert isinstance(packet, MediaPacket)
+    assert client.pending_request == 1410
+    client.receive_data(device_frame(1411, MONITOR_REPLY))
+    # Answered by its reply, a Start asked so leaves nothing behind: neither the next
+    # request nor a login on the same connection is answered by media.
+    client.request(1410, MONITOR_START, answered_by_media=True)
+    client.receive_data(device_frame(1411, MONITOR_REPLY))
+    client.request(1042, {"Name": "General.General"})
+    client.receive_data(media())
+    assert client.pending_request == 1042
+    client.receive_data(device_frame(1043, {"Ret": 100}))
+    client.request(1410, MONITOR_START, answered_by_media=True)
+    client.receive_data(device_frame(1411, MONITOR_REPLY))
+    client.login("admin", "secret")
+    client.receive_data(media())
+    assert client.pending_request == MessageId.LOGIN_REQ
+
+
+def test_media_answers_only_the_requests_that_start_media() -> None:
+    client = logged_in(first_sequence=3)
+    with pytest.raises(ValueError, match="SYSINFO_REQ cannot be answered by media"):
+        client.request(1020, {"Name": "SystemInfo"}, answered_by_media=True)
+    with pytest.raises(ValueError, match="MONITOR_REQ cannot be answered by media"):
+        client.request(1410, MONITOR_START, expect_reply=False, answered_by_media=True)
+    assert client.pending_request is None
+    # Nothing was sent: the sequence number was not used.
+    assert client.request(1006, {}, expect_reply=False)[8:12] == (4).to_bytes(4, "little")
 
 
 def test_a_config_export_reply_is_binary() -> None:

@@ -13,6 +13,7 @@ from xmcam.protocol.header import (
     CLIENT_VERSION,
     DEFAULT_LIMITS,
     DEVICE_LIMITS,
+    DEVICE_LIMITS_BEFORE_LOGIN,
     DEVICE_VERSION,
     FUNSDK_MARKER,
     HEAD_FLAG,
@@ -228,6 +229,16 @@ def test_device_limits_are_smaller_than_default_limits() -> None:
     # A device must still take the largest known config tree (~155 KB, PROTOCOL.md §2.5).
     assert DEVICE_LIMITS.max_packet_payload >= 155 * 1024
     assert DEVICE_LIMITS.max_message_size >= 155 * 1024
+
+
+def test_limits_before_login_are_a_few_kib() -> None:
+    for limit in dataclasses.fields(Limits):
+        assert getattr(DEVICE_LIMITS_BEFORE_LOGIN, limit.name) <= getattr(DEVICE_LIMITS, limit.name)
+    assert DEVICE_LIMITS_BEFORE_LOGIN.max_packet_payload <= 8 * 1024
+    assert DEVICE_LIMITS_BEFORE_LOGIN.max_json_size <= 8 * 1024
+    # An encrypted (FunSDK) login, the largest thing sent before login, is about 1.3 KiB:
+    # three RSA-1024 fields in hex, AES-padded, base64.
+    assert DEVICE_LIMITS_BEFORE_LOGIN.max_packet_payload >= 3 * 1024
 
 
 def test_limits_are_frozen() -> None:

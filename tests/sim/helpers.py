@@ -61,6 +61,12 @@ class Wire:
         assert self.send(self.client.request(message_id, body or {}, expect_reply=False)) == []
 
 
+def sequential(profile: Profile | None = None) -> Profile:
+    """The profile with session ids counting up from its first_session_id, as the seed's
+    camera numbered them (the simulator's own are random): for tests that pin ids."""
+    return (profile or load_profile()).with_quirks(session_ids="sequential")
+
+
 def make_device(
     profile: Profile | None = None, clock: ManualClock | None = None
 ) -> SimulatedDevice:

@@ -38,9 +38,15 @@ class DvripSocket:
         protocol: ClientConnection | None = None,
         *,
         receive_buffer: int | None = None,
+        source: str | None = None,
     ) -> DvripSocket:
+        """A connection; from the loopback address `source` (127.0.0.2, ...: another
+        host, as the simulator sees it) when given."""
         if receive_buffer is None:
-            reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
+            local = (source, 0) if source is not None else None
+            reader, writer = await asyncio.open_connection(
+                simulator.host, simulator.port, local_addr=local
+            )
         else:  # a small kernel buffer: a client that does not read fills it soon
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
@@ -50,17 +56,20 @@ class DvripSocket:
         return cls(reader, writer, protocol or ClientConnection())
 
     @classmethod
-    async def logged_in(cls, simulator: Simulator) -> DvripSocket:
-        control = await cls.open(simulator)
-        control.send(control.protocol.login("admin", ""))
+    async def logged_in(
+        cls, simulator: Simulator, *, password: str = "", source: str | None = None
+    ) -> DvripSocket:
+        control = await cls.open(simulator, source=source)
+        control.send(control.protocol.login("admin", password))
         reply = await control.reply()
         assert reply.ok
         return control
 
-    async def media_for(self, simulator: Simulator) -> DvripSocket:
-        """A second connection joining this one's session, not logged in itself."""
+    async def media_for(self, simulator: Simulator, *, source: str | None = None) -> DvripSocket:
+        """A second connection joining this one's session, not logged in itself (from the
+        loopback address `source` when given)."""
         return await DvripSocket.open(
-            simulator, ClientConnection.for_session(self.protocol.session_id)
+            simulator, ClientConnection.for_session(self.protocol.session_id), source=source
         )
 
     def send(self, data: bytes) -> None:

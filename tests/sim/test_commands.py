@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -250,8 +251,13 @@ def test_permissions_follow_the_authority_list() -> None:
     assert ret(wire, 1040, {"Name": "General.General", "General.General": {}}) == 107
     assert ret(wire, 1472) == 107
     assert ret(wire, 1450, {"Name": "OPMachine", "OPMachine": {"Action": "Reboot"}}) == 107
-    # Reading is allowed, and so is changing one's own password.
-    assert ret(wire, 1042, {"Name": "General.General"}) == 100
+    # Reading config needs the same rights as writing it (changed with issue 12: the
+    # account read every config, NetWork.AlarmServer's password included); changing one's
+    # own password is allowed.
+    assert ret(wire, 1042, {"Name": "General.General"}) == 107
+    assert ret(wire, 1042, {"Name": "NetWork.AlarmServer"}) == 107
+    assert ret(wire, 1044, {"Name": "NetWork.AlarmServer"}) == 107
+    assert ret(wire, 1042, {"Name": "No.Such.Name"}) == 107  # not even whether it exists
     own = {
         "EncryptType": "MD5",
         "NewPassWord": sofia_hash("x"),
@@ -261,6 +267,31 @@ def test_permissions_follow_the_authority_list() -> None:
     assert ret(wire, 1488, own) == 100
     other = dict(own, UserName="admin", PassWord=sofia_hash(""))
     assert ret(wire, 1488, other) == 107
+
+
+def test_config_rights_go_by_the_configs_area() -> None:
+    rights = ["NetConfig", "PtzConfig"]
+    profile = load_profile().with_password("default", sofia_hash("x"))
+    profile = dataclasses.replace(
+        profile,
+        users=[
+            dict(user, AuthorityList=rights) if user["Name"] == "default" else user
+            for user in profile.users
+        ],
+    )
+    wire = logged_in(make_device(profile), "default", "x")
+    assert ret(wire, 1042, {"Name": "NetWork.NetCommon"}) == 100
+    assert ret(wire, 1042, {"Name": "NetWork"}) == 100  # the root: every name under it
+    assert ret(wire, 1042, {"Name": "Uart.PTZ"}) == 100
+    assert ret(wire, 1042, {"Name": "Uart"}) == 107  # the serial ports' group: CommConfig
+    assert ret(wire, 1042, {"Name": "Uart.Comm"}) == 107  # CommConfig, whether it exists or not
+    assert ret(wire, 1042, {"Name": "Detect.MotionDetect.[0]"}) == 107  # AlarmConfig
+    assert ret(wire, 1042, {"Name": "Camera.Param.[0]"}) == 107  # VideoConfig
+    assert ret(wire, 1042, {"Name": "NetWork.NoSuchThing"}) == 607  # its area: it may ask
+    common = data(wire, 1042, {"Name": "NetWork.NetCommon"})["NetWork.NetCommon"]
+    body = {"Name": "NetWork.NetCommon", "NetWork.NetCommon": common}
+    assert ret(wire, 1040, body) == 100  # writes go by the same rights
+    assert ret(wire, 1040, {"Name": "General.General", "General.General": {}}) == 107
 
 
 def test_a_group_cannot_be_renamed_to_another_groups_name(wire: Wire) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sim.helpers import ManualClock, Wire, logged_in, make_device
+from tests.sim.helpers import ManualClock, Wire, logged_in, make_device, sequential
 from xmcam.errors import ProtocolError
 from xmcam.protocol import (
     ClientConnection,
@@ -20,13 +20,13 @@ from xmcam.sim import load_profile
 
 
 def test_login_with_the_seed_account() -> None:
-    reply = Wire(make_device()).login()
+    reply = Wire(make_device(sequential())).login()
     assert reply.ok
     assert (reply.session_id, reply.alive_interval, reply.device_type) == (1, 20, "IPC")
 
 
 def test_sessions_are_numbered_per_connection() -> None:
-    device = make_device()
+    device = make_device(sequential())
     first, second = logged_in(device), logged_in(device)
     assert (first.client.session_id, second.client.session_id) == (1, 2)
     assert device.session_count == 2
@@ -34,7 +34,7 @@ def test_sessions_are_numbered_per_connection() -> None:
 
 def test_a_second_login_on_a_connection_keeps_its_session() -> None:
     wire = logged_in()
-    assert wire.login().session_id == 1
+    assert wire.login().session_id == wire.client.session_id
 
 
 def test_plain_password_login_type_none() -> None:
@@ -158,15 +158,60 @@ def test_connections_that_never_log_in_expire_after_thirty_seconds() -> None:
     assert device.expired() == [wire.camera]
 
 
+def test_the_pre_login_clock_runs_from_accept_whatever_arrives() -> None:
+    clock = ManualClock()
+    device = make_device(clock=clock)
+    wire = Wire(device)
+    ignored = ClientConnection.for_session(1).request(
+        MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False
+    )
+    for _ in range(6):  # an ignored KeepAlive every 5 s: it buys no time (issue 12)
+        clock.advance(5)
+        assert wire.camera.receive(ignored) == []
+    assert device.expired() == []
+    clock.advance(1.5)
+    assert device.expired() == [wire.camera]
+
+
+def test_a_logout_starts_the_pre_login_clock_again() -> None:
+    clock = ManualClock()
+    device = make_device(clock=clock)
+    wire = logged_in(device)
+    for _ in range(4):
+        clock.advance(20)
+        wire.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
+    assert wire.call(MessageId.LOGOUT_REQ, {"Name": ""}).ok
+    clock.advance(29)
+    assert device.expired() == []
+    clock.advance(2)
+    assert device.expired() == [wire.camera]
+
+
 def test_tcp_max_conn_is_enforced() -> None:
     device = make_device()
-    connections = [device.open_connection() for _ in range(10)]
-    assert all(connection is not None for connection in connections)
-    assert device.open_connection() is None
-    closing = connections[0]
-    assert closing is not None
-    closing.close()
+    wires = [logged_in(device) for _ in range(10)]
+    assert device.open_connection() is None  # ten sessions: no room
+    wires[0].camera.close()
     assert device.open_connection() is not None
+    assert device.take_dropped() == []
+
+
+def test_a_new_connection_takes_the_place_of_one_that_has_not_logged_in() -> None:
+    # Changed with issue 12 (connection slots held by sockets that never log in): when
+    # TCPMaxConn are open, the oldest connection not logged in, from the address holding
+    # the most of them, makes room.
+    device = make_device()
+    sessions = [logged_in(device) for _ in range(6)]
+    waiting = [
+        device.open_connection(host) for host in ["10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.1"]
+    ]
+    newcomer = device.open_connection("10.0.0.3")
+    assert newcomer is not None
+    assert device.take_dropped() == [waiting[0]]  # 10.0.0.1 and .2 hold two each: the older
+    assert device.take_dropped() == []
+    assert device.open_connection("10.0.0.3") is not None
+    assert device.take_dropped() == [waiting[1]]  # .2 holds two now, .1 and .3 one
+    assert all(wire.camera.number in device.connections for wire in sessions)
 
 
 def test_alarms_reach_guarded_sessions_only() -> None:
@@ -194,7 +239,7 @@ def test_unguard_stops_alarms_and_gets_no_reply() -> None:
 
 
 def test_the_nvr_answers_unguard_and_spells_session_ids_short() -> None:
-    wire = logged_in(make_device(load_profile("nvr-8ch")))
+    wire = logged_in(make_device(sequential(load_profile("nvr-8ch"))))
     assert wire.client.session_id == 0x57
     assert wire.client.session_id_style is SessionIdStyle.SHORT
     assert wire.call(MessageId.UNGUARD_REQ, {"Name": ""}).ok
@@ -211,7 +256,7 @@ def test_bad_bytes_raise_protocol_error_for_that_connection_only() -> None:
 
 
 def test_a_login_and_requests_in_one_read() -> None:
-    wire = Wire(make_device())
+    wire = Wire(make_device(sequential()))
     login = wire.client.login("admin", "")
     # The client's session id is known only after the reply; the seed camera's first is 1.
     follow = ClientConnection.for_session(1).request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
@@ -221,7 +266,7 @@ def test_a_login_and_requests_in_one_read() -> None:
 
 def test_a_logout_and_requests_in_one_read() -> None:
     wire = logged_in()
-    session = ClientConnection.for_session(1)
+    session = ClientConnection.for_session(wire.client.session_id or 0)
     logout = session.request(MessageId.LOGOUT_REQ, {"Name": ""}, expect_reply=False)
     after = session.request(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"}, expect_reply=False)
     replies = wire.camera.receive(logout + after)
@@ -230,7 +275,7 @@ def test_a_logout_and_requests_in_one_read() -> None:
 
 def test_key_spellings_quirk() -> None:
     spellings = {"SessionID": " SessionID ", "Ret": "Ret "}
-    device = make_device(load_profile().with_quirks(key_spellings=spellings))
+    device = make_device(sequential(load_profile().with_quirks(key_spellings=spellings)))
     wire = logged_in(device)
     reply = wire.call(MessageId.KEEPALIVE_REQ, {"Name": "KeepAlive"})
     assert b'" SessionID " : "0x00000001"' in reply.frame.payload

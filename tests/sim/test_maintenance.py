@@ -48,6 +48,11 @@ def entries(wire: Wire, **query: Any) -> list[dict[str, Any]] | None:
     return found
 
 
+def session_of(wire: Wire) -> str:
+    """The SessionID the device writes for the wire's session."""
+    return f"0x{wire.client.session_id:08X}"
+
+
 def storage(action: str, part: int = 0, disk: int = 0, kind: str = "ReadWrite") -> dict[str, Any]:
     operation = {"Action": action, "PartNo": part, "SerialNo": disk, "Type": kind}
     return {"Name": "OPStorageManager", "OPStorageManager": operation}
@@ -59,7 +64,7 @@ def storage(action: str, part: int = 0, disk: int = 0, kind: str = "ReadWrite") 
 def test_version_list_is_refused_with_514_as_the_xm530_does(wire: Wire) -> None:
     reply = wire.call(MessageId.VERSION_LIST_REQ, {"Name": "OPVersionList"})
     assert reply.frame.message_id == MessageId.VERSION_LIST_RSP
-    assert reply.body.data == {"Name": "", "Ret": 514, "SessionID": "0x00000001"}
+    assert reply.body.data == {"Name": "", "Ret": 514, "SessionID": session_of(wire)}
 
 
 def test_upgrade_info(wire: Wire) -> None:
@@ -74,7 +79,7 @@ def test_upgrade_info(wire: Wire) -> None:
             "Vendor": "General",
         },
         "Ret": 100,
-        "SessionID": "0x00000001",
+        "SessionID": session_of(wire),
     }
 
 
@@ -204,7 +209,8 @@ def test_set_type_as_captured(wire: Wire) -> None:
     # [BES] 1460_OPStorageManager_request.json and its 1461: Ret 100.
     reply = wire.call(MessageId.DISKMANAGER_REQ, storage("SetType"))
     assert reply.frame.message_id == MessageId.DISKMANAGER_RSP
-    assert reply.body.data == {"Name": "OPStorageManager", "Ret": 100, "SessionID": "0x00000001"}
+    expected = {"Name": "OPStorageManager", "Ret": 100, "SessionID": session_of(wire)}
+    assert reply.body.data == expected
 
 
 def test_a_format_erases_the_partition(wire: Wire) -> None:

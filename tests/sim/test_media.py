@@ -278,7 +278,8 @@ async def test_the_claim_reply_carries_the_session_on_the_media_connection(
     media, reply = await claim(simulator, control)
     assert reply.frame.header.message_id == MessageId.MONITOR_CLAIM_RSP
     assert reply.frame.session_id == control.protocol.session_id
-    assert reply.body.data == {"Name": "OPMonitor", "Ret": 100, "SessionID": "0x00000001"}
+    session = f"0x{control.protocol.session_id:08X}"
+    assert reply.body.data == {"Name": "OPMonitor", "Ret": 100, "SessionID": session}
     assert simulator.session_count == 1  # the media connection joins, it does not log in
     await media.close()
     await control.close()

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.sim.helpers import Wire, logged_in, make_device
+from tests.sim.helpers import Wire, logged_in, make_device, sequential
 from xmcam.protocol import ClientConnection, MessageId, encode_frame
 from xmcam.sim.media_commands import MEDIA_REQUEST_IDS
 from xmcam.sim.media_sessions import StartStream, StopStream
@@ -74,6 +74,33 @@ def test_a_start_picks_the_claim_of_the_stream_it_names() -> None:
     assert start.claim.connection == extra.camera.number
 
 
+def test_a_start_takes_the_newest_claim_or_its_own_connections() -> None:
+    # Issue 12: an older claim (anyone's who knew the session id) never gets the media.
+    control = logged_in()
+    older, newer = second_connection(control), second_connection(control)
+    name = control.device.media.catalogue.recordings[0].name
+    parameter = {"FileName": name}
+    playback = {"Name": "OPPlayBack", "OPPlayBack": {"Action": "Claim", "Parameter": parameter}}
+    for media in (older, newer):
+        assert media.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim")).ret == 100
+        assert media.call(MessageId.PLAY_CLAIM_REQ, playback).ret == 100
+    assert control.call(MessageId.MONITOR_REQ, monitor("Start")).ret == 100
+    start = {
+        "Name": "OPPlayBack",
+        "OPPlayBack": {"Action": "DownloadStart", "Parameter": parameter},
+    }
+    assert control.call(MessageId.PLAY_REQ, start).ret == 100
+    actions = control.device.media.take_actions()
+    assert [action.claim.connection for action in actions] == [newer.camera.number] * 2
+    # A claim on the control connection itself comes before any other, however new.
+    again = logged_in()
+    assert again.call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim")).ret == 100
+    assert second_connection(again).call(MessageId.MONITOR_CLAIM_REQ, monitor("Claim")).ret == 100
+    again.silent(MessageId.MONITOR_REQ, monitor("Start"))  # one socket: the media, no reply
+    (action,) = again.device.media.take_actions()
+    assert action.claim.connection == again.camera.number
+
+
 def test_claims_are_bounded_per_connection() -> None:
     control = logged_in(make_device())
     rets = [
@@ -131,7 +158,7 @@ media_names = st.sampled_from(["OPMonitor", "OPSNAP", "OPFileQuery", "OPPlayBack
 def test_any_body_to_any_media_request_never_raises(
     message_id: int, name: str, value: object, on_second_connection: bool
 ) -> None:
-    control = logged_in()
+    control = logged_in(make_device(sequential()))  # session 1, as the frames below say
     wire = second_connection(control) if on_second_connection else control
     body = json.dumps({"Name": name, name or "x": value, "SessionID": "0x00000001"})
     frame = encode_frame(message_id, body.encode(), session_id=1)

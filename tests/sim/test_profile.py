@@ -154,12 +154,32 @@ def test_with_channels_and_password() -> None:
         ('{"fixed_replies": {"x": {"Ret": 100}}}', "not a message id"),
         ('{"fixed_replies": {"2000": {"Name": ""}}}', "with a Ret"),
         ('{"fixed_replies": {"2000": []}}', "with a Ret"),
+        ('{"hidden_accounts": ["ghost"]}', "'ghost' is not one of its users"),
+        ('{"hidden_accounts": "default"}', "hidden_accounts must be a JSON array"),
+        ('{"keep_hidden_accounts": 1}', "keep_hidden_accounts must be true or false"),
     ],
 )
 def test_bad_profiles_are_refused_in_one_line(text: str, message: str) -> None:
     with pytest.raises(ProfileError, match=message) as caught:
         parse_profile(text, origin="test")
     assert "\n" not in str(caught.value)
+
+
+def test_hidden_accounts_are_named_by_the_profile() -> None:
+    seed = load_profile()
+    assert (seed.hidden_accounts, seed.keep_hidden_accounts) == (("default",), False)
+    assert load_profile("nvr-8ch").hidden_accounts == ("default",)
+    assert load_profile("xm530").hidden_accounts == ()  # its accounts are all listed
+    assert seed.disabled_accounts == frozenset()
+    assert seed.with_hidden_accounts(False).disabled_accounts == {"default"}
+    # The account the simulator was told to serve is never the one disabled.
+    assert seed.with_hidden_accounts(False, besides="default").disabled_accounts == set()
+    assert seed.with_hidden_accounts(False).with_hidden_accounts(True).disabled_accounts == set()
+    text = (
+        '{"users": [{"Name": "ghost"}], "hidden_accounts": ["ghost"], "keep_hidden_accounts": true}'
+    )
+    profile = parse_profile(text)
+    assert (profile.hidden_accounts, profile.keep_hidden_accounts) == (("ghost",), True)
 
 
 def test_a_missing_profile_names_the_builtin_ones(tmp_path: Path) -> None:
@@ -193,6 +213,7 @@ def test_a_missing_profile_names_the_builtin_ones(tmp_path: Path) -> None:
         '{"work_state_masks": "octal"}',
         '{"unknown_config_null": 1}',
         '{"rets": {"unknown_ability": "x"}}',
+        '{"session_ids": "guessable"}',
     ],
 )
 def test_quirks_of_the_wrong_type_are_refused_in_one_line(quirks: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.sim.helpers import logged_in
+from tests.sim.helpers import logged_in, make_device, sequential
 from xmcam.errors import ProtocolError
 from xmcam.protocol import MessageId, encode_frame
 from xmcam.sim.commands import _HANDLERS
@@ -97,7 +97,7 @@ def bodies(draw: st.DrawFn) -> dict[str, Any]:
 
 @given(st.sampled_from([*COMMANDS, int(MessageId.SYSMANAGER_REQ)]), bodies())
 def test_any_body_to_any_command_never_raises(message_id: int, body: dict[str, Any]) -> None:
-    wire = logged_in()
+    wire = logged_in(make_device(sequential()))  # session 1, as the frames below say
     wire.client.request(message_id, {})  # keep the client's bookkeeping out of the way
     frame = encode_frame(
         message_id, json.dumps(dict(body, SessionID="0x00000001")).encode(), session_id=1
@@ -134,7 +134,7 @@ def test_mutated_seed_like_traffic() -> None:
         frame = bytearray(rng.choice(valid))
         for _ in range(rng.randint(1, 4)):
             frame[rng.randrange(20, len(frame))] = rng.randrange(256)
-        wire = logged_in()
+        wire = logged_in(make_device(sequential()))  # session 1, as the frames say
         try:
             wire.camera.receive(bytes(frame))
         except ProtocolError:

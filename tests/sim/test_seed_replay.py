@@ -24,7 +24,7 @@ import pytest
 
 from tests.seed import SEED_FRAMES
 from xmcam.protocol import ClientConnection
-from xmcam.sim import SimulatorThread
+from xmcam.sim import SimulatorThread, load_profile
 
 HEADER_SIZE: Final = 20
 SEQUENCE: Final = slice(8, 12)
@@ -81,7 +81,9 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
 
 @pytest.fixture
 def simulator() -> Iterator[SimulatorThread]:
-    with SimulatorThread() as running:
+    # The seed's camera numbered its sessions from 1; the simulator's own ids are random
+    # unless the profile says `session_ids: sequential`.
+    with SimulatorThread(load_profile().with_quirks(session_ids="sequential")) as running:
         yield running
 
 

@@ -84,13 +84,15 @@ async def simulator() -> AsyncIterator[Simulator]:
         yield running
 
 
-async def test_serves_the_seed_login_byte_for_byte(simulator: Simulator) -> None:
-    reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
-    writer.write(SEED_FRAMES[0].payload)
-    expected = SEED_FRAMES[1].payload
-    assert await asyncio.wait_for(reader.readexactly(len(expected)), 2) == expected
-    writer.close()
-    await writer.wait_closed()
+async def test_serves_the_seed_login_byte_for_byte() -> None:
+    # The seed's camera numbered its sessions from 1 (the simulator's own are random).
+    async with Simulator(load_profile().with_quirks(session_ids="sequential")) as simulator:
+        reader, writer = await asyncio.open_connection(simulator.host, simulator.port)
+        writer.write(SEED_FRAMES[0].payload)
+        expected = SEED_FRAMES[1].payload
+        assert await asyncio.wait_for(reader.readexactly(len(expected)), 2) == expected
+        writer.close()
+        await writer.wait_closed()
 
 
 async def test_many_clients_and_alarm_pushes(simulator: Simulator) -> None:
@@ -347,9 +349,9 @@ def test_simulator_thread_for_blocking_code() -> None:
 # ---------------------------------------------------------------------- hostile clients
 
 
-def _keepalive(sequence: int) -> bytes:
-    body = encode_body({"Name": "KeepAlive", "SessionID": "0x00000001"})
-    return encode_frame(MessageId.KEEPALIVE_REQ, body, session_id=1, sequence=sequence)
+def _keepalive(session: int, sequence: int) -> bytes:
+    body = encode_body({"Name": "KeepAlive", "SessionID": f"0x{session:08X}"})
+    return encode_frame(MessageId.KEEPALIVE_REQ, body, session_id=session, sequence=sequence)
 
 
 async def _flood_without_reading(simulator: Simulator, seconds: float) -> socket.socket:
@@ -362,8 +364,9 @@ async def _flood_without_reading(simulator: Simulator, seconds: float) -> socket
     await asyncio.sleep(0.05)
     client.receive_data(sock.recv(4096))
     sock.setblocking(False)
-    body = encode_body({"Name": "Detect", "SessionID": "0x00000001"})
-    burst = encode_frame(MessageId.CONFIG_GET_REQ, body, session_id=1) * 50
+    session = client.session_id or 0
+    body = encode_body({"Name": "Detect", "SessionID": f"0x{session:08X}"})
+    burst = encode_frame(MessageId.CONFIG_GET_REQ, body, session_id=session) * 50
     loop = asyncio.get_running_loop()
     until = loop.time() + seconds
     while loop.time() < until:
@@ -437,10 +440,11 @@ async def _two_keepalives(simulator: Simulator, first: Faults, then: Faults) -> 
     client = await RawClient.open(simulator)
     await client.login()
     simulator.faults.__dict__.update(vars(first))
-    client.writer.write(_keepalive(10))
+    session = client.protocol.session_id or 0
+    client.writer.write(_keepalive(session, 10))
     await asyncio.sleep(0.002)
     simulator.faults.__dict__.update(vars(then))
-    client.writer.write(_keepalive(11))
+    client.writer.write(_keepalive(session, 11))
     sequences: list[int] = []
     while len(sequences) < 2:
         event = await client.next_event()  # replies to requests it did not send: unexpected
@@ -482,8 +486,9 @@ async def test_two_reboot_requests_reboot_once() -> None:
     async with Simulator(profile) as simulator:
         client = await RawClient.open(simulator)
         await client.login()
-        body = {"Name": "OPMachine", "OPMachine": {"Action": "Reboot"}, "SessionID": "0x00000001"}
-        frame = encode_frame(MessageId.SYSMANAGER_REQ, encode_body(body), session_id=1)
+        session = client.protocol.session_id or 0
+        body = {"Name": "OPMachine", "OPMachine": {"Action": "Reboot"}, "SessionID": hex(session)}
+        frame = encode_frame(MessageId.SYSMANAGER_REQ, encode_body(body), session_id=session)
         client.writer.write(frame + frame)
         await asyncio.sleep(0.4)
         assert simulator.listening

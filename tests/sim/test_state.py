@@ -4,14 +4,16 @@ state on a bad value, and the atomic state file."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from xmcam.sim import DeviceState, StateFileError, load_profile
-from xmcam.sim.state import BadConfigValue, atomic_write_json, conform
+from xmcam.sim.state import BadConfigValue, StateSaveError, atomic_write_json, carriable, conform
 
 
 @pytest.fixture
@@ -181,6 +183,23 @@ def test_atomic_write_leaves_the_old_file_when_the_write_fails(tmp_path: Path) -
     assert os.listdir(tmp_path) == ["cam.json"]
 
 
+def test_temporaries_are_named_as_the_cleanup_at_start_knows_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed: list[str] = []
+    replace = os.replace
+
+    def spy(source: str, target: Path) -> None:
+        renamed.append(Path(source).name)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", spy)
+    for _ in range(20):
+        atomic_write_json(tmp_path / "cam.json", {"a": 1})
+    assert all(re.fullmatch(r"\.cam\.json\.xmcam-[a-z0-9_]{8}\.tmp", name) for name in renamed)
+    assert len(renamed) == 20
+
+
 def test_a_clock_set_to_the_last_second_never_overflows() -> None:
     now = [datetime(2024, 1, 1, 12, 0, 0)]
     state = DeviceState.from_profile(load_profile(), wall_clock=lambda: now[0])
@@ -218,13 +237,79 @@ def test_a_state_file_in_a_missing_directory_is_refused_at_start(tmp_path: Path)
         DeviceState.from_profile(load_profile(), path=tmp_path / "nope" / "cam.json")
 
 
-def test_a_failed_save_is_logged_and_the_device_goes_on(
+def test_a_failed_save_is_logged_and_undone(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Changed with issue 12: the device used to go on with the change in memory, and
+    # acknowledged a write it had not kept.
     directory = tmp_path / "gone"
     directory.mkdir()
     state = DeviceState.from_profile(load_profile(), path=directory / "cam.json")
     directory.rmdir()  # the disk went away under the running simulator
-    state.set_config("General.General", {"MachineName": "Garage"})
-    assert state.get_config("General.General")["MachineName"] == "Garage"
+    with pytest.raises(StateSaveError, match="cannot save"):
+        state.set_config("General.General", {"MachineName": "Garage"})
+    assert state.get_config("General.General")["MachineName"] == "LocalHost"
     assert "cannot save" in caplog.text
+    with pytest.raises(StateSaveError):
+        state.set_config("Camera.Param.[0]", {"PictureFlip": "0x00000001"})  # an element
+    assert state.get_config("Camera.Param.[0]")["PictureFlip"] == "0x00000000"
+    with pytest.raises(StateSaveError):
+        state.set_channel_titles(["Garage"])
+    with pytest.raises(StateSaveError):
+        state.set_device_time(datetime(2030, 1, 1))
+    assert (state.channel_titles, state.time_offset) == (["CAM01"], 0.0)
+    directory.mkdir()  # back: the next write is stored
+    state.set_config("General.General", {"MachineName": "Garage"})
+    assert (
+        DeviceState.from_profile(load_profile(), path=directory / "cam.json").get_config(
+            "General.General"
+        )["MachineName"]
+        == "Garage"
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"AutoLogout": math.inf},
+        {"AutoLogout": -math.inf},
+        {"AutoLogout": math.nan},
+        {"MachineName": "\ud800"},
+        {"MachineName": "a\udfffb"},
+    ],
+)
+def test_values_json_cannot_carry_are_refused_and_change_nothing(
+    tmp_path: Path, value: dict[str, object]
+) -> None:
+    state = DeviceState.from_profile(load_profile(), path=tmp_path / "cam.json")
+    before = state.get_config("General.General")
+    with pytest.raises(BadConfigValue, match="JSON cannot carry"):
+        state.set_config("General.General", value)
+    assert state.get_config("General.General") == before
+    assert not (tmp_path / "cam.json").exists()  # nothing was written
+    with pytest.raises(BadConfigValue):
+        state.set_channel_titles(["\ud800"])
+
+
+def test_carriable() -> None:
+    assert carriable({"a": [1, 2.5, "text", None, True, {"b": "é"}]})
+    assert not carriable([1e999])
+    assert not carriable({"\ud800": 1})
+    assert not carriable({"a": ["\udc00"]})
+
+
+@pytest.mark.parametrize("value", ["Infinity", "NaN", '"\\ud800"'])
+def test_a_state_file_holding_what_json_cannot_carry_is_refused(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "cam.json"
+    text = (
+        '{"format": 1, "config": {"General.General": {"AutoLogout": %s}}, "users": [], '
+        '"groups": [], "channel_titles": []}'
+    )
+    if value.startswith('"'):
+        text = (
+            '{"format": 1, "config": {}, "users": [{"Name": %s}], "groups": [], '
+            '"channel_titles": []}'
+        )
+    path.write_text(text % value)
+    with pytest.raises(StateFileError):
+        DeviceState.from_profile(load_profile(), path=path)

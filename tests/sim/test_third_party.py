@@ -111,7 +111,12 @@ def _frames_received(simulator: SimulatorThread) -> list[int]:
 
 def test_python_dvr_login_and_system_info(dvrip_cam: Any, camera_sim: SimulatorThread) -> None:
     assert dvrip_cam.login() is True
-    assert dvrip_cam.session == 1  # the seed's first session id
+    # The session id the simulator gave (random: not the seed camera's 1), in python-dvr's
+    # hands whatever its high bit.
+    sessions = camera_sim.call(
+        lambda: [c.session_id for c in camera_sim.simulator.device.connections.values()]
+    )
+    assert sessions == [dvrip_cam.session]
     assert dvrip_cam.alive_time == 20
     assert camera_sim.simulator.session_count == 1
 
@@ -157,7 +162,7 @@ def test_python_dvr_get_and_set_config(dvrip_cam: Any, camera_sim: SimulatorThre
     assert dvrip_cam.get_info("No.Such.Thing") == {
         "Name": "No.Such.Thing",
         "Ret": 607,
-        "SessionID": "0x00000001",
+        "SessionID": f"0x{dvrip_cam.session:08X}",
     }
     # The library's other readers built on the same commands.
     assert dvrip_cam.get_netcommon()["TCPPort"] == 34567

@@ -37,7 +37,9 @@ def login_attempts(sim: SimulatorThread) -> int:
 
 def test_every_method(sim: SimulatorThread) -> None:
     with xmcam.Camera(sim.host, sim.port) as cam:
-        assert cam.login_info == LoginInfo(1, 20, 1, "IPC")
+        session = cam.login_info.session_id  # the simulator's: random, never 0
+        assert session != 0
+        assert cam.login_info == LoginInfo(session, 20, 1, "IPC")
         tour = method_tour(sim.state)
         result: Any = None
         with contextlib.suppress(StopIteration):

@@ -21,6 +21,7 @@ from tests.media_checks import (
     assert_gop_order,
     connections,
     picture_size,
+    refuse_starts,
 )
 from tests.virtual_time import ManualClock
 from tests.waiting import wait_until
@@ -49,10 +50,7 @@ def camera(
 ) -> Iterator[tuple[SimulatorThread, xmcam.Camera]]:
     """A simulator in its thread and a camera logged in to it. With `clock`, both keep their
     sessions' time on it (the test turns it): keepalives and expiries without real waiting."""
-    # Until the client counts media as started (issue 17) it waits for a reply to a Start
-    # on the claimed socket, which real cameras never send: the simulator's old answer.
-    answering_starts = (profile or load_profile()).with_quirks(start_reply=True)
-    with SimulatorThread(answering_starts, clock=clock) as sim:
+    with SimulatorThread(profile or load_profile(), clock=clock) as sim:
         sim.simulator.faults.media_pace = 1.0 if paced else 0.0
         camera = xmcam.Camera(sim.host, sim.port, timeout=timeout)
         camera.clock = clock or time.monotonic
@@ -282,6 +280,94 @@ def frames_until_timeout(stream: LiveStream) -> int:
         except RequestTimeoutError:
             return count
     raise AssertionError("frames kept coming")
+
+
+# ---------------------------------------------------------------------- unanswered starts
+
+
+@pytest.mark.parametrize("answered", [False, True], ids=["unanswered", "answered"])
+def test_one_socket_whether_or_not_the_start_is_answered(answered: bool) -> None:
+    # Cameras send no reply to a Start or DownloadStart on the socket that holds the claim,
+    # only the media, which count as started; the `start_reply` quirk answers them, as some
+    # camera may: the same then.
+    profile = load_profile().with_quirks(start_reply=answered)
+    with camera(profile) as (sim, cam):
+        with cam.live(flow="one", max_queue=10_000) as stream:
+            frames = take(stream, 100)
+            assert len(cam.channel_titles()) == 1
+            frames += take(stream, 20)
+        assert_gop_order(frames, MAIN_UNITS)
+        wait_until(lambda: idle(sim))
+        assert state(sim).control_requests == (5,)  # login, claim, start, titles, stop
+        record = all_of_yesterday(sim, cam)[0]
+        cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
+        data = b"".join(cam.download(record))
+        assert abs(len(data) - record.size) < 1024
+        wait_until(lambda: idle(sim))
+        assert len(state(sim).control_requests) == 1  # the one connection, in step
+        assert cam.system_info().channels == 1
+
+
+@pytest.mark.parametrize("stop_before_it", [False, True])
+def test_a_start_reply_after_the_media_leaves_the_connection_in_step(
+    stop_before_it: bool,
+) -> None:
+    # Replies come 0.2 s late, the media at once: the Start's reply arrives after its media,
+    # while another request waits, or while the Stop (the same message id) does.
+    profile = load_profile().with_quirks(start_reply=True)
+    with camera(profile) as (sim, cam):
+        sim.simulator.faults.reply_delay = 0.2
+        with cam.live(flow="one", max_queue=10_000) as stream:
+            started = time.monotonic()
+            frames = take(stream, 50)
+            if not stop_before_it:
+                assert len(cam.channel_titles()) == 1
+                assert time.monotonic() - started > 0.2  # the late reply came meanwhile
+                frames += take(stream, 50)
+        assert_gop_order(frames, MAIN_UNITS)
+        assert cam.system_info().channels == 1
+        assert cam.get_config("General.General")["MachineName"] == "LocalHost"
+        wait_until(lambda: idle(sim))
+        assert len(state(sim).control_requests) == 1  # never dropped and rebuilt
+
+
+def test_a_refused_start_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    refuse_starts(monkeypatch, 103)
+    with camera(timeout=3.0) as (sim, cam):
+        record = all_of_yesterday(sim, cam)[0]
+        for flow in ("one", "two"):
+            started = time.monotonic()
+            with pytest.raises(InvalidRequestError) as caught:
+                cam.live(flow=flow).start()
+            assert caught.value.ret == 103
+            assert time.monotonic() - started < 1.0  # not the request deadline of 3 s
+        cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
+        started = time.monotonic()
+        with pytest.raises(InvalidRequestError):
+            next(cam.download(record))
+        assert time.monotonic() - started < 1.0
+        assert cam.system_info().channels == 1
+        assert len(state(sim).control_requests) == 1
+
+
+@pytest.mark.parametrize("quirk", ["default", "monitor_claim_silent"])
+def test_a_stream_starts_within_one_timeout(quirk: str) -> None:
+    # The claim on a second connection waits half the deadline at most, so a camera that
+    # never answers it (the Vatilon H44) streams from one socket within that deadline:
+    # a snapshot's fallback finds its keyframe in it.
+    profile = load_profile().with_quirks(snapshot=108)
+    if quirk != "default":
+        profile = profile.with_quirks(monitor_claim_silent=True)
+    with camera(profile, timeout=1.0) as (sim, cam):
+        cam.claim_timeout = 2.0
+        started = time.monotonic()
+        with cam.live(max_queue=10_000) as stream:
+            take(stream, 1)
+            assert time.monotonic() - started < 1.0
+            assert stream.flow == ("two" if quirk == "default" else "one")
+        jpeg = cam.snapshot()
+        assert picture_size(jpeg) == (640, 360)
+        wait_until(lambda: idle(sim))
 
 
 # ---------------------------------------------------------------------- snapshots

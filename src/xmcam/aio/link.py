@@ -171,7 +171,12 @@ class Link(asyncio.BufferedProtocol):
         ConnectionClosedError."""
         if self.error is not None:
             raise self.error
-        wire = self.connection.request(call.message_id, call.body, expect_reply=call.expect_reply)
+        wire = self.connection.request(
+            call.message_id,
+            call.body,
+            expect_reply=call.expect_reply,
+            answered_by_media=call.answered_by_media,
+        )
         if not call.expect_reply:
             self._write(wire)
             return None

@@ -97,7 +97,7 @@ async def _data_link(
     )
     link.media_sinks[data_id] = sink
     try:
-        await link.call(claim, min(camera.claim_timeout, camera.timeout))
+        await link.call(claim, mops.claim_wait(camera.claim_timeout, camera.timeout))
     except BaseException:
         await link.close()
         raise

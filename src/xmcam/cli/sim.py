@@ -17,7 +17,14 @@ from pathlib import Path
 from xmcam.cli.output import ExitCode, warn_password_on_command_line
 from xmcam.cli.session import positive_seconds
 from xmcam.protocol import DEFAULT_PORT
-from xmcam.sim import BUILTIN_PROFILES, Faults, ProfileError, Simulator, StateFileError
+from xmcam.sim import (
+    BUILTIN_PROFILES,
+    Faults,
+    ProfileError,
+    Simulator,
+    StateFileError,
+    StateSaveError,
+)
 from xmcam.sim.media import MediaError
 
 __all__ = ["PASSWORD_ENVIRONMENT", "add_parser", "run_simulator"]
@@ -101,6 +108,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             alarm_center=args.alarm_center,
             serial=args.serial,
             encryption=args.encryption,
+            hidden_accounts=args.hidden_accounts,
         )
     except (ProfileError, StateFileError, MediaError) as error:
         print(f"xmcam: {error}", file=sys.stderr)
@@ -110,6 +118,10 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     except OSError as error:
         print(f"xmcam: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return ExitCode.CONNECTION
+    except StateSaveError as error:  # --alarm-center written to a state file that cannot be
+        await simulator.stop()
+        print(f"xmcam: {error}", file=sys.stderr)
+        return ExitCode.USAGE
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -196,6 +208,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         dest="sim_password",
         help=f"its password (default: env {PASSWORD_ENVIRONMENT}, else empty as in the seed; "
         'prefer the environment, which "ps" does not show)',
+    )
+    parser.add_argument(
+        "--hidden-accounts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let the profile's hidden accounts (the firmware's 'default', CVE-2018-17919) "
+        "log in: yes unless a password is given (default), or as told",
     )
     parser.add_argument("--channels", type=int, help="number of video channels")
     parser.add_argument(

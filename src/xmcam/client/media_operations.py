@@ -9,16 +9,20 @@ others: what to send and what a reply means live here, the shells (`xmcam.aio.me
   control session, then started and stopped (1410) on the control connection; the device
   sends 1412 packets on the media connection. When the claim is refused or unanswered, the
   single-socket flow claims and starts on the control connection itself, where media packets
-  arrive between the replies. Either way the packets' payloads go into a `LiveFeed`: the
-  demuxer cuts them into frames, which wait in a bounded queue. A consumer too slow for the
-  stream makes the queue overflow; frames are then dropped up to the next keyframe (a P-frame
-  without its references is useless) and counted, so memory never grows.
+  arrive between the replies. There cameras send no reply to Start, only the media: the
+  Start is a call that its first media packet answers (`Call.answered_by_media`), and a
+  refusal (a reply with a failure Ret) still fails it at once. Either way the packets'
+  payloads go into a `LiveFeed`: the demuxer cuts them into frames, which wait in a bounded
+  queue. A consumer too slow for the stream makes the queue overflow; frames are then
+  dropped up to the next keyframe (a P-frame without its references is useless) and
+  counted, so memory never grows.
 - A snapshot (1560) is answered by JPEG packets (1561) ended by EndFlag, or by a JSON refusal
   (PROTOCOL.md §12.2). The packets go to a `SnapshotCollector`; `take_snapshot()` falls back
   to the first keyframe of the live stream when `snapshot_falls_back()` says so.
 - A file search (1440) is one procedure that pages through the device's 64-record cap.
 - A download (PROTOCOL.md §15) is a claim (1424) on a data connection, DownloadStart (1420)
-  on the control connection, 1426 packets until EndFlag or an empty packet, DownloadStop.
+  on the control connection, 1426 packets until EndFlag or an empty packet, DownloadStop. On
+  one socket, the DownloadStart is answered by its data, as the Start of a live stream is.
 
 The choices between connections are plans (`xmcam.client.plans`), written once for both
 shells: `start_live()` and `start_download()` (a second connection, then one socket) and
@@ -70,6 +74,7 @@ __all__ = [
     "StartOnControl",
     "check_live_arguments",
     "claim_falls_back",
+    "claim_wait",
     "download_claim",
     "download_claim_and_start",
     "download_start",
@@ -131,6 +136,14 @@ def check_live_arguments(channel: int, flow: str, max_queue: int) -> None:
         raise ValueError(f"flow must be one of {', '.join(FLOWS)}, not {flow!r}")
     if max_queue < 1:
         raise ValueError(f"max_queue must be at least 1, not {max_queue}")
+
+
+def claim_wait(claim_timeout: float, timeout: float) -> float:
+    """Seconds a claim on a second connection may go unanswered: `claim_timeout`, and at
+    most half the request deadline, so that the single-socket flow after it still starts
+    within that one deadline (a camera that never answers the claim, such as the Vatilon H44
+    of AlexxIT/go2rtc#2198, and a snapshot's fallback that must find a keyframe in it)."""
+    return min(claim_timeout, timeout / 2)
 
 
 def claim_falls_back(error: XMCamError) -> bool:
@@ -235,9 +248,17 @@ def monitor_start(channel: int, substream: bool) -> Procedure[None]:
 
 
 def monitor_claim_and_start(channel: int, substream: bool) -> Procedure[None]:
-    """The single-socket flow: claim and start on the control connection."""
+    """The single-socket flow: claim and start on the control connection. The Start is
+    answered by the stream's first packet: cameras send no reply to it there ([G2R] reads
+    media right after it)."""
     yield from ask(MessageId.MONITOR_CLAIM_REQ, _monitor_body("Claim", channel, substream))
-    yield from monitor_start(channel, substream)
+    yield _started_by_media(MessageId.MONITOR_REQ, _monitor_body("Start", channel, substream))
+
+
+def _started_by_media(message_id: int, body: dict[str, Any]) -> Call:
+    """A Start where its media will flow: its reply, or its media when no reply comes first,
+    answers it (the call gets None then); a reply with a failure Ret is raised as ever."""
+    return Call(message_id, body, answered_by_media=True)
 
 
 def monitor_stop(channel: int, substream: bool) -> Procedure[None]:
@@ -519,9 +540,10 @@ def download_start(record: models.RecordFile) -> Procedure[None]:
 
 def download_claim_and_start(record: models.RecordFile) -> Procedure[None]:
     """The same-socket variant: claim and DownloadStart back to back on the control
-    connection (anything in between makes some devices drop the start, PROTOCOL.md §15)."""
+    connection (anything in between makes some devices drop the start, PROTOCOL.md §15).
+    The DownloadStart is answered by the first data packet, as cameras send no reply there."""
     yield from ask(MessageId.PLAY_CLAIM_REQ, _playback_body("Claim", record))
-    yield from download_start(record)
+    yield _started_by_media(MessageId.PLAY_REQ, _playback_body("DownloadStart", record))
 
 
 def download_stop(record: models.RecordFile) -> Procedure[None]:

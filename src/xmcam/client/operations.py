@@ -117,12 +117,15 @@ _log: Final = logging.getLogger("xmcam.client")
 
 class Call(NamedTuple):
     """One request to make: the message id, the body (the SessionID is added by the core),
-    and whether a reply is awaited (unguard and the like are fire-and-forget). A named tuple:
-    one is made for every request, and it is built in half the time of a frozen dataclass."""
+    whether a reply is awaited (unguard and the like are fire-and-forget), and whether the
+    media it starts answers it as well as a reply (a Start on the connection that holds its
+    claim: the call then gets None when the media came first). A named tuple: one is made for
+    every request, and it is built in half the time of a frozen dataclass."""
 
     message_id: int
     body: Mapping[str, Any]
     expect_reply: bool = True
+    answered_by_media: bool = False
 
 
 Procedure = Generator[Call, "Reply | None", T]

@@ -7,6 +7,7 @@ client, the blocking client, the simulator) move bytes and time in and out of it
 
 from xmcam.protocol.auth import EncryptType, login_body, password_matches, sofia_hash
 from xmcam.protocol.codes import (
+    MEDIA_ANSWERS,
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
     MessageId,
@@ -47,6 +48,7 @@ from xmcam.protocol.header import (
     DEFAULT_LIMITS,
     DEFAULT_PORT,
     DEVICE_LIMITS,
+    DEVICE_LIMITS_BEFORE_LOGIN,
     DEVICE_VERSION,
     HEADER_SIZE,
     Header,
@@ -76,10 +78,12 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PORT",
     "DEVICE_LIMITS",
+    "DEVICE_LIMITS_BEFORE_LOGIN",
     "DEVICE_TERMINATOR",
     "DEVICE_TIME_FORMAT",
     "DEVICE_VERSION",
     "HEADER_SIZE",
+    "MEDIA_ANSWERS",
     "MEDIA_MESSAGE_IDS",
     "SUCCESS_RETS",
     "AlarmMessage",

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "MEDIA_ANSWERS",
     "MEDIA_MESSAGE_IDS",
     "RET_MEANINGS",
     "SEARCH_EMPTY_RETS",
@@ -327,6 +328,18 @@ MEDIA_MESSAGE_IDS: Final[frozenset[int]] = frozenset(
 )
 """Messages whose header bytes 12/13 are Channel/EndFlag (not TotalPacket/CurPacket) and
 whose payload is binary, not JSON."""
+
+MEDIA_ANSWERS: Final[Mapping[int, frozenset[int]]] = MappingProxyType(
+    {
+        MessageId.MONITOR_REQ: frozenset({MessageId.MONITOR_DATA}),
+        MessageId.PLAY_REQ: frozenset({MessageId.PLAY_DATA, MessageId.DOWNLOAD_DATA}),
+    }
+)
+"""Requests the media they start may answer instead of a reply: a Start (1410) by its live
+media (1412), a Start or DownloadStart (1420) by its playback or download data (1422, 1426).
+Sent on the connection that holds the claim (the single-socket flow), these get no JSON reply
+from cameras, only the media ([G2R] sends Start and reads media at once, docs/protocol.md
+§10, §15)."""
 
 
 class Ret(enum.IntEnum):

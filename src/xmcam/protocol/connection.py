@@ -5,7 +5,9 @@ and devices do not reliably echo them (PROTOCOL.md §2.3). So a connection allow
 outstanding request, and a reply is the frame whose message id is the request's id + 1. The
 messages a device sends on its own are the alarm push (1504), the rare forced logout (1004),
 notifications (end of playback 1423, upgrade progress 1524 and acknowledgements 1523) and, on
-media connections, media data; those become their own events and never complete a request.
+media connections, media data; those become their own events and never complete a request,
+with one exception: a Start sent where its media will flow (the single-socket flow) is
+answered by its first media packet when no reply comes first, as cameras send none there.
 Two replies are not JSON: a snapshot (1561) arrives as JPEG packets until EndFlag, or as a
 JSON error; a config or log export (1543, 1545) is a zip. A frame that answers nothing (for
 example a reply that arrives after the caller gave up waiting) is reported as UnexpectedFrame.
@@ -43,6 +45,7 @@ from xmcam.errors import (
 )
 from xmcam.protocol.auth import DEFAULT_LOGIN_TYPE, EncryptType, login_body, sofia_hash
 from xmcam.protocol.codes import (
+    MEDIA_ANSWERS,
     MEDIA_MESSAGE_IDS,
     SUCCESS_RETS,
     MessageId,
@@ -71,6 +74,7 @@ from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame
 from xmcam.protocol.header import (
     DEFAULT_LIMITS,
     DEVICE_LIMITS,
+    DEVICE_LIMITS_BEFORE_LOGIN,
     DEVICE_VERSION,
     FUNSDK_MARKER,
     Limits,
@@ -300,6 +304,7 @@ _set_reply_request_id: Final = vars(Reply)["request_id"].__set__
 _set_reply_frame: Final = vars(Reply)["frame"].__set__
 _set_reply_body: Final = vars(Reply)["body"].__set__
 
+_NO_MEDIA_ANSWER: Final[frozenset[int]] = frozenset()
 # Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
 _NOTIFICATION_IDS: Final = frozenset(
     {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
@@ -347,6 +352,9 @@ class ClientConnection:
         # JPEG): its later parts are data whatever byte they start with, since a JPEG part
         # starts with `{` about once in 256.
         self._binary_answer = False
+        # The media message ids that answer the outstanding request as well as its reply does
+        # (`request(..., answered_by_media=True)`); empty for every other request.
+        self._media_answers: frozenset[int] = _NO_MEDIA_ANSWER
         self._session_id_key: tuple[int, SessionIdStyle] | None = None
         self._session_id_text_cached = ""
         # The encrypted session: what the negotiation offered, the cipher of the login in
@@ -420,6 +428,7 @@ class ClientConnection:
             MessageId.LOGIN_REQ, data, session_id=0, sequence=self._next_sequence(sequence)
         )
         self._pending = MessageId.LOGIN_REQ
+        self._media_answers = _NO_MEDIA_ANSWER
         self.state = ClientState.LOGGING_IN
         self._login_cipher = None
         return wire
@@ -515,12 +524,23 @@ class ClientConnection:
         session_id_style: SessionIdStyle | None = None,
         add_session_id: bool = True,
         before_login: bool = False,
+        answered_by_media: bool = False,
     ) -> bytes:
         """A request to send. The body gets this session's SessionID unless it has one or
         `add_session_id` is false. With `expect_reply`, the request becomes the outstanding
         one; without, it is fire-and-forget (unguard, talk start: many devices never answer).
         `before_login` allows the few requests made before logging in (the 1010 capability
         probe, FunSDK's 1413 negotiation).
+
+        With `answered_by_media`, the first packet of the media the request starts
+        (`MEDIA_ANSWERS`: 1412 for a Start 1410, 1422 or 1426 for 1420) answers it as its
+        reply would: it comes out as a MediaPacket and the request is no longer outstanding.
+        That is a Start or DownloadStart on the connection that holds its claim, which
+        cameras never answer in JSON. A reply that comes before the media still answers it
+        (with a failure Ret: the device refused). A reply that comes after the media answers
+        nothing: an UnexpectedFrame, unless a request with the same reply id (the Stop) is
+        outstanding by then, which takes it as its own reply (DVRIP cannot tell them apart;
+        either way the connection stays in step, since the device answers nothing twice).
         """
         if self._pending is not None or self.state is not ClientState.LOGGED_IN:
             self._check_can_send(
@@ -528,6 +548,11 @@ class ClientConnection:
             )
         if expect_reply and _reply_id_or_none(message_id) is None:
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
+        media_answers = _NO_MEDIA_ANSWER
+        if answered_by_media:
+            media_answers = MEDIA_ANSWERS.get(message_id, _NO_MEDIA_ANSWER)
+            if not (expect_reply and media_answers):
+                raise ValueError(f"{message_name(message_id)} cannot be answered by media")
         content = dict(body or {})
         if add_session_id and "SessionID" not in content:
             content["SessionID"] = self._session_id_text(session_id_style or self._style)
@@ -545,6 +570,7 @@ class ClientConnection:
         if expect_reply:
             self._pending = message_id
             self._binary_answer = False
+            self._media_answers = media_answers
         return wire
 
     def _session_id_text(self, style: SessionIdStyle) -> str:
@@ -642,6 +668,10 @@ class ClientConnection:
     def _unasked(self, frame: Frame) -> ClientEvent:
         """The event for a frame that answers no outstanding request."""
         message_id = frame.message_id
+        if message_id in self._media_answers and self._pending is not None:
+            # The media a Start began: the device's answer, where it sends no reply.
+            self._pending = None
+            return MediaPacket(frame)
         if message_id in MEDIA_MESSAGE_IDS:
             return MediaPacket(frame)
         if message_id == MessageId.ALARM_REQ:
@@ -818,14 +848,24 @@ class DeviceConnection:
     The device decides who may log in; this class keeps the session, checks that requests
     belong to it, and writes replies the way the seed's camera does: version 1, the request's
     sequence number echoed, `\\n\\0` after the JSON.
+
+    Until the client has logged in, its bytes are held to `limits_before_login` (a few KiB);
+    from the login on, to `limits`. The bytes of one `receive_data()` call are cut under the
+    limits in force when it began: a client cannot know its session id before the login
+    reply, so nothing it sends with the login needs more.
     """
 
     def __init__(
-        self, *, limits: Limits = DEVICE_LIMITS, terminator: bytes = DEVICE_TERMINATOR
+        self,
+        *,
+        limits: Limits = DEVICE_LIMITS,
+        limits_before_login: Limits = DEVICE_LIMITS_BEFORE_LOGIN,
+        terminator: bytes = DEVICE_TERMINATOR,
     ) -> None:
-        self._decoder = FrameDecoder(limits)
+        self._decoder = FrameDecoder(limits_before_login)
         self._receiver = _DeferredFailure()
         self._limits = limits
+        self._limits_before_login = limits_before_login
         self._terminator = terminator
         self.session_id: int | None = None
         self.user: str | None = None
@@ -867,11 +907,11 @@ class DeviceConnection:
         cipher = self._cipher
         if cipher is not None and message_id not in cipher.clear_ids and is_sealed(frame.payload):
             frame = cipher.open_frame(frame)
-            body = frame.body(self._limits)
+            body = frame.body(self._decoder.limits)
             return Request(
                 frame, body, self.logged_in, self._session_matches(frame, body), encrypted=True
             )
-        body = frame.body(self._limits)
+        body = frame.body(self._decoder.limits)
         if message_id == MessageId.LOGIN_REQ:
             return LoginRequest(
                 frame,
@@ -969,6 +1009,7 @@ class DeviceConnection:
         self._cipher = (
             SessionCipher(request.communicate_key, self._clear_ids) if request.encrypted else None
         )
+        self._decoder.limits = self._limits
         return wire
 
     def reject_login(
@@ -986,6 +1027,7 @@ class DeviceConnection:
         self.session_id = None
         self.user = None
         self._cipher = None
+        self._decoder.limits = self._limits_before_login
 
     def _sealed(self, message_id: int, data: bytes) -> bytes:
         """A body as this session sends it: encrypted when the id is, else as it is."""

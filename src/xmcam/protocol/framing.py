@@ -132,6 +132,17 @@ class FrameDecoder:
         self._offset = 0  # stream offset of the first byte not yet cut, for error messages
 
     @property
+    def limits(self) -> Limits:
+        """The bounds the stream is checked against. A device raises them once its client
+        has logged in; a packet begun under the old ones is checked against the new ones
+        when it is cut."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self._limits = limits
+
+    @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a returned frame, parts of unfinished
         multi-packet messages included."""

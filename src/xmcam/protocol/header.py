@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PORT",
     "DEVICE_LIMITS",
+    "DEVICE_LIMITS_BEFORE_LOGIN",
     "DEVICE_VERSION",
     "FUNSDK_MARKER",
     "HEADER",
@@ -101,6 +102,17 @@ DEVICE_LIMITS: Final = Limits(max_packet_payload=1024 * 1024, max_message_size=1
 """Limits for a device (the simulator) reading from untrusted clients, before and after login:
 a client never needs to send more than a config tree, and a header arrives before any
 authentication."""
+
+DEVICE_LIMITS_BEFORE_LOGIN: Final = Limits(
+    max_packet_payload=4 * 1024,
+    max_message_size=4 * 1024,
+    max_pending_messages=1,
+    max_json_size=4 * 1024,
+)
+"""Limits for a device reading from a client that has not logged in. Nothing a client sends
+before its login needs more: a login, an encrypted one included (three RSA-encrypted fields
+in hex, AES, base64: about 1.3 KiB), a media claim on a second connection, a capability
+probe. A peer that has proved nothing cannot make the device buffer or parse a megabyte."""
 
 
 class Header(NamedTuple):

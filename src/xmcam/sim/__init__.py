@@ -14,7 +14,7 @@ from xmcam.sim.media import MediaError, MediaSettings
 from xmcam.sim.profile import BUILTIN_PROFILES, Profile, ProfileError, Quirks, load_profile
 from xmcam.sim.recordings import Recording, load_recordings
 from xmcam.sim.server import Simulator, SimulatorThread
-from xmcam.sim.state import DeviceState, PtzCommand, StateFileError
+from xmcam.sim.state import DeviceState, PtzCommand, StateFileError, StateSaveError
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -32,6 +32,7 @@ __all__ = [
     "Simulator",
     "SimulatorThread",
     "StateFileError",
+    "StateSaveError",
     "load_profile",
     "load_recordings",
 ]

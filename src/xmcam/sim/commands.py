@@ -24,7 +24,7 @@ from xmcam.protocol import (
     sofia_hash,
 )
 from xmcam.sim.context import Effect, RequestContext
-from xmcam.sim.state import BadConfigValue, PtzCommand
+from xmcam.sim.state import BadConfigValue, PtzCommand, StateSaveError, carriable
 
 __all__ = ["Effect", "handle"]
 
@@ -56,7 +56,11 @@ def _dispatch(context: RequestContext, request: Request, body: Body) -> Reply:
     permission = _PERMISSIONS.get(request.message_id)
     if permission is not None and not _allowed(context, permission):
         return {"Name": body.name or "", "Ret": context.quirks.no_permission_ret}
-    return handler(context, request, body)
+    try:
+        return handler(context, request, body)
+    except StateSaveError:
+        # Not stored, so not done: the change was undone (and logged by the state).
+        return {"Name": body.name or "", "Ret": Ret.WRITE_FILE_ERROR}
 
 
 def _named(reply: dict[str, Any], name: str | None, body: Body) -> dict[str, Any]:
@@ -171,6 +175,46 @@ def _abilities(context: RequestContext, request: Request, body: Body) -> Reply:
 # ---------------------------------------------------------------------- configuration
 
 
+# The authority a config name needs, read or written, by its area: the vendor's authority
+# names ([DOC] 5.13.1), each config area under the one it names (the rest: GeneralConfig).
+# "Uart.PTZ" comes before "Uart": the first that matches wins.
+_CONFIG_AREAS: Final = (
+    ("NetWork", "NetConfig"),
+    ("Alarm", "AlarmConfig"),
+    ("Detect", "AlarmConfig"),
+    ("Record", "RecordConfig"),
+    ("Storage", "RecordConfig"),
+    ("Simplify", "EncodeConfig"),
+    ("AVEnc", "EncodeConfig"),
+    ("Camera", "VideoConfig"),
+    ("fVideo", "VideoConfig"),
+    ("Uart.PTZ", "PtzConfig"),
+    ("Uart", "CommConfig"),
+)
+_GENERAL_CONFIG: Final = "GeneralConfig"
+
+
+def _area_authority(name: str) -> str:
+    for area, authority in _CONFIG_AREAS:
+        if name == area or name.startswith(area + "."):
+            return authority
+    return _GENERAL_CONFIG
+
+
+def _config_authorities(context: RequestContext, name: str) -> set[str]:
+    """The authorities reading or writing `name` needs: its area's, and for a group (a
+    root such as `Uart`) those of every name under it."""
+    prefix = name + "."
+    under = [full for full in context.state.config if full.startswith(prefix)]
+    return {_area_authority(full) for full in [name, *under]}
+
+
+def _may_touch_config(context: RequestContext, name: str) -> bool:
+    """Whether the session's account may read or write `name`. Checked before the name is
+    looked up: an account without the right learns nothing, not even whether it exists."""
+    return all(_allowed(context, right) for right in _config_authorities(context, name))
+
+
 def _config_get(context: RequestContext, request: Request, body: Body) -> Reply:
     return _read_config(context, body, context.state.get_config)
 
@@ -181,6 +225,8 @@ def _config_default(context: RequestContext, request: Request, body: Body) -> Re
 
 def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]) -> Reply:
     name = body.name or ""
+    if not _may_touch_config(context, name):
+        return _fail(context.quirks.no_permission_ret, name)
     value = read(name) if name else None
     if value is None:
         refusal = _fail(context.quirks.unknown_config_ret, name)
@@ -193,6 +239,8 @@ def _read_config(context: RequestContext, body: Body, read: Callable[[str], Any]
 def _config_set(context: RequestContext, request: Request, body: Body) -> Reply:
     quirks = context.quirks
     name = body.name or ""
+    if not _may_touch_config(context, name):
+        return _fail(quirks.no_permission_ret, name)
     if not name or name not in body.data:
         return _fail(quirks.bad_config_value_ret if name else quirks.unknown_config_ret, name)
     try:
@@ -270,14 +318,15 @@ def _default_config(context: RequestContext, value: Any) -> Reply:
         return _fail(context.quirks.bad_config_value_ret, "OPDefaultConfig")
     state = context.state
     factory = state.factory()
-    for group, prefixes in _DEFAULT_GROUPS.items():
-        if value.get(group) is True:
-            for name in factory.config:
-                if name.startswith(prefixes):
-                    state.config[name] = copy.deepcopy(factory.config[name])
-    if value.get("Account") is True:
-        state.users, state.groups = copy.deepcopy(factory.users), copy.deepcopy(factory.groups)
-    state.save()
+    with state.changes():
+        for group, prefixes in _DEFAULT_GROUPS.items():
+            if value.get(group) is True:
+                for name in factory.config:
+                    if name.startswith(prefixes):
+                        state.config[name] = copy.deepcopy(factory.config[name])
+        if value.get("Account") is True:
+            state.users = copy.deepcopy(factory.users)
+            state.groups = copy.deepcopy(factory.groups)
     # Done; the Ret says so the firmware's way (100, or 603 "restart the system").
     return {"Name": "", "Ret": context.quirks.default_config_ret}
 
@@ -364,7 +413,8 @@ def _account(value: Any, *, with_password: bool) -> dict[str, Any] | None:
         account.update(
             Group=group, Password=password, Reserved=False, Sharable=value.get("Sharable") is True
         )
-    return account
+    # Text JSON cannot carry (a lone surrogate) could never be stored, nor read back.
+    return account if carriable(account) else None
 
 
 def _add_user(context: RequestContext, request: Request, body: Body) -> Reply:
@@ -378,8 +428,8 @@ def _add_user(context: RequestContext, request: Request, body: Body) -> Reply:
         return _fail(Ret.GROUP_NOT_FOUND)
     if len(state.users) >= _MAX_ACCOUNTS:
         return _fail(Ret.ILLEGAL_REQUEST)
-    state.users.append(user)
-    state.save()
+    with state.changes():
+        state.users.append(user)
     return _ok()
 
 
@@ -395,8 +445,8 @@ def _modify_user(context: RequestContext, request: Request, body: Body) -> Reply
         return _fail(Ret.USER_EXISTS)
     new["Password"] = new["Password"] or old.get("Password", "")
     new["Reserved"] = old.get("Reserved", False)
-    state.users[state.users.index(old)] = new
-    state.save()
+    with state.changes():
+        state.users[state.users.index(old)] = new
     return _ok()
 
 
@@ -407,8 +457,8 @@ def _delete_user(context: RequestContext, request: Request, body: Body) -> Reply
         return _fail(Ret.USER_NOT_FOUND)
     if user.get("Reserved") is True:
         return _fail(Ret.RESERVED_ACCOUNT)
-    state.users.remove(user)
-    state.save()
+    with state.changes():
+        state.users.remove(user)
     return _ok()
 
 
@@ -419,8 +469,8 @@ def _add_group(context: RequestContext, request: Request, body: Body) -> Reply:
         return _fail(Ret.ILLEGAL_REQUEST)
     if state.group(group["Name"]) is not None:
         return _fail(Ret.GROUP_EXISTS)
-    state.groups.append(group)
-    state.save()
+    with state.changes():
+        state.groups.append(group)
     return _ok()
 
 
@@ -434,11 +484,11 @@ def _modify_group(context: RequestContext, request: Request, body: Body) -> Repl
         return _fail(Ret.ILLEGAL_REQUEST)
     if new["Name"] != old["Name"] and state.group(new["Name"]) is not None:
         return _fail(Ret.GROUP_EXISTS)
-    state.groups[state.groups.index(old)] = new
-    for user in state.users:
-        if user.get("Group") == old["Name"]:
-            user["Group"] = new["Name"]
-    state.save()
+    with state.changes():
+        state.groups[state.groups.index(old)] = new
+        for user in state.users:
+            if user.get("Group") == old["Name"]:
+                user["Group"] = new["Name"]
     return _ok()
 
 
@@ -449,8 +499,8 @@ def _delete_group(context: RequestContext, request: Request, body: Body) -> Repl
         return _fail(Ret.GROUP_NOT_FOUND)
     if any(user.get("Group") == group["Name"] for user in state.users):
         return _fail(Ret.ACCOUNT_IN_USE)
-    state.groups.remove(group)
-    state.save()
+    with state.changes():
+        state.groups.remove(group)
     return _ok()
 
 
@@ -468,11 +518,11 @@ def _change_password(context: RequestContext, request: Request, body: Body) -> R
         old, encrypt_type, str(user.get("Password", ""))
     ):
         return _fail(context.quirks.wrong_password_ret)
-    if not isinstance(new, str) or len(new) > 64:
+    if not isinstance(new, str) or len(new) > 64 or not carriable(new):
         return _fail(Ret.ILLEGAL_REQUEST)
     # Only the hash is ever stored: a NONE-type change sends the password itself.
-    user["Password"] = new if encrypt_type.upper() != "NONE" else sofia_hash(new)
-    context.state.save()
+    with context.state.changes():
+        user["Password"] = new if encrypt_type.upper() != "NONE" else sofia_hash(new)
     return _ok()
 
 
@@ -505,8 +555,9 @@ _HANDLERS: Final[dict[int, Handler]] = {
 }
 
 # The authority a request needs ([DOC] 5.13.1 AuthorityList names).
+# Config reads and writes (1042, 1044, 1040) need the authority of the config's area:
+# _may_touch_config.
 _PERMISSIONS: Final[dict[int, str]] = {
-    MessageId.CONFIG_SET_REQ: "GeneralConfig",
     MessageId.CONFIG_CHANNELTITLE_SET_REQ: "ChannelTitle",
     MessageId.SYSMANAGER_REQ: "ShutDown",
     MessageId.PTZ_REQ: "PTZControl",

@@ -20,6 +20,7 @@ effects for the shell (close, reboot) go on to `CameraConnection.effects`.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -71,6 +72,9 @@ log = logging.getLogger("xmcam.sim")
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
+# Session ids a random one never takes: 0 is "no session", 99999 the id FunSDK clients put
+# in their negotiation before login (PROTOCOL.md §2.3, §6.3).
+_RESERVED_SESSION_IDS: Final = frozenset({0, 99999})
 
 
 @dataclass
@@ -82,17 +86,22 @@ class _LoginFailures:
 class CameraConnection:
     """One client connection to the simulated device."""
 
-    def __init__(self, device: SimulatedDevice, number: int) -> None:
+    def __init__(self, device: SimulatedDevice, number: int, peer_host: str = "127.0.0.1") -> None:
         self.device = device
         self.number = number
         self.protocol = DeviceConnection(limits=DEVICE_LIMITS, terminator=device.quirks.terminator)
         self.guarded = False
         self.last_activity = device.clock()
+        # When the pre-login clock started: at accept (or at a logout). Nothing the client
+        # sends before it logs in moves it.
+        self.unauthenticated_since = self.last_activity
         self.effects: list[Effect] = []  # for the shell: CLOSE and REBOOT
         self.frames_received = 0
         self.omit_terminator = False
         self.keys = SessionKeys(device.profile.encryption)  # a fresh RSA key, made on first use
-        self.peer_host = "127.0.0.1"  # the client's address, for the log (set by the shell)
+        # The client's address: for the log, and a media claim is honoured only from the
+        # address its session logged in from.
+        self.peer_host = peer_host
         self.login_type = ""
 
     @property
@@ -164,7 +173,19 @@ class CameraConnection:
         if request.message_id in CLAIM_IDS:  # a media connection names a live session
             session = request.frame.session_id
             context = self._context(session)
-            live = self.device.session_is_live(session, besides=self)
+            owner = self.device.session_owner(session, besides=self)
+            # Only from the address the session logged in from: anyone else who learnt or
+            # guessed the id must not have its media.
+            live = owner is not None and owner.peer_host == self.peer_host
+            if owner is not None and not live:
+                log.warning(
+                    "connection %d: claim for session %#x from %s refused: the session "
+                    "logged in from %s",
+                    self.number,
+                    session,
+                    self.peer_host,
+                    owner.peer_host,
+                )
             replies = self._media_replies(
                 request, claim_for_session(context, request, live=live), session
             )
@@ -269,6 +290,7 @@ class SimulatedDevice:
         state_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
+        random_bits: Callable[[int], int] = secrets.randbits,
     ) -> None:
         self.profile = profile
         self.quirks = profile.quirks
@@ -279,9 +301,11 @@ class SimulatedDevice:
         self.login_attempts = 0
         self.alarms = ActiveAlarms()
         self._pushes: list[tuple[CameraConnection, bytes]] = []
+        self._dropped: list[CameraConnection] = []
         self._failures: OrderedDict[str, _LoginFailures] = OrderedDict()
         self._next_connection = 0
         self._next_session = profile.quirks.first_session_id
+        self._random_bits = random_bits  # the source of random session ids
         self.media = MediaSessions(profile, self.state)
         self.device_log = DeviceLog(self.state.device_time)
         self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
@@ -296,20 +320,63 @@ class SimulatedDevice:
         value = common.get("TCPMaxConn") if isinstance(common, dict) else None
         return value if isinstance(value, int) and value > 0 else 10
 
-    def open_connection(self) -> CameraConnection | None:
-        """A new connection, or None when TCPMaxConn connections are open already."""
+    def open_connection(self, peer_host: str = "127.0.0.1") -> CameraConnection | None:
+        """A new connection from `peer_host`, or None when TCPMaxConn connections are open
+        already and every one of them has logged in (or streams).
+
+        When they are all taken, a connection that has not logged in makes room: the oldest
+        from the address holding the most such connections (collect it with
+        `take_dropped()` and close it). Sockets that never log in then cannot keep a client
+        that does out, however many they are and however often they come back."""
         if len(self.connections) >= self.max_connections:
-            return None
+            victim = self._droppable()
+            if victim is None:
+                return None
+            log.warning(
+                "connection %d from %s dropped to make room for one from %s: TCPMaxConn "
+                "connections are open and it has not logged in",
+                victim.number,
+                victim.peer_host,
+                peer_host,
+            )
+            victim.close()
+            self._dropped.append(victim)
         self._next_connection += 1
-        connection = CameraConnection(self, self._next_connection)
+        connection = CameraConnection(self, self._next_connection, peer_host)
         self.connections[connection.number] = connection
         return connection
 
-    def session_is_live(self, session: int, *, besides: CameraConnection) -> bool:
-        """Whether a connection other than `besides` holds this session."""
-        return any(
-            other is not besides and other.session_id == session
-            for other in self.connections.values()
+    def _droppable(self) -> CameraConnection | None:
+        waiting = [
+            connection
+            for connection in self.connections.values()
+            if connection.session_id is None and not self.media.streams_on(connection.number)
+        ]
+        if not waiting:
+            return None
+        per_address: dict[str, int] = {}
+        for connection in waiting:
+            per_address[connection.peer_host] = per_address.get(connection.peer_host, 0) + 1
+        # The busiest address first, its oldest connection first (numbers count up).
+        return min(
+            waiting, key=lambda connection: (-per_address[connection.peer_host], connection.number)
+        )
+
+    def take_dropped(self) -> list[CameraConnection]:
+        """Connections dropped to make room for new ones since the last call: the shell
+        closes their sockets."""
+        dropped, self._dropped = self._dropped, []
+        return dropped
+
+    def session_owner(self, session: int, *, besides: CameraConnection) -> CameraConnection | None:
+        """The connection other than `besides` that holds this session, if any."""
+        return next(
+            (
+                other
+                for other in self.connections.values()
+                if other is not besides and other.session_id == session
+            ),
+            None,
         )
 
     @property
@@ -325,14 +392,16 @@ class SimulatedDevice:
         session_limit = self.quirks.session_expiry_intervals * self.profile.alive_interval
         late: list[CameraConnection] = []
         for connection in self.connections.values():
-            if self.media.holds(connection.number):
-                continue  # a stream's connection lives as long as the session it serves
-            limit = (
-                session_limit
-                if connection.session_id is not None
-                else self.quirks.unauthenticated_timeout
-            )
-            if now - connection.last_activity > limit:
+            if connection.session_id is None:
+                if self.media.streams_on(connection.number):
+                    continue  # a stream's connection lives as long as the session it serves
+                # From accept: frames before login (ignored keepalives, claims) buy no time.
+                since, limit = connection.unauthenticated_since, self.quirks.unauthenticated_timeout
+            elif self.media.holds(connection.number):
+                continue  # so does a control connection that claimed a stream itself
+            else:
+                since, limit = connection.last_activity, session_limit
+            if now - since > limit:
                 late.append(connection)
         return late
 
@@ -342,6 +411,8 @@ class SimulatedDevice:
             record_login(
                 self.device_log, "LogOut", user, connection.login_type, connection.peer_host
             )
+        if connection.session_id is not None:
+            connection.unauthenticated_since = self.clock()  # the pre-login clock starts again
         self.media.session_ended(connection.number, connection.session_id)
         connection.protocol.logout()
         connection.guarded = False
@@ -358,6 +429,9 @@ class SimulatedDevice:
             log.info("login refused: account %r is locked", request.user)
             return self._refuse(connection, request, quirks.locked_ret)
         account = self.state.user(request.user)
+        if account is not None and request.user in self.profile.disabled_accounts:
+            log.warning("login refused: hidden account %r is disabled", request.user)
+            account = None
         if account is None:
             ret = quirks.unknown_user_ret
         elif not password_matches(
@@ -393,8 +467,7 @@ class SimulatedDevice:
     def _accept(self, connection: CameraConnection, request: LoginRequest) -> bytes:
         session_id = connection.session_id
         if session_id is None:  # a second login on a connection keeps its session ([MAD] R01)
-            session_id = self._next_session
-            self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
+            session_id = self._new_session_id()
         fields = dict(self.profile.login_reply)
         fields["Ret"] = Ret.OK
         log.info(
@@ -407,6 +480,18 @@ class SimulatedDevice:
         return connection.protocol.accept_login(
             request, session_id, fields, session_id_style=self.quirks.session_id_style
         )
+
+    def _new_session_id(self) -> int:
+        """The next session's id: random (`Quirks.session_ids`), or counting up."""
+        live = {connection.session_id for connection in self.connections.values()}
+        if self.quirks.session_ids == "sequential":
+            session_id = self._next_session
+            self._next_session = (self._next_session + 1) & 0x7FFFFFFF or 1
+            return session_id
+        while True:
+            session_id = self._random_bits(32)
+            if session_id not in _RESERVED_SESSION_IDS and session_id not in live:
+                return session_id
 
     def _refuse(self, connection: CameraConnection, request: LoginRequest, ret: int) -> bytes:
         return connection.protocol.reject_login(

@@ -178,7 +178,7 @@ def _monitor(context: RequestContext, body: Body, request: Request) -> MediaRepl
     claims = _claims(media, context.session, channel, None) if channel is not None else []
     # The claim of the stream the Start names, else any of the channel ([MAD] R04: Start
     # naming a channel that no claim has is refused).
-    waiting = [claim for claim in claims if not claim.started]
+    waiting = _newest_first(context, [claim for claim in claims if not claim.started])
     waiting.sort(key=lambda claim: claim.stream != stream)
     if not waiting:
         if not claims:
@@ -187,6 +187,15 @@ def _monitor(context: RequestContext, body: Body, request: Request) -> MediaRepl
     claim = waiting[0]
     _start_live(context, claim)
     return _started(context, claim, _MONITOR)
+
+
+def _newest_first(context: RequestContext, claims: list[Claim]) -> list[Claim]:
+    """Waiting claims in the order a Start takes them: one on the connection the Start came
+    on first (the single-socket flow), then the newest: the owner claims just before it
+    starts, so an older claim left by anyone else is never the one that gets the media."""
+    newest = list(reversed(claims))
+    newest.sort(key=lambda claim: claim.connection != context.connection)
+    return newest
 
 
 def _started(context: RequestContext, claim: Claim, name: str) -> MediaReply:
@@ -355,6 +364,7 @@ def _playback(context: RequestContext, body: Body, request: Request) -> MediaRep
     if action != "DownloadStart":
         return _ret(_PLAYBACK, context.quirks.unsupported_ret)
     waiting = [claim for claim in downloads if not claim.started and name is not None]
+    waiting = _newest_first(context, waiting)
     if not waiting:
         return _ret(_PLAYBACK, Ret.ILLEGAL_REQUEST)
     claim = waiting[0]

@@ -110,6 +110,11 @@ class MediaSessions:
         whatever it sends)."""
         return any(claim.connection == connection for claim in self.claims)
 
+    def streams_on(self, connection: int) -> bool:
+        """Whether a started stream flows on this connection (a claim that was never started
+        keeps nothing alive)."""
+        return any(claim.connection == connection and claim.started for claim in self.claims)
+
     def session_ended(self, connection: int, session: int | None) -> None:
         """The connection's session ends (logout, or the connection is gone): so do its
         streams, and the second connections they flowed on are closed."""

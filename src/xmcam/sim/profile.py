@@ -5,6 +5,9 @@ A profile is a JSON file (see `profiles/ipc-seed.json`, the camera of the seed c
 - `system_info`, `login_reply`: the SystemInfo object and the login reply's fields;
 - `channels`: how many video channels, alarm inputs and alarm outputs;
 - `users`, `groups`, `authorities`: the accounts (passwords stored as Sofia hashes only);
+- `hidden_accounts`: accounts the firmware has but does not tell its owner of (the `default`
+  account of XM firmware, CVE-2018-17919), and `keep_hidden_accounts`: whether they stay
+  enabled when the simulator is given a password (by default they are then disabled);
 - `config`: device-wide config objects by dotted name (`General.General`);
 - `per_channel`: config objects with one copy per video channel (`Camera.Param`), alarm input
   (`Alarm.LocalAlarm`) or alarm output (`Alarm.AlarmOut`), written once as a template;
@@ -73,6 +76,12 @@ class Quirks:
     # Top-level reply keys spelled the firmware's way, e.g. {"SessionID": " SessionID "}. (The
     # login reply's `"DeviceType "` is written as such in the profile's login_reply.)
     key_spellings: dict[str, str] = field(default_factory=dict)
+    # "random": every session gets an unpredictable 32-bit id (never 0 or 99999, FunSDK's
+    # negotiation id), so that no one can name another's session in a media claim.
+    # "sequential": ids count up from first_session_id, as the seed's camera and most
+    # firmware do (a replay of the seed needs session 1); a guessed id then takes over
+    # another's stream from the same address.
+    session_ids: str = "random"
     first_session_id: int = 1
     terminator: bytes = b"\n\x00"
     # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
@@ -154,6 +163,10 @@ class Profile:
     channel_titles: list[str] = field(default_factory=list)
     fixed_replies: dict[int, dict[str, Any]] = field(default_factory=dict)
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+    hidden_accounts: tuple[str, ...] = ()
+    keep_hidden_accounts: bool = False
+    disabled_accounts: frozenset[str] = frozenset()
+    """Accounts that cannot log in (hidden ones, disabled): refused as unknown users."""
 
     @property
     def alive_interval(self) -> int:
@@ -193,6 +206,12 @@ class Profile:
             modes = ", ".join(item.value for item in EncryptionMode)
             raise ProfileError(f"encryption must be one of {modes}, not {mode!r}") from None
         return _replace(self, encryption=self.encryption.with_mode(chosen))
+
+    def with_hidden_accounts(self, enabled: bool, *, besides: str | None = None) -> Profile:
+        """The same device with its hidden accounts enabled or disabled (never `besides`,
+        the account the simulator was told clients log in with)."""
+        disabled = frozenset() if enabled else frozenset(self.hidden_accounts) - {besides}
+        return _replace(self, disabled_accounts=disabled)
 
     def with_password(self, user: str, password_hash: str) -> Profile:
         """The same device where `user` exists with this password hash."""
@@ -274,6 +293,8 @@ def parse_profile(text: str, *, origin: str = "profile", media_root: Path | None
         channel_titles=_titles(reader.array("channel_titles"), origin),
         fixed_replies=_fixed_replies(reader.obj("fixed_replies"), origin),
         encryption=_encryption(data.get("encryption", {}), origin),
+        hidden_accounts=_hidden_accounts(reader.array("hidden_accounts"), data, origin),
+        keep_hidden_accounts=_flag(data.get("keep_hidden_accounts", False), origin),
     )
 
 
@@ -282,6 +303,20 @@ def _encryption(raw: object, origin: str) -> EncryptionSettings:
         return parse_encryption_settings(raw)
     except ValueError as error:
         raise ProfileError(f"{origin}: {error}") from None
+
+
+def _hidden_accounts(raw: list[Any], data: dict[str, Any], origin: str) -> tuple[str, ...]:
+    names = {user.get("Name") for user in data.get("users", []) if isinstance(user, dict)}
+    for name in raw:
+        if name not in names:
+            raise ProfileError(f"{origin}: hidden_accounts: {name!r} is not one of its users")
+    return tuple(str(name) for name in raw)
+
+
+def _flag(value: object, origin: str) -> bool:
+    if not isinstance(value, bool):
+        raise ProfileError(f"{origin}: keep_hidden_accounts must be true or false")
+    return value
 
 
 _MAX_TITLE: Final = 64
@@ -491,6 +526,15 @@ def _reply_names(value: object) -> dict[int, str | None]:
     return names
 
 
+SESSION_ID_KINDS: Final = ("random", "sequential")
+
+
+def _session_ids(value: object) -> str:
+    if value not in SESSION_ID_KINDS:
+        raise ValueError(f"quirks.session_ids must be one of {', '.join(SESSION_ID_KINDS)}")
+    return str(value)
+
+
 def _work_state_masks(value: object) -> str:
     if value not in ("int", "hex"):
         raise ValueError("quirks.work_state_masks must be 'int' or 'hex'")
@@ -507,4 +551,5 @@ _SPECIAL_QUIRKS: Final[dict[str, Callable[[Any], Any]]] = {
     "download_end": _download_end,
     "reply_names": _reply_names,
     "work_state_masks": _work_state_masks,
+    "session_ids": _session_ids,
 }

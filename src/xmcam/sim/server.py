@@ -89,14 +89,17 @@ class _Link(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.camera = self._simulator.device.open_connection()
+        host = str(peer[0]) if isinstance(peer, tuple) else self.peer
+        self.camera = self._simulator.device.open_connection(host)
         if self.camera is None:
             log.warning("refused %s: TCPMaxConn connections are open already", self.peer)
             transport.abort()
             return
         self._simulator.links[self.camera.number] = self
-        if isinstance(peer, tuple):
-            self.camera.peer_host = str(peer[0])
+        for dropped in self._simulator.device.take_dropped():
+            link = self._simulator.links.pop(dropped.number, None)
+            if link is not None:
+                link.abort()
         log.debug("connection %d from %s", self.camera.number, self.peer)
 
     def data_received(self, data: bytes) -> None:
@@ -324,6 +327,7 @@ class Simulator:
         no_audio: bool = False,
         recordings: str | Path | Iterable[Recording] | None = None,
         encryption: str | None = None,
+        hidden_accounts: bool | None = None,
     ) -> None:
         chosen = profile if isinstance(profile, Profile) else load_profile(profile)
         if encryption is not None:  # the encrypted FunSDK session: off, optional, required
@@ -341,6 +345,11 @@ class Simulator:
             chosen = chosen.with_channels(channels)
         if user is not None or password is not None:
             chosen = chosen.with_password(user or "admin", sofia_hash(password or ""))
+        # The profile's hidden accounts (`default`: CVE-2018-17919) are disabled once the
+        # device has a password of its own, unless asked for or the profile keeps them.
+        if hidden_accounts is None:
+            hidden_accounts = password is None or chosen.keep_hidden_accounts
+        chosen = chosen.with_hidden_accounts(hidden_accounts, besides=user or "admin")
         self.profile = chosen
         self.host = host
         self.port = port

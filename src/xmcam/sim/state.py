@@ -3,16 +3,25 @@
 The state starts from a profile and can be kept in a JSON file across restarts. Every write
 of that file is atomic (a temporary file in the same directory, flushed, then renamed over the
 old one), so killing the simulator at any moment leaves either the old state or the new.
+
+Every change goes through `DeviceState.changes()`: it is stored when the change is made, or
+undone when it cannot be (`StateSaveError`), so that the device never acknowledges a write it
+did not keep. Values JSON cannot carry (infinite numbers, a lone UTF-16 surrogate) are refused
+before they reach the state (`BadConfigValue`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
+import math
 import os
+import re
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +29,15 @@ from typing import Any, Final
 
 from xmcam.sim.profile import Profile, ProfileError
 
-__all__ = ["BadConfigValue", "DeviceState", "PtzCommand", "StateFileError", "atomic_write_json"]
+__all__ = [
+    "BadConfigValue",
+    "DeviceState",
+    "PtzCommand",
+    "StateFileError",
+    "StateSaveError",
+    "atomic_write_json",
+    "carriable",
+]
 
 log = logging.getLogger("xmcam.sim")
 
@@ -41,6 +58,29 @@ class BadConfigValue(ValueError):  # noqa: N818  (a reason, not a failure of the
     """A config write whose value does not fit the object it replaces."""
 
 
+class StateSaveError(RuntimeError):
+    """The state file could not be written: the change was undone (and logged)."""
+
+
+def carriable(value: Any) -> bool:
+    """Whether JSON can carry `value` there and back: no infinite or NaN number (`1e999`
+    reads as infinity), no text that UTF-8 cannot hold (a lone surrogate, `"\\ud800"`), at
+    any depth, keys included."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(carriable(key) and carriable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(carriable(item) for item in value)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class PtzCommand:
     channel: int
@@ -49,13 +89,28 @@ class PtzCommand:
     step: int
 
 
+# The temporaries of atomic_write_json: `.NAME.xmcam-` + mkstemp's 8 random characters +
+# `.tmp`. Only files named so are ever removed (a user's `.cam.json.backup` is not ours).
+_TEMPORARY_MARK: Final = ".xmcam-"
+_TEMPORARY_SUFFIX: Final = ".tmp"
+
+
+def _temporary_name(path: Path) -> re.Pattern[str]:
+    mark, suffix = re.escape(_TEMPORARY_MARK), re.escape(_TEMPORARY_SUFFIX)
+    return re.compile(rf"\.{re.escape(path.name)}{mark}[a-z0-9_]{{8}}{suffix}")
+
+
 def atomic_write_json(path: Path, data: object) -> None:
     """Write `data` as JSON to `path` so that a crash leaves the old file or the new one."""
     directory = path.parent
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}{_TEMPORARY_MARK}", suffix=_TEMPORARY_SUFFIX, dir=directory
+    )
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1, sort_keys=True)
+            # allow_nan=False: an infinity written as `Infinity` is not JSON, and would come
+            # back at the next start.
+            json.dump(data, handle, ensure_ascii=False, allow_nan=False, indent=1, sort_keys=True)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -134,6 +189,10 @@ class DeviceState:
         if name == "ChannelTitle":
             self.set_channel_titles(value)
             return
+        with self.changes():
+            self._set_config(name, value)
+
+    def _set_config(self, name: str, value: Any) -> None:
         if name in self.config:
             self.config[name] = conform(self.config[name], value, name, lenient=self._lenient)
         elif (element := _split_index(name)) is not None:
@@ -155,7 +214,6 @@ class DeviceState:
             self.config.update(checked)
         else:
             raise KeyError(name)
-        self.save()
 
     def default_config(self, name: str) -> Any:
         """The factory value of a config name (1044), or None."""
@@ -184,8 +242,10 @@ class DeviceState:
             raise BadConfigValue("ChannelTitle must be an array of strings")
         if len(titles) > count or any(len(item) > 64 for item in titles):
             raise BadConfigValue(f"ChannelTitle holds at most {count} titles of 64 characters")
-        self.channel_titles = list(titles) + self.channel_titles[len(titles) :]
-        self.save()
+        if not carriable(titles):
+            raise BadConfigValue("ChannelTitle holds text JSON cannot carry")
+        with self.changes():
+            self.channel_titles = list(titles) + self.channel_titles[len(titles) :]
 
     # ------------------------------------------------------------------ derived views
 
@@ -211,8 +271,8 @@ class DeviceState:
             return datetime.max if self.time_offset > 0 else datetime.min
 
     def set_device_time(self, when: datetime) -> None:
-        self.time_offset = (when - self.wall_clock()).total_seconds()
-        self.save()
+        with self.changes():
+            self.time_offset = (when - self.wall_clock()).total_seconds()
 
     # ------------------------------------------------------------------ accounts
 
@@ -224,15 +284,42 @@ class DeviceState:
 
     # ------------------------------------------------------------------ persistence
 
+    @contextlib.contextmanager
+    def changes(self) -> Iterator[None]:
+        """Change the state inside the block; the change is stored when it ends. When it
+        cannot be stored, or the block raises, the state is put back as it was and the error
+        goes on (a failed store as StateSaveError): a device must never acknowledge a write
+        it did not keep. Changes replace top-level config values and per-channel elements,
+        and may change accounts in place."""
+        before = (
+            {
+                name: list(value) if isinstance(value, list) else value
+                for name, value in self.config.items()
+            },
+            copy.deepcopy(self.users),
+            copy.deepcopy(self.groups),
+            list(self.channel_titles),
+            self.time_offset,
+        )
+        try:
+            yield
+            self.save()
+        except BaseException:
+            self.config, self.users, self.groups, self.channel_titles, self.time_offset = before
+            raise
+
     def save(self) -> None:
-        """Write the state file. A failure (disk full, directory gone) is logged: the device
-        goes on with its state in memory, as a camera whose flash failed would."""
+        """Write the state file. Raises StateSaveError, after a log line, when it cannot be
+        written (disk full, directory gone, a value JSON cannot carry): the file keeps what
+        it had."""
         if self.path is None:
             return
         try:
             self._write(self.path)
-        except OSError as error:
-            log.error("cannot save the state to %s: %s", self.path, error.strerror or error)
+        except (OSError, ValueError, TypeError) as error:
+            reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+            log.error("cannot save the state to %s: %s; the change is undone", self.path, reason)
+            raise StateSaveError(f"cannot save the state to {self.path}: {reason}") from None
 
     def _write(self, path: Path) -> None:
         atomic_write_json(
@@ -275,6 +362,8 @@ class DeviceState:
             raise StateFileError(f"{path}: {error}") from None
         if isinstance(offset, bool) or not abs(offset) <= _MAX_TIME_OFFSET:  # NaN fails too
             raise StateFileError(f"{path}: time_offset {offset!r} is not a clock offset")
+        if not carriable([users, groups, titles]):
+            raise StateFileError(f"{path}: damaged state file (text JSON cannot carry)")
         self.users = [user for user in users if isinstance(user, dict)]
         self.groups = [group for group in groups if isinstance(group, dict)]
         count = self.profile.channels.video
@@ -284,12 +373,21 @@ class DeviceState:
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    """Delete what a write killed half-way left beside the state file (`.NAME.xxxxxxxx`):
-    the state file itself is whole, old or new, and these would otherwise pile up."""
-    for stale in path.parent.glob(f".{path.name}.*"):
+    """Delete what a write killed half-way left beside the state file: the state file
+    itself is whole, old or new, and these would otherwise pile up. Only files this code
+    makes are touched: named as `atomic_write_json` names them (`.NAME.xmcam-XXXXXXXX.tmp`),
+    plain files (not links) of this user; anything else beside it is the user's."""
+    pattern = _temporary_name(path)
+    for stale in path.parent.glob(f".{path.name}{_TEMPORARY_MARK}*{_TEMPORARY_SUFFIX}"):
         try:
+            status = stale.lstat()
+            if not pattern.fullmatch(stale.name) or not stat.S_ISREG(status.st_mode):
+                continue
+            if hasattr(os, "getuid") and status.st_uid != os.getuid():
+                continue
             stale.unlink()
-        except OSError as error:  # pragma: no cover - another process's file, or read-only
+            log.info("removed %s, left by a write that was cut short", stale)
+        except OSError as error:  # pragma: no cover - gone meanwhile, or read-only
             log.warning("cannot remove %s: %s", stale, error.strerror or error)
 
 
@@ -366,6 +464,8 @@ def conform(current: Any, new: Any, where: str, *, lenient: bool = False) -> Any
 
 
 def _conform_scalar(current: Any, new: Any, where: str) -> Any:
+    if not carriable(new):
+        raise BadConfigValue(f"{where}: a value JSON cannot carry (infinite, or a lone surrogate)")
     if isinstance(current, bool):
         if not isinstance(new, bool):
             raise BadConfigValue(f"{where} must be true or false")

@@ -181,7 +181,12 @@ class Link:
         RequestTimeoutError, ConnectionClosedError or ProtocolError (the link has ended)."""
         if self._socket is None:
             raise self.error or ConnectionClosedError(f"the {self.name} is closed")
-        wire = self.connection.request(call.message_id, call.body, expect_reply=call.expect_reply)
+        wire = self.connection.request(
+            call.message_id,
+            call.body,
+            expect_reply=call.expect_reply,
+            answered_by_media=call.answered_by_media,
+        )
         reply = self._exchange(wire, timeout, call.expect_reply)
         if reply is not None:
             reply.raise_for_ret()

@@ -76,7 +76,7 @@ def _data_link(
     """A data connection joining `control`'s session, its claim answered with success, its
     data packets (message `data_id`) going to `sink`. Raises what the claim met (a refusal,
     silence, a closed socket)."""
-    timeout = min(camera.claim_timeout, camera.timeout)
+    timeout = mops.claim_wait(camera.claim_timeout, camera.timeout)
     session = control.connection
     joining = ClientConnection.for_session(
         session.session_id, session_id_style=session.session_id_style
