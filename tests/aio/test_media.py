@@ -102,14 +102,14 @@ async def test_single_socket_fallback_when_the_claim_goes_unanswered() -> None:
     async with camera(profile) as (sim, cam):
         async with cam.live() as stream:
             assert stream.flow == "one"
-            assert connections(sim) == Connections((3,), 0, 1)  # login, claim, start
+            assert connections(sim) == Connections((4,), 0, 1)  # negotiation, login, claim, start
             frames = await take(stream, 200)
             # Replies and media share the socket: a request in between still works.
             assert len(await cam.channel_titles()) == 1
             frames += await take(stream, 50)
         assert_gop_order(frames, MAIN_UNITS)
         await until(lambda: idle(sim))
-        assert connections(sim).control_requests == (5,)  # ... the titles, the Stop
+        assert connections(sim).control_requests == (6,)  # ... the titles, the Stop
         assert (await cam.system_info()).channels == 1  # the connection lives on
 
 
@@ -298,7 +298,8 @@ async def test_one_socket_whether_or_not_the_start_is_answered(answered: bool) -
             frames += await take(stream, 20)
         assert_gop_order(frames, MAIN_UNITS)
         await until(lambda: idle(sim))
-        assert connections(sim).control_requests == (5,)  # login, claim, start, titles, stop
+        # The negotiation, the login, the claim, the Start, the titles, the Stop.
+        assert connections(sim).control_requests == (6,)
         record = (await all_of_yesterday(sim, cam))[0]
         await cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
         data = b"".join([chunk async for chunk in cam.download(record)])

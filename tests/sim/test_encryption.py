@@ -327,6 +327,6 @@ def test_the_simulator_option_overrides_the_profile() -> None:
             assert client.login(encrypted=False).ok
 
 
-def test_a_device_that_never_answers_claims_never_answers_the_negotiation() -> None:
-    wire = Wire(make_device(load_profile().with_quirks(monitor_claim_silent=True)))
+def test_the_quirk_of_a_device_silent_to_the_negotiation() -> None:
+    wire = Wire(make_device(load_profile().with_quirks(negotiation_silent=True)))
     assert wire.send(wire.client.negotiate()) == []

@@ -104,14 +104,14 @@ def test_single_socket_fallback_when_the_claim_goes_unanswered() -> None:
     with camera(profile) as (sim, cam):
         with cam.live(max_queue=10_000) as stream:
             assert stream.flow == "one"
-            assert state(sim) == Connections((3,), 0, 1)  # login, claim, start
+            assert state(sim) == Connections((4,), 0, 1)  # negotiation, login, claim, start
             frames = take(stream, 200)
             # Media met while waiting for this reply goes to the stream, not astray.
             assert len(cam.channel_titles()) == 1
             frames += take(stream, 50)
         assert_gop_order(frames, MAIN_UNITS)
         wait_until(lambda: idle(sim))
-        assert state(sim).control_requests == (5,)  # ... the titles, the Stop
+        assert state(sim).control_requests == (6,)  # ... the titles, the Stop
         assert cam.system_info().channels == 1
 
 
@@ -298,7 +298,8 @@ def test_one_socket_whether_or_not_the_start_is_answered(answered: bool) -> None
             frames += take(stream, 20)
         assert_gop_order(frames, MAIN_UNITS)
         wait_until(lambda: idle(sim))
-        assert state(sim).control_requests == (5,)  # login, claim, start, titles, stop
+        # The negotiation, the login, the claim, the Start, the titles, the Stop.
+        assert state(sim).control_requests == (6,)
         record = all_of_yesterday(sim, cam)[0]
         cam.set_config("NetWork.NetCommon", {"TCPMaxConn": 1})
         data = b"".join(cam.download(record))

@@ -165,8 +165,8 @@ class CameraConnection:
         return replies
 
     def _before_login(self, request: Request, body: Body) -> list[bytes]:
-        if request.is_negotiation and self.device.quirks.monitor_claim_silent:
-            return []  # firmware that never answers a claim before login
+        if request.is_negotiation and self.device.quirks.negotiation_silent:
+            return []
         answer = self.keys.answer(self.protocol, request)
         if answer is not None:  # the negotiation or the probe of the encrypted session
             return [answer]

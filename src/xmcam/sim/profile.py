@@ -106,6 +106,10 @@ class Quirks:
     # Vatilon H44); live streams that start mid-GOP; OPSNAP answered with a JPEG, a Ret code
     # (102, 108 as NVRs) or silence.
     monitor_claim_silent: bool = False
+    # A pre-login negotiation (the encrypted session's 1413) met with silence rather than a
+    # refusal: how firmware that never heard of the session might take it (unobserved; the
+    # client's auto mode must survive it with a new connection).
+    negotiation_silent: bool = False
     monitor_mid_gop: bool = False
     snapshot: str | int = "jpeg"
     # An ability name the device lacks (the XM530 answers 103 with the Name, [BES]
