@@ -250,6 +250,8 @@ _set_reply_frame: Final = vars(Reply)["frame"].__set__
 _set_reply_body: Final = vars(Reply)["body"].__set__
 
 _NO_MEDIA_ANSWER: Final[frozenset[int]] = frozenset()
+# Encoded `{"Name": ...}` bodies kept per connection, at most (a config export asks ~80 names).
+_NAMED_BODIES: Final = 128
 # Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
 _NOTIFICATION_IDS: Final = frozenset(
     {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
@@ -302,6 +304,8 @@ class ClientConnection:
         self._media_answers: frozenset[int] = _NO_MEDIA_ANSWER
         self._session_id_key: tuple[int, SessionIdStyle] | None = None
         self._session_id_text_cached = ""
+        # Name -> the encoded body {"Name": name, "SessionID": ...} (`_named_body`).
+        self._named_bodies: dict[str, bytes] = {}
 
     @classmethod
     def for_session(cls, session_id: int, **options: Any) -> ClientConnection:
@@ -387,14 +391,21 @@ class ClientConnection:
             media_answers = MEDIA_ANSWERS.get(message_id, _NO_MEDIA_ANSWER)
             if not (expect_reply and media_answers):
                 raise ValueError(f"{message_name(message_id)} cannot be answered by media")
-        content = dict(body or {})
-        if add_session_id and "SessionID" not in content:
-            content["SessionID"] = self._session_id_text(session_id_style or self._style)
+        if (
+            type(body) is dict
+            and len(body) == 1
+            and type(name := body.get("Name")) is str
+            and add_session_id
+            and session_id_style is None
+        ):
+            encoded = self._named_body(name)  # the usual body: {"Name": ...} alone
+        else:
+            content = dict(body or {})
+            if add_session_id and "SessionID" not in content:
+                content["SessionID"] = self._session_id_text(session_id_style or self._style)
+            encoded = encode_body(content, self._terminator)
         wire = encode_frame(
-            message_id,
-            encode_body(content, self._terminator),
-            session_id=self.session_id,
-            sequence=self._next_sequence(sequence),
+            message_id, encoded, session_id=self.session_id, sequence=self._next_sequence(sequence)
         )
         if expect_reply:
             self._pending = message_id
@@ -408,7 +419,22 @@ class ClientConnection:
         if key != self._session_id_key:
             self._session_id_text_cached = format_session_id(self.session_id, style)
             self._session_id_key = key
+            self._named_bodies.clear()  # they hold the SessionID text
         return self._session_id_text_cached
+
+    def _named_body(self, name: str) -> bytes:
+        """The body `{"Name": name}` with this session's SessionID, encoded. Most requests
+        have that body alone (every config get, info, ability, keepalive), so the bytes are
+        kept per name while the SessionID text stays the same, `_NAMED_BODIES` names at most:
+        the writer runs once per name instead of once per request."""
+        session_text = self._session_id_text(self._style)
+        encoded = self._named_bodies.get(name)
+        if encoded is None:
+            if len(self._named_bodies) >= _NAMED_BODIES:
+                self._named_bodies.clear()
+            body = {"Name": name, "SessionID": session_text}
+            encoded = self._named_bodies[name] = encode_body(body, self._terminator)
+        return encoded
 
     def send_data(
         self, message_id: int, payload: bytes, *, channel: int = 0, end_flag: bool = False
