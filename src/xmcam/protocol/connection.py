@@ -384,7 +384,11 @@ class ClientConnection:
             self._check_can_send(
                 message_id, expect_reply=expect_reply, logged_in_only=not before_login
             )
-        if expect_reply and _reply_id_or_none(message_id) is None:
+        if (
+            expect_reply
+            and message_id not in _ANSWERED_IDS
+            and _reply_id_or_none(message_id) is None
+        ):
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
         media_answers = _NO_MEDIA_ANSWER
         if answered_by_media:
@@ -647,6 +651,12 @@ def _reply_id_or_none(message_id: int) -> int | None:
         return reply_id(message_id)
     except ValueError:
         return None
+
+
+# The known requests that have a reply: a set lookup per request (other ids ask `reply_id`).
+_ANSWERED_IDS: Final = frozenset(
+    int(known) for known in MessageId if _reply_id_or_none(known) is not None
+)
 
 
 DeviceEvent = LoginRequest | Request
