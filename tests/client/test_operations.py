@@ -3,6 +3,7 @@ and the procedure protocol, with replies built by the core's device role (no soc
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -97,7 +98,27 @@ def test_channels_count_digital_channels_of_recorders() -> None:
     assert channels(VideoInChannel=0, DigChannel=8) == 8  # a network recorder
     assert channels(VideoInChannel=4, DigChannel=4) == 8  # a hybrid recorder
     assert channels(VideoInChannel=1) == 1  # the seed's camera
+    assert channels(DigChannel="0x4") == 4
+    assert channels(VideoInChannel=True, DigChannel=2.0) == 2  # a bool is no count
     assert channels() is None
+
+
+def test_system_info_fields_as_devices_write_them() -> None:
+    raw = {
+        "HardWare": "HI3516D", "SoftWareVersion": "V4.03", "SerialNo": "abc",
+        "BuildTime": "2020-02-26 17:11:38", "HardWareVersion": "1.01",
+        "AlarmInChannel": "2", "AlarmOutChannel": True, "DeviceRunTime": 12.0,
+    }  # fmt: skip
+    info: SystemInfo = drive(ops.system_info(), {"SystemInfo": raw})
+    assert info == SystemInfo("HI3516D", "V4.03", "abc", "2020-02-26 17:11:38", "1.01",
+                              None, 2, None, 12, raw)  # fmt: skip
+    assert info.raw == raw
+    assert dataclasses.replace(info, model=None).model is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.model = "x"  # type: ignore[misc]
+    plain = drive(ops.system_info(), {"SystemInfo": {"AlarmInChannel": 1, "AlarmOutChannel": 0}})
+    assert (plain.alarm_in, plain.alarm_out, plain.uptime_minutes) == (1, 0, None)
+    assert plain.firmware is None
 
 
 def test_storage_and_work_state_tolerate_missing_parts() -> None:

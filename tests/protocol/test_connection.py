@@ -200,6 +200,31 @@ def test_request_body_keeps_an_explicit_session_id_or_none() -> None:
     assert wire[20:] == b"{}\n"
 
 
+def test_a_name_only_body_is_written_as_any_other_body_whatever_was_sent_before() -> None:
+    # `{"Name": ...}` bodies are kept encoded per name: the bytes must stay those the writer
+    # makes for the session as it is now (its id, its spelling), over more names than are kept.
+    client = logged_in()
+    names = [f"Name.{index}" for index in range(300)] + ["Name.0", "Name.299"]
+    for name in names:
+        wire = client.request(1042, {"Name": name})
+        client.receive_data(device_frame(1043, {"Name": name, "Ret": 100}))
+        assert wire[20:] == encode_body({"Name": name, "SessionID": "0x00000007"})
+    client.session_id = 9  # the same names, another session id
+    wire = client.request(1042, {"Name": "Name.0"}, expect_reply=False)
+    assert wire[20:] == encode_body({"Name": "Name.0", "SessionID": "0x00000009"})
+    wire = client.request(  # a spelling asked for: not the kept bytes
+        1042, {"Name": "Name.0"}, expect_reply=False, session_id_style=SessionIdStyle.SHORT
+    )
+    assert wire[20:] == encode_body({"Name": "Name.0", "SessionID": "0x9"})
+    wire = client.request(1042, {"Name": "Name.0"}, expect_reply=False)
+    assert wire[20:] == encode_body({"Name": "Name.0", "SessionID": "0x00000009"})
+    for body in ({"Name": 1}, {"Name": "Name.0", "Ret": 100}, {"Other": "Name.0"}):
+        wire = client.request(1042, body, expect_reply=False)
+        assert decode_body(wire[20:]).data == {**body, "SessionID": "0x00000009"}
+    wire = client.request(1042, {"Name": "Name.0"}, expect_reply=False, add_session_id=False)
+    assert wire[20:] == b'{ "Name" : "Name.0" }\n'
+
+
 def test_failure_ret_in_a_reply_raises_the_typed_error() -> None:
     client = logged_in()
     client.request(1042, {"Name": "Nope"})

@@ -259,26 +259,43 @@ def alarm_event(body: Body) -> AlarmEvent:
 
 def system_info() -> Procedure[models.SystemInfo]:
     info = _mapping((yield from _info("SystemInfo")), "SystemInfo")
+    # Every field read inline, a plain int taken before the lenient reader is asked: this is
+    # every SystemInfo request's typed result (bench/client_vs_python_dvr.py).
+    get = info.get
+    model = get("HardWare")
+    firmware = get("SoftWareVersion")
+    serial = get("SerialNo")
+    build_time = get("BuildTime")
+    hardware_version = get("HardWareVersion")
+    alarm_in = get("AlarmInChannel")
+    alarm_out = get("AlarmOutChannel")
+    uptime = get("DeviceRunTime")
     return models.SystemInfo(
-        model=_text_or_none(info.get("HardWare")),
-        firmware=_text_or_none(info.get("SoftWareVersion")),
-        serial=_text_or_none(info.get("SerialNo")),
-        build_time=_text_or_none(info.get("BuildTime")),
-        hardware_version=_text_or_none(info.get("HardWareVersion")),
-        channels=_channel_count(info),
-        alarm_in=lenient_int(info.get("AlarmInChannel")),
-        alarm_out=lenient_int(info.get("AlarmOutChannel")),
-        uptime_minutes=lenient_int(info.get("DeviceRunTime")),
-        raw=info,
+        model if isinstance(model, str) else None,
+        firmware if isinstance(firmware, str) else None,
+        serial if isinstance(serial, str) else None,
+        build_time if isinstance(build_time, str) else None,
+        hardware_version if isinstance(hardware_version, str) else None,
+        _channel_count(info),
+        alarm_in if type(alarm_in) is int else lenient_int(alarm_in),
+        alarm_out if type(alarm_out) is int else lenient_int(alarm_out),
+        uptime if type(uptime) is int else lenient_int(uptime),
+        info,
     )
 
 
 def _channel_count(info: Mapping[str, Any]) -> int | None:
     """Analogue inputs plus digital channels: a camera counts its sensor in VideoInChannel,
     a network recorder its cameras in DigChannel (0 video inputs), a hybrid both."""
-    counts = [lenient_int(info.get(key)) for key in ("VideoInChannel", "DigChannel")]
-    known = [count for count in counts if count is not None]
-    return sum(known) if known else None
+    video_in = info.get("VideoInChannel")
+    digital = info.get("DigChannel")
+    if type(video_in) is not int:
+        video_in = lenient_int(video_in)
+    if type(digital) is not int:
+        digital = lenient_int(digital)
+    if video_in is None:
+        return digital
+    return video_in if digital is None else video_in + digital
 
 
 def storage_info() -> Procedure[list[models.Disk]]:
@@ -452,12 +469,16 @@ def import_config(
     return written
 
 
+# The values some firmware sends for a config it does not have (compared, never changed).
+_NO_CONFIG_VALUES: Final = ([None], [""], {"": [""]})
+
+
 def _config_value(name: str, reply: Reply) -> Any:
     """The value under `name` in a config reply. The unsupported-config replies some firmware
     sends instead of Ret 607 (no member, `null`, `[null]`, `{"": [""]}`, as the whole body or
     as the value) raise ConfigNotFoundError too (PROTOCOL.md §4)."""
     value = reply.body.get(name)
-    if value is None or value in ([None], [""], {"": [""]}):
+    if value is None or value in _NO_CONFIG_VALUES:
         raise ConfigNotFoundError(
             Ret.CONFIG_NOT_FOUND,
             message_id=reply.request_id,

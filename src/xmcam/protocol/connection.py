@@ -305,6 +305,8 @@ _set_reply_frame: Final = vars(Reply)["frame"].__set__
 _set_reply_body: Final = vars(Reply)["body"].__set__
 
 _NO_MEDIA_ANSWER: Final[frozenset[int]] = frozenset()
+# Encoded `{"Name": ...}` bodies kept per connection, at most (a config export asks ~80 names).
+_NAMED_BODIES: Final = 128
 # Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
 _NOTIFICATION_IDS: Final = frozenset(
     {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
@@ -366,6 +368,8 @@ class ClientConnection:
         # The last frame sealed: its wire bytes, and its header's fields and body in clear.
         self._last_sealed: bytes | None = None
         self._last_plain: tuple[int, bytes, int, int, int] | None = None
+        # Name -> the encoded body {"Name": name, "SessionID": ...} (`_named_body`).
+        self._named_bodies: dict[str, bytes] = {}
 
     @classmethod
     def for_session(
@@ -546,17 +550,30 @@ class ClientConnection:
             self._check_can_send(
                 message_id, expect_reply=expect_reply, logged_in_only=not before_login
             )
-        if expect_reply and _reply_id_or_none(message_id) is None:
+        if (
+            expect_reply
+            and message_id not in _ANSWERED_IDS
+            and _reply_id_or_none(message_id) is None
+        ):
             raise ValueError(f"{message_name(message_id)} has no reply to wait for")
         media_answers = _NO_MEDIA_ANSWER
         if answered_by_media:
             media_answers = MEDIA_ANSWERS.get(message_id, _NO_MEDIA_ANSWER)
             if not (expect_reply and media_answers):
                 raise ValueError(f"{message_name(message_id)} cannot be answered by media")
-        content = dict(body or {})
-        if add_session_id and "SessionID" not in content:
-            content["SessionID"] = self._session_id_text(session_id_style or self._style)
-        data = encode_body(content, self._terminator)
+        if (
+            type(body) is dict
+            and len(body) == 1
+            and type(name := body.get("Name")) is str
+            and add_session_id
+            and session_id_style is None
+        ):
+            data = self._named_body(name)  # the usual body: {"Name": ...} alone
+        else:
+            content = dict(body or {})
+            if add_session_id and "SessionID" not in content:
+                content["SessionID"] = self._session_id_text(session_id_style or self._style)
+            data = encode_body(content, self._terminator)
         number = self._next_sequence(sequence)
         cipher = self._cipher
         if cipher is not None and message_id not in cipher.clear_ids:
@@ -579,7 +596,22 @@ class ClientConnection:
         if key != self._session_id_key:
             self._session_id_text_cached = format_session_id(self.session_id, style)
             self._session_id_key = key
+            self._named_bodies.clear()  # they hold the SessionID text
         return self._session_id_text_cached
+
+    def _named_body(self, name: str) -> bytes:
+        """The body `{"Name": name}` with this session's SessionID, encoded. Most requests
+        have that body alone (every config get, info, ability, keepalive), so the bytes are
+        kept per name while the SessionID text stays the same, `_NAMED_BODIES` names at most:
+        the writer runs once per name instead of once per request."""
+        session_text = self._session_id_text(self._style)
+        encoded = self._named_bodies.get(name)
+        if encoded is None:
+            if len(self._named_bodies) >= _NAMED_BODIES:
+                self._named_bodies.clear()
+            body = {"Name": name, "SessionID": session_text}
+            encoded = self._named_bodies[name] = encode_body(body, self._terminator)
+        return encoded
 
     def send_data(
         self, message_id: int, payload: bytes, *, channel: int = 0, end_flag: bool = False
@@ -837,6 +869,12 @@ def _reply_id_or_none(message_id: int) -> int | None:
         return reply_id(message_id)
     except ValueError:
         return None
+
+
+# The known requests that have a reply: a set lookup per request (other ids ask `reply_id`).
+_ANSWERED_IDS: Final = frozenset(
+    int(known) for known in MessageId if _reply_id_or_none(known) is not None
+)
 
 
 DeviceEvent = LoginRequest | Request
