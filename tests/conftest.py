@@ -49,7 +49,7 @@ def pytest_asyncio_loop_factories(
 # ----------------------------------------------------------------------- no secret in any log
 
 # The passwords the tests use, and their Sofia hashes: the hash logs in like the password, so
-# neither may ever reach a log record, in any test (FIELD-NOTES.md §4.2, "Secrets").
+# neither may ever reach a log record, in any test (docs/protocol.md §F4.2, "Secrets").
 TEST_PASSWORDS = ("", "secret", "hunter2", "wrong", "new", "admin")
 FORBIDDEN_IN_LOGS = (*{sofia_hash(password) for password in TEST_PASSWORDS}, "hunter2")
 

@@ -205,7 +205,7 @@ _CLASS_FOR_RET: dict[int, type[DeviceError]] = {
     204: AuthenticationError,  # ILLEGAL_USER
     206: AuthenticationError,  # USER_BLACKLISTED
     # 205 is "user locked" in the vendor table; Besder firmware answers it for a wrong user
-    # name (PROTOCOL.md §5). Either way the right reaction is the same: stop trying.
+    # name (docs/protocol.md §5). Either way the right reaction is the same: stop trying.
     205: AccountLockedError,  # USER_LOCKED
     105: NotLoggedInError,  # NOT_LOGGED_IN
     202: NotLoggedInError,  # LOGIN_NOT_LOGGED_IN

@@ -1,5 +1,5 @@
 """The media demuxer: fed whole, byte by byte, joined and in random chunks; Hypothesis
-properties; and a regression test for each media quirk of FIELD-NOTES.md §2.4."""
+properties; and a regression test for each media quirk of docs/protocol.md §F2.4."""
 
 from __future__ import annotations
 

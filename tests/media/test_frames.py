@@ -1,4 +1,4 @@
-"""The frame encoders and the DateTime bit field, against PROTOCOL.md §11's worked examples."""
+"""The frame encoders and the DateTime bit field, against docs/protocol.md §11's worked examples."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from xmcam.protocol.alarm_center import (
     parse_alarm_center_message,
 )
 
-# PROTOCOL.md §9.4's example body, as a device sends it.
+# docs/protocol.md §9.4's example body, as a device sends it.
 EXAMPLE = (
     b'{"Address":"0x0B0A060A","Channel":0,"Descrip":"","Event":"MotionDetect",'
     b'"SerialID":"003344236523","StartTime":"2010-06-24 17:04:22","Status":"Stop","Type":"Alarm"}'

@@ -17,7 +17,7 @@ from xmcam.protocol.auth import (
 from xmcam.protocol.header import HEADER_SIZE
 from xmcam.protocol.payload import decode_body, encode_body
 
-# PROTOCOL.md §6.1, "Verified vectors".
+# docs/protocol.md §6.1, "Verified vectors".
 HASH_VECTORS = [
     ("", "tlJwpbo6"),
     ("admin", "6QNMIQGe"),

@@ -20,7 +20,7 @@ from xmcam.protocol.codes import (
     ret_meaning,
 )
 
-# Requests with an odd id (PROTOCOL.md §3, §19): their reply is still id + 1.
+# Requests with an odd id (docs/protocol.md §3, §19): their reply is still id + 1.
 ODD_REQUESTS = {1413, 1415, 1417, 1525}
 
 

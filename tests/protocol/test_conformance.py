@@ -1,5 +1,5 @@
 """Conformance corpus: frames as real firmware and other clients send them, from public
-material (PROTOCOL.md §2, §4, §6, §22; FIELD-NOTES.md §2.4). Each must be read the way the
+material (docs/protocol.md §2, §4, §6, §22; docs/protocol.md §F2.4). Each must be read the way the
 device meant it."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def login_with(reply: bytes) -> tuple[ClientConnection, LoginReply]:
 
 
 def test_nvr_login_reply_measured_by_hass_xmeye() -> None:
-    # An NBD8008R-U V4.03.R11 (FIELD-NOTES.md §2.1): compact JSON, AliveInterval 21, 32 channels.
+    # An NBD8008R-U V4.03.R11 (docs/protocol.md §F2.1): compact JSON, AliveInterval 21, 32 channels.
     body = (
         b'{"AliveInterval":21,"ChannelNum":32,"DataUseAES":false,"DeviceType ":"HVR",'
         b'"ExtraChannel":1,"Ret":100,"SessionID":"0x00000051"}\n\x00'
@@ -181,7 +181,7 @@ def test_vendor_doc_keys_with_stray_spaces_and_trailing_commas() -> None:
 
 
 def test_unsupported_config_replies() -> None:
-    # Ret 607, or `[null]` / `{"":[""]}` where the object should be (PROTOCOL.md §4).
+    # Ret 607, or `[null]` / `{"":[""]}` where the object should be (docs/protocol.md §4).
     client = ClientConnection.for_session(2)
     replies: list[Reply] = []
     for body in (

@@ -344,7 +344,7 @@ def test_device_marks_requests_before_login_unauthenticated() -> None:
 
 
 def test_device_sees_the_cve_2024_3765_packet_as_unauthenticated() -> None:
-    # The auth-bypass probe: message 1009 claiming Ret 100 and session 0 (PROTOCOL.md §3).
+    # The auth-bypass probe: message 1009 claiming Ret 100 and session 0 (docs/protocol.md §3).
     device = DeviceConnection()
     probe = encode_frame(1009, encode_body({"Ret": 100, "SessionID": "0x0"}))
     (event,) = device.receive_data(probe)

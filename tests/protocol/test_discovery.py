@@ -26,7 +26,7 @@ from xmcam.protocol.discovery import (
     text_to_hex_ip,
 )
 
-# PROTOCOL.md §21's reply, with the fields go2rtc saw.
+# docs/protocol.md §21's reply, with the fields go2rtc saw.
 NET_COMMON: dict[str, Any] = {
     "BuildDate": "2019-06-11 14:10:00",
     "ChannelNum": 4,

@@ -24,7 +24,7 @@ from xmcam.protocol.header import (
     Limits,
 )
 
-# PROTOCOL.md §2: "Example login request header with 0x50 body bytes".
+# docs/protocol.md §2: "Example login request header with 0x50 body bytes".
 PROTOCOL_LOGIN_HEADER = bytes.fromhex("ff000000 00000000 00000000 0000e803 50000000")
 
 
@@ -205,7 +205,7 @@ def test_check_packet_length_over_limit_raises() -> None:
 
 
 def test_check_packet_length_rejects_absurd_lengths() -> None:
-    # Length >= 0x80000000 crashes some firmware (PROTOCOL.md §2.5); we never accept it.
+    # Length >= 0x80000000 crashes some firmware (docs/protocol.md §2.5); we never accept it.
     with pytest.raises(FrameError):
         DEFAULT_LIMITS.check_packet_length(0x80000000, 1000)
     with pytest.raises(FrameError):
@@ -226,7 +226,7 @@ def test_device_limits_are_smaller_than_default_limits() -> None:
     assert DEVICE_LIMITS.max_message_size < DEFAULT_LIMITS.max_message_size
     for limit in dataclasses.fields(Limits):
         assert getattr(DEVICE_LIMITS, limit.name) <= getattr(DEFAULT_LIMITS, limit.name)
-    # A device must still take the largest known config tree (~155 KB, PROTOCOL.md §2.5).
+    # A device must still take the largest known config tree (~155 KB, docs/protocol.md §2.5).
     assert DEVICE_LIMITS.max_packet_payload >= 155 * 1024
     assert DEVICE_LIMITS.max_message_size >= 155 * 1024
 

@@ -337,7 +337,7 @@ def test_reader_empty_body_is_a_body() -> None:
 
 
 def test_reader_unsupported_config_reply_shape() -> None:
-    # PROTOCOL.md §4: an unsupported config may answer {"":[""]}.
+    # docs/protocol.md §4: an unsupported config may answer {"":[""]}.
     assert decode_body(b'{"":[""]}').data == {"": [""]}
 
 

@@ -182,7 +182,7 @@ def test_device_sends_the_seed_replies() -> None:
     assert reply == SEED_FRAMES[3].payload
 
     # The capture holds the guard's reply but not the guard itself: it is `{"Name": ""}`
-    # with sequence 0, as every client sends it (PROTOCOL.md §9.1).
+    # with sequence 0, as every client sends it (docs/protocol.md §9.1).
     guard = _device_request(
         device,
         encode_frame(1500, encode_body({"Name": "", "SessionID": "0x00000001"}), session_id=1),

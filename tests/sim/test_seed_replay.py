@@ -34,7 +34,7 @@ _RUN_TIME: Final = re.compile(rb'("DeviceRunTime" ?: ?"0x)[0-9A-F]{8}(")')
 
 def _guard_request() -> bytes:
     # The seed's client logged in as session 1; {"Name": ""} with its SessionID is the guard
-    # request every XM client sends (PROTOCOL.md §9).
+    # request every XM client sends (docs/protocol.md §9).
     return ClientConnection.for_session(1).request(1500, {"Name": ""})
 
 

@@ -1,5 +1,5 @@
 """The alarm center under asyncio: a TCP server that receives the alarms cameras push to it
-(PROTOCOL.md §9.4; the wire format is described in `xmcam.protocol.alarm_center`).
+(docs/protocol.md §9.4; the wire format is described in `xmcam.protocol.alarm_center`).
 
 Theory of operation. Each accepted connection gets a protocol object holding one core
 FrameDecoder with the alarm center's small limits: a length over 64 KiB or a bad head byte is

@@ -1,4 +1,4 @@
-"""UDP discovery under asyncio: send the search probe, collect the replies (PROTOCOL.md §21).
+"""UDP discovery under asyncio: send the search probe, collect the replies (docs/protocol.md §21).
 
 Theory of operation. One UDP socket is bound (`bind`), with SO_BROADCAST when a target is a
 broadcast address. The 20-byte probe goes to every target `repeats` times, `interval`

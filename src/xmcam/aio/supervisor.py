@@ -10,7 +10,7 @@ reported, never hidden. The delay starts over only once a connection has lasted 
 seconds: a camera that drops every session right after the guard (or two watchers kicking
 each other off a single-session camera) is retried ever more slowly, not twice a second.
 An authentication failure (wrong password, locked account) is raised at once and never
-retried: every retry would count towards the camera's lockout (FIELD-NOTES.md §2.3).
+retried: every retry would count towards the camera's lockout (docs/protocol.md §F2.3).
 """
 
 from __future__ import annotations

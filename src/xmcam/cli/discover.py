@@ -1,4 +1,4 @@
-"""`xmcam discover`: find cameras on the local network with the UDP search (PROTOCOL.md §21)."""
+"""`xmcam discover`: find cameras on the local network by the UDP search (protocol.md §21)."""
 
 from __future__ import annotations
 

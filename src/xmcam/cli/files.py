@@ -44,7 +44,7 @@ from xmcam.media.writer import ContainerWriter, require_media_support
 __all__ = ["add_parser", "files_download", "files_list", "local_name", "local_names", "parse_when"]
 
 KINDS: Final = ("video", "picture")
-# Event letters (PROTOCOL.md §14): Alarm, Motion, Regular, Hand (manual); `*` = all.
+# Event letters (docs/protocol.md §14): Alarm, Motion, Regular, Hand (manual); `*` = all.
 _EVENTS: Final = re.compile(r"\*|[AMRH]+")
 # What a device-supplied file name may keep on this computer; the rest becomes "_".
 _UNSAFE_IN_NAME: Final = re.compile(r"[^A-Za-z0-9._@\[\]-]")

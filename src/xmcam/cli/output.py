@@ -5,7 +5,7 @@ Device-supplied strings (channel titles, host names, OSD text, file names, seria
 reach the terminal through one rule, `is_unsafe()`, applied by `safe_text()` to text, by
 `dumps_safe()` and `pretty_json()` to JSON, and by `TerminalFormatter` to log lines. A hostile
 or broken device could otherwise embed escape sequences that drive the operator's terminal
-(FIELD-NOTES.md §3.3), or bidirectional overrides (U+202E and friends, the "Trojan Source"
+(docs/protocol.md §F3.3), or bidirectional overrides (U+202E and friends, the "Trojan Source"
 trick, CVE-2021-42574) that make a line read as something other than what it holds. In text
 they show as `\x1b`, `\u202e`; in JSON as `\u202e`, which a JSON reader turns back into
 exactly the string the device sent.

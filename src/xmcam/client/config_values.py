@@ -3,7 +3,7 @@ two values, `<redacted>` placeholders filled in, and the device's identity kept.
 
 Why merge at all: a device wants the whole object back. It may take a partial one and reset
 the members left out, or refuse it. The vendor's clients and others read, modify and write
-back every member the device gave (kwebmn/dvrip-cam : docs/PROTOCOL.md; TheJenos/xmeye-control
+back every member the device gave (kwebmn/dvrip-cam : docs/protocol.md; TheJenos/xmeye-control
 : custom_components/xmeye/dvrip.py); writing single members of `Simplify.Encode` has crashed
 cameras (CroatianMeteorNetwork/RMS : Utils/CameraControl.py). So a write of
 `{"MachineName": "porch"}` sends the device's whole `General.General` with that one member

@@ -5,7 +5,7 @@ Theory of operation. Each media exchange is split the way `xmcam.client.operatio
 others: what to send and what a reply means live here, the shells (`xmcam.aio.media`,
 `xmcam.sync.media`) only move bytes and keep time.
 
-- A live stream (PROTOCOL.md §10) is claimed (1413) on a second TCP connection that joins the
+- A live stream (docs/protocol.md §10) is claimed (1413) on a second TCP connection that joins the
   control session, then started and stopped (1410) on the control connection; the device
   sends 1412 packets on the media connection. When the claim is refused or unanswered, the
   single-socket flow claims and starts on the control connection itself, where media packets
@@ -17,10 +17,10 @@ others: what to send and what a reply means live here, the shells (`xmcam.aio.me
   dropped up to the next keyframe (a P-frame without its references is useless) and
   counted, so memory never grows.
 - A snapshot (1560) is answered by JPEG packets (1561) ended by EndFlag, or by a JSON refusal
-  (PROTOCOL.md §12.2). The packets go to a `SnapshotCollector`; `take_snapshot()` falls back
+  (docs/protocol.md §12.2). The packets go to a `SnapshotCollector`; `take_snapshot()` falls back
   to the first keyframe of the live stream when `snapshot_falls_back()` says so.
 - A file search (1440) is one procedure that pages through the device's 64-record cap.
-- A download (PROTOCOL.md §15) is a claim (1424) on a data connection, DownloadStart (1420)
+- A download (docs/protocol.md §15) is a claim (1424) on a data connection, DownloadStart (1420)
   on the control connection, 1426 packets until EndFlag or an empty packet, DownloadStop. On
   one socket, the DownloadStart is answered by its data, as the Start of a live stream is.
 
@@ -102,7 +102,7 @@ two, falling back to one when the claim is refused or unanswered."""
 
 DOWNLOAD_IDLE_TIMEOUT: Final = 60.0
 """Seconds a download may go without data: archive transfers pause for tens of seconds
-(PROTOCOL.md §15). The request timeout applies when it is longer."""
+(docs/protocol.md §15). The request timeout applies when it is longer."""
 
 DOWNLOAD_HIGH_WATER: Final = 64
 """Download packets (8 KiB each) held for a slow consumer before reading pauses."""
@@ -112,7 +112,7 @@ MAX_SNAPSHOT_SIZE: Final = 8 * 1024 * 1024
 a device gone wrong, and it is never held."""
 
 PAGE_SIZE: Final = 64
-"""Records per file-search reply at most: the cap real devices apply (PROTOCOL.md §14)."""
+"""Records per file-search reply at most: the cap real devices apply (docs/protocol.md §14)."""
 
 MAX_RECORDS: Final = 100_000
 """Records one search gathers at most (about a year of 5-minute files): a device that keeps
@@ -205,7 +205,7 @@ def start_transfer(
 
 
 def start_live(channel: int, substream: bool, flow: str) -> Plan[str]:
-    """Claim and start a live stream (PROTOCOL.md §10); the flow it runs in."""
+    """Claim and start a live stream (docs/protocol.md §10); the flow it runs in."""
     return start_transfer(
         flow,
         monitor_claim(channel, substream),
@@ -215,7 +215,7 @@ def start_live(channel: int, substream: bool, flow: str) -> Plan[str]:
 
 
 def start_download(record: models.RecordFile) -> Plan[str]:
-    """Claim and start a download (PROTOCOL.md §15); the flow it runs in."""
+    """Claim and start a download (docs/protocol.md §15); the flow it runs in."""
     return start_transfer(
         "auto",
         download_claim(record),
@@ -540,7 +540,7 @@ def download_start(record: models.RecordFile) -> Procedure[None]:
 
 def download_claim_and_start(record: models.RecordFile) -> Procedure[None]:
     """The same-socket variant: claim and DownloadStart back to back on the control
-    connection (anything in between makes some devices drop the start, PROTOCOL.md §15).
+    connection (anything in between makes some devices drop the start, docs/protocol.md §15).
     The DownloadStart is answered by the first data packet, as cameras send no reply there."""
     yield from ask(MessageId.PLAY_CLAIM_REQ, _playback_body("Claim", record))
     yield _started_by_media(MessageId.PLAY_REQ, _playback_body("DownloadStart", record))
@@ -551,5 +551,5 @@ def download_stop(record: models.RecordFile) -> Procedure[None]:
 
 
 def is_last_download_packet(frame: Frame) -> bool:
-    """A download ends at the packet with EndFlag, or at an empty packet (PROTOCOL.md §15)."""
+    """A download ends at the packet with EndFlag, or at an empty packet (docs/protocol.md §15)."""
     return frame.header.end_flag or not frame.payload

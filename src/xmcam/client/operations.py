@@ -476,7 +476,7 @@ _NO_CONFIG_VALUES: Final = ([None], [""], {"": [""]})
 def _config_value(name: str, reply: Reply) -> Any:
     """The value under `name` in a config reply. The unsupported-config replies some firmware
     sends instead of Ret 607 (no member, `null`, `[null]`, `{"": [""]}`, as the whole body or
-    as the value) raise ConfigNotFoundError too (PROTOCOL.md §4)."""
+    as the value) raise ConfigNotFoundError too (docs/protocol.md §4)."""
     value = reply.body.get(name)
     if value is None or value in _NO_CONFIG_VALUES:
         raise ConfigNotFoundError(
@@ -645,7 +645,7 @@ def remove_user(name: str) -> Procedure[None]:
 
 
 def change_password(user: str, old: str, new: str) -> Procedure[None]:
-    """Passwords cross as Sofia hashes (PROTOCOL.md §17)."""
+    """Passwords cross as Sofia hashes (docs/protocol.md §17)."""
     body = {
         "EncryptType": "MD5",
         "NewPassWord": sofia_hash(new),
@@ -688,7 +688,7 @@ PTZ_COMMANDS: Final[Mapping[str, str]] = {
 }
 """Friendly names of the continuous PTZ moves; the protocol's own names work too."""
 
-_PTZ_START_PRESET: Final = 65535  # some firmware ignores a move without it (PROTOCOL.md §12.1)
+_PTZ_START_PRESET: Final = 65535  # some firmware ignores a move without it (docs/protocol.md §12.1)
 _PTZ_STOP_PRESET: Final = -1
 
 

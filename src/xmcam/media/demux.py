@@ -1,7 +1,7 @@
 """A sans-I/O demuxer for the DVRIP media stream: bytes in, typed frames out.
 
 Theory of operation. Live video (1412), playback (1422), downloads (1426) and recorded
-files all carry one byte stream of frames (PROTOCOL.md §11), cut into packets with no regard
+files all carry one byte stream of frames (docs/protocol.md §11), cut into packets with no regard
 for frame boundaries: a frame may span many packets and a packet may hold several frames.
 The caller routes packets by message id (JSON replies never reach this module) and feeds
 their payloads, in order, to `MediaDemuxer.feed()`, which returns every frame completed by
@@ -26,7 +26,7 @@ in `resyncs`. Video payloads cannot fake such a start code (emulation prevention
 frame unless the garbage itself holds the pattern.
 
 A P-frame (FD) whose payload holds no Annex-B NAL unit is not video: 4K main streams send a
-127-byte "service block" like that every ~2 s (FIELD-NOTES.md §2.4), and decoders choke on
+127-byte "service block" like that every ~2 s (docs/protocol.md §F2.4), and decoders choke on
 it. Those are counted in `service_blocks` and not returned.
 
 `feed()` never raises on bytes: bad input only moves counters.

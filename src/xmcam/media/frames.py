@@ -1,7 +1,7 @@
 """The frames inside DVRIP media packets, and how to write them.
 
 Live video (1412), playback (1422), download (1426), talk (1432/1433) and recorded `.h264`
-files all carry one byte stream of frames, independent of packet boundaries (PROTOCOL.md
+files all carry one byte stream of frames, independent of packet boundaries (docs/protocol.md
 §11). Each frame starts with `00 00 01 <type>` and a small header:
 
 | type | header | layout after the 4-byte start code                                       |
@@ -97,7 +97,7 @@ class AudioCodec(enum.IntEnum):
     PCM16 = 15
 
 
-# Audio sample-rate index S -> Hz (PROTOCOL.md §11: 2 = 8 kHz is [FRM]'s; the rest go2rtc's).
+# Audio sample-rate index S -> Hz (docs/protocol.md §11: 2 = 8 kHz is [FRM]'s; the rest go2rtc's).
 SAMPLE_RATES: Final[dict[int, int]] = {
     1: 4000,
     2: 8000,
@@ -164,7 +164,7 @@ MediaFrame = VideoFrame | AudioFrame | InfoFrame | PictureFrame
 def decode_timestamp(value: int) -> datetime | None:
     """The device-local time in an I-frame or picture header, or None when the bit field
     holds no valid date (fields from the low bit up: seconds 6 bits, minutes 6, hours 5,
-    day 5, month 4, year 6 since 2000; PROTOCOL.md §11)."""
+    day 5, month 4, year 6 since 2000; docs/protocol.md §11)."""
     second = value & 0x3F
     minute = (value >> 6) & 0x3F
     hour = (value >> 12) & 0x1F

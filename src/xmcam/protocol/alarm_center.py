@@ -1,4 +1,4 @@
-"""Alarm-center messages (PROTOCOL.md §9.4), sans I/O: what a camera sends to the "alarm
+"""Alarm-center messages (docs/protocol.md §9.4), sans I/O: what a camera sends to the "alarm
 center" server it is configured with (`NetWork.AlarmServer`, TCP 15002 by default).
 
 What is known of the wire format, from public code that receives it (facts only):
@@ -8,7 +8,7 @@ What is known of the wire format, from public code that receives it (facts only)
   (OpenIPC/python-dvr `AlarmServer.py` and ravetam/xmeye-mqtt-alarmserver `AlarmServer.py`
   read a 20-byte header, then `length` bytes of JSON; 667bdrm/sofiactl `dvr-alarm-server.pl`
   reads five 32-bit words and takes the fifth as the content length);
-- the message id is 1508 in the vendor's message table (PROTOCOL.md §3); none of the
+- the message id is 1508 in the vendor's message table (docs/protocol.md §3); none of the
   receivers checks it;
 - one message per connection: the receivers read one packet and close, or read to EOF and
   take the JSON from its first `{` (toxuin/alarmserver `servers/hisilicon/server.go`);

@@ -1,6 +1,6 @@
 """The password hash ("Sofia hash") and login bodies.
 
-The hash (PROTOCOL.md §6.1): MD5 of the UTF-8 password; each pair of digest bytes, summed
+The hash (docs/protocol.md §6.1): MD5 of the UTF-8 password; each pair of digest bytes, summed
 modulo 62, picks one character of `0-9A-Za-z`; eight characters in all. It has no salt and
 no challenge, so **the hash logs in exactly like the password**: it is a secret. Nothing in
 xmcam logs, prints or stores it in clear; `redact()` and `redact_json_bytes()` are what every

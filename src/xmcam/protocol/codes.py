@@ -1,4 +1,4 @@
-"""DVRIP message ids and Ret (return) codes (PROTOCOL.md §3 and §5).
+"""DVRIP message ids and Ret (return) codes (docs/protocol.md §3 and §5).
 
 Message ids: a request has an even id and its reply is the request id + 1 (1000 → 1001).
 The exception is 1504, the alarm push: the device sends it on its own, and its "reply" 1505
@@ -276,7 +276,7 @@ class MessageId(enum.IntEnum):
     UNKNOWN_3016 = 3016
 
 
-# Requests whose id is odd; their reply is still id + 1 (PROTOCOL.md §3 and §19).
+# Requests whose id is odd; their reply is still id + 1 (docs/protocol.md §3 and §19).
 _ODD_REQUEST_IDS: Final[frozenset[int]] = frozenset(
     {
         MessageId.MONITOR_CLAIM_REQ,
@@ -323,7 +323,7 @@ MEDIA_MESSAGE_IDS: Final[frozenset[int]] = frozenset(
         MessageId.TALK_CU_PU_DATA,
         MessageId.TALK_PU_CU_DATA,
         MessageId.UPGRADE_DATA,
-        MessageId.NET_SNAP_RSP,  # raw JPEG over packets ended by EndFlag (PROTOCOL.md §12.2)
+        MessageId.NET_SNAP_RSP,  # raw JPEG over packets ended by EndFlag (docs/protocol.md §12.2)
     }
 )
 """Messages whose header bytes 12/13 are Channel/EndFlag (not TotalPacket/CurPacket) and
@@ -505,7 +505,7 @@ SUCCESS_RETS: Final[frozenset[int]] = frozenset(
         Ret.NEEDS_SYSTEM_RESTART,
     }
 )
-"""Ret codes that mean the request succeeded (PROTOCOL.md §5 recommended set)."""
+"""Ret codes that mean the request succeeded (docs/protocol.md §5 recommended set)."""
 
 SEARCH_EMPTY_RETS: Final[frozenset[int]] = frozenset({Ret.SEARCH_FAILED, Ret.NO_FILE_FOUND})
 """Ret codes a search answers when nothing matched: an empty result, not an error."""

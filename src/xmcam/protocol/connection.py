@@ -1,7 +1,7 @@
 """Per-connection protocol state for both roles: the client and the device.
 
 Theory of operation. DVRIP has no request id: sequence numbers are each side's own counter
-and devices do not reliably echo them (PROTOCOL.md §2.3). So a connection allows exactly one
+and devices do not reliably echo them (docs/protocol.md §2.3). So a connection allows exactly one
 outstanding request, and a reply is the frame whose message id is the request's id + 1. The
 messages a device sends on its own are the alarm push (1504), the rare forced logout (1004),
 notifications (end of playback 1423, upgrade progress 1524 and acknowledgements 1523) and, on
@@ -16,7 +16,7 @@ Neither class does any I/O. Methods that send return the bytes to write; `receiv
 takes the bytes read and returns events. Time never enters: when a reply does not come in
 time, the shell calls `request_timed_out()` and the connection becomes DESYNCHRONISED,
 because a late reply could otherwise pass for the answer to the next request
-(FIELD-NOTES.md §2.5). A desynchronised connection refuses new requests; rebuild it.
+(docs/protocol.md §F2.5). A desynchronised connection refuses new requests; rebuild it.
 
 A ProtocolError from the peer's bytes is raised by `receive_data()` (after returning the
 events of the frames before the bad bytes) and closes the connection state for good.
@@ -221,7 +221,7 @@ class Reply:
 @dataclass(frozen=True, slots=True)
 class LoginReply(Reply):
     """The answer to a login, with its fields read. Only `ret` is trusted on failure: failed
-    logins may carry garbage fields (PROTOCOL.md §6.1)."""
+    logins may carry garbage fields (docs/protocol.md §6.1)."""
 
     session_id: int = 0
     alive_interval: int = DEFAULT_ALIVE_INTERVAL
@@ -307,7 +307,7 @@ _set_reply_body: Final = vars(Reply)["body"].__set__
 _NO_MEDIA_ANSWER: Final[frozenset[int]] = frozenset()
 # Encoded `{"Name": ...}` bodies kept per connection, at most (a config export asks ~80 names).
 _NAMED_BODIES: Final = 128
-# Unasked messages other than alarms (PROTOCOL.md §3, §15, §18).
+# Unasked messages other than alarms (docs/protocol.md §3, §15, §18).
 _NOTIFICATION_IDS: Final = frozenset(
     {MessageId.PLAY_EOF, MessageId.UPGRADE_DATA_RSP, MessageId.UPGRADE_PROGRESS}
 )
@@ -376,7 +376,7 @@ class ClientConnection:
         cls, session_id: int, *, session_cipher: SessionCipher | None = None, **options: Any
     ) -> ClientConnection:
         """A connection that joins a session logged in on another connection, as media and
-        download sockets do (PROTOCOL.md §6.1: "sessions are per TCP connection; data
+        download sockets do (docs/protocol.md §6.1: "sessions are per TCP connection; data
         sockets reuse the control session's id"). In an encrypted session pass the control
         connection's `session_cipher`: its key covers the session's every connection."""
         connection = cls(**options)
@@ -422,7 +422,7 @@ class ClientConnection:
         sequence: int | None = None,
     ) -> bytes:
         """The login request (1000) to send. A second login on a logged-in connection is
-        allowed: devices accept it and keep the session (PROTOCOL.md §6.1)."""
+        allowed: devices accept it and keep the session (docs/protocol.md §6.1)."""
         self._check_can_send(MessageId.LOGIN_REQ, expect_reply=True, logged_in_only=False)
         data = encode_body(
             login_body(user, password, encrypt_type=encrypt_type, login_type=login_type),
@@ -680,7 +680,7 @@ class ClientConnection:
             self._binary_answer or not _looks_like_json(frame.payload)
         ):
             # A snapshot (1560) is answered by JPEG data ended by EndFlag, or by a JSON error
-            # such as Ret 108 (PROTOCOL.md §12.2).
+            # such as Ret 108 (docs/protocol.md §12.2).
             self._binary_answer = not frame.header.end_flag
             if frame.header.end_flag:
                 self._pending = None

@@ -1,4 +1,4 @@
-"""UDP discovery datagrams (PROTOCOL.md §21), sans I/O: the search probe, its reply, and the
+"""UDP discovery datagrams (docs/protocol.md §21), sans I/O: the search probe, its reply, and the
 little-endian hex IPs that XM firmware writes everywhere.
 
 Theory of operation. A client broadcasts a bare 20-byte DVRIP header with message id 1530
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 SEARCH_PORT: Final = 34569
-"""The UDP port of the search request and its replies (PROTOCOL.md §1, §21)."""
+"""The UDP port of the search request and its replies (docs/protocol.md §1, §21)."""
 
 MAX_DATAGRAM: Final = 65536
 """No UDP datagram is larger; anything claiming to be is refused before it is read."""
@@ -79,7 +79,7 @@ _MAX_HEX_IP_DIGITS: Final = 8
 
 def search_probe() -> bytes:
     """The search request: a 20-byte header with message id 1530 and no body, as every known
-    client sends it (`ff 00 00 00 ... fa 05 00 00 00 00`, PROTOCOL.md §21)."""
+    client sends it (`ff 00 00 00 ... fa 05 00 00 00 00`, docs/protocol.md §21)."""
     return encode_frame(MessageId.IPSEARCH_REQ, version=CLIENT_VERSION)
 
 
@@ -100,7 +100,7 @@ class DiscoveredDevice:
     name: str | None = None
     """`HostName` (`LocalHost` on most devices)."""
     device_type: int | None = None
-    """An int here, unlike the login reply's string (PROTOCOL.md §21)."""
+    """An int here, unlike the login reply's string (docs/protocol.md §21)."""
     tcp_port: int | None = None
     udp_port: int | None = None
     http_port: int | None = None

@@ -2,7 +2,7 @@
 
 Theory of operation. TCP delivers a byte stream; DVRIP cuts it into packets of a 20-byte
 header and `length` bytes of data. A read may hold part of a packet, one packet, or several
-(real firmware does all three, FIELD-NOTES.md §2.4), so the decoder keeps the bytes it could
+(real firmware does all three, docs/protocol.md §F2.4), so the decoder keeps the bytes it could
 not use yet and, on every `feed()`, cuts as many whole packets as it can. It never waits
 for anything but bytes and knows no sockets or clocks.
 

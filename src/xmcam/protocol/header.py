@@ -1,6 +1,6 @@
 """The 20-byte DVRIP packet header, and the named limits every length is checked against.
 
-Layout (little-endian, PROTOCOL.md §2; the vendor doc's "32 bytes" is a typo in that doc):
+Layout (little-endian, docs/protocol.md §2; the vendor doc's "32 bytes" is a typo in that doc):
 
 | off | size | control messages       | media messages (MEDIA_MESSAGE_IDS)           |
 |-----|------|------------------------|----------------------------------------------|
@@ -15,7 +15,7 @@ Layout (little-endian, PROTOCOL.md §2; the vendor doc's "32 bytes" is a typo in
 | 14  | u16  | message id                                                             |
 | 16  | u32  | data length, excluding the header                                      |
 
-The reserved bytes are never validated: real firmware puts values there (PROTOCOL.md §2.2).
+The reserved bytes are never validated: real firmware puts values there (docs/protocol.md §2.2).
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ HEADER: Final = struct.Struct("<BBBBIIBBHI")
 HEADER_SIZE: Final = HEADER.size  # 20
 HEAD_FLAG: Final = 0xFF
 
-# Clients send 0, devices send 1 (PROTOCOL.md §2.1). Decoders accept any value.
+# Clients send 0, devices send 1 (docs/protocol.md §2.1). Decoders accept any value.
 CLIENT_VERSION: Final = 0
 DEVICE_VERSION: Final = 1
 
-# Byte 12 = 0x63 is FunSDK's marker for encryption-capable negotiation (PROTOCOL.md §2.4, §6.3),
+# Byte 12 = 0x63 is FunSDK's marker for encryption-capable negotiation (protocol.md §2.4, §6.3),
 # not a 99-part message. A frame carrying it is a single packet.
 FUNSDK_MARKER: Final = 0x63
 
@@ -67,7 +67,7 @@ class Limits:
     """Bounds on what a peer may make us buffer. Every length read from the wire is checked
     against one of these before anything is allocated for it.
 
-    The defaults follow FIELD-NOTES.md §2.9: 4 MiB per packet, 16 MiB per reassembled
+    The defaults follow docs/protocol.md §F2.9: 4 MiB per packet, 16 MiB per reassembled
     message, 1 MiB of JSON. Real media packets are 8 KiB; the largest known config reply
     (the whole `Detect` tree) is about 155 KB.
     """

@@ -1,7 +1,7 @@
 """JSON message bodies: the device-style writer and the lenient reader.
 
 Writer. Devices format JSON the way the vendor's JSON library's "styled" writer does with its
-line breaks folded to single spaces (PROTOCOL.md §2.6): keys sorted, `" : "` between key and
+line breaks folded to single spaces (docs/protocol.md §2.6): keys sorted, `" : "` between key and
 value, `", "` between members, one space inside non-empty braces and brackets, `{}` and `[]`
 when empty. The seed capture shows exactly this in both directions:
 
@@ -381,7 +381,7 @@ def _json_type(value: object) -> str:
 
 
 class SessionIdStyle(enum.Enum):
-    """How a SessionID is spelled in a JSON body (PROTOCOL.md §4). The header always holds
+    """How a SessionID is spelled in a JSON body (docs/protocol.md §4). The header always holds
     the same value as a number. The seed capture uses PADDED, and SHORT in a few places."""
 
     PADDED = "0x%08X"

@@ -1,7 +1,7 @@
 """Secrets kept out of logs: redacted bodies, payloads and hex dumps.
 
 The login request carries the password's Sofia hash, which logs in exactly like the password,
-and user management carries more of them (PROTOCOL.md §6, §17). Every repr, log line and debug
+and user management carries more of them (docs/protocol.md §6, §17). Every repr, log line and debug
 dump of a body or a frame goes through this module: `redact()` for decoded bodies,
 `redact_json_bytes()` for raw JSON, `redacted_wire()` and `redacted_hex_dump()` for whole
 packets. Raw redaction overwrites each secret value with `*` bytes, keeping offsets and lengths
@@ -28,7 +28,7 @@ __all__ = [
 
 REDACTED: Final = "<redacted>"
 
-# Every body member known to carry a password, its hash or a key (PROTOCOL.md §6, §17, §21;
+# Every body member known to carry a password, its hash or a key (docs/protocol.md §6, §17, §21;
 # Wi-Fi `Keys` in NetWork.Wifi, FunSDK's AdminToken and CommunicateKey, and the device's RSA
 # PublicKey of the encrypted session: not secret, but key material a debug log has no use
 # for). Matched without regard to case or surrounding white space.

@@ -1,4 +1,4 @@
-"""The simulator's push to an alarm center (PROTOCOL.md §9.4): when `NetWork.AlarmServer` is
+"""The simulator's push to an alarm center (docs/protocol.md §9.4): when `NetWork.AlarmServer` is
 enabled, every alarm also goes out as one alarm-center message on a short-lived TCP
 connection to the configured server, as the firmware does.
 

@@ -68,12 +68,12 @@ __all__ = ["AlarmRecord", "CameraConnection", "Effect", "SimulatedDevice"]
 
 log = logging.getLogger("xmcam.sim")
 
-# CVE-2024-3765 (PROTOCOL.md §3, §22.16): 1009 let anyone in on vulnerable firmware. The
+# CVE-2024-3765 (docs/protocol.md §3, §22.16): 1009 let anyone in on vulnerable firmware. The
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
 # Session ids a random one never takes: 0 is "no session", 99999 the id FunSDK clients put
-# in their negotiation before login (PROTOCOL.md §2.3, §6.3).
+# in their negotiation before login (docs/protocol.md §2.3, §6.3).
 _RESERVED_SESSION_IDS: Final = frozenset({0, 99999})
 
 
@@ -191,7 +191,7 @@ class CameraConnection:
             )
             self._apply(context.effects)
             return replies
-        # Real devices ignore requests before login (PROTOCOL.md §6.1, [MAD] R03).
+        # Real devices ignore requests before login (docs/protocol.md §6.1, [MAD] R03).
         if self.device.quirks.unauthenticated == "silent":
             return []
         return [self.reply(request, {"Name": body.name or "", "Ret": Ret.NOT_LOGGED_IN})]
@@ -261,7 +261,7 @@ class CameraConnection:
 
     def _spelled(self, body: dict[str, Any], style: SessionIdStyle) -> dict[str, Any]:
         """The body with top-level keys spelled as this firmware spells them (`" SessionID "`
-        in vendor examples, PROTOCOL.md §22.1)."""
+        in vendor examples, docs/protocol.md §22.1)."""
         spellings = self.device.quirks.key_spellings
         if not spellings:
             return body

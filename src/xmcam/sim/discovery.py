@@ -1,4 +1,4 @@
-"""The simulator's side of UDP discovery (PROTOCOL.md §21): a responder that answers search
+"""The simulator's side of UDP discovery (docs/protocol.md §21): a responder that answers search
 probes (1530) with the device's `NetWork.NetCommon` (1531), and the per-instance identity
 (serial number, MAC) that tells several simulators of one profile apart.
 
@@ -134,7 +134,7 @@ class DiscoveryResponder(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         # A probe is a header with id 1530; some clients add a small JSON body ({"Name": ""},
-        # PROTOCOL.md §21), which says nothing the reply depends on.
+        # docs/protocol.md §21), which says nothing the reply depends on.
         if len(data) < HEADER_SIZE or data[0] != HEAD_FLAG or data[14:16] != _PROBE_ID:
             log.debug("discovery: ignored a %d-byte datagram from %s", len(data), addr[0])
             return

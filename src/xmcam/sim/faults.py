@@ -1,4 +1,4 @@
-"""Fault knobs: the ways real firmware misbehaves (PROTOCOL.md §22), on demand.
+"""Fault knobs: the ways real firmware misbehaves (docs/protocol.md §22), on demand.
 
 Every knob takes effect at once, from the API (`simulator.faults.reply_delay = 2`) or the
 command line (`xmcam sim --reply-delay 2`). Our client's reliability tests are built on them.

@@ -1,6 +1,6 @@
 """The device's maintenance requests, sans I/O: its log (OPLogQuery 1442), the storage manager
 (OPStorageManager 1460), upgrade information (1525) and the version list (2000), answered as
-a real XM530 camera answers them ([BES] command_codes/payloads/, PROTOCOL.md §13, §16, §18).
+a real XM530 camera answers them ([BES] command_codes/payloads/, docs/protocol.md §13, §16, §18).
 
 Theory of operation. The device keeps a log (`DeviceLog`): a numbered list of entries, the
 oldest dropped past `MAX_LOG_ENTRIES` as the camera's own log wraps (its pages start at

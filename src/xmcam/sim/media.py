@@ -6,14 +6,14 @@ picture size comes from the SPS. A live stream plays a clip in a loop for ever: 
 is due `n / fps` seconds after the stream started, and the G.711 A-law track, when there is
 one, is cut into 320-byte (40 ms) frames that go out with the video frame they fall under.
 Each video frame is wrapped as an FC (keyframe: codec, size, fps and the device's clock in
-its header) or FD frame, each audio frame as FA (PROTOCOL.md §11). `LiveSource` hands these
+its header) or FD frame, each audio frame as FA (docs/protocol.md §11). `LiveSource` hands these
 out as bursts (what is due at one instant); it knows no clock: the shell (`streaming.py`)
 waits until a burst is due and writes it.
 
 `Packetizer` cuts the frames into DVRIP media packets of at most 8192 bytes of payload. Live
 media go as cameras send them, one frame per packet (a big frame spans packets); packing
 small frames together into one packet is a quirk (`media_packing`). Readers must not count on
-either (PROTOCOL.md §11), but python-dvr does. Live packets carry the session id, a sequence
+either (docs/protocol.md §11), but python-dvr does. Live packets carry the session id, a sequence
 number counting from 1, the channel in byte 12 and 0 in byte 13; a snapshot ends with
 EndFlag 1 in byte 13 of its last packet, a download as the profile says (`download_end`).
 
@@ -73,7 +73,7 @@ MAX_CLIP_BYTES: Final = 64 * 1024 * 1024
 """A clip or audio file larger than this is refused rather than read into memory."""
 MAX_PICTURE_BYTES: Final = 8 * 1024 * 1024
 """A JPEG (snapshot, picture recording) larger than this is refused."""
-MAX_FPS: Final = 30  # the F byte holds 5 bits; PAL 1-25, NTSC 1-30 (PROTOCOL.md §11)
+MAX_FPS: Final = 30  # the F byte holds 5 bits; PAL 1-25, NTSC 1-30 (docs/protocol.md §11)
 
 _CLIPS: Final = "clips"
 _DEFAULT_MAIN: Final = "main.h264"
@@ -85,7 +85,7 @@ _CODEC_PROBE_BYTES: Final = 64 * 1024
 _JPEG_START: Final = b"\xff\xd8"
 # Start-of-frame markers (baseline, extended, progressive, lossless ...), not DHT/JPG/DAC.
 _JPEG_FRAME_MARKERS: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_MAX_HEADER_DIMENSION: Final = 0x3FF * 8  # 10 bits of width/8 or height/8 (PROTOCOL.md §11)
+_MAX_HEADER_DIMENSION: Final = 0x3FF * 8  # 10 bits of width/8 or height/8 (docs/protocol.md §11)
 
 
 class MediaError(ValueError):
@@ -102,7 +102,7 @@ class StreamKind(enum.Enum):
     @classmethod
     def from_request(cls, value: object) -> StreamKind | None:
         """The stream a StreamType names: `Main`; `Extra` and `Extra1` are the same sub-stream
-        (PROTOCOL.md §10: clients send either); `Extra2`. None for anything else."""
+        (docs/protocol.md §10: clients send either); `Extra2`. None for anything else."""
         return _STREAM_NAMES.get(value) if isinstance(value, str) else None
 
 
@@ -327,7 +327,7 @@ class LiveSource:
     `next_frames()` returns the frames due at one instant (a video frame and the audio frames
     under it), each whole; `next_burst()` the same joined. With `mid_gop`, the stream starts
     in the middle of the clip's first GOP with the tail of a frame, as many cameras do
-    (PROTOCOL.md §10)."""
+    (docs/protocol.md §10)."""
 
     def __init__(
         self,
@@ -484,7 +484,7 @@ class Packetizer:
     def whole(self, data: bytes, *, end: str = "flag") -> Iterator[bytes]:
         """All of `data` (a JPEG, a file) as packets, made as they are taken, ended as `end`
         says: "flag", EndFlag 1 on the last packet; "empty-flag", an empty packet with EndFlag
-        1 after the data; "empty", an empty packet with EndFlag 0 after it (PROTOCOL.md §15:
+        1 after the data; "empty", an empty packet with EndFlag 0 after it (docs/protocol.md §15:
         devices end downloads all three ways)."""
         if end not in _ENDS:
             raise ValueError(f"a download ends {', '.join(_ENDS)}, not {end!r}")

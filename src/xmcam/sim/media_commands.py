@@ -1,6 +1,6 @@
 """The device's media requests, sans I/O: live monitoring (OPMonitor 1413 / 1410), snapshots
 (OPSNAP 1560), the recordings search (OPFileQuery 1440) and downloads (OPPlayBack 1424 /
-1420), as `docs/simulator.md` and PROTOCOL.md §10, §12.2, §14 and §15 describe them.
+1420), as `docs/simulator.md` and docs/protocol.md §10, §12.2, §14 and §15 describe them.
 
 Theory of operation. A stream is claimed on the connection it will flow on. That is either
 the logged-in control connection itself (the single-socket flow) or, in the vendor's flow, a
@@ -69,7 +69,7 @@ MediaReply = dict[str, Any] | list[bytes] | None
 
 def claim_for_session(context: RequestContext, request: Request, *, live: bool) -> MediaReply:
     """A claim (1413, 1424) on a connection that has not logged in: the vendor's second
-    connection, carrying the control connection's session id (`context.session`, PROTOCOL.md
+    connection, carrying the control connection's session id (`context.session`, docs/protocol.md
     §10, §15). `live` tells whether that session is live on another connection."""
     session = context.session
     if request.message_id == MessageId.MONITOR_CLAIM_REQ and context.quirks.monitor_claim_silent:
@@ -254,7 +254,7 @@ def _snapshot(context: RequestContext, body: Body, request: Request) -> MediaRep
     if channel is None:
         return _ret(_SNAPSHOT, Ret.ILLEGAL_REQUEST)
     if isinstance(mode, int):
-        return _ret(_SNAPSHOT, mode)  # 102 on old DVRs, 108 on NVRs (PROTOCOL.md §12.2)
+        return _ret(_SNAPSHOT, mode)  # 102 on old DVRs, 108 on NVRs (docs/protocol.md §12.2)
     jpeg = context.media.library.snapshot()
     # One packet holding the whole JPEG, EndFlag 1: python-dvr takes the first 1561 packet as
     # the picture (its reader returns a packet that starts FF D8 FF E0/DB as it is), and
@@ -313,7 +313,7 @@ def _record(media: MediaSessions, recording: Recording) -> dict[str, Any]:
         "BeginTime": format_device_time(recording.begin),
         "DiskNo": recording.disk,
         "EndTime": format_device_time(recording.end),
-        # In KiB, as hex text, as devices write it (PROTOCOL.md §4).
+        # In KiB, as hex text, as devices write it (docs/protocol.md §4).
         "FileLength": f"0x{-(-size // _KILOBYTE):08X}",
         "FileName": recording.name,
         "SerialNo": recording.serial,

@@ -84,7 +84,7 @@ class Quirks:
     session_ids: str = "random"
     first_session_id: int = 1
     terminator: bytes = b"\n\x00"
-    # "silent": requests before login get nothing (PROTOCOL.md §6.1); "reply": Ret 105.
+    # "silent": requests before login get nothing (docs/protocol.md §6.1); "reply": Ret 105.
     unauthenticated: str = "silent"
     reply_to_unguard: bool = False
     wrong_password_ret: int = Ret.WRONG_PASSWORD

@@ -7,11 +7,11 @@ client has to page), every fifth of them a motion (M) recording and the rest reg
 plus one motion picture an hour. As on a real device nothing is in the future: a made-up
 file is found (and can be downloaded) only once the device's clock has passed its end, so
 today's files appear as the day goes on. A video file's bytes are the device's main clip
-once, in the DVRIP media container (PROTOCOL.md §11), which is what `.h264` files on a real
+once, in the DVRIP media container (docs/protocol.md §11), which is what `.h264` files on a real
 device hold; a picture's are its JPEG in one FE frame. A JSON file (`xmcam sim
 --recordings FILE`) or a list of `Recording` serves given files instead.
 
-File names are written as real devices write them (PROTOCOL.md §14):
+File names are written as real devices write them (docs/protocol.md §14):
 `/idea0/2026-11-25/001/10.08.41-10.23.30[R][@7cb][0].h264`, the partition, the day, the
 channel counted from 1, the times, the event letter, an index offset in hex and a serial.
 """
