@@ -488,6 +488,7 @@ def test_the_plain_view_of_a_sealed_frame_is_its_plaintext(key_pair: DeviceKeyPa
     clear = client.request(MessageId.ENCRYPTION_INFO_REQ, {}, expect_reply=False)
     assert client.plain_view(clear) is clear
     assert ClientConnection().plain_view(b"x") == b"x"
+    assert ClientConnection().last_plaintext is None  # nothing was ever sealed
     negotiating, _ = negotiated(key_pair)
     login = negotiating.login_encrypted("admin", "")
     assert negotiating.plain_view(login).startswith(login[:4])
