@@ -26,7 +26,7 @@ from tests.media.probing import codecs_of, probe, stream_of
 from tests.media_checks import refuse_starts
 from xmcam.cli import ExitCode, main
 from xmcam.cli.output import CommandError
-from xmcam.cli.stream import Recording, _frames_until, _stop_on_sigint
+from xmcam.cli.stream import Recording, _frames_until, _stop_on_signals
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.sim import Profile, SimulatorThread, load_profile
 
@@ -330,7 +330,7 @@ def test_ctrl_c_stops_then_cancels() -> None:
     async def main_task() -> tuple[bool, bool]:
         stop = asyncio.Event()
         recording = Recording()
-        with _stop_on_sigint(stop, recording):
+        with _stop_on_signals(stop, recording):
             os.kill(os.getpid(), signal.SIGINT)
             await stop.wait()  # the first Ctrl-C only asks the recording to end
             first = recording.interrupted
@@ -349,7 +349,7 @@ def test_ctrl_c_off_the_main_thread_keeps_its_meaning() -> None:
     outcome: list[bool] = []
 
     async def body() -> None:
-        with _stop_on_sigint(asyncio.Event(), Recording()):
+        with _stop_on_signals(asyncio.Event(), Recording()):
             outcome.append(True)
 
     thread = threading.Thread(target=lambda: asyncio.run(body()))
