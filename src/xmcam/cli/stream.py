@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import sys
@@ -233,16 +234,16 @@ def check_output_path(output: str) -> None:
     path = Path(output)
     folder = path.parent
     if path.is_dir():
-        reason = "it is a directory"
+        error = errno.EISDIR
     elif not folder.exists():
-        reason = f"no such directory: {folder}"
+        error = errno.ENOENT
     elif not folder.is_dir():
-        reason = f"not a directory: {folder}"
+        error = errno.ENOTDIR
     elif not os.access(folder, os.W_OK | os.X_OK):
-        reason = f"permission denied in {folder}"
+        error = errno.EACCES
     else:
         return
-    raise cannot_write(output, OSError(0, reason))
+    raise cannot_write(output, OSError(error, os.strerror(error)))
 
 
 def _handler(args: argparse.Namespace) -> int:

@@ -80,10 +80,7 @@ async def watch_alarms(target: Target, args: argparse.Namespace) -> int:
             async for event in events:
                 if isinstance(event, ConnectionEvent) and event.kind == "disconnected":
                     if not connected and not getattr(args, "retry", False):
-                        raise CommandError(
-                            f"cannot watch {target.address}: {event.error} (--retry keeps trying)",
-                            ExitCode.CONNECTION,
-                        )
+                        raise _first_connection_failed(target, event.error)
                     gaps += 1
                 if args.json:
                     print_json(event_record(event))
@@ -105,6 +102,14 @@ async def watch_alarms(target: Target, args: argparse.Namespace) -> int:
         )
         raise
     return ExitCode.SUCCESS
+
+
+def _first_connection_failed(target: Target, error: BaseException | None) -> CommandError:
+    """The one line for a watch that never connected (a closed port, a mistyped name)."""
+    reason = str(error or "the connection failed")
+    if target.host not in reason:
+        reason = f"cannot connect to {target.address}: {reason}"
+    return CommandError(f"{reason} (--retry keeps trying)", ExitCode.CONNECTION)
 
 
 def _watch_handler(args: argparse.Namespace) -> int:
