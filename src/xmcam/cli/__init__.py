@@ -113,11 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    if args.password:  # typed on the command line (the environment's is read later)
-        warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
     undo_logging = configure_logging(args)
     undo_signals = sigterm_as_ctrl_c()  # SIGTERM (systemd, docker stop) as Ctrl-C
     try:
+        if args.password:  # typed on the command line (the environment's is read later)
+            warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
         return int(handler(args))
     except KeyboardInterrupt:
         return interrupted_exit_code()  # 130 after Ctrl-C, 143 after SIGTERM

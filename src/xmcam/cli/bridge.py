@@ -28,7 +28,7 @@ from xmcam.cli.output import (
     warn_password_on_command_line,
 )
 from xmcam.cli.session import positive_seconds, target_of
-from xmcam.cli.signals import stop_signals
+from xmcam.cli.signals import signals_noted, stop_signals, stopped_by
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
 if TYPE_CHECKING:
@@ -42,12 +42,11 @@ _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 
 
 def _mqtt_handler(args: argparse.Namespace) -> int:
-    try:
+    # SIGINT and SIGTERM stop the bridge cleanly whenever they come: before its loop's
+    # handlers are in place (importing the MQTT client, starting the loop), they are noted,
+    # and the bridge stops as soon as it can.
+    with signals_noted():
         return _bridge_until_stopped(args)
-    except KeyboardInterrupt:
-        # SIGINT or SIGTERM before the bridge's own handlers were in place (while importing
-        # the MQTT client, say) or after they were removed: the same normal end.
-        return ExitCode.SUCCESS
 
 
 def _bridge_until_stopped(args: argparse.Namespace) -> int:
@@ -134,6 +133,8 @@ async def _run(bridge: MqttBridge) -> None:
     # Both signals stop the bridge: it says offline, then returns (a second signal is
     # harmless, the goodbye is bounded by the bridge's shutdown grace).
     with stop_signals(lambda _: bridge.stop()):
+        if stopped_by() is not None:  # a signal came while the bridge was starting
+            bridge.stop()
         await bridge.run()
 
 

@@ -99,6 +99,32 @@ def sigterm_as_ctrl_c() -> Callable[[], None]:
     return undo
 
 
+def _note_only(number: int, frame: FrameType | None) -> None:
+    note(number)
+
+
+@contextlib.contextmanager
+def signals_noted() -> Iterator[None]:
+    """While this lasts, SIGINT and SIGTERM are only noted (`stopped_by()`), never raised:
+    for a command whose every stop is a clean one (the MQTT bridge), over the stretches no
+    loop handler covers (importing, starting and closing the event loop), where a
+    KeyboardInterrupt could strike inside asyncio's own code. The command looks at
+    `stopped_by()` once its loop handlers (`stop_signals()`) are in place."""
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    try:
+        for number in STOP_SIGNALS:
+            signal.signal(number, _note_only)
+    except ValueError:  # not the main thread: nothing was changed
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
+
+
 @contextlib.contextmanager
 def stop_signals(on_signal: Callable[[signal.Signals], None]) -> Iterator[bool]:
     """Within the running event loop, call `on_signal(signal)` for SIGINT and SIGTERM
