@@ -98,6 +98,10 @@ async def stream(camera: AsyncCamera, args: argparse.Namespace) -> int:
         writer.close()
     if writer.frames_written == 0 or stats is None:
         if recording.interrupted:
+            print(
+                f"xmcam: stopped by {signal_name()} before the first keyframe: nothing written",
+                file=sys.stderr,
+            )
             return interrupted_exit_code()
         raise CommandError("no keyframe came from the camera: nothing written", ExitCode.FAILURE)
     _summary(args, recording, writer, stats)
