@@ -272,9 +272,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "MPEG-TS (the `media` extra: pip install 'xmcam[media]'), or raw H.264/H.265. "
             "The format comes from the file's extension or --format; `-o -` writes raw video "
             "to standard output. Progress shows on stderr; Ctrl-C or SIGTERM stops and keeps "
-            "a playable file. Written as FILE.part, renamed when finished. Exit code: 0 when "
-            "anything was recorded (also after Ctrl-C or SIGTERM); 130 after Ctrl-C, 143 "
-            "after SIGTERM when nothing was; 0 when the reader of `-o -` goes away."
+            "a playable file. Written as FILE.part, renamed when finished.\n\n"
+            "exit code: 0 when anything was recorded (also after Ctrl-C or SIGTERM);\n"
+            "130 after Ctrl-C, 143 after SIGTERM, when nothing was; 0 when the reader of\n"
+            "`-o -` goes away (`xmcam stream -o - | head -c 1000`)."
         ),
         epilog=(
             "examples:\n"
