@@ -76,8 +76,10 @@ _log: Final = logging.getLogger("xmcam.bridge")
 
 MAX_CHANNELS: Final = 64
 """Motion sensors and alarm-output switches per camera at most (a 64-channel recorder)."""
-# Seconds to close a broker connection whose connecting was cancelled (DISCONNECT, then EOF).
-CLOSE_GRACE: Final = 1.0
+# Seconds given, twice at most, to a broker connection whose connecting was cancelled: to
+# finish connecting, then to close (a broker that answers takes milliseconds; a frozen one
+# makes a stop at start-up a second slower, not a traceback).
+CLOSE_GRACE: Final = 0.5
 _COMMAND_TEXT: Final = 16  # bytes of a command payload looked at; the rest is not read
 _SWITCH_MODES: Final = {ON: "on", OFF: "off", AUTO: "auto"}
 _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
@@ -657,18 +659,21 @@ async def _optional(request: Awaitable[T]) -> T | None:
 @contextlib.asynccontextmanager
 async def _connected(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Client]:
     """`async with client`, safe to cancel while it connects (the bridge stopped as it
-    starts): the attempt is let finish, within `CLOSE_GRACE`, and then closed. Cut short,
-    paho's thread would open a socket after the fact, and its finalizer would call into the
-    closed event loop at exit (a traceback after a clean stop)."""
+    starts): the attempt is let finish, within `CLOSE_GRACE`, and a connection it opened
+    (even one still waiting for the broker's CONNACK) is closed. Cut short, paho's thread
+    could open a socket after the fact, and its finalizer would call into the closed event
+    loop at exit (a traceback after a clean stop)."""
     entering = asyncio.ensure_future(client.__aenter__())
     try:
         await asyncio.shield(entering)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(CLOSE_GRACE):
-                await entering
-                await client.__aexit__(None, None, None)
-        await _cancel(entering)
+        await asyncio.wait({entering}, timeout=CLOSE_GRACE)
+        failed = entering.done() and (entering.cancelled() or entering.exception() is not None)
+        if not failed:  # connected, or waiting for the CONNACK on an open socket
+            await _cancel(entering)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_GRACE):
+                    await client.__aexit__(None, None, None)
         raise
     try:
         yield client
