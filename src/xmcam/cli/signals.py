@@ -32,6 +32,7 @@ __all__ = [
     "interrupted_exit_code",
     "reset",
     "signal_name",
+    "signals_noted",
     "sigterm_as_ctrl_c",
     "stop_signals",
     "stopped_by",
@@ -65,7 +66,8 @@ def stopped_by() -> signal.Signals | None:
 
 
 def signal_name() -> str:
-    """ "SIGTERM" or "SIGINT" (the default: a KeyboardInterrupt with no signal noted is Ctrl-C)."""
+    """The name of the stop signal, for messages: SIGTERM, or SIGINT (also for a
+    KeyboardInterrupt with no signal noted: that is Ctrl-C)."""
     return (_Received.number or signal.SIGINT).name
 
 
