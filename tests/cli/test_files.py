@@ -18,6 +18,7 @@ import pytest
 
 from tests.cli.conftest import MEDIA_STARTS, Run, camera_starting, run_timed
 from tests.cli.test_stream import Terminal, subprocess_environment
+from tests.cli.test_watch import killed_after
 from tests.media.probing import codecs_of, probe, stream_of
 from tests.slow_relay import SlowRelay
 from tests.waiting import wait_until
@@ -499,6 +500,7 @@ def test_sigterm_mid_download_keeps_a_playable_part(sim: SimulatorThread, tmp_pa
     with (
         SlowRelay(sim.port) as relay,
         _download_process(relay.port, "--mp4", "-o", str(path)) as process,
+        killed_after(process),
     ):
         # Bytes in the `.part` (the MP4 header, written after the first second of video):
         # under load they come late, so wait for them rather than for a while.
@@ -521,7 +523,10 @@ def test_sigterm_before_any_media_leaves_nothing(sim: SimulatorThread, tmp_path:
     # The playback requests go unanswered: the `.part` is there, empty, when SIGTERM comes.
     sim.simulator.faults.silent_ids.update({MessageId.PLAY_CLAIM_REQ, MessageId.PLAY_REQ})
     part = tmp_path / "clip.h264.part"
-    with _download_process(sim.port, "-o", str(tmp_path / "clip.h264")) as process:
+    with (
+        _download_process(sim.port, "-o", str(tmp_path / "clip.h264")) as process,
+        killed_after(process),
+    ):
         wait_until(part.exists, 60)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import MEDIA_STARTS, Result, Run, camera_starting, run_timed
+from tests.cli.test_watch import killed_after
 from tests.media.probing import codecs_of, probe, stream_of
 from tests.media_checks import refuse_starts
 from xmcam.cli import ExitCode, main
@@ -445,13 +446,16 @@ def test_sigterm_mid_stream_ends_it_as_ctrl_c_does(tmp_path: Path) -> None:
     with SimulatorThread() as simulator:  # paced in real time: the stream lasts until SIGTERM
         address = f"127.0.0.1:{simulator.port}"
         argv = _xmcam("-H", address, "-v", "--json", "stream", "-o", str(path))
-        with subprocess.Popen(
-            argv,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=subprocess_environment(),
-            text=True,
-        ) as process:
+        with (
+            subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=subprocess_environment(),
+                text=True,
+            ) as process,
+            killed_after(process),
+        ):
             assert process.stderr is not None
             for line in process.stderr:  # wait for the event, not for a while
                 if "recording from the first keyframe" in line:
@@ -489,14 +493,17 @@ def test_sigterm_before_any_keyframe_exits_143(tmp_path: Path) -> None:
         with SimulatorThread(profile) as simulator:
             simulator.simulator.faults.media_pace = 0.05
             argv = _xmcam("-H", f"127.0.0.1:{simulator.port}", "stream", "-o", "none.mp4")
-            with subprocess.Popen(
-                argv,
-                cwd=tmp_path,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=subprocess_environment(),
-                text=True,
-            ) as process:
+            with (
+                subprocess.Popen(
+                    argv,
+                    cwd=tmp_path,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=subprocess_environment(),
+                    text=True,
+                ) as process,
+                killed_after(process),
+            ):
                 assert streaming.wait(60)
                 process.send_signal(signal.SIGTERM)
                 out, err = process.communicate(timeout=30)
@@ -542,9 +549,12 @@ def test_an_unwritable_folder_fails_before_connecting(
 def test_a_reader_that_goes_away_ends_the_stream_quietly(sim: SimulatorThread) -> None:
     # `xmcam stream -o - | head -c 1000`: the pipe closes, xmcam ends with 0 and no message.
     argv = _xmcam("-H", f"127.0.0.1:{sim.port}", "stream", "-o", "-")
-    with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_environment()
-    ) as process:
+    with (
+        subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_environment()
+        ) as process,
+        killed_after(process),
+    ):
         assert process.stdout is not None
         assert process.stderr is not None
         assert len(process.stdout.read(1000)) == 1000
