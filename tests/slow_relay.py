@@ -42,6 +42,8 @@ class SlowRelay:
         traceback: TracebackType | None,
     ) -> None:
         self._closed.set()
+        for thread in self._threads[:1]:  # the accepting thread: no socket is added after it
+            thread.join(timeout=10)
         self._listener.close()
         for sock in list(self._sockets):
             with contextlib.suppress(OSError):
@@ -56,11 +58,17 @@ class SlowRelay:
         thread.start()
 
     def _accept(self) -> None:
+        # A blocked accept() does not wake when another thread closes the socket: look at
+        # `_closed` a few times a second instead.
+        self._listener.settimeout(0.1)
         while not self._closed.is_set():
             try:
                 client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             try:
                 server = socket.create_connection(("127.0.0.1", self.target_port))
             except OSError:

@@ -491,9 +491,13 @@ def _download_process(port: int, *argv: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.needs_tool("ffprobe")
-def test_sigterm_mid_download_keeps_a_playable_part(sim: SimulatorThread, tmp_path: Path) -> None:
-    # As Ctrl-C: the recording is not whole, so it stays `.part` (a file under its final name
-    # is always complete, and the next run fetches it again), finished so that it plays.
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_mid_download_keeps_a_playable_part(
+    sim: SimulatorThread, tmp_path: Path, stop: signal.Signals
+) -> None:
+    # SIGTERM as Ctrl-C: the recording is not whole, so it stays `.part` (a file under its
+    # final name is always complete, and the next run fetches it again), finished so that it
+    # plays; the exit code is 128 + the signal's number.
     path = tmp_path / "clip.mp4"
     part = tmp_path / "clip.mp4.part"
     # The relay passes about 100 kB/s: the 240 kB recording takes seconds.
@@ -505,14 +509,14 @@ def test_sigterm_mid_download_keeps_a_playable_part(sim: SimulatorThread, tmp_pa
         # Bytes in the `.part` (the MP4 header, written after the first second of video):
         # under load they come late, so wait for them rather than for a while.
         wait_until(lambda: part.exists() and part.stat().st_size > 0, 60)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=30)
-    assert process.returncode == 143, err
+    assert process.returncode == 128 + stop, err
     assert (out, err.splitlines()) == (
         "",
         [
             f"xmcam: partial download kept as {part}",
-            "xmcam: stopped by SIGTERM: 0 of 1 recording(s) done",
+            f"xmcam: stopped by {stop.name}: 0 of 1 recording(s) done",
         ],
     )
     assert not path.exists()
