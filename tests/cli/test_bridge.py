@@ -12,7 +12,7 @@ from typing import IO
 
 import pytest
 
-from tests.bridge.conftest import Mosquitto, running_mosquitto, subscribed
+from tests.bridge.conftest import Mosquitto, free_port, running_mosquitto, subscribed
 from tests.cli.conftest import Run
 from tests.waiting import until
 from xmcam.sim import SimulatorThread
@@ -230,14 +230,21 @@ MOMENTS = {
 }
 
 
-@pytest.mark.parametrize("broker_up", [True, False], ids=["broker-up", "broker-down"])
 async def test_a_signal_ends_the_bridge_with_0_every_time(
-    mosquitto: Mosquitto, tmp_path: Path, broker_up: bool
+    mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     # docs/bridge.md: "It runs until SIGINT or SIGTERM; then ... exits with 0". Several
     # rounds of each signal at each moment, as the exit code once depended on the moment.
-    if not broker_up:
-        mosquitto.stop()  # its port is closed now: the broker is down
+    await _stop_at_every_moment(mosquitto.port, tmp_path)
+
+
+async def test_a_signal_ends_the_bridge_with_0_every_time_with_the_broker_down(
+    tmp_path: Path,
+) -> None:
+    await _stop_at_every_moment(free_port(), tmp_path)  # nothing listens there
+
+
+async def _stop_at_every_moment(broker_port: int, tmp_path: Path) -> None:
     codes: list[tuple[str, str, int | None]] = []
     with SimulatorThread(password="hunter2") as camera:
         for round_number in range(2):
@@ -254,7 +261,7 @@ async def test_a_signal_ends_the_bridge_with_0_every_time(
                             "bridge",
                             "mqtt",
                             "--broker",
-                            f"mqtt://127.0.0.1:{mosquitto.port}",
+                            f"mqtt://127.0.0.1:{broker_port}",
                             "--name",
                             "porch",
                         )
