@@ -153,3 +153,19 @@ def test_global_options_are_listed_in_the_help() -> None:
     for option in ("-H HOST[:PORT]", "--user", "--password", "--timeout", "--json", "--debug",
                    "XMCAM_HOST", "XMCAM_PASSWORD"):  # fmt: skip
         assert option in text
+
+
+def test_a_reader_gone_before_the_first_line_ends_any_command_quietly() -> None:
+    # The central rule in main(), as Unix tools in a pipeline (`xmcam --json demo | head -0`):
+    # the pipe is closed before xmcam writes, so its first write fails.
+    with subprocess.Popen(
+        [sys.executable, "-m", "xmcam", "--json", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        err = process.stderr.read()
+        process.wait(timeout=60)
+    assert (process.returncode, err) == (ExitCode.SUCCESS, b"")

@@ -39,7 +39,7 @@ import json
 import logging
 import re
 import socket
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -76,6 +76,10 @@ _log: Final = logging.getLogger("xmcam.bridge")
 
 MAX_CHANNELS: Final = 64
 """Motion sensors and alarm-output switches per camera at most (a 64-channel recorder)."""
+# Seconds given, twice at most, to a broker connection whose connecting was cancelled: to
+# finish connecting, then to close (a broker that answers takes milliseconds; a frozen one
+# makes a stop at start-up a second slower, not a traceback).
+CLOSE_GRACE: Final = 0.5
 _COMMAND_TEXT: Final = 16  # bytes of a command payload looked at; the rest is not read
 _SWITCH_MODES: Final = {ON: "on", OFF: "off", AUTO: "auto"}
 _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
@@ -239,7 +243,7 @@ class MqttBridge:
         while True:
             connected_at: float | None = None
             try:
-                async with self._client() as client:
+                async with _connected(self._client()) as client:
                     connected_at = clock()
                     reported_down = False
                     await self._session(client)
@@ -650,6 +654,34 @@ async def _optional(request: Awaitable[T]) -> T | None:
             raise
         _log.debug("request refused: %s", error)
         return None
+
+
+@contextlib.asynccontextmanager
+async def _connected(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Client]:
+    """`async with client`, safe to cancel while it connects (the bridge stopped as it
+    starts): the attempt is let finish, within `CLOSE_GRACE`, and a connection it opened
+    (even one still waiting for the broker's CONNACK) is closed. Cut short, paho's thread
+    could open a socket after the fact, and its finalizer would call into the closed event
+    loop at exit (a traceback after a clean stop)."""
+    entering = asyncio.ensure_future(client.__aenter__())
+    try:
+        await asyncio.shield(entering)
+    except asyncio.CancelledError:
+        await asyncio.wait({entering}, timeout=CLOSE_GRACE)
+        failed = entering.done() and (entering.cancelled() or entering.exception() is not None)
+        if not failed:  # connected, or waiting for the CONNACK on an open socket
+            await _cancel(entering)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_GRACE):
+                    await client.__aexit__(None, None, None)
+        raise
+    try:
+        yield client
+    except BaseException as error:
+        await client.__aexit__(type(error), error, error.__traceback__)  # suppresses nothing
+        raise
+    else:
+        await client.__aexit__(None, None, None)
 
 
 async def _cancel(*tasks: asyncio.Future[Any]) -> None:

@@ -35,6 +35,7 @@ from xmcam.cli import (
 )
 from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
+from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c
 from xmcam.errors import (
     AuthenticationError,
     DeviceError,
@@ -112,23 +113,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
-    if args.password:  # typed on the command line (the environment's is read later)
-        warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
     undo_logging = configure_logging(args)
+    undo_signals = sigterm_as_ctrl_c()  # SIGTERM (systemd, docker stop) as Ctrl-C
     try:
+        if args.password:  # typed on the command line (the environment's is read later)
+            warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
         return int(handler(args))
     except KeyboardInterrupt:
-        return 130
+        return interrupted_exit_code()  # 130 after Ctrl-C, 143 after SIGTERM
     except BrokenPipeError:
-        # The reader went away (`xmcam demo --json | head -1`): stop writing quietly.
+        # The reader went away (`xmcam demo --json | head -1`, `xmcam stream -o - | head -c
+        # 1000`): stop writing quietly, and succeed, as Unix tools in a pipeline do.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return ExitCode.FAILURE
+        return ExitCode.SUCCESS
     except (CommandError, XMCamError, OSError) as error:
         message, code = _explain(error)
         print(f"xmcam: {safe_text(message)}", file=sys.stderr)
         return code
     finally:
+        undo_signals()
         undo_logging()
 
 

@@ -1,9 +1,11 @@
 """`xmcam bridge mqtt`: bridge camera alarms into MQTT and Home Assistant (docs/bridge.md).
 
 It runs until SIGINT or SIGTERM, then marks every camera and the bridge offline on the broker
-before it exits. It logs one line per change of a camera's availability (and the broker's) on
-stderr. The broker's password never shows: give it in the URL or, better, in
-XMCAM_MQTT_PASSWORD, which `ps` does not show.
+before it exits, with exit code 0 whenever the signal comes (even before the bridge has
+started, and whether or not the broker is up): stopping is how a service ends. It logs one
+line per change of a camera's availability (and the broker's) on stderr. The broker's
+password never shows: give it in the URL or, better, in XMCAM_MQTT_PASSWORD, which `ps` does
+not show.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import signal
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
@@ -27,6 +28,7 @@ from xmcam.cli.output import (
     warn_password_on_command_line,
 )
 from xmcam.cli.session import positive_seconds, target_of
+from xmcam.cli.signals import signals_noted, stop_signals, stopped_by
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
 if TYPE_CHECKING:
@@ -40,6 +42,14 @@ _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 
 
 def _mqtt_handler(args: argparse.Namespace) -> int:
+    # SIGINT and SIGTERM stop the bridge cleanly whenever they come: before its loop's
+    # handlers are in place (importing the MQTT client, starting the loop), they are noted,
+    # and the bridge stops as soon as it can.
+    with signals_noted():
+        return _bridge_until_stopped(args)
+
+
+def _bridge_until_stopped(args: argparse.Namespace) -> int:
     try:
         from xmcam.bridge.mqtt import MqttBridge  # noqa: PLC0415  (the optional extra)
     except ImportError as error:
@@ -120,15 +130,12 @@ def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
 
 
 async def _run(bridge: MqttBridge) -> None:
-    loop = asyncio.get_running_loop()
-    stopping = (signal.SIGINT, signal.SIGTERM)
-    for number in stopping:
-        loop.add_signal_handler(number, bridge.stop)
-    try:
+    # Both signals stop the bridge: it says offline, then returns (a second signal is
+    # harmless, the goodbye is bounded by the bridge's shutdown grace).
+    with stop_signals(lambda _: bridge.stop()):
+        if stopped_by() is not None:  # a signal came while the bridge was starting
+            bridge.stop()
         await bridge.run()
-    finally:
-        for number in stopping:
-            loop.remove_signal_handler(number)
 
 
 @contextlib.contextmanager
@@ -174,7 +181,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Watch every camera (reconnecting by itself) and publish its alarms, motion "
             "sensors, availability and Home Assistant discovery configs on an MQTT broker; obey "
             "the alarm-output switches and the reboot buttons. Runs until Ctrl-C or SIGTERM, "
-            "then marks everything offline. Topics: docs/bridge.md."
+            "then marks everything offline and exits with 0. Topics: docs/bridge.md."
         ),
         epilog=(
             "examples:\n"

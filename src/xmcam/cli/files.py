@@ -18,6 +18,7 @@ extension.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime
 import re
@@ -36,6 +37,7 @@ from xmcam.cli.output import (
     safe_text,
 )
 from xmcam.cli.session import camera_command, channel_number, closing
+from xmcam.cli.signals import signal_name
 from xmcam.cli.snapshot import cannot_write
 from xmcam.client.models import RecordFile
 from xmcam.media.demux import MediaDemuxer
@@ -241,21 +243,34 @@ async def files_download(camera: AsyncCamera, args: argparse.Namespace) -> int:
         targets = _targets(records, args)
     except OSError as error:
         raise cannot_write(args.output, error) from None
-    for record, target in zip(records, targets, strict=True):
-        result: dict[str, Any] = {"name": record.name, "output": str(target)}
-        if target.exists() and not args.force:
-            result.update(skipped=True, bytes=target.stat().st_size)
-        else:
-            result.update(skipped=False, **await _download(camera, record, target, args))
-        _report(result, args)
+    done = 0
+    try:
+        for record, target in zip(records, targets, strict=True):
+            result: dict[str, Any] = {"name": record.name, "output": str(target)}
+            if target.exists() and not args.force:
+                result.update(skipped=True, bytes=target.stat().st_size)
+            else:
+                result.update(skipped=False, **await _download(camera, record, target, args))
+            _report(result, args)
+            done += 1
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        # Ctrl-C or SIGTERM (xmcam.cli.signals): say how far it got; main() gives the exit
+        # code (130 or 143).
+        print(
+            f"xmcam: stopped by {signal_name()}: {done} of {len(records)} recording(s) done",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise
     return ExitCode.SUCCESS
 
 
 async def _download(
     camera: AsyncCamera, record: RecordFile, target: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Fetch one recording into `target` through `target.part`. On any failure or Ctrl-C
-    the partial file stays `.part` (and the error goes on)."""
+    """Fetch one recording into `target` through `target.part`. On any failure, Ctrl-C or
+    SIGTERM the partial file stays `.part` (and the error goes on); a `.part` that got
+    nothing is removed."""
     progress = Progress()
     try:
         sink: _RawSink | _Remux = _Remux(target) if args.mp4 else _RawSink(target)
@@ -298,12 +313,14 @@ class _RawSink:
         self.target = target
         self.part = target.with_name(target.name + ".part")
         self._file: BinaryIO = self.part.open("wb")
+        self._written = 0
 
     def write(self, chunk: bytes) -> None:
         try:
             self._file.write(chunk)
         except OSError as error:
             raise cannot_write(self.part, error) from None
+        self._written += len(chunk)
 
     def close(self) -> None:
         try:
@@ -314,6 +331,8 @@ class _RawSink:
 
     def abort(self) -> None:
         self._file.close()
+        if not self._written:  # stopped before the first byte: nothing worth keeping
+            self.part.unlink(missing_ok=True)
 
     def summary(self) -> dict[str, Any]:
         return {"remuxed": False}
@@ -449,7 +468,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Download recordings by their number in `files list` (same --from/--to/"
             "--channel/--type) or their name, or --all. Each is written as NAME.part and "
-            "renamed when whole; an existing file is skipped unless --force."
+            "renamed when whole; an existing file is skipped unless --force. Ctrl-C or "
+            "SIGTERM stops: the recordings done are kept, a partial one stays NAME.part (the "
+            "next run fetches it again), and the exit code is 130 (Ctrl-C) or 143 (SIGTERM)."
         ),
         epilog="example: xmcam files download 2 --from '2026-11-25 10:00' --mp4 -o clips/",
     )
