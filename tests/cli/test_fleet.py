@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Result, Run
+from tests.cli.terminal import answer_on_a_terminal
 from tests.test_fleet import closed_port
 from tests.waiting import wait_until
 from xmcam.cli import ExitCode, main
@@ -386,3 +387,25 @@ def test_ctrl_c_shows_the_cameras_not_done_as_cancelled(
     assert [record["error"] for record in records] == [None, "cancelled", "cancelled"]
     # The slow camera's connection was closed, not left open.
     wait_until(lambda: slow.simulator.connection_count == 0, 5)
+
+
+def test_fleet_reboot_asks_on_a_terminal_and_yes_skips_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SimulatorThread() as first, SimulatorThread() as second:
+        path = tmp_path / "two.toml"
+        path.write_text(
+            "".join(
+                f'[[camera]]\nname = "c{n}"\nhost = "127.0.0.1:{sim.port}"\n'
+                for n, sim in enumerate((first, second))
+            ),
+            encoding="utf-8",
+        )
+        answer_on_a_terminal(monkeypatch, "n\n")
+        assert main(["fleet", str(path), "reboot"]) == ExitCode.FAILURE
+        assert f"reboot all 2 cameras of {path}? [y/N]" in capsys.readouterr().err
+        assert (first.simulator.reboots, second.simulator.reboots) == (0, 0)
+        answer_on_a_terminal(monkeypatch, "n\n")
+        assert main(["fleet", str(path), "reboot", "--yes"]) == ExitCode.SUCCESS
+        assert "[y/N]" not in capsys.readouterr().err
+        wait_until(lambda: (first.simulator.reboots, second.simulator.reboots) == (1, 1))

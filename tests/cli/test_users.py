@@ -13,8 +13,10 @@ import time
 import pytest
 
 from tests.cli.conftest import Run
-from xmcam.cli import ExitCode
+from tests.cli.terminal import answer_on_a_terminal
+from xmcam.cli import ExitCode, main
 from xmcam.protocol import sofia_hash
+from xmcam.sim import SimulatorThread
 
 
 def test_users_list_is_a_table(xmcam: Run) -> None:
@@ -156,3 +158,26 @@ def test_users_add_name_has_help(run_cli: Run, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         run_cli("users", "add", "--help")
     assert "the new user's name" in capsys.readouterr().out
+
+
+def _user_names(xmcam: Run) -> list[str]:
+    return [user["name"] for user in json.loads(xmcam("--json", "users", "list").out)]
+
+
+def test_users_remove_asks_on_a_terminal_and_yes_skips_it(
+    xmcam: Run,
+    sim: SimulatorThread,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert xmcam("users", "add", "viewer", "--password-stdin", stdin="secret\n").code == 0
+    address = f"127.0.0.1:{sim.port}"
+    answer_on_a_terminal(monkeypatch, "no\n")
+    assert main(["-H", address, "users", "remove", "viewer"]) == ExitCode.FAILURE
+    assert f"remove user viewer from {address}? [y/N]" in capsys.readouterr().err
+    assert "viewer" in _user_names(xmcam)
+    answer_on_a_terminal(monkeypatch, "")
+    assert main(["-H", address, "users", "remove", "viewer", "--yes"]) == ExitCode.SUCCESS
+    out, err = capsys.readouterr()
+    assert (out, err) == ("user viewer: removed\n", "")
+    assert "viewer" not in _user_names(xmcam)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
+from xmcam.bridge import INSTALL_HINT
 from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
 from xmcam.cli.output import (
     CommandError,
@@ -36,7 +37,10 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser"]
 
-MISSING_EXTRA: Final = "the MQTT bridge needs aiomqtt: pip install 'xmcam[mqtt]'"
+MISSING_EXTRA: Final = (
+    f"the MQTT bridge needs aiomqtt, which a plain install of xmcam brings; install it with: "
+    f"{INSTALL_HINT}"
+)
 ALL_INTERFACES: Final = "0.0.0.0"  # noqa: S104  (cameras push to this host's LAN address)
 _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 
@@ -51,7 +55,7 @@ def _mqtt_handler(args: argparse.Namespace) -> int:
 
 def _bridge_until_stopped(args: argparse.Namespace) -> int:
     try:
-        from xmcam.bridge.mqtt import MqttBridge  # noqa: PLC0415  (the optional extra)
+        from xmcam.bridge.mqtt import MqttBridge  # noqa: PLC0415  (imported when used)
     except ImportError as error:
         if (error.name or "").partition(".")[0] not in ("aiomqtt", "paho"):
             raise

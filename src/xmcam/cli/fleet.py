@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
 from xmcam.cli.config import export_text, write_atomically
+from xmcam.cli.confirm import add_yes_option, require_confirmation
 from xmcam.cli.output import (
     CommandError,
     ExitCode,
@@ -194,6 +195,10 @@ def _handler(args: argparse.Namespace) -> int:
         inventory = load_inventory(args.file)
     except InventoryError as error:
         raise CommandError(str(error), ExitCode.USAGE) from None
+    if args.action == "reboot":
+        require_confirmation(
+            f"reboot all {len(inventory)} cameras of {args.file}?", assume_yes=args.yes
+        )
     command = command_of(args)
     tally = _Tally(len(inventory))
     concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY)
@@ -318,9 +323,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     reboot = actions.add_parser(
         "reboot",
         parents=[with_json],
-        help="restart every camera",
-        epilog="example: xmcam fleet cameras.toml reboot --wait --concurrency 2",
+        help="restart every camera (asks first on a terminal; --yes skips the question)",
+        epilog="example: xmcam fleet cameras.toml reboot --yes --wait --concurrency 2",
     )
+    add_yes_option(reboot)
     reboot.add_argument("--wait", action="store_true", help="wait until each camera is back")
     reboot.add_argument(
         "--wait-timeout",

@@ -112,7 +112,8 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         "--host",
         metavar="HOST[:PORT]",
         default=os.environ.get("XMCAM_HOST"),
-        help=f"the camera (port {DEFAULT_PORT} unless given; env XMCAM_HOST)",
+        help=f"the camera (port {DEFAULT_PORT} unless given; env XMCAM_HOST), or a camera's "
+        "name in the inventory ~/.config/xmcam/cameras.toml (env XMCAM_INVENTORY names another)",
     )
     group.add_argument(
         "-u",
@@ -184,6 +185,11 @@ def target_of(args: argparse.Namespace) -> Target:
     """The camera the global options name; a usage error when there is none."""
     if not args.host:
         raise CommandError("no camera given: use -H HOST[:PORT] or set XMCAM_HOST", ExitCode.USAGE)
+    from xmcam.cli.inventory import inventory_target  # noqa: PLC0415  (it imports this module)
+
+    named = inventory_target(args)  # -H porch: a camera of the default inventory file
+    if named is not None:
+        return named
     host, port = parse_host(args.host)
     password = args.password
     if password is None:

@@ -34,6 +34,7 @@ from xmcam.client.models import StreamStats
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.media.writer import (
     CONTAINER_FORMATS,
+    INSTALL_HINT,
     MediaWriter,
     codec_label,
     open_writer,
@@ -269,7 +270,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="record live video into a file or a pipe",
         description=(
             "Record the camera's live video (and audio) without re-encoding it: MP4, MKV or "
-            "MPEG-TS (the `media` extra: pip install 'xmcam[media]'), or raw H.264/H.265. "
+            f"MPEG-TS (through PyAV; if it is missing: {INSTALL_HINT}), or raw H.264/H.265. "
             "The format comes from the file's extension or --format; `-o -` writes raw video "
             "to standard output. Progress shows on stderr; Ctrl-C or SIGTERM stops and keeps "
             "a playable file. Written as FILE.part, renamed when finished.\n\n"

@@ -16,8 +16,9 @@ import warnings
 from typing import Final
 
 from xmcam.aio import AsyncCamera
+from xmcam.cli.confirm import add_yes_option, require_confirmation
 from xmcam.cli.output import CommandError, ExitCode, print_json, print_table, safe_text
-from xmcam.cli.session import camera_command
+from xmcam.cli.session import camera_command, target_of
 
 __all__ = ["add_parser", "read_new_password"]
 
@@ -128,6 +129,14 @@ def _passwd_handler(args: argparse.Namespace) -> int:
     return camera_command(users_passwd)(args)
 
 
+def _remove_handler(args: argparse.Namespace) -> int:
+    # Asked before connecting: a "no" costs no login.
+    require_confirmation(
+        f"remove user {safe_text(args.name)} from {target_of(args).address}?", assume_yes=args.yes
+    )
+    return camera_command(users_remove)(args)
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "users",
@@ -160,10 +169,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--memo", default="", help="a note stored with the user")
     add.set_defaults(handler=_add_handler)
     remove = actions.add_parser(
-        "remove", help="remove a user", epilog="example: xmcam users remove viewer"
+        "remove",
+        help="remove a user (asks first on a terminal; --yes skips the question)",
+        epilog="example: xmcam users remove viewer --yes",
     )
-    remove.add_argument("name", metavar="NAME")
-    remove.set_defaults(handler=camera_command(users_remove))
+    remove.add_argument("name", metavar="NAME", help="the user to remove")
+    add_yes_option(remove)
+    remove.set_defaults(handler=_remove_handler)
     passwd = actions.add_parser(
         "passwd",
         help="change a password (asks for the current and the new one)",
