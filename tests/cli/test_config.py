@@ -257,7 +257,7 @@ def test_names_lists_what_the_camera_has(xmcam: Run, sim: SimulatorThread) -> No
     assert result.err.startswith(f"{len(names)} of ")
     assert " refused (Ret 607: " in result.err
     as_json = xmcam("--json", "config", "names", "--names", "NetWork.NetCommon,No.Such")
-    assert [json.loads(line) for line in as_json.out.splitlines()] == [
+    assert json.loads(as_json.out) == [
         {"name": "NetWork.NetCommon", "ok": True},
         {"name": "No.Such", "ok": False, "ret": 607, "error": "config does not exist"},
     ]

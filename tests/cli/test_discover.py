@@ -64,10 +64,10 @@ def test_a_table_of_the_devices_found(run_cli: Run, cameras: list[SimulatorThrea
     assert result.err == ""
 
 
-def test_json_is_one_object_per_device(run_cli: Run, cameras: list[SimulatorThread]) -> None:
+def test_json_is_one_array_of_the_devices(run_cli: Run, cameras: list[SimulatorThread]) -> None:
     result = run_cli("discover", "--json", *target_options(cameras))
     assert result.code == ExitCode.SUCCESS
-    records = [json.loads(line) for line in result.out.splitlines()]
+    records = json.loads(result.out)
     assert sorted(record["serial"] for record in records) == ["9b3a0c72d1f6e804", "front-door"]
     door = next(record for record in records if record["serial"] == "front-door")
     assert door["tcp_port"] == cameras[0].port
@@ -134,7 +134,7 @@ def test_a_flood_of_replies_is_capped_and_said(run_cli: Run) -> None:
         finally:
             thread.join(timeout=5)
     assert result.code == ExitCode.SUCCESS
-    assert [json.loads(line)["serial"] for line in result.out.splitlines()] == [
+    assert [record["serial"] for record in json.loads(result.out)] == [
         f"fake{number}" for number in range(5)
     ]
     dropped = int(result.err.split("xmcam: ")[1].split()[0])

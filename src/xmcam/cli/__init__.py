@@ -34,6 +34,13 @@ from xmcam.cli import (
     watch,
 )
 from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
+from xmcam.cli.parsing import (
+    CommandParser,
+    add_after_the_command,
+    add_json_option,
+    all_parsers,
+    json_refusal,
+)
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
 from xmcam.errors import (
     AuthenticationError,
@@ -49,18 +56,8 @@ from xmcam.errors import (
 __all__ = ["ExitCode", "build_parser", "main"]
 
 
-def _add_json_option(parser: argparse.ArgumentParser) -> None:
-    # Valid both before and after the command (`xmcam --json demo`, `xmcam demo --json`).
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print JSON (one object per line) for scripts",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="xmcam",
         description="Toolkit for Xiongmai (XMEye / iCSee / NetSurveillance) cameras and recorders.",
         epilog=(
@@ -72,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_json_option(parser)
+    add_json_option(parser)
     parser.add_argument("--version", action="version", version=f"xmcam {__version__}")
     add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -97,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
         sim,
     ):
         module.add_parser(commands)
-    for command in commands.choices.values():
-        _add_json_option(command)
+    # Once for every command: --json and the global options after the command too.
+    for command in all_parsers(parser):
+        add_json_option(command)
+    add_after_the_command(parser, add_global_options)
     return parser
 
 
@@ -111,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    refusal = json_refusal(args)
+    if refusal is not None:
+        print(f"xmcam: --json is not taken here: {refusal}", file=sys.stderr)
         return ExitCode.USAGE
     if args.password:  # typed on the command line (the environment's is read later)
         warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)

@@ -34,6 +34,7 @@ from xmcam.cli.output import (
     print_json,
     safe_text,
 )
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import camera_command
 from xmcam.client.config_values import path_text
 from xmcam.client.models import ConfigChange, ConfigProbe, ConfigUpdate
@@ -230,10 +231,13 @@ def probe_summary(probe: ConfigProbe) -> str:
 async def config_names(camera: AsyncCamera, args: argparse.Namespace) -> int:
     probe = await _probe(camera, args)
     if args.json:
-        for name in probe.values:
-            print_json({"name": name, "ok": True})
-        for name, ret in probe.refused.items():
-            print_json({"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)})
+        print_json(
+            [{"name": name, "ok": True} for name in probe.values]
+            + [
+                {"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)}
+                for name, ret in probe.refused.items()
+            ]
+        )
         return ExitCode.SUCCESS
     for name in probe.values:
         print(safe_text(name))
@@ -453,4 +457,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also write the file's addresses, MAC and serial (restoring this same camera)",
     )
+    # One object per name as it is written: if the connection dies half way, the lines so far
+    # say exactly what was written (a progress stream, not one document at the end).
+    json_lines(restore)
     restore.set_defaults(handler=_import_handler)

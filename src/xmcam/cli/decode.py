@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, TextIO
 
 from xmcam.cli.output import ExitCode, dumps_safe, safe_text
+from xmcam.cli.parsing import json_lines
 from xmcam.errors import PayloadError, ProtocolError
 from xmcam.protocol import Frame, FrameDecoder, message_name, redact
 
@@ -169,6 +170,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="example: xmcam decode stream.bin   |   echo 'ff 00 00 00 ...' | xmcam decode -",
     )
     parser.add_argument("source", help="file to read, or - for standard input")
+    json_lines(parser)  # one object per frame, as a capture is a sequence of them
 
     def handler(args: argparse.Namespace) -> int:
         try:

@@ -271,7 +271,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--json",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="print one JSON array of per-camera objects",
+        help="print one JSON document for scripts: an array of per-camera objects",
     )
     parser = commands.add_parser(
         "fleet",

@@ -15,6 +15,7 @@ from typing import Any
 
 from xmcam.aio import watch
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import Target, closing, target_of
 from xmcam.client.models import AlarmEvent, ConnectionEvent
 
@@ -100,4 +101,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog="example: xmcam --json watch | jq -c 'select(.type == \"alarm\")'",
     )
     parser.add_argument("--count", type=_count, metavar="N", help="stop after N alarm events")
+    json_lines(parser)
     parser.set_defaults(handler=_watch_handler)
