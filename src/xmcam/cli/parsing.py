@@ -47,7 +47,10 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.subcommands: argparse._SubParsersAction[argparse.ArgumentParser] | None = None
 
-    def add_subparsers(self, **kwargs: Any) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    # typeshed's overloads are narrower than the one signature that forwards them all.
+    def add_subparsers(  # type: ignore[override]
+        self, **kwargs: Any
+    ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
         action = super().add_subparsers(**kwargs)
         self.subcommands = action
         return action

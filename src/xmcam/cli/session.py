@@ -145,12 +145,16 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
     output = parser.add_argument_group("output")
     output.add_argument(
-        "-v", "--verbose", action="count", default=0, help="say more on stderr (logging)"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more on stderr: -v one line per request and reply, -vv each frame in hex too",
     )
     output.add_argument(
         "--debug",
         action="store_true",
-        help="log every frame in hex on stderr, passwords and hashes redacted (encrypted "
+        help="as -vv: log every frame in hex on stderr, passwords and hashes redacted (encrypted "
         "bodies as decrypted, keys never shown)",
     )
 
@@ -166,7 +170,8 @@ def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     logger = logging.getLogger("xmcam")
     handler = logging.StreamHandler()
     handler.addFilter(logging.Filter("xmcam"))
-    handler.setFormatter(TerminalFormatter("%(name)s: %(message)s"))
+    # Every line the command prints starts "xmcam:", whichever module logged it.
+    handler.setFormatter(TerminalFormatter("xmcam: %(message)s"))
     handler.setLevel(level or logging.WARNING)
     previous = logger.level
     logging.getLogger().addHandler(handler)
