@@ -221,3 +221,38 @@ def test_fleet_time_get_and_its_hidden_alias(capsys: pytest.CaptureFixture[str])
     error = capsys.readouterr().err
     assert "invalid choice" in error
     assert "check" not in error
+
+
+# --------------------------------------------------------------------- help and examples
+
+
+def test_every_option_and_positional_has_help() -> None:
+    missing = [
+        f"{parser.prog} {action.option_strings or action.dest}"
+        for parser in all_parsers(build_parser())
+        for action in parser._actions
+        if not action.help and not isinstance(action, argparse._SubParsersAction)
+    ]
+    assert missing == []
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _unquoted_globs(line: str) -> list[str]:
+    """The glob characters zsh and fish would expand (or fail on: `no matches found`) in a
+    command line, outside its quotes and after a `#` comment's start."""
+    command = _QUOTED.sub("", line).split(" #")[0]
+    return re.findall(r"[\[\]*?]", command)
+
+
+def test_the_glob_check_sees_a_bare_bracket() -> None:
+    assert _unquoted_globs("xmcam config get Camera.Param.[0]")
+    assert not _unquoted_globs("xmcam config get 'Camera.Param.[0]'  # [0]: the first")
+
+
+def test_examples_work_in_zsh_and_fish() -> None:
+    for parser in all_parsers(build_parser()):
+        for line in (parser.epilog or "").splitlines():
+            if "xmcam " in line:
+                assert not _unquoted_globs(line), f"{parser.prog}: {line!r}"

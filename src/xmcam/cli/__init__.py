@@ -17,6 +17,7 @@ from xmcam.cli import (
     alarm_out,
     bridge,
     clock,
+    completion,
     config,
     decode,
     demo,
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         raw,
         decode,
         sim,
+        completion,
     ):
         module.add_parser(commands)
     # Once for every command: --json and the global options after the command too.

@@ -380,7 +380,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "examples:\n"
             "  xmcam config get General.General\n"
             '  xmcam config set General.General \'{"MachineName": "porch"}\'\n'
-            "  xmcam config set Camera.Param.[0] @param.json\n"
+            "  xmcam config set 'Camera.Param.[0]' @param.json\n"
             "  xmcam config names\n"
             "  xmcam config export backup.json && xmcam config import backup.json --dry-run"
         ),
@@ -388,7 +388,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     get = actions.add_parser(
-        "get", help="print one config", epilog="example: xmcam config get Camera.Param.[0]"
+        "get", help="print one config", epilog="example: xmcam config get 'Camera.Param.[0]'"
     )
     get.add_argument("name", metavar="NAME", help="config name, e.g. General.General")
     get.set_defaults(handler=camera_command(config_get))

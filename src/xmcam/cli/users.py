@@ -116,14 +116,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="add a user (asks for the password)",
         epilog="example: xmcam users add viewer --group user --memo 'front desk'",
     )
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="the new user's name")
     add.add_argument("--group", default="user", help="the user's group (default user)")
     add.add_argument("--memo", default="", help="a note stored with the user")
     add.set_defaults(handler=_add_handler)
     remove = actions.add_parser(
         "remove", help="remove a user", epilog="example: xmcam users remove viewer"
     )
-    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("name", metavar="NAME", help="the user to remove")
     remove.set_defaults(handler=camera_command(users_remove))
     passwd = actions.add_parser(
         "passwd",
