@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
+from xmcam.client.settings import split_host_port
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
@@ -68,22 +69,10 @@ class Target:
 def parse_host(text: str) -> tuple[str, int]:
     """`HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` as (host, port); a bare IPv6
     address (more than one colon) has no port. Raises CommandError (usage) when malformed."""
-    host, port_text = text, ""
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise CommandError(f"bad host {text!r}: expected [ADDRESS]:PORT", ExitCode.USAGE)
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    if not host:
-        raise CommandError(f"bad host {text!r}: the name is empty", ExitCode.USAGE)
-    if not port_text:
-        return host, DEFAULT_PORT
-    # isdigit() alone lets through digits int() refuses ("²") or reads oddly ("٣").
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
-        raise CommandError(f"bad port {port_text!r}: expected 1 to 65535", ExitCode.USAGE)
-    return host, int(port_text)
+    try:
+        return split_host_port(text)  # the library's reading, the same for both
+    except ValueError as error:
+        raise CommandError(str(error), ExitCode.USAGE) from None
 
 
 def positive_seconds(text: str) -> float:
