@@ -53,7 +53,7 @@ def test_both_cameras_take_host_colon_port() -> None:
             assert (camera.host, camera.port) == ("127.0.0.1", sim.port)
             assert camera.system_info().model
 
-        async def use() -> str:
+        async def use() -> str | None:
             async with xmcam.connect(address, timeout=2) as camera:
                 return (await camera.system_info()).model
 
