@@ -256,3 +256,57 @@ def test_examples_work_in_zsh_and_fish() -> None:
         for line in (parser.epilog or "").splitlines():
             if "xmcam " in line:
                 assert not _unquoted_globs(line), f"{parser.prog}: {line!r}"
+
+
+# --------------------------------------------------------------------- channels checked up front
+
+
+def _with_channel() -> list[argparse.ArgumentParser]:
+    return [
+        leaf
+        for leaf in _leaves()
+        if any("--channel" in action.option_strings for action in leaf._actions)
+    ]
+
+
+def _minimal_argv(parser: argparse.ArgumentParser, tmp: str) -> list[str]:
+    """A command line this parser takes: each positional's first choice (or "1"), each
+    required option with a value (a file under `tmp` for an output)."""
+    words = _argv(parser)
+    for action in parser._actions:
+        if action.option_strings:
+            if action.required:
+                words += [action.option_strings[0], f"{tmp}/out.mkv"]
+        elif action.nargs not in ("*", "?", argparse.SUPPRESS):
+            words.append(str(next(iter(action.choices))) if action.choices else "1")
+        elif action.nargs == "*" and action.dest == "names":
+            words.append("1")
+    return words
+
+
+def test_every_channel_option_is_checked_up_front(
+    xmcam: Run, sim: SimulatorThread, tmp_path: object
+) -> None:
+    leaves = _with_channel()
+    assert {"xmcam ptz", "xmcam snapshot", "xmcam stream", "xmcam files list"} <= {
+        leaf.prog for leaf in leaves
+    }
+    for leaf in leaves:
+        result = xmcam(*_minimal_argv(leaf, str(tmp_path)), "--channel", "4")
+        assert result.code == ExitCode.USAGE, (leaf.prog, result.err)
+        if "alarm-out" in leaf.prog:  # its --channel counts alarm outputs
+            assert result.err == (
+                "xmcam: alarm output 4 does not exist: the camera has 1 alarm output (0)\n"
+            )
+        else:
+            assert result.err == (
+                "xmcam: channel 4 does not exist: the camera has 1 channel (0)\n"
+            ), leaf.prog
+    assert list(tmp_path.iterdir()) == []  # type: ignore[attr-defined]
+
+
+def test_the_channel_message_counts_an_nvrs_channels(run_cli: Run) -> None:
+    with SimulatorThread("nvr-8ch") as nvr:
+        result = run_cli("-H", f"127.0.0.1:{nvr.port}", "snapshot", "-o", "-", "--channel", "8")
+    assert result.code == ExitCode.USAGE
+    assert result.err == "xmcam: channel 8 does not exist: the camera has 8 channels (0 to 7)\n"

@@ -181,10 +181,10 @@ def test_an_h265_stream_into_a_file_named_h264_fails_in_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_channel_the_camera_lacks_is_the_devices_refusal(xmcam: Run, tmp_path: Path) -> None:
+def test_a_channel_the_camera_lacks_is_refused_up_front(xmcam: Run, tmp_path: Path) -> None:
     result = xmcam("stream", "--channel", "5", "-o", str(tmp_path / "x.mp4"))
-    assert result.code == ExitCode.DEVICE
-    assert result.err.startswith("xmcam: Ret 103 (")
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith("xmcam: channel 5 does not exist: the camera has 1 channel")
     assert len(result.err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 

@@ -30,6 +30,7 @@ __all__ = [
     "add_global_options",
     "camera_command",
     "channel_number",
+    "check_channel",
     "closing",
     "configure_logging",
     "parse_host",
@@ -206,6 +207,7 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
                 timeout=target.timeout,
                 encryption=target.encryption,
             ) as camera:
+                await check_channel(camera, args)
                 return await action(camera, args)
 
         try:
@@ -215,6 +217,26 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
             raise CommandError(str(error), ExitCode.USAGE) from None
 
     return handler
+
+
+async def check_channel(camera: AsyncCamera, args: argparse.Namespace) -> None:
+    """A usage error, before the command does anything, when its `--channel` names a video
+    channel the device does not have (the count its login reply gave, ChannelNum). A command
+    whose --channel counts alarm outputs says so with the parser default
+    `channel_of="alarm output"` (counted by SystemInfo's AlarmOutChannel)."""
+    channel = getattr(args, "channel", None)
+    if not isinstance(channel, int):
+        return
+    what = getattr(args, "channel_of", "channel")
+    count: int
+    if what == "alarm output":
+        count = (await camera.system_info()).alarm_out or 0
+    else:
+        count = camera.login_info.channel_count or 0
+    if count <= 0 or channel < count:  # 0: the device did not say; let it answer
+        return
+    have = f"1 {what} (0)" if count == 1 else f"{count} {what}s (0 to {count - 1})"
+    raise CommandError(f"{what} {channel} does not exist: the camera has {have}", ExitCode.USAGE)
 
 
 @contextlib.asynccontextmanager
