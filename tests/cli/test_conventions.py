@@ -8,7 +8,12 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -310,3 +315,43 @@ def test_the_channel_message_counts_an_nvrs_channels(run_cli: Run) -> None:
         result = run_cli("-H", f"127.0.0.1:{nvr.port}", "snapshot", "-o", "-", "--channel", "8")
     assert result.code == ExitCode.USAGE
     assert result.err == "xmcam: channel 8 does not exist: the camera has 8 channels (0 to 7)\n"
+
+
+# --------------------------------------------------------------------- Ctrl-C
+
+
+def _interrupted(argv: list[str], ready: str) -> tuple[int, str]:
+    """Run `xmcam ARGV` in its own process, send SIGINT once `ready` shows on its stderr or
+    stdout (or after a second), and return its exit code and stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xmcam", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    stream = process.stdout if ready.startswith("stdout:") else process.stderr
+    wanted = ready.removeprefix("stdout:")
+    line = stream.readline()
+    while wanted not in line:
+        line = stream.readline()
+        assert line, "the command ended before it was ready"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    return process.returncode, err
+
+
+def test_ctrl_c_exits_130(sim: SimulatorThread) -> None:
+    code, err = _interrupted(["-H", f"127.0.0.1:{sim.port}", "-v", "watch"], "xmcam: <- GUARD_RSP")
+    assert code == 130, err
+    assert "Traceback" not in err
+
+
+def test_sim_documents_its_exit_0_on_ctrl_c() -> None:
+    code, err = _interrupted(["sim", "--port", "0"], "stdout:listening on")
+    assert code == 0, err
+    sim_help = next(leaf for leaf in _leaves() if leaf.prog == "xmcam sim").format_help()
+    assert "Ctrl-C or SIGTERM stops it with exit 0" in " ".join(sim_help.split())

@@ -178,7 +178,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run a simulated XM camera (no hardware needed)",
         description=(
             "Serve DVRIP on TCP like an XM camera. The default profile answers exactly like "
-            "the camera in the seed capture. The first line printed is 'listening on HOST:PORT'."
+            "the camera in the seed capture. The first line printed is 'listening on HOST:PORT'. "
+            "Ctrl-C or SIGTERM stops it with exit 0: the end a service is meant to have, not "
+            "the 130 of an interrupted command."
         ),
         epilog=(
             "examples:\n  xmcam sim --port 0\n  xmcam sim --profile nvr-8ch --alarm-every 10\n"
