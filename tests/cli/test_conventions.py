@@ -355,3 +355,13 @@ def test_sim_documents_its_exit_0_on_ctrl_c() -> None:
     assert code == 0, err
     sim_help = next(leaf for leaf in _leaves() if leaf.prog == "xmcam sim").format_help()
     assert "Ctrl-C or SIGTERM stops it with exit 0" in " ".join(sim_help.split())
+
+
+def test_every_stderr_line_of_a_command_starts_with_xmcam(xmcam: Run) -> None:
+    for argv in (("config", "names", "--names", "General.General,No.Such"),
+                 ("files", "list", "--from", "2000-01-01", "--to", "2000-01-02"),
+                 ("ptz", "left", "--channel", "4"), ("-v", "time")):  # fmt: skip
+        result = xmcam(*argv)
+        lines = result.err.splitlines()
+        assert lines, argv
+        assert all(line.startswith("xmcam: ") for line in lines), (argv, lines)

@@ -108,7 +108,7 @@ def test_list_of_an_empty_window(xmcam: Run) -> None:
     result = xmcam("files", "list", "--from", "2001-01-01", "--to", "2001-01-02")
     assert result.code == ExitCode.SUCCESS, result.err
     assert result.out == ""
-    assert result.err == "no recordings in that time\n"
+    assert result.err == "xmcam: no recordings in that time\n"
 
 
 @pytest.mark.parametrize(
@@ -301,7 +301,7 @@ def test_download_remux_line_for_people(xmcam: Run, tmp_path: Path) -> None:
 def test_download_from_an_empty_window(xmcam: Run, tmp_path: Path) -> None:
     window = ["--from", "2001-01-01", "--to", "2001-01-01"]
     result = xmcam("files", "download", "--all", *window, "-o", str(tmp_path))
-    assert (result.code, result.out, result.err) == (0, "", "no recordings in that time\n")
+    assert (result.code, result.out, result.err) == (0, "", "xmcam: no recordings in that time\n")
 
 
 def test_download_where_nothing_can_be_written(xmcam: Run, tmp_path: Path) -> None:

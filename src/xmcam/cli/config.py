@@ -241,7 +241,7 @@ async def config_names(camera: AsyncCamera, args: argparse.Namespace) -> int:
         return ExitCode.SUCCESS
     for name in probe.values:
         print(safe_text(name))
-    print(probe_summary(probe), file=sys.stderr)
+    print(f"xmcam: {probe_summary(probe)}", file=sys.stderr)
     return ExitCode.SUCCESS
 
 

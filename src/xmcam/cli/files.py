@@ -99,7 +99,7 @@ async def files_list(camera: AsyncCamera, args: argparse.Namespace) -> int:
         )
         return ExitCode.SUCCESS
     if not records:
-        print("no recordings in that time", file=sys.stderr)
+        print("xmcam: no recordings in that time", file=sys.stderr)
         return ExitCode.SUCCESS
     rows = [
         [
@@ -240,7 +240,7 @@ def _targets(records: list[RecordFile], args: argparse.Namespace) -> list[Path]:
 async def files_download(camera: AsyncCamera, args: argparse.Namespace) -> int:
     records = _select(await _records(camera, args), args)
     if not records:
-        print("no recordings in that time", file=sys.stderr)
+        print("xmcam: no recordings in that time", file=sys.stderr)
         return ExitCode.SUCCESS
     try:
         targets = _targets(records, args)

@@ -136,7 +136,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
         print(f"listening on {simulator.host}:{simulator.port}", flush=True)
     profile = simulator.profile
     print(
-        f"profile {profile.name}: {profile.channels.video} channel(s); "
+        f"xmcam: profile {profile.name}: {profile.channels.video} channel(s); "
         f"encrypted session {profile.encryption.mode.value}; "
         f"faults: {simulator.faults.describe()}; Ctrl-C stops",
         file=sys.stderr,
@@ -144,7 +144,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     )
     if simulator.discovery_port is not None:
         print(
-            f"answering searches on UDP {simulator.host}:{simulator.discovery_port}",
+            f"xmcam: answering searches on UDP {simulator.host}:{simulator.discovery_port}",
             file=sys.stderr,
         )
     try:
@@ -154,7 +154,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal_number)
         await simulator.stop()
-    print("simulator stopped", file=sys.stderr, flush=True)
+    print("xmcam: simulator stopped", file=sys.stderr, flush=True)
     return ExitCode.SUCCESS
 
 
