@@ -70,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_json_option(parser)
+    add_json_option(
+        parser,
+        "print JSON for scripts: one JSON document from a one-shot command, JSON Lines from a "
+        "stream (watch); each command's --help says which",
+    )
     parser.add_argument("--version", action="version", version=f"xmcam {__version__}")
     add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -99,11 +99,11 @@ class _AfterTheCommand:
             self._target.add_argument(*names, **kwargs)
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
+def add_json_option(parser: argparse.ArgumentParser, text: str | None = None) -> None:
     """--json, valid before and after the command (default SUPPRESS, as the global options),
     its help saying what the command prints: JSON_DOCUMENT unless the command declared another
     (`json_lines()`, or its own words with `parser.set_defaults(json_help=...)`)."""
-    text = parser.get_default(JSON_DEFAULT) or JSON_DOCUMENT
+    text = text or parser.get_default(JSON_DEFAULT) or JSON_DOCUMENT
     if text.startswith(JSON_REFUSED):
         return  # after the command: argparse refuses it; before it: main() does (json_refusal)
     with contextlib.suppress(argparse.ArgumentError):
