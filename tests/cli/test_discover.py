@@ -82,6 +82,10 @@ def test_nothing_found_is_exit_code_one(run_cli: Run, cameras: list[SimulatorThr
     assert result.code == ExitCode.FAILURE
     assert result.out == ""
     assert "no devices answered in 0.4 s" in result.err
+    # --json: still one document, an empty array, for a script's parser
+    as_json = run_cli("discover", *target_options(cameras), "--repeats", "1", "--json")
+    assert as_json.code == ExitCode.FAILURE
+    assert as_json.out == "[]\n"
 
 
 @pytest.mark.parametrize(
