@@ -155,7 +155,7 @@ def test_fleet_time_sync_levels_every_clock(fleet: Fleet, run_cli: Run) -> None:
     long_ago = datetime.datetime(2020, 1, 1, 12, 0, 0)
     for sim in fleet.sims.values():
         sim.call(sim.state.set_device_time, long_ago)
-    check = run_cli("fleet", fleet.inventory, "time", "check", "--json")
+    check = run_cli("fleet", fleet.inventory, "time", "get", "--json")
     records = {record["camera"]: record for record in json.loads(check.out)}
     assert records["cam1"]["value"]["skew_seconds"] < -86400
     assert records["cam1"]["value"]["device_time"].startswith("2020-01-01T12:00")
@@ -271,7 +271,7 @@ def test_fleet_reboot_and_wait(tmp_path: Path, run_cli: Run) -> None:
         (("info",), "xmcam: /nonexistent/fleet.toml: cannot read: No such file or directory"),
         (("--concurrency", "0", "info"), "--concurrency: expected 1 to 1024: '0'"),
         (("info", "--concurrency", "x"), "--concurrency: expected 1 to 1024: 'x'"),
-        (("time",), "the following arguments are required: check|sync"),
+        (("time",), "the following arguments are required: get|sync"),
         (("time", "set"), "invalid choice: 'set'"),
         (("config", "get"), "the following arguments are required: NAME"),
         ((), "the following arguments are required: ACTION"),
@@ -320,7 +320,7 @@ def test_no_password_or_hash_in_any_output(
     for argv in (
         ("-vv", "--debug", "fleet", fleet.inventory, "info"),
         ("fleet", fleet.inventory, "info", "--json"),
-        ("fleet", fleet.inventory, "time", "check"),
+        ("fleet", fleet.inventory, "time", "get"),
         ("fleet", fleet.inventory, "config", "get", "General.General", "--json"),
         ("fleet", fleet.inventory, "config", "export", str(tmp_path / "out")),
     ):

@@ -76,9 +76,11 @@ class AsyncCamera(CameraSettings):
     """A camera under asyncio. Use `xmcam.connect()` to make and open one."""
 
     def __init__(
-        self, host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]
+        self, host: str, port: int | None = None, **options: Unpack[CameraOptions]
     ) -> None:
-        """A camera at `host`:`port`; options `user` ("admin"), `password` (""), `timeout` (the
+        """A camera at `host`:`port` (`host` may be "HOST:PORT" or "[IPv6]:PORT", as on the
+        command line; a `port` that disagrees is a ValueError); options `user` ("admin"),
+        `password` (""), `timeout` (the
         deadline of every request and of connecting, 10 s), `encryption` ("auto": the
         encrypted login of newer firmware when the device wants it; "on"; "off"). Nothing is
         sent before `open()` or the first request."""
@@ -570,7 +572,7 @@ class _Connector:
         await self._camera.close()
 
 
-def connect(host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]) -> _Connector:
+def connect(host: str, port: int | None = None, **options: Unpack[CameraOptions]) -> _Connector:
     """Connect to a camera and log in (one attempt: a wrong password raises
     AuthenticationError at once, and nothing retries it).
 

@@ -17,6 +17,7 @@ from xmcam.cli import (
     alarm_out,
     bridge,
     clock,
+    completion,
     config,
     decode,
     demo,
@@ -35,6 +36,13 @@ from xmcam.cli import (
     watch,
 )
 from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
+from xmcam.cli.parsing import (
+    CommandParser,
+    add_after_the_command,
+    add_json_option,
+    all_parsers,
+    json_refusal,
+)
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
 from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c
 from xmcam.errors import (
@@ -51,18 +59,8 @@ from xmcam.errors import (
 __all__ = ["ExitCode", "build_parser", "main"]
 
 
-def _add_json_option(parser: argparse.ArgumentParser) -> None:
-    # Valid both before and after the command (`xmcam --json demo`, `xmcam demo --json`).
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print JSON (one object per line) for scripts",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="xmcam",
         description="Toolkit for Xiongmai (XMEye / iCSee / NetSurveillance) cameras and recorders.",
         epilog=(
@@ -74,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_json_option(parser)
+    add_json_option(
+        parser,
+        "print JSON for scripts: one JSON document from a one-shot command, JSON Lines from a "
+        "stream (watch); each command's --help says which",
+    )
     parser.add_argument("--version", action="version", version=f"xmcam {__version__}")
     add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -98,10 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         raw,
         decode,
         sim,
+        completion,
     ):
         module.add_parser(commands)
-    for command in commands.choices.values():
-        _add_json_option(command)
+    # Once for every command: --json and the global options after the command too.
+    for command in all_parsers(parser):
+        add_json_option(command)
+    add_after_the_command(parser, add_global_options)
     return parser
 
 
@@ -114,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    refusal = json_refusal(args)
+    if refusal is not None:
+        print(f"xmcam: --json is not taken here: {refusal}", file=sys.stderr)
         return ExitCode.USAGE
     undo_logging = configure_logging(args)
     undo_signals = sigterm_as_ctrl_c()  # SIGTERM (systemd, docker stop) as Ctrl-C

@@ -44,6 +44,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("mode", nargs="?", choices=MODES, help="on, off or auto")
+    parser.set_defaults(channel_of="alarm output")  # checked against the outputs (client)
     parser.add_argument(
         "--channel", type=channel_number, metavar="N", help="only this output (default: all)"
     )

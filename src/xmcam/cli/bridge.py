@@ -28,6 +28,7 @@ from xmcam.cli.output import (
     TerminalFormatter,
     warn_password_on_command_line,
 )
+from xmcam.cli.parsing import no_json
 from xmcam.cli.session import positive_seconds, target_of
 from xmcam.cli.signals import signals_noted, stop_signals, stopped_by
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
@@ -238,6 +239,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     mqtt.set_defaults(handler=_mqtt_handler)
     parser.set_defaults(handler=lambda args: _usage(parser))
+    for each in (parser, mqtt):
+        # It publishes to the broker and logs to stderr: there is nothing to print as JSON.
+        no_json(each, "the bridge publishes to MQTT and prints nothing on stdout")
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -90,13 +90,12 @@ def run_discover(args: argparse.Namespace) -> int:
             f"{args.max_devices} were dropped (--max-devices)",
             file=sys.stderr,
         )
+    if args.json:
+        print_json(found)  # one document; [] when nobody answered
     if not found:
         print(f"xmcam: no devices answered in {timeout:g} s", file=sys.stderr)
         return ExitCode.FAILURE
-    if args.json:
-        for device in found:
-            print_json(device)
-    else:
+    if not args.json:
         print_table(_HEADERS, [_row(device) for device in found])
     return ExitCode.SUCCESS
 

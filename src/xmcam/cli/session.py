@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
+from xmcam.client.settings import split_host_port
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "add_global_options",
     "camera_command",
     "channel_number",
+    "check_channel",
     "closing",
     "configure_logging",
     "parse_host",
@@ -68,22 +70,10 @@ class Target:
 def parse_host(text: str) -> tuple[str, int]:
     """`HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` as (host, port); a bare IPv6
     address (more than one colon) has no port. Raises CommandError (usage) when malformed."""
-    host, port_text = text, ""
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise CommandError(f"bad host {text!r}: expected [ADDRESS]:PORT", ExitCode.USAGE)
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    if not host:
-        raise CommandError(f"bad host {text!r}: the name is empty", ExitCode.USAGE)
-    if not port_text:
-        return host, DEFAULT_PORT
-    # isdigit() alone lets through digits int() refuses ("²") or reads oddly ("٣").
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
-        raise CommandError(f"bad port {port_text!r}: expected 1 to 65535", ExitCode.USAGE)
-    return host, int(port_text)
+    try:
+        return split_host_port(text)  # the library's reading, the same for both
+    except ValueError as error:
+        raise CommandError(str(error), ExitCode.USAGE) from None
 
 
 def positive_seconds(text: str) -> float:
@@ -146,12 +136,16 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
     output = parser.add_argument_group("output")
     output.add_argument(
-        "-v", "--verbose", action="count", default=0, help="say more on stderr (logging)"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more on stderr: -v one line per request and reply, -vv each frame in hex too",
     )
     output.add_argument(
         "--debug",
         action="store_true",
-        help="log every frame in hex on stderr, passwords and hashes redacted (encrypted "
+        help="as -vv: log every frame in hex on stderr, passwords and hashes redacted (encrypted "
         "bodies as decrypted, keys never shown)",
     )
 
@@ -167,7 +161,8 @@ def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     logger = logging.getLogger("xmcam")
     handler = logging.StreamHandler()
     handler.addFilter(logging.Filter("xmcam"))
-    handler.setFormatter(TerminalFormatter("%(name)s: %(message)s"))
+    # Every line the command prints starts "xmcam:", whichever module logged it.
+    handler.setFormatter(TerminalFormatter("xmcam: %(message)s"))
     handler.setLevel(level or logging.WARNING)
     previous = logger.level
     logging.getLogger().addHandler(handler)
@@ -218,6 +213,7 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
                 timeout=target.timeout,
                 encryption=target.encryption,
             ) as camera:
+                await check_channel(camera, args)
                 return await action(camera, args)
 
         try:
@@ -227,6 +223,26 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
             raise CommandError(str(error), ExitCode.USAGE) from None
 
     return handler
+
+
+async def check_channel(camera: AsyncCamera, args: argparse.Namespace) -> None:
+    """A usage error, before the command does anything, when its `--channel` names a video
+    channel the device does not have (the count its login reply gave, ChannelNum). A command
+    whose --channel counts alarm outputs says so with the parser default
+    `channel_of="alarm output"` (counted by SystemInfo's AlarmOutChannel)."""
+    channel = getattr(args, "channel", None)
+    if not isinstance(channel, int):
+        return
+    what = getattr(args, "channel_of", "channel")
+    count: int
+    if what == "alarm output":
+        count = (await camera.system_info()).alarm_out or 0
+    else:
+        count = camera.login_info.channel_count or 0
+    if count <= 0 or channel < count:  # 0: the device did not say; let it answer
+        return
+    have = f"1 {what} (0)" if count == 1 else f"{count} {what}s (0 to {count - 1})"
+    raise CommandError(f"{what} {channel} does not exist: the camera has {have}", ExitCode.USAGE)
 
 
 @contextlib.asynccontextmanager

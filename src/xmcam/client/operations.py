@@ -23,6 +23,7 @@ meaningless), never a crash.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ from xmcam.protocol.connection import (
     Reply,
 )
 from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
+from xmcam.protocol.header import HEADER, HEADER_SIZE, Header
 from xmcam.protocol.payload import Body
 from xmcam.protocol.redaction import redacted_hex_dump
 
@@ -72,6 +74,7 @@ __all__ = [
     "channel_titles",
     "default_config",
     "export_config",
+    "frame_summary",
     "get_config",
     "get_time",
     "groups",
@@ -165,14 +168,63 @@ def perform(call: Call) -> Procedure[None]:
 def log_sent(connection: ClientConnection, wire: bytes) -> None:
     """Log a frame about to be sent; a sealed one as it was before sealing (its body in
     clear, secrets overwritten as always: never the session key)."""
-    if wire_log.isEnabledFor(logging.DEBUG):
+    if wire_log.isEnabledFor(logging.INFO):
         log_frame("->", connection.plain_view(wire))
 
 
 def log_frame(direction: str, wire: bytes) -> None:
-    """Log one frame to the "xmcam.wire" logger at DEBUG, secrets overwritten."""
+    """Log one frame to the "xmcam.wire" logger: at INFO one summary line (`frame_summary`),
+    at DEBUG the summary and the hex dump, secrets overwritten."""
     if wire_log.isEnabledFor(logging.DEBUG):
-        wire_log.debug("%s %d bytes\n%s", direction, len(wire), redacted_hex_dump(wire))
+        # "multiline": the dump is our own ASCII rows, kept on their lines by the CLI's
+        # formatter (which puts any other newline, a device's, on one line as \x0a).
+        wire_log.debug(
+            "%s\n%s",
+            frame_summary(direction, wire),
+            redacted_hex_dump(wire),
+            extra={"multiline": True},
+        )
+    elif wire_log.isEnabledFor(logging.INFO):
+        wire_log.info("%s", frame_summary(direction, wire))
+
+
+_SUMMARY_BODY_LIMIT: Final = 64 * 1024
+"""A body longer than this is not parsed for its Name and Ret (a summary line stays cheap)."""
+
+
+def frame_summary(direction: str, wire: bytes) -> str:
+    """One line for a frame: `-> SYSINFO_REQ SystemInfo session 0x0000000b seq 3: 42 bytes`,
+    and for a reply `, Ret 100`. Only the message id, the body's Name and its Ret are shown:
+    no value that could be a secret."""
+    if len(wire) < HEADER_SIZE:
+        return f"{direction} {len(wire)} bytes (no whole header)"
+    header = Header.from_wire_fields(HEADER.unpack_from(wire))
+    body = wire[HEADER_SIZE : HEADER_SIZE + header.length]
+    name, ret = _name_and_ret(body)
+    words = [direction, message_name(header.message_id)]
+    if name:
+        words.append(name)
+    line = f"{' '.join(words)} session 0x{header.session_id:08x} seq {header.sequence}: "
+    line += f"{header.length} bytes"
+    return line if ret is None else f"{line}, Ret {ret}"
+
+
+def _name_and_ret(body: bytes) -> tuple[str, int | None]:
+    """The JSON body's Name and Ret, when it has them (media and binary bodies have not)."""
+    if not body.startswith(b"{") or len(body) > _SUMMARY_BODY_LIMIT:
+        return "", None
+    try:
+        value = json.loads(body.rstrip(b"\n\0").decode("utf-8", "replace"))
+    except ValueError:
+        return "", None
+    if not isinstance(value, dict):
+        return "", None
+    name = value.get("Name")
+    ret = value.get("Ret")
+    return (
+        name if isinstance(name, str) else "",
+        ret if isinstance(ret, int) and not isinstance(ret, bool) else None,
+    )
 
 
 def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
@@ -180,7 +232,7 @@ def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
     alarm consumer (never to request matching), an error that ends the connection (a forced
     logout), or nowhere (a late reply, media or a notification on a control connection: logged
     and dropped)."""
-    if wire_log.isEnabledFor(logging.DEBUG):
+    if wire_log.isEnabledFor(logging.INFO):
         log_frame("<-", event.frame.to_bytes())
     if isinstance(event, Reply):
         return event
@@ -726,7 +778,9 @@ def _ptz_stop(stop: Call) -> Plan[None]:
     except AuthenticationError:
         raise  # the stop's new login was refused: another try would count towards a lockout
     except XMCamError as error:
-        _log.warning("PTZ stop failed (%s); sending it once more", error)
+        # INFO, not WARNING: a retry that fails ends as the command's own error line, and
+        # one that works needs no alarm (-v shows it).
+        _log.info("PTZ stop failed (%s); sending it once more", error)
         yield Run(perform(stop))
 
 

@@ -69,9 +69,11 @@ class Camera(CameraSettings):
     """
 
     def __init__(
-        self, host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]
+        self, host: str, port: int | None = None, **options: Unpack[CameraOptions]
     ) -> None:
-        """A camera at `host`:`port`; options `user` ("admin"), `password` (""), `timeout` (the
+        """A camera at `host`:`port` (`host` may be "HOST:PORT" or "[IPv6]:PORT", as on the
+        command line; a `port` that disagrees is a ValueError); options `user` ("admin"),
+        `password` (""), `timeout` (the
         deadline of every request and of connecting, 10 s), `encryption` ("auto": the
         encrypted login of newer firmware when the device wants it; "on"; "off"). Nothing is
         sent before `open()` or the first request."""
