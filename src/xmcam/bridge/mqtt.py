@@ -56,6 +56,7 @@ import json
 import logging
 import re
 import resource
+import secrets
 import socket
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ _LINES_PER_PERIOD: Final = 20  # availability lines shown per summary period pas
 _SUMMARY_PERIOD: Final = 10.0
 _FILES_PER_CAMERA: Final = 2  # its session, and a second one while a login is retried
 _FILES_SPARE: Final = 256  # the broker, alarm-center senders, the log, the interpreter's own
+_RECALL_WAIT: Final = 5.0  # seconds the cameras wait for the broker's retained motion states
+_QUEUED_PER_CAMERA: Final = 16  # incoming messages queued per inventory camera (the recall)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -193,23 +196,11 @@ class MqttBridge:
             raise ValueError(f"the connect concurrency is 1 to 10000, not {connect_concurrency}")
         self.connect_rate = connect_rate
         self.connect_concurrency = connect_concurrency
-        self.cameras: dict[str, BridgedCamera] = {}
+        self.cameras: dict[str, BridgedCamera]
         """The cameras this bridge watches: the inventory's, or its shard's share of them."""
-        self.inventory_size = 0
+        self.inventory_size: int
         """Cameras in the inventory, this bridge's and (sharded) the other bridges'."""
-        names: set[str] = set()
-        for entry in cameras:
-            check_camera_name(entry.name)
-            if entry.name in names:
-                raise ValueError(f"two cameras are named {entry.name!r}")
-            names.add(entry.name)
-            if shard is not None and not shard.owns(entry.name):
-                continue
-            self.cameras[entry.name] = BridgedCamera(
-                entry,
-                host_addresses=frozenset(_addresses_of(entry.host)),
-                allowed=tuple(_network(text) for text in entry.alarm_center_addresses),
-            )
+        self.cameras, self.inventory_size = _bridged_cameras(cameras, shard)
         if not 0 < skew_interval <= 86400:
             raise ValueError(f"the clock-skew interval is 0 to 86400 s, not {skew_interval}")
         self.outbox = Outbox(outbox_limit)
@@ -229,7 +220,6 @@ class MqttBridge:
         self.alarm_center_refused = 0
         """Pushes naming an inventory camera's serial from an address not the camera's."""
         self._spoof_warned: set[str] = set()
-        self.inventory_size = len(names)
         self.broker_connected = False
         self.shared_subscriptions = False
         """Whether the command topics are subscribed as a shared subscription (sharded, and
@@ -241,6 +231,9 @@ class MqttBridge:
         self._quiet = len(self.cameras) > _QUIET_ABOVE
         self._lines_left = _LINES_PER_PERIOD
         self._lines_hidden = 0
+        self._recalled = asyncio.Event()
+        self._recall_marker = f"{self.topics.prefix}/bridge/recall-{secrets.token_hex(8)}"
+        self._recall_filter = f"{self.topics.prefix}/+/motion/+"
 
     # ---------------------------------------------------------------- running
 
@@ -274,6 +267,9 @@ class MqttBridge:
         `connect_concurrency` of them connecting and logging in at a time."""
         loop = asyncio.get_running_loop()
         interval = 1.0 / self.connect_rate
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_RECALL_WAIT):  # the broker may be down: start anyway
+                await self._recalled.wait()
         due = loop.time()
         for name, camera in self.cameras.items():
             await self._start_slots.acquire()
@@ -353,7 +349,8 @@ class MqttBridge:
             will=aiomqtt.Will(self.topics.bridge_availability, OFFLINE, qos=1, retain=True),
             timeout=self.broker_timeout,
             logger=logging.getLogger("xmcam.bridge.paho"),
-            max_queued_incoming_messages=1000,
+            # The recall brings every inventory camera's retained motion states at once.
+            max_queued_incoming_messages=1000 + _QUEUED_PER_CAMERA * self.inventory_size,
             # Nagle's algorithm holds a small PUBLISH while an earlier segment waits for the
             # broker's delayed ACK: tens of milliseconds on an alarm.
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
@@ -380,6 +377,11 @@ class MqttBridge:
         filters = self.command_filters(self.shared_subscriptions)
         subscriptions = [(topic, 1) for topic in filters]
         await client.subscribe([*subscriptions, (self.topics.homeassistant_status, 1)])
+        if not self._recalled.is_set():
+            # What the broker last heard of each motion sensor, before this process began:
+            # the retained states, then a message of our own that comes after them.
+            await client.subscribe([(self._recall_filter, 1), (self._recall_marker, 1)])
+            await client.publish(self._recall_marker, b"", qos=1)
         await client.publish(self.topics.bridge_availability, ONLINE, qos=1, retain=True)
         waiting = self.outbox.topics()
         for message in self._everything():
@@ -418,13 +420,24 @@ class MqttBridge:
 
     async def _read_commands(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            recalling = not self._recalled.is_set()
             self._on_broker_message(message)
+            if recalling and self._recalled.is_set():
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await client.unsubscribe([self._recall_filter, self._recall_marker])
 
     def _on_broker_message(self, message: aiomqtt.Message) -> None:
         payload = message.payload
         raw = payload[:_COMMAND_TEXT] if isinstance(payload, bytes | bytearray) else b""
         text = bytes(raw).decode("utf-8", "replace").strip()
         topic = message.topic.value
+        if not self._recalled.is_set():
+            if topic == self._recall_marker:
+                self._recalled.set()
+                _log.debug("the broker's retained motion states are read")
+                return
+            if message.retain and self._recall(topic, text):
+                return
         if topic == self.topics.homeassistant_status:
             if text == ONLINE:
                 _log.info("Home Assistant is online: discovery published again")
@@ -441,6 +454,23 @@ class MqttBridge:
             _log.warning("camera %s: retained command on %s ignored", camera.name, topic)
             return
         self._spawn(self._obey(camera, command, text.upper()))
+
+    def _recall(self, topic: str, text: str) -> bool:
+        """A retained motion state from before this process began: it is what the camera's
+        next WorkState is compared with, so that an edge missed while no bridge watched is
+        published once, and one already published is not published again. Whether the
+        topic was a motion state."""
+        start = f"{self.topics.prefix}/"
+        levels = topic[len(start) :].split("/") if topic.startswith(start) else []
+        if len(levels) != 3 or levels[1] != "motion":
+            return False
+        camera = self.cameras.get(levels[0])
+        number = levels[2]
+        if camera is None or camera.description is not None or text not in (ON, OFF):
+            return True  # another bridge's camera, one already read, or nonsense
+        if number.isascii() and number.isdigit() and int(number) < MAX_CHANNELS:
+            camera.motion[int(number)] = {"VideoMotion"} if text == ON else set()
+        return True
 
     def _everything(self) -> list[Message]:
         """Discovery configs and the current state of every camera, all retained."""
@@ -534,6 +564,8 @@ class MqttBridge:
             await self._resolve(camera)
         info = await _optional(session.system_info())
         state = await _optional(session.work_state())
+        if state is None and camera.description is None:
+            camera.motion.clear()  # recalled states nothing will compare with
         outputs = await _optional(session.alarm_outputs())
         skew = await _optional(session.time_skew())
         channels = (info.channels if info else None) or session.login_info.channel_count or 1
@@ -789,6 +821,27 @@ class MqttBridge:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _bridged_cameras(
+    entries: Iterable[CameraEntry], shard: Shard | None
+) -> tuple[dict[str, BridgedCamera], int]:
+    """The cameras of `shard` (all without one), and how many the inventory has."""
+    cameras: dict[str, BridgedCamera] = {}
+    names: set[str] = set()
+    for entry in entries:
+        check_camera_name(entry.name)
+        if entry.name in names:
+            raise ValueError(f"two cameras are named {entry.name!r}")
+        names.add(entry.name)
+        if shard is not None and not shard.owns(entry.name):
+            continue
+        cameras[entry.name] = BridgedCamera(
+            entry,
+            host_addresses=frozenset(_addresses_of(entry.host)),
+            allowed=tuple(_network(text) for text in entry.alarm_center_addresses),
+        )
+    return cameras, len(names)
 
 
 class _Client(aiomqtt.Client):
