@@ -119,7 +119,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # thousands of them: no __dict__ each
 class BridgedCamera:
     """A camera as the bridge sees it; read it, the bridge writes it."""
 
