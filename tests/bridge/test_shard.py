@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import resource
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -323,3 +324,41 @@ async def a_killed_bridge_takes_only_its_cameras_away(
     )
     await asyncio.sleep(0.5)
     assert all(statuses(subscriber, name) == ["Start", "Stop", "Start"] for name in NAMES)
+
+
+@pytest.mark.parametrize("value", ["0", "-5/s", "fast", "nan", "1e9"])
+def test_a_bad_connect_rate_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xmcam.cli import build_parser  # noqa: PLC0415
+
+    argv = ["bridge", "mqtt", "--broker", "mqtt://x", "--connect-rate", value]
+    with pytest.raises(SystemExit) as exit_code:
+        build_parser().parse_args(argv)
+    assert exit_code.value.code == 2
+    assert "--connect-rate" in capsys.readouterr().err
+
+
+def test_the_open_file_limit_is_raised_for_the_inventory(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from xmcam.bridge.mqtt import _raise_file_limit  # noqa: PLC0415
+
+    caplog.set_level(logging.INFO, "xmcam.bridge")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2 * 1000 + 256:
+        pytest.skip(f"the hard open-file limit ({hard}) is below what the test asks")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+        _raise_file_limit(1000)
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == 2 * 1000 + 256
+        assert "open-file limit raised from 1024 to 2256 for 1000 camera(s)" in caplog.text
+        caplog.clear()
+        _raise_file_limit(10)  # enough already: nothing said
+        assert caplog.text == ""
+        if hard != resource.RLIM_INFINITY:
+            _raise_file_limit(hard)  # more than the hard limit allows: a warning
+            assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
+            assert "raise it (systemd: LimitNOFILE=)" in caplog.text
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
