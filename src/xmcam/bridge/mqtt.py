@@ -51,6 +51,7 @@ import asyncio
 import contextlib
 import datetime
 import functools
+import gc
 import ipaddress
 import json
 import logging
@@ -112,6 +113,7 @@ _LINES_PER_PERIOD: Final = 20  # availability lines shown per summary period pas
 _SUMMARY_PERIOD: Final = 10.0
 _FILES_PER_CAMERA: Final = 2  # its session, and a second one while a login is retried
 _FILES_SPARE: Final = 256  # the broker, alarm-center senders, the log, the interpreter's own
+_SETTLE_CHECK: Final = 0.5  # seconds between two looks at the cameras still starting
 _RECALL_WAIT: Final = 5.0  # seconds the cameras wait for the broker's retained motion states
 _QUEUED_PER_CAMERA: Final = 16  # incoming messages queued per inventory camera (the recall)
 
@@ -232,6 +234,7 @@ class MqttBridge:
         self._lines_left = _LINES_PER_PERIOD
         self._lines_hidden = 0
         self._recalled = asyncio.Event()
+        self._frozen = False  # gc.freeze() after start-up
         self._recall_marker = f"{self.topics.prefix}/bridge/recall-{secrets.token_hex(8)}"
         self._recall_filter = f"{self.topics.prefix}/+/motion/+"
 
@@ -258,6 +261,8 @@ class MqttBridge:
                 await self._stop.wait()
             finally:
                 await _cancel(*helpers)
+                if self._frozen:
+                    gc.unfreeze()
                 await _cancel(*watchers, *self._tasks)
                 await self._say_goodbye()
                 await _cancel(broker)
@@ -281,7 +286,19 @@ class MqttBridge:
             watchers.append(
                 asyncio.create_task(self._watch_camera(camera), name=f"xmcam-bridge-{name}")
             )
-        _log.debug("every camera started")
+        while self._starting:  # every camera's first attempt is over
+            await asyncio.sleep(_SETTLE_CHECK)
+        if self._quiet:
+            # Thousands of cameras are a million long-lived objects: a full collection walks
+            # them all, taking hundreds of milliseconds from the alarms under way. What
+            # exists now lives as long as the bridge: it is left out of the collections
+            # until run() ends.
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+        _log.debug(
+            "every camera started (%d objects kept out of the collections)", gc.get_freeze_count()
+        )
 
     def _started(self, camera: BridgedCamera) -> None:
         """The camera's first attempt is over (online, or not): its start slot is free."""
