@@ -113,9 +113,16 @@ class Topics:
 
     prefix: str = DEFAULT_PREFIX
     discovery_prefix: str = DEFAULT_DISCOVERY_PREFIX
+    bridge: str = ""
+    """The bridge's own level under `bridge/` when it is one of several (`shard-K-of-N`)."""
 
     @property
     def bridge_availability(self) -> str:
+        """`<prefix>/bridge/availability`, or `<prefix>/bridge/<bridge>/availability` for one
+        of several bridges: each has its own last will, and each camera's availability
+        names the bridge that serves it."""
+        if self.bridge:
+            return f"{self.prefix}/{BRIDGE_TOPIC_NAME}/{self.bridge}/availability"
         return f"{self.prefix}/{BRIDGE_TOPIC_NAME}/availability"
 
     @property

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from xmcam.bridge import INSTALL_HINT
 from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
+from xmcam.bridge.shard import Shard, parse_shard
 from xmcam.cli.output import (
     CommandError,
     ExitCode,
@@ -74,15 +75,43 @@ def _bridge_until_stopped(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             discovery_prefix=args.discovery_prefix,
             skew_interval=args.skew_interval,
+            shard=args.shard,
+            connect_rate=args.connect_rate,
         )
     except ValueError as error:
         raise CommandError(str(error), ExitCode.USAGE) from None
     with _bridge_log(args):
         logging.getLogger("xmcam.bridge").info(
-            "bridging %d camera(s) to %s", len(bridge.cameras), broker.display
+            "bridging %d camera(s) to %s%s", len(bridge.cameras), broker.display, _of(bridge)
         )
         asyncio.run(_run(bridge))
     return ExitCode.SUCCESS
+
+
+def _of(bridge: MqttBridge) -> str:
+    """`, shard K/N of an inventory of M` for a sharded bridge."""
+    if bridge.shard is None:
+        return ""
+    return f" (shard {bridge.shard.label} of an inventory of {bridge.inventory_size})"
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _rate(text: str) -> float:
+    """Cameras per second: `N` or `N/s`."""
+    number = text.strip().removesuffix("/s")
+    try:
+        value = float(number)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 100_000:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"not a rate of 0 to 100000 cameras/s: {text!r}")
+    return value
 
 
 def _alarm_center_host(args: argparse.Namespace) -> str:
@@ -192,7 +221,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "examples:\n"
             "  xmcam bridge mqtt --broker mqtt://broker.lan --inventory cameras.toml\n"
             "  XMCAM_MQTT_PASSWORD=secret xmcam -H 192.168.1.10 bridge mqtt "
-            "--broker mqtt://bridge@broker.lan:1883 --alarm-center 15002"
+            "--broker mqtt://bridge@broker.lan:1883 --alarm-center 15002\n"
+            "  xmcam bridge mqtt --broker mqtt://broker.lan --inventory cameras.toml "
+            "--shard 0/3 --connect-rate 200/s"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -236,6 +267,21 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=60.0,
         metavar="SECONDS",
         help="how often each camera's clock is compared with this host's (default 60)",
+    )
+    mqtt.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="watch only the inventory's cameras whose name hashes into shard K of N "
+        "(0 <= K < N): N bridges share one inventory, each with its own availability topic "
+        "(docs/deploy.md)",
+    )
+    mqtt.add_argument(
+        "--connect-rate",
+        type=_rate,
+        default=100.0,
+        metavar="N/s",
+        help="cameras started per second at most, with at most 64 logins under way (default 100/s)",
     )
     mqtt.set_defaults(handler=_mqtt_handler)
     parser.set_defaults(handler=lambda args: _usage(parser))
