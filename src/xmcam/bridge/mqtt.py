@@ -92,6 +92,7 @@ from xmcam.protocol.alarm_center import AlarmCenterMessage
 __all__ = ["DEFAULT_CONNECT_CONCURRENCY", "DEFAULT_CONNECT_RATE", "BridgedCamera", "MqttBridge"]
 
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", bound=aiomqtt.Client)
 
 _log: Final = logging.getLogger("xmcam.bridge")
 
@@ -925,7 +926,7 @@ async def _optional(request: Awaitable[T]) -> T | None:
 
 
 @contextlib.asynccontextmanager
-async def _connected(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Client]:
+async def _connected(client: ClientT) -> AsyncIterator[ClientT]:
     """`async with client`, safe to cancel while it connects (the bridge stopped as it
     starts): the attempt is let finish, within `CLOSE_GRACE`, and a connection it opened
     (even one still waiting for the broker's CONNACK) is closed. Cut short, paho's thread
