@@ -4,10 +4,17 @@ file search, device strings made safe for the terminal."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
 import json
 
+import pytest
+
 from tests.cli.conftest import Run
+from xmcam.aio import connect
 from xmcam.cli import ExitCode
+from xmcam.cli.log import log_show
 from xmcam.sim import SimulatorThread
 from xmcam.sim.maintenance import LOG_PAGE
 
@@ -133,3 +140,25 @@ def test_defaults_show_and_restore(sim: SimulatorThread, xmcam: Run) -> None:
     assert result.code == ExitCode.SUCCESS, result.err
     assert json.loads(result.out)["restored"] == ["General"]
     assert json.loads(xmcam("--json", "config", "get", "General.General").out) == factory
+
+
+async def test_follow_prints_each_new_entry_once(
+    sim: SimulatorThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = argparse.Namespace(json=True, start=None, stop=None, type="All", follow=True)
+    args.interval = 0.05
+    async with connect("127.0.0.1", sim.port, password="") as camera:
+        task = asyncio.create_task(log_show(camera, args))
+        await asyncio.sleep(0.2)
+        _fill_log(sim, 3)
+        await asyncio.sleep(0.3)
+        _fill_log(sim, 2)
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    positions = [entry["position"] for entry in entries]
+    assert positions == sorted(set(positions))
+    texts = [entry["data"] for entry in entries if entry["type"] == "SaveConfig"]
+    assert texts == ["entry 0", "entry 1", "entry 2", "entry 0", "entry 1"]
