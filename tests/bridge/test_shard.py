@@ -71,15 +71,21 @@ def test_commands_are_a_shared_subscription_of_the_shard_where_the_broker_allows
     assert bridge.command_filters(shared=True) == [
         "$share/home_x_shard-1-of-3/home/x/+/alarm_out/+/set",
         "$share/home_x_shard-1-of-3/home/x/+/reboot/press",
+        "$share/home_x_shard-1-of-3/home/x/+/snapshot/take",
     ]
     # A broker without shared subscriptions: every bridge gets every command, and obeys
     # only those for its own cameras.
     assert bridge.command_filters(shared=False) == [
         "home/x/+/alarm_out/+/set",
         "home/x/+/reboot/press",
+        "home/x/+/snapshot/take",
     ]
     alone = MqttBridge("mqtt://127.0.0.1", cameras)
-    assert alone.command_filters(shared=True) == ["xmcam/+/alarm_out/+/set", "xmcam/+/reboot/press"]
+    assert alone.command_filters(shared=True) == [
+        "xmcam/+/alarm_out/+/set",
+        "xmcam/+/reboot/press",
+        "xmcam/+/snapshot/take",
+    ]
     with pytest.raises(ValueError, match="connect rate"):
         MqttBridge("mqtt://127.0.0.1", cameras, connect_rate=0)
     with pytest.raises(ValueError, match="two cameras"):

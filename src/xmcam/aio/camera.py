@@ -29,9 +29,11 @@ from typing import Any, Final, TypeVar, Unpack
 
 from xmcam.aio import media
 from xmcam.aio.link import Link
+from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
 from xmcam.client import plans
+from xmcam.client.maintenance import FormattedPartition, LogEntry
 from xmcam.client.models import (
     AlarmEvent,
     AlarmOutput,
@@ -284,6 +286,11 @@ class AsyncCamera(CameraSettings):
         when the device has none by that name."""
         return await self.run(ops.abilities(name))
 
+    async def all_abilities(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """Every ability of `names` (default `maintenance.ABILITY_NAMES`) the device answers,
+        by name; the names it refuses are left out."""
+        return await self.run(maint.all_abilities(names))
+
     async def get_config(self, name: str) -> Any:
         """A config by dotted name (`Camera.Param.[0]`). ConfigNotFoundError if unknown."""
         return await self.run(ops.get_config(name))
@@ -395,6 +402,37 @@ class AsyncCamera(CameraSettings):
     async def set_channel_titles(self, titles: Sequence[str]) -> None:
         """Set the channels' titles, one per channel."""
         await self.run(ops.set_channel_titles(titles))
+
+    async def logs(
+        self,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        kind: str = "All",
+        position: int = 0,
+    ) -> list[LogEntry]:
+        """The device's log from `position` on (OPLogQuery, every page: none lost or twice),
+        within [begin, end] (device-local times) and of one `kind` (`maintenance.LOG_KINDS`)."""
+        return await self.run(maint.logs(begin=begin, end=end, kind=kind, position=position))
+
+    async def clear_log(self) -> None:
+        """Erase the device's log (OPLogManager RemoveAll)."""
+        await self.run(maint.clear_log())
+
+    async def format_storage(self, disk: int | None = None) -> list[FormattedPartition]:
+        """Format every partition of disk `disk` (None: of every disk); every recording on them
+        is erased. The partitions formatted; ValueError when there is no such disk."""
+        return await self.run(maint.format_storage(disk))
+
+    async def restore_defaults(self, sections: Iterable[str]) -> int | None:
+        """Reset the chosen sections (`maintenance.DEFAULT_SECTIONS`) to factory values
+        (OPDefaultConfig); the device's Ret (603 or 150: it wants a restart for it)."""
+        return await self.run(maint.restore_defaults(sections))
+
+    async def rename_channel(self, channel: int, title: str) -> list[str]:
+        """Give channel `channel` the title `title`; the other titles stay. The titles as
+        written."""
+        return await self.run(maint.rename_channel(channel, title))
 
     async def ptz_preset(self, action: str, number: int, *, channel: int = 0) -> None:
         """ "set", "goto" or "clear" preset `number`."""

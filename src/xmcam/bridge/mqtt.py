@@ -590,6 +590,7 @@ class MqttBridge:
             camera.motion.clear()  # recalled states nothing will compare with
         outputs = await _optional(session.alarm_outputs())
         skew = await _optional(session.time_skew())
+        disks = await _optional(session.storage_info())
         channels = (info.channels if info else None) or session.login_info.channel_count or 1
         description = DeviceDescription(
             camera=camera.name,
@@ -619,6 +620,9 @@ class MqttBridge:
         self._publish_outputs(camera)
         if skew is not None:
             self._publish_skew(camera, skew)
+        if disks is not None:
+            free = sum(disk.remaining_mb for disk in disks)
+            self._send(self.topics.storage_free(camera.name), str(free).encode(), retain=True)
         camera.session = session
         camera.online = True
         self._send(self.topics.availability(camera.name), ONLINE, retain=True)
@@ -736,6 +740,19 @@ class MqttBridge:
             running.discard(alarm.event)
         if self._set_motion(camera, channel, running):
             self._send(self.topics.motion(name, channel), _on_off(bool(running)), retain=True)
+            if running:  # motion started: what the camera sees, for Home Assistant's camera
+                self._spawn(self._snapshot(camera, channel))
+
+    async def _snapshot(self, camera: BridgedCamera, channel: int) -> None:
+        session = camera.session
+        if session is None or not camera.online:
+            return
+        try:
+            image = await session.snapshot(channel)
+        except XMCamError as error:
+            _log.warning("camera %s: no snapshot of channel %d: %s", camera.name, channel, error)
+            return
+        self._send(self.topics.snapshot(camera.name, channel), image, retain=True)
 
     @staticmethod
     def _set_motion(camera: BridgedCamera, channel: int, running: set[str]) -> bool:
@@ -816,6 +833,14 @@ class MqttBridge:
             _log.warning("camera %s: offline, %s command ignored", camera.name, command.kind)
             return
         try:
+            if command.kind == "snapshot":
+                if text != PRESS:
+                    _log.warning("camera %s: snapshot wants %s, not %r", camera.name, PRESS, text)
+                    return
+                channels = camera.description.channels if camera.description else 1
+                for channel in range(channels):
+                    await self._snapshot(camera, channel)
+                return
             if command.kind == "reboot":
                 if text != PRESS:
                     _log.warning("camera %s: reboot wants %s, not %r", camera.name, PRESS, text)
