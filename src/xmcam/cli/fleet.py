@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
+from xmcam.cli.clock import skew_words
 from xmcam.cli.config import export_text, write_atomically
 from xmcam.cli.output import (
     CommandError,
@@ -90,7 +91,7 @@ def _time_sync_cells(value: dict[str, float]) -> tuple[object, ...]:
 
 
 def _skew(seconds: float) -> str:
-    return f"{seconds:+.1f} s"
+    return skew_words(seconds)
 
 
 def _rounded_skews(value: dict[str, Any]) -> Any:
