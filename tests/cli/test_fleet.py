@@ -9,7 +9,9 @@ import io
 import json
 import os
 import signal
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -389,3 +391,21 @@ def test_ctrl_c_shows_the_cameras_not_done_as_cancelled(
     assert [record["error"] for record in records] == [None, "cancelled", "cancelled"]
     # The slow camera's connection was closed, not left open.
     wait_until(lambda: slow.simulator.connection_count == 0, 5)
+
+
+def test_the_global_timeout_replaces_the_inventory_s(tmp_path: Path, run_cli: Run) -> None:
+    # A camera that accepts the connection and never answers: the file gives it 30 s; the
+    # global --timeout, typed on the command line, wins (it was silently ignored before).
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        path = tmp_path / "slow.toml"
+        port = silent.getsockname()[1]
+        path.write_text(
+            f'[defaults]\ntimeout = 30\n\n[[camera]]\nname = "mute"\nhost = "127.0.0.1:{port}"\n',
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        started = time.monotonic()
+        result = run_cli("--timeout", "0.5", "fleet", str(path), "info")
+        assert time.monotonic() - started < 10
+    assert result.code == ExitCode.FAILURE
+    assert "mute" in result.out

@@ -26,7 +26,7 @@ from xmcam.cli.output import (
     TerminalFormatter,
     warn_password_on_command_line,
 )
-from xmcam.cli.session import positive_seconds, target_of
+from xmcam.cli.session import positive_seconds, target_of, timeout_given
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
     """The inventory's cameras, or the one camera of the global -H/-u/-p options."""
     if args.inventory is not None:
         try:
-            return list(load_inventory(args.inventory))
+            inventory = load_inventory(args.inventory).with_timeout(timeout_given(args))
+            return list(inventory)
         except InventoryError as error:
             raise CommandError(str(error), ExitCode.USAGE) from None
     target = target_of(args)

@@ -30,7 +30,7 @@ from xmcam.cli.output import (
     print_json,
     print_table,
 )
-from xmcam.cli.session import positive_seconds
+from xmcam.cli.session import positive_seconds, timeout_given
 from xmcam.client.models import SystemInfo
 from xmcam.fleet import (
     DEFAULT_CONCURRENCY,
@@ -195,6 +195,8 @@ def _handler(args: argparse.Namespace) -> int:
         inventory = load_inventory(args.file)
     except InventoryError as error:
         raise CommandError(str(error), ExitCode.USAGE) from None
+    # The command line wins over the file, as it does for every other option.
+    inventory = inventory.with_timeout(timeout_given(args))
     command = command_of(args)
     tally = _Tally(len(inventory))
     concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY)
@@ -281,7 +283,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run one command over every camera of an inventory file (TOML: [[camera]] tables "
             "with name, host, port, user, password or password_env; see docs/fleet.md), a few "
             "cameras at once. Prints a table: each camera, the command's value, and ok or the "
-            "error. Exit 0 when all succeeded, 1 when some failed."
+            "error. Exit 0 when all succeeded, 1 when some failed. The global --timeout, when "
+            "given, replaces the file's timeouts."
         ),
         epilog=(
             "examples:\n"

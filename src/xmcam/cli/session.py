@@ -34,6 +34,7 @@ __all__ = [
     "parse_host",
     "positive_seconds",
     "target_of",
+    "timeout_given",
 ]
 
 DEFAULT_TIMEOUT: Final = 10.0
@@ -96,6 +97,19 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+class _DefaultSeconds(float):
+    """The global --timeout's default: a float like any other, which tells `timeout_given()`
+    that nobody typed it."""
+
+
+def timeout_given(args: argparse.Namespace) -> float | None:
+    """The global --timeout when it was given, else None: a command with a wait of its own
+    (discover's listening time, an inventory's timeouts) uses its own default then, and the
+    global one when it was given (one option, one meaning)."""
+    value = getattr(args, "timeout", None)
+    return None if value is None or isinstance(value, _DefaultSeconds) else float(value)
+
+
 def channel_number(text: str) -> int:
     """An argparse type: a channel number, counted from 0."""
     if not text.isdigit() or int(text) > MAX_CHANNEL:
@@ -132,9 +146,10 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=positive_seconds,
-        default=DEFAULT_TIMEOUT,
+        default=_DefaultSeconds(DEFAULT_TIMEOUT),
         metavar="SECONDS",
-        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g})",
+        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g}); when given, also "
+        "discover's listening time and every camera's of an inventory (fleet, bridge)",
     )
     group.add_argument(
         "--encryption",
