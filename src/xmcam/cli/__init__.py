@@ -36,6 +36,7 @@ from xmcam.cli import (
 from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
 from xmcam.errors import (
+    AccountLockedError,
     AuthenticationError,
     DeviceError,
     EncryptionRequiredError,
@@ -153,6 +154,7 @@ def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]
 _HINTS: tuple[tuple[type[XMCamError], str], ...] = (
     (EncryptionRequiredError, " (try --encryption auto)"),
     (EncryptionUnavailableError, " (try --encryption auto, or off)"),
+    (AccountLockedError, f": {AccountLockedError.ADVICE}"),
 )
 
 # The first matching class wins: subclasses before their bases.

@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
+from xmcam.errors import AccountLockedError
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
@@ -234,6 +235,12 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
         except ValueError as error:
             # The client refuses arguments the device makes invalid (a channel it lacks).
             raise CommandError(str(error), ExitCode.USAGE) from None
+        except AccountLockedError as error:
+            # Which camera locked the account: the one to leave alone for half an hour.
+            raise CommandError(
+                f"{target.address} refused the login: {error}: {error.ADVICE}",
+                ExitCode.AUTHENTICATION,
+            ) from None
 
     return handler
 
