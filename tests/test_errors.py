@@ -117,9 +117,8 @@ def test_account_locked_is_an_authentication_error() -> None:
     assert isinstance(error, AuthenticationError)
     # How long the lock lasts on real firmware, and the other reading of 205.
     assert AccountLockedError.ADVICE == (
-        "the account is locked after too many failed logins, for about 30 minutes on most "
-        "firmware, counted from the last failed attempt (wait: do not retry meanwhile), or, on "
-        "some firmware, the user name is unknown"
+        "the account is locked after failed logins: wait about 30 minutes from the last try "
+        "(on some firmware: the user name is unknown)"
     )
     assert error.ret == 205
     with pytest.raises(AuthenticationError):

@@ -139,10 +139,10 @@ class AccountLockedError(AuthenticationError):
     LOCK_MINUTES = 30
     """How long real firmware keeps an account locked, in minutes (docs/protocol.md §6.1)."""
 
+    # Short: an error line is cut at 200 characters, and the CLI puts the camera before it.
     ADVICE = (
-        f"the account is locked after too many failed logins, for about {LOCK_MINUTES} minutes "
-        "on most firmware, counted from the last failed attempt (wait: do not retry "
-        "meanwhile), or, on some firmware, the user name is unknown"
+        f"the account is locked after failed logins: wait about {LOCK_MINUTES} minutes from "
+        "the last try (on some firmware: the user name is unknown)"
     )
     """What the lock means and what to do, for a person (the CLI prints it after the error)."""
 

@@ -238,7 +238,7 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
         except AccountLockedError as error:
             # Which camera locked the account: the one to leave alone for half an hour.
             raise CommandError(
-                f"{target.address} refused the login: {error}: {error.ADVICE}",
+                f"{target.address}: Ret {error.ret} ({error.meaning}): {error.ADVICE}",
                 ExitCode.AUTHENTICATION,
             ) from None
 
