@@ -45,8 +45,8 @@ def test_the_tour_over_the_encrypted_session(
     new_camera: Run, v506: SimulatorThread, tmp_path: Path
 ) -> None:
     assert "firmware:         V5.06.R02.000999WP.00000.140f24.0000000" in ok(new_camera("info"))
-    assert "0        on" in ok(new_camera("alarm-out", "on"))
-    assert "0        off" in ok(new_camera("alarm-out", "off"))
+    assert "alarm output 0: on (" in ok(new_camera("alarm-out", "on"))
+    assert "alarm output 0: off (" in ok(new_camera("alarm-out", "off"))
     assert "VideoMotion  Start" in ok(new_camera("watch", "--count", "1"))
     changed = ok(new_camera("config", "set", "General.General", '{"MachineName": "porch"}'))
     assert '"LocalHost" → "porch"' in changed

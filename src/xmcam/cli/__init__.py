@@ -51,6 +51,7 @@ from xmcam.cli.parsing import (
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
 from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c
 from xmcam.errors import (
+    AccountLockedError,
     AuthenticationError,
     DeviceError,
     EncryptionRequiredError,
@@ -178,6 +179,7 @@ def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]
 _HINTS: tuple[tuple[type[XMCamError], str], ...] = (
     (EncryptionRequiredError, " (try --encryption auto)"),
     (EncryptionUnavailableError, " (try --encryption auto, or off)"),
+    (AccountLockedError, f": {AccountLockedError.ADVICE}"),
 )
 
 # The first matching class wins: subclasses before their bases.

@@ -30,7 +30,7 @@ from xmcam.cli.output import (
     warn_password_on_command_line,
 )
 from xmcam.cli.parsing import no_json
-from xmcam.cli.session import positive_seconds, target_of
+from xmcam.cli.session import positive_seconds, target_of, timeout_given
 from xmcam.cli.signals import signals_noted, stop_signals, stopped_by
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
@@ -145,7 +145,8 @@ def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
     """The inventory's cameras, or the one camera of the global -H/-u/-p options."""
     if args.inventory is not None:
         try:
-            return list(load_inventory(args.inventory))
+            inventory = load_inventory(args.inventory).with_timeout(timeout_given(args))
+            return list(inventory)
         except InventoryError as error:
             raise CommandError(str(error), ExitCode.USAGE) from None
     target = target_of(args)

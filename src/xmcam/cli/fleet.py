@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
+from xmcam.cli.clock import skew_words
 from xmcam.cli.config import export_text, write_atomically
 from xmcam.cli.confirm import add_yes_option, require_confirmation
 from xmcam.cli.output import (
@@ -30,7 +31,7 @@ from xmcam.cli.output import (
     print_json,
     print_table,
 )
-from xmcam.cli.session import positive_seconds
+from xmcam.cli.session import positive_seconds, timeout_given
 from xmcam.client.models import SystemInfo
 from xmcam.fleet import (
     DEFAULT_CONCURRENCY,
@@ -91,7 +92,7 @@ def _time_sync_cells(value: dict[str, float]) -> tuple[object, ...]:
 
 
 def _skew(seconds: float) -> str:
-    return f"{seconds:+.1f} s"
+    return skew_words(seconds)
 
 
 def _rounded_skews(value: dict[str, Any]) -> Any:
@@ -199,6 +200,8 @@ def _handler(args: argparse.Namespace) -> int:
         require_confirmation(
             f"reboot all {len(inventory)} cameras of {args.file}?", assume_yes=args.yes
         )
+    # The command line wins over the file, as it does for every other option.
+    inventory = inventory.with_timeout(timeout_given(args))
     command = command_of(args)
     tally = _Tally(len(inventory))
     concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY)
@@ -291,7 +294,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run one command over every camera of an inventory file (TOML: [[camera]] tables "
             "with name, host, port, user, password or password_env; see docs/fleet.md), a few "
             "cameras at once. Prints a table: each camera, the command's value, and ok or the "
-            "error. Exit 0 when all succeeded, 1 when some failed."
+            "error. Exit 0 when all succeeded, 1 when some failed. The global --timeout, when "
+            "given, replaces the file's timeouts."
         ),
         epilog=(
             "examples:\n"

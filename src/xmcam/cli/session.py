@@ -20,6 +20,7 @@ from typing import Final, TypeVar
 from xmcam.aio import AsyncCamera, connect
 from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
 from xmcam.client.settings import split_host_port
+from xmcam.errors import AccountLockedError
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "parse_host",
     "positive_seconds",
     "target_of",
+    "timeout_given",
 ]
 
 DEFAULT_TIMEOUT: Final = 10.0
@@ -86,6 +88,19 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+class _DefaultSeconds(float):
+    """The global --timeout's default: a float like any other, which tells `timeout_given()`
+    that nobody typed it."""
+
+
+def timeout_given(args: argparse.Namespace) -> float | None:
+    """The global --timeout when it was given, else None: a command with a wait of its own
+    (discover's listening time, an inventory's timeouts) uses its own default then, and the
+    global one when it was given (one option, one meaning)."""
+    value = getattr(args, "timeout", None)
+    return None if value is None or isinstance(value, _DefaultSeconds) else float(value)
+
+
 def channel_number(text: str) -> int:
     """An argparse type: a channel number, counted from 0."""
     if not text.isdigit() or int(text) > MAX_CHANNEL:
@@ -123,9 +138,10 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=positive_seconds,
-        default=DEFAULT_TIMEOUT,
+        default=_DefaultSeconds(DEFAULT_TIMEOUT),
         metavar="SECONDS",
-        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g})",
+        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g}); when given, also "
+        "discover's listening time and every camera's of an inventory (fleet, bridge)",
     )
     group.add_argument(
         "--encryption",
@@ -221,6 +237,12 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
         except ValueError as error:
             # The client refuses arguments the device makes invalid (a channel it lacks).
             raise CommandError(str(error), ExitCode.USAGE) from None
+        except AccountLockedError as error:
+            # Which camera locked the account: the one to leave alone for half an hour.
+            raise CommandError(
+                f"{target.address}: Ret {error.ret} ({error.meaning}): {error.ADVICE}",
+                ExitCode.AUTHENTICATION,
+            ) from None
 
     return handler
 

@@ -427,7 +427,11 @@ class SimulatedDevice:
         failures = self._failures_of(request.user)
         if failures.locked_until > now:
             # A lock refuses the right password too, as on real devices.
-            log.info("login refused: account %r is locked", request.user)
+            log.info(
+                "login refused: account %r is locked for another %.0f s",
+                request.user,
+                failures.locked_until - now,
+            )
             return self._refuse(connection, request, quirks.locked_ret)
         account = self.state.user(request.user)
         if account is not None and request.user in self.profile.disabled_accounts:
@@ -447,7 +451,11 @@ class SimulatedDevice:
             failures.locked_until = now + quirks.lockout_seconds
             failures.count = 0
             log.warning(
-                "account %r locked after %d failed logins", request.user, quirks.max_failed_logins
+                "account %r locked for %.0f s (real firmware: about 30 minutes, docs/protocol.md "
+                "6.1) after %d failed logins",
+                request.user,
+                quirks.lockout_seconds,
+                quirks.max_failed_logins,
             )
         return self._refuse(connection, request, ret)
 

@@ -276,12 +276,17 @@ class Camera(CameraSettings):
         self.run(ops.set_time(when or datetime.now()))
 
     def time_skew(self) -> float:
-        """Device time minus host time, in seconds."""
-        return self.run(ops.time_skew(datetime.now))
+        """Device time minus host time, in seconds (within half a second: the device keeps
+        whole seconds). Takes up to a second: the reading is aimed at the middle of a second
+        of this host's clock, so a clock in step always reads about 0
+        (`xmcam.client.operations.measure_time_skew`)."""
+        return plans.drive(ops.measure_time_skew(datetime.now), self._perform)
 
     def sync_time(self) -> float:
-        """Set the device's clock to this host's; return the skew before, in seconds."""
-        return self.run(ops.sync_time(datetime.now))
+        """Set the device's clock to this host's; return the skew before, in seconds. Takes
+        up to two seconds: the set is aimed at a second boundary of this host's clock, so the
+        device's whole seconds tick with this host's (`xmcam.client.operations.sync_time`)."""
+        return plans.drive(ops.sync_time(datetime.now), self._perform)
 
     def users(self) -> list[User]:
         """The user accounts (never with their password hashes)."""
