@@ -8,6 +8,7 @@ Commands use the public API only (the asyncio client, one `asyncio.run` per comm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -49,7 +50,7 @@ from xmcam.cli.parsing import (
     json_refusal,
 )
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
-from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c
+from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c, signals_noted
 from xmcam.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -137,11 +138,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.USAGE
     undo_logging = configure_logging(args)
     undo_signals = sigterm_as_ctrl_c()  # SIGTERM (systemd, docker stop) as Ctrl-C
+    # A command whose normal end is a signal (the MQTT bridge) has both only noted from its
+    # very start, so that one arriving before its own handlers are in place still ends it
+    # with 0, not 130 (the bridge's test once caught SIGINT just after the -p warning).
+    clean_stop = bool(getattr(args, "signal_ends_cleanly", False))
     try:
-        if args.password:  # typed on the command line (the environment's is read later)
-            warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
-        return int(handler(args))
+        with signals_noted() if clean_stop else contextlib.nullcontext():
+            if args.password:  # typed on the command line (the environment's is read later)
+                warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
+            return int(handler(args))
     except KeyboardInterrupt:
+        if clean_stop:
+            return ExitCode.SUCCESS
         return interrupted_exit_code()  # 130 after Ctrl-C, 143 after SIGTERM
     except BrokenPipeError:
         # The reader went away (`xmcam demo --json | head -1`, `xmcam stream -o - | head -c

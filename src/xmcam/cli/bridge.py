@@ -50,7 +50,8 @@ _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 def _mqtt_handler(args: argparse.Namespace) -> int:
     # SIGINT and SIGTERM stop the bridge cleanly whenever they come: before its loop's
     # handlers are in place (importing the MQTT client, starting the loop), they are noted,
-    # and the bridge stops as soon as it can.
+    # and the bridge stops as soon as it can. main() notes them from the command's start
+    # (`signal_ends_cleanly`); this covers a caller that runs the handler itself.
     with signals_noted():
         return _bridge_until_stopped(args)
 
@@ -284,7 +285,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N/s",
         help="cameras started per second at most, with at most 64 logins under way (default 100/s)",
     )
-    mqtt.set_defaults(handler=_mqtt_handler)
+    mqtt.set_defaults(handler=_mqtt_handler, signal_ends_cleanly=True)
     parser.set_defaults(handler=lambda args: _usage(parser))
     for each in (parser, mqtt):
         # It publishes to the broker and logs to stderr: there is nothing to print as JSON.
