@@ -50,7 +50,7 @@ from xmcam.cli.parsing import (
     json_refusal,
 )
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
-from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c, signals_noted
+from xmcam.cli.signals import interrupted_exit_code, signals_noted, sigterm_as_ctrl_c
 from xmcam.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -147,10 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.password:  # typed on the command line (the environment's is read later)
                 warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
             return int(handler(args))
-    except KeyboardInterrupt:
-        if clean_stop:
-            return ExitCode.SUCCESS
-        return interrupted_exit_code()  # 130 after Ctrl-C, 143 after SIGTERM
+    except KeyboardInterrupt:  # 130 after Ctrl-C, 143 after SIGTERM
+        return ExitCode.SUCCESS if clean_stop else interrupted_exit_code()
     except BrokenPipeError:
         # The reader went away (`xmcam demo --json | head -1`, `xmcam stream -o - | head -c
         # 1000`): stop writing quietly, and succeed, as Unix tools in a pipeline do.
