@@ -63,6 +63,7 @@ from xmcam.sim.media_commands import (
 from xmcam.sim.media_sessions import MediaSessions
 from xmcam.sim.profile import Profile
 from xmcam.sim.state import DeviceState
+from xmcam.sim.talk import TALK_IDS, TalkSessions
 
 __all__ = ["AlarmRecord", "CameraConnection", "Effect", "SimulatedDevice"]
 
@@ -145,6 +146,11 @@ class CameraConnection:
                 request.message_id,
             )
             return []
+        if request.message_id in TALK_IDS:  # the speaker: sim/talk.py
+            if not (request.authenticated and request.session_matches):
+                return []
+            talk_reply = self.device.talk.handle(self.number, request)
+            return [] if talk_reply is None else [self.reply(request, talk_reply)]
         if request.body is None:
             return []  # binary data (talk audio, upgrade data): nothing to answer here
         if not request.authenticated:
@@ -277,6 +283,7 @@ class CameraConnection:
         """The connection is gone: forget its session."""
         self.device.end_session(self)
         self.device.media.connection_closed(self.number)
+        self.device.talk.connection_closed(self.number)
         self.device.connections.pop(self.number, None)
 
 
@@ -307,6 +314,7 @@ class SimulatedDevice:
         self._next_session = profile.quirks.first_session_id
         self._random_bits = random_bits  # the source of random session ids
         self.media = MediaSessions(profile, self.state)
+        self.talk = TalkSessions(clock, channels=profile.channels.video)
         self.device_log = DeviceLog(self.state.device_time)
         self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
         # Told of every alarm (the server's alarm-center push).
