@@ -30,6 +30,7 @@ from xmcam.cli import (
     sim,
     snapshot,
     stream,
+    talk,
     users,
     watch,
 )
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         ptz,
         stream,
         snapshot,
+        talk,
         files,
         discover,
         fleet,
