@@ -54,8 +54,8 @@ from xmcam.client.models import (
     User,
     WorkState,
 )
-from xmcam.client.talk import TalkStats
 from xmcam.client.settings import DEFAULT_PORT, CameraOptions, CameraSettings
+from xmcam.client.talk import TalkStats
 from xmcam.errors import (
     ConnectionClosedError,
     RequestTimeoutError,

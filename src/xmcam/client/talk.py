@@ -11,7 +11,7 @@ success, so it is raised here as the refusal it is.
 
 `TalkEncoder` turns 16-bit PCM at 8 kHz, in frames of any length, into whole packets, and
 pads the last with A-law silence (0xD5). `PacketSchedule` says when each packet is due:
-`start + n × 40 ms`, against the monotonic clock the shell reads, so that a late wake-up
+`start + n * 40 ms`, against the monotonic clock the shell reads, so that a late wake-up
 does not push every later packet back (sleeping 40 ms after each packet would add the
 wake-up error up). When the source runs dry (a microphone slower than real time) and a
 packet is more than one period late, the schedule starts again from now instead of
@@ -143,7 +143,7 @@ def _packet(alaw: bytes) -> bytes:
 
 
 class PacketSchedule:
-    """When each packet is due: `start + n × period` on a monotonic clock (seconds)."""
+    """When each packet is due: `start + n * period` on a monotonic clock (seconds)."""
 
     __slots__ = ("_index", "_start", "lateness", "period", "restarts")
 

@@ -45,10 +45,7 @@ def encode_sample(sample: int) -> int:
     segment = 0
     while segment < 7 and magnitude > (_SEGMENT_ENDS[segment] >> 3):
         segment += 1
-    if segment == 0:
-        mantissa = (magnitude >> 1) & 0x0F
-    else:
-        mantissa = (magnitude >> segment) & 0x0F
+    mantissa = (magnitude >> max(segment, 1)) & 0x0F  # segments 0 and 1 share a step
     return (sign | (segment << 4) | mantissa) ^ 0x55
 
 
@@ -57,10 +54,8 @@ def decode_sample(code: int) -> int:
     code ^= 0x55
     segment = (code >> 4) & 0x07
     mantissa = code & 0x0F
-    if segment == 0:
-        value = (mantissa << 4) + 8
-    else:
-        value = ((mantissa << 4) + 0x108) << (segment - 1)
+    # The middle of the step: +8 in segment 0; above, the implied leading bit (0x100) too.
+    value = (mantissa << 4) + 8 if segment == 0 else ((mantissa << 4) + 0x108) << (segment - 1)
     return value if code & 0x80 else -value
 
 

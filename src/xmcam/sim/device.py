@@ -118,6 +118,8 @@ class CameraConnection:
             self.last_activity = self.device.clock()
             if isinstance(event, LoginRequest):
                 out.append(self._login(event))
+            elif event.message_id in TALK_IDS:
+                out.extend(self._talk(self.protocol.restamp(event)))
             else:
                 # Checked against the session as it is now: a login or logout earlier in
                 # the same read changes it.
@@ -146,11 +148,6 @@ class CameraConnection:
                 request.message_id,
             )
             return []
-        if request.message_id in TALK_IDS:  # the speaker: sim/talk.py
-            if not (request.authenticated and request.session_matches):
-                return []
-            talk_reply = self.device.talk.handle(self.number, request)
-            return [] if talk_reply is None else [self.reply(request, talk_reply)]
         if request.body is None:
             return []  # binary data (talk audio, upgrade data): nothing to answer here
         if not request.authenticated:
@@ -169,6 +166,16 @@ class CameraConnection:
             replies = [] if body is None else [self.reply(request, body)]
         self._apply(context.effects)
         return replies
+
+    def _talk(self, request: Request) -> list[bytes]:
+        """The speaker (sim/talk.py): only for a logged-in session of this connection, and
+        the Start and Stop sealed in an encrypted session (the claim and audio stay plain)."""
+        if not (request.authenticated and request.session_matches):
+            return []
+        if self.protocol.expects_encryption(request.message_id) and not request.encrypted:
+            return []
+        body = self.device.talk.handle(self.number, request)
+        return [] if body is None else [self.reply(request, body)]
 
     def _before_login(self, request: Request, body: Body) -> list[bytes]:
         if request.is_negotiation and self.device.quirks.negotiation_silent:

@@ -215,7 +215,7 @@ def _is_audio_frame(payload: bytes) -> bool:
     if len(payload) <= _AUDIO_HEADER.size:
         return False
     start, codec, rate, length = _AUDIO_HEADER.unpack_from(payload)
-    return (
+    return bool(
         start == _AUDIO_START
         and codec == _G711A
         and rate == _RATE_8K
