@@ -70,6 +70,9 @@ class TalkSession:
     """The arrival time of each good packet (the device's clock)."""
     audio: bytearray = field(default_factory=bytearray)
     """The A-law bytes played, up to MAX_RECORDED_SECONDS."""
+    ended_by: str = ""
+    """"stop" (the client's Stop), "close" (its connection closed) or "claim" (it claimed
+    again)."""
     wav: Path | None = None
     """Where the session's audio was written, once it ended (with a recording directory)."""
     next_slot: float | None = None
@@ -131,7 +134,7 @@ class TalkSessions:
         if type(channel) is not int or not 0 <= channel < self.channels:
             return Ret.ILLEGAL_REQUEST
         if active is not None:  # the holder claims again: a fresh session
-            self._end(active)
+            self._end(active, "claim")
         self._count += 1
         self.active = TalkSession(self._count, connection, channel)
         return Ret.OK
@@ -147,14 +150,14 @@ class TalkSessions:
         active = self.active
         if active is None or active.connection != connection:
             return Ret.TALK_NOT_OPEN
-        self._end(active)
+        self._end(active, "stop")
         return Ret.OK
 
     def connection_closed(self, connection: int) -> None:
         """The connection is gone: its talk ends with it."""
         active = self.active
         if active is not None and active.connection == connection:
-            self._end(active)
+            self._end(active, "close")
 
     def _audio(self, connection: int, payload: bytes) -> None:
         session = self.active
@@ -186,11 +189,12 @@ class TalkSessions:
         if len(session.audio) < MAX_RECORDED_SECONDS * SAMPLE_RATE:
             session.audio += payload[_AUDIO_HEADER.size :]
 
-    def _end(self, session: TalkSession) -> None:
+    def _end(self, session: TalkSession, how: str) -> None:
         self.active = None
+        session.ended_by = how
         log.info(
             "talk session %d (connection %d, channel %d): %d packets, %.2f s, %d early, "
-            "%d late, %d bad frames",
+            "%d late, %d bad frames; ended by %s",
             session.number,
             session.connection,
             session.channel,
@@ -199,6 +203,7 @@ class TalkSessions:
             session.early,
             session.late,
             session.bad_frames,
+            how,
         )
         if self.record_dir is not None:
             path = self.record_dir / f"talk-{session.number:03d}-ch{session.channel}.wav"
