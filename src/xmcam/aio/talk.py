@@ -26,6 +26,7 @@ from xmcam.errors import XMCamError
 __all__ = ["PcmSource", "talk"]
 
 _log: Final = logging.getLogger("xmcam.aio")
+_WAKE_EARLY: Final = 0.001
 
 PcmSource: TypeAlias = AsyncIterable[bytes] | Iterable[bytes]
 """Frames of 16-bit signed little-endian mono PCM at 8 kHz, of any length: an async
@@ -63,8 +64,10 @@ async def talk(
         nonlocal first
         now = loop.time()
         due = schedule.due(now)
-        if due > now:
-            await asyncio.sleep(due - now)
+        if due - now > _WAKE_EARLY:
+            # The loop wakes a timer about a millisecond late (the selector's timeout is in
+            # whole ms, rounded up): asking for one ms less centres packets on their slots.
+            await asyncio.sleep(due - now - _WAKE_EARLY)
         control.send_audio(packet, channel=data_channel)
         sent = loop.time()
         schedule.sent(sent)
