@@ -8,6 +8,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import itertools
 import math
 import wave
 from collections.abc import AsyncIterator
@@ -44,9 +45,11 @@ def chunks(pcm: bytes, size: int) -> list[bytes]:
 
 @contextlib.asynccontextmanager
 async def camera(record: Path | None = None) -> AsyncIterator[tuple[Simulator, AsyncCamera]]:
-    async with Simulator(load_profile(), talk_record=record) as sim:
-        async with xmcam.connect(sim.host, sim.port, timeout=3.0) as cam:
-            yield sim, cam
+    async with (
+        Simulator(load_profile(), talk_record=record) as sim,
+        xmcam.connect(sim.host, sim.port, timeout=3.0) as cam,
+    ):
+        yield sim, cam
 
 
 async def ended(sim: Simulator, count: int = 1) -> list[TalkSession]:
@@ -69,7 +72,7 @@ def assert_paced(arrivals: list[float]) -> None:
     start = arrivals[0]
     slips = sorted(abs(when - (start + index * PACKET)) for index, when in enumerate(arrivals))
     assert slips[int(len(slips) * 0.9)] <= TOLERANCE, slips
-    gaps = sorted(abs(later - earlier - PACKET) for earlier, later in zip(arrivals, arrivals[1:]))
+    gaps = sorted(abs(later - earlier - PACKET) for earlier, later in itertools.pairwise(arrivals))
     assert gaps[len(gaps) // 2] <= TOLERANCE / 5, gaps  # the typical packet: 40 ± 1 ms
     assert abs(arrivals[-1] - start - (len(arrivals) - 1) * PACKET) <= 0.020
 
