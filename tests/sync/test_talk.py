@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 import xmcam
+from tests.aio.test_talk import assert_paced, chunks, tone
 from xmcam.errors import DeviceError
 from xmcam.media import g711
 from xmcam.sim import SimulatorThread, load_profile
 from xmcam.sim.talk import TalkSession
-from tests.aio.test_talk import assert_paced, chunks, tone
 
 
 def finished(sim: SimulatorThread, count: int = 1) -> list[TalkSession]:
@@ -40,18 +40,20 @@ def test_the_audio_that_arrives_is_the_audio_sent(tmp_path: Path) -> None:
 
 
 def test_busy_and_stop_on_error() -> None:
-    with SimulatorThread(load_profile()) as sim:
-        with xmcam.Camera(sim.host, sim.port, timeout=3.0) as first:
+    with (
+        SimulatorThread(load_profile()) as sim,
+        xmcam.Camera(sim.host, sim.port, timeout=3.0) as first,
+    ):
 
-            def frames() -> object:
-                yield tone(0.1)
-                with xmcam.Camera(sim.host, sim.port, timeout=3.0) as second:
-                    with pytest.raises(DeviceError) as caught:
-                        second.talk([tone(0.04)])
-                    assert caught.value.ret == 503
-                raise KeyboardInterrupt  # Ctrl-C in the middle
+        def frames() -> object:
+            yield tone(0.1)
+            with xmcam.Camera(sim.host, sim.port, timeout=3.0) as second:
+                with pytest.raises(DeviceError) as caught:
+                    second.talk([tone(0.04)])
+                assert caught.value.ret == 503
+            raise KeyboardInterrupt  # Ctrl-C in the middle
 
-            with pytest.raises(KeyboardInterrupt):
-                first.talk(frames())  # type: ignore[arg-type]
-            [session] = finished(sim)
-            assert session.ended_by == "stop"
+        with pytest.raises(KeyboardInterrupt):
+            first.talk(frames())  # type: ignore[arg-type]
+        [session] = finished(sim)
+        assert session.ended_by == "stop"
