@@ -11,8 +11,9 @@ Each audio packet must hold exactly one A-law audio frame: `00 00 01 FA`, codec 
 index 2 (8 kHz), its length, and that many bytes. Anything else is a bad frame: counted,
 logged, not played. The packets' arrival times are checked against the schedule a speaker
 plays them on: one every 40 ms from the first. A packet more than `tolerance` seconds early
-would overflow the device's small buffer; one more than `tolerance` late leaves a gap, and
-the schedule then starts again from that packet, as a speaker's does. What the speaker
+would overflow the device's small buffer; one more than `tolerance` late leaves a gap.
+Either way the schedule starts again from that packet (as a speaker's does after a gap), so
+each disturbance counts once. What the speaker
 played (A-law decoded to 16-bit PCM) is kept, bounded, and written to a WAV file per
 session when a recording directory is set (`Simulator(talk_record=DIR)`, `xmcam sim
 --talk-record DIR`), so a test can compare it with what it sent.
@@ -178,6 +179,7 @@ class TalkSessions:
         if slot is not None:
             if now < slot - self.tolerance:
                 session.early += 1
+                slot = now  # counted once: the schedule goes on from here
             elif now > slot + self.tolerance:
                 session.late += 1
                 slot = now  # a gap was heard; the speaker plays on from here
