@@ -12,8 +12,8 @@ index 2 (8 kHz), its length, and that many bytes. Anything else is a bad frame: 
 logged, not played. The packets' arrival times are checked against the schedule a speaker
 plays them on: one every 40 ms from the first. A packet more than `tolerance` seconds early
 would overflow the device's small buffer; one more than `tolerance` late leaves a gap.
-Either way the schedule starts again from that packet (as a speaker's does after a gap), so
-each disturbance counts once. What the speaker
+Either way the schedule starts again from that packet, as a speaker's does after a gap (so
+the packet after a late one that keeps to the old schedule counts as early). What the speaker
 played (A-law decoded to 16-bit PCM) is kept, bounded, and written to a WAV file per
 session when a recording directory is set (`Simulator(talk_record=DIR)`, `xmcam sim
 --talk-record DIR`), so a test can compare it with what it sent.
