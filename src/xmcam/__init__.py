@@ -27,6 +27,7 @@ from xmcam.client.models import (
     User,
     WorkState,
 )
+from xmcam.client.talk import TalkStats
 from xmcam.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -147,6 +148,7 @@ __all__ = [
     "StateError",
     "StreamStats",
     "SystemInfo",
+    "TalkStats",
     "TransportError",
     "UnsupportedError",
     "User",

@@ -21,14 +21,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack
 
-from xmcam.aio import media
+from xmcam.aio import media, talk
 from xmcam.aio.link import Link
+from xmcam.aio.talk import PcmSource
 from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
@@ -48,6 +57,7 @@ from xmcam.client.models import (
     WorkState,
 )
 from xmcam.client.settings import DEFAULT_PORT, CameraOptions, CameraSettings
+from xmcam.client.talk import TalkStats
 from xmcam.errors import (
     ConnectionClosedError,
     RequestTimeoutError,
@@ -535,6 +545,22 @@ class AsyncCamera(CameraSettings):
         return await self.run(
             mops.file_query(start, end, channel=channel, kind=kind, events=events)
         )
+
+    async def talk(
+        self,
+        frames: PcmSource,
+        *,
+        channel: int | None = None,
+        on_packet: Callable[[int], None] | None = None,
+    ) -> TalkStats:
+        """Play 16-bit signed mono PCM at 8 kHz (`frames`: little-endian bytes, frames of
+        any length, e.g. 20 ms from a microphone) through the camera's speaker; return what
+        was sent (`TalkStats`). It is sent as G.711 A-law in 40 ms packets, paced in real
+        time; resample other rates first (the `xmcam talk` command decodes any file). Claims
+        the speaker first: DeviceError (Ret 503) when another client is talking. `channel`:
+        the recorder channel whose speaker (None: the device's own). `on_packet` is called
+        with the number of packets sent after each. Stop is sent however it ends."""
+        return await talk.talk(self, frames, channel=channel, on_packet=on_packet)
 
     def download(self, record: RecordFile) -> AsyncGenerator[bytes, None]:
         """A recording's bytes as the device sends them (its media container: feed them to

@@ -41,7 +41,7 @@ from xmcam.errors import (
     StateError,
     XMCamError,
 )
-from xmcam.protocol.codes import message_name
+from xmcam.protocol.codes import MessageId, message_name
 from xmcam.protocol.connection import (
     ClientConnection,
     ClientState,
@@ -203,6 +203,13 @@ class Link(asyncio.BufferedProtocol):
             raise
         finally:
             self._waiter = None
+
+    def send_audio(self, packet: bytes, *, channel: int = 0) -> None:
+        """Send one talk packet (1432, no reply; docs/protocol.md §19). Raises the error the
+        link ended with."""
+        if self.error is not None:
+            raise self.error
+        self._write(self.connection.send_data(MessageId.TALK_CU_PU_DATA, packet, channel=channel))
 
     def _write(self, wire: bytes) -> None:
         if self._transport is None or self._transport.is_closing():

@@ -38,6 +38,7 @@ from xmcam.cli import (
     snapshot,
     storage,
     stream,
+    talk,
     users,
     watch,
 )
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         stream,
         snapshot,
         rtsp_url,
+        talk,
         files,
         discover,
         fleet,

@@ -110,6 +110,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             serial=args.serial,
             encryption=args.encryption,
             hidden_accounts=args.hidden_accounts,
+            talk_record=getattr(args, "talk_record", None),
         )
     except (ProfileError, StateFileError, MediaError) as error:
         print(f"xmcam: {error}", file=sys.stderr)
@@ -280,5 +281,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     media.add_argument(
         "--unpaced", action="store_true", help="live streams as fast as the socket takes them"
+    )
+    media.add_argument(
+        "--talk-record",
+        type=Path,
+        metavar="DIR",
+        help="write what each talk session played to DIR/talk-NNN-chN.wav (8 kHz 16-bit)",
     )
     parser.set_defaults(handler=_run)

@@ -64,6 +64,7 @@ from xmcam.sim.media_commands import (
 from xmcam.sim.media_sessions import MediaSessions
 from xmcam.sim.profile import Profile
 from xmcam.sim.state import DeviceState
+from xmcam.sim.talk import TALK_IDS, TalkSessions
 
 __all__ = ["AlarmRecord", "CameraConnection", "Effect", "SimulatedDevice"]
 
@@ -118,6 +119,8 @@ class CameraConnection:
             self.last_activity = self.device.clock()
             if isinstance(event, LoginRequest):
                 out.append(self._login(event))
+            elif event.message_id in TALK_IDS:
+                out.extend(self._talk(self.protocol.restamp(event)))
             else:
                 # Checked against the session as it is now: a login or logout earlier in
                 # the same read changes it.
@@ -164,6 +167,16 @@ class CameraConnection:
             replies = [] if body is None else [self.reply(request, body)]
         self._apply(context.effects)
         return replies
+
+    def _talk(self, request: Request) -> list[bytes]:
+        """The speaker (sim/talk.py): only for a logged-in session of this connection, and
+        the Start and Stop sealed in an encrypted session (the claim and audio stay plain)."""
+        if not (request.authenticated and request.session_matches):
+            return []
+        if self.protocol.expects_encryption(request.message_id) and not request.encrypted:
+            return []
+        body = self.device.talk.handle(self.number, request)
+        return [] if body is None else [self.reply(request, body)]
 
     def _before_login(self, request: Request, body: Body) -> list[bytes]:
         if request.is_negotiation and self.device.quirks.negotiation_silent:
@@ -278,6 +291,7 @@ class CameraConnection:
         """The connection is gone: forget its session."""
         self.device.end_session(self)
         self.device.media.connection_closed(self.number)
+        self.device.talk.connection_closed(self.number)
         self.device.connections.pop(self.number, None)
 
 
@@ -308,6 +322,7 @@ class SimulatedDevice:
         self._next_session = profile.quirks.first_session_id
         self._random_bits = random_bits  # the source of random session ids
         self.media = MediaSessions(profile, self.state)
+        self.talk = TalkSessions(clock, channels=profile.channels.video)
         self.device_log = DeviceLog(self.state.device_time)
         self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
         # Told of every alarm (the server's alarm-center push).

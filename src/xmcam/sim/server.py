@@ -328,6 +328,7 @@ class Simulator:
         recordings: str | Path | Iterable[Recording] | None = None,
         encryption: str | None = None,
         hidden_accounts: bool | None = None,
+        talk_record: str | Path | None = None,
     ) -> None:
         chosen = profile if isinstance(profile, Profile) else load_profile(profile)
         if encryption is not None:  # the encrypted FunSDK session: off, optional, required
@@ -368,6 +369,8 @@ class Simulator:
         if recordings is not None:
             source = Path(recordings) if isinstance(recordings, str | Path) else recordings
             self.device.media.catalogue = load_recordings(source)
+        if talk_record is not None:  # a WAV of each talk session: sim/talk.py
+            self.device.talk.record_dir = Path(talk_record)
         # The live streams and downloads: sim/streaming.py.
         self.streams = MediaStreams(self.device.media, self.links, self.faults)
         self._server: asyncio.Server | None = None

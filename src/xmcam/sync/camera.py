@@ -42,6 +42,7 @@ from xmcam.client.models import (
     WorkState,
 )
 from xmcam.client.settings import DEFAULT_PORT, CameraOptions, CameraSettings
+from xmcam.client.talk import TalkStats
 from xmcam.errors import (
     ConnectionClosedError,
     ProtocolError,
@@ -50,8 +51,9 @@ from xmcam.errors import (
     TransportError,
 )
 from xmcam.protocol.connection import NegotiationReply
-from xmcam.sync import media
+from xmcam.sync import media, talk
 from xmcam.sync.link import Link
+from xmcam.sync.talk import PcmSource
 
 __all__ = ["DEFAULT_PORT", "Camera"]
 
@@ -448,6 +450,22 @@ class Camera(CameraSettings):
         """Recordings ("video" or "picture") overlapping [start, end], paged past the
         device's 64-record cap, each once, sorted by begin time."""
         return self.run(mops.file_query(start, end, channel=channel, kind=kind, events=events))
+
+    def talk(
+        self,
+        frames: PcmSource,
+        *,
+        channel: int | None = None,
+        on_packet: Callable[[int], None] | None = None,
+    ) -> TalkStats:
+        """Play 16-bit signed mono PCM at 8 kHz (`frames`: little-endian bytes, frames of
+        any length, e.g. 20 ms from a microphone) through the camera's speaker; return what
+        was sent (`TalkStats`). It is sent as G.711 A-law in 40 ms packets, paced in real
+        time; resample other rates first (the `xmcam talk` command decodes any file). Claims
+        the speaker first: DeviceError (Ret 503) when another client is talking. `channel`:
+        the recorder channel whose speaker (None: the device's own). `on_packet` is called
+        with the number of packets sent after each. Stop is sent however it ends."""
+        return talk.talk(self, frames, channel=channel, on_packet=on_packet)
 
     def download(self, record: RecordFile) -> Generator[bytes, None, None]:
         """A recording's bytes as the device sends them (its media container: feed them to

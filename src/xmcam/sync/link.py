@@ -40,7 +40,7 @@ from xmcam.errors import (
     RequestTimeoutError,
     XMCamError,
 )
-from xmcam.protocol.codes import message_name
+from xmcam.protocol.codes import MessageId, message_name
 from xmcam.protocol.connection import (
     ClientConnection,
     ClientEvent,
@@ -61,6 +61,7 @@ _wire_log: Final = ops.wire_log
 
 _READ_SIZE: Final = 65536
 _IDLE_READS: Final = 64  # reads of what arrived while idle, at most (4 MiB)
+_SEND_WAIT: Final = 5.0  # seconds a talk packet may wait for room in the send buffer
 _READABLE: Final = select.POLLIN | select.POLLPRI
 _monotonic: Final = time.monotonic
 
@@ -252,6 +253,20 @@ class Link:
             raise
         except OSError as error:
             raise self._failed("sending", error) from None
+
+    def send_audio(self, packet: bytes, *, channel: int = 0) -> None:
+        """Send one talk packet (1432, no reply; docs/protocol.md §19). Raises what ends the
+        link (it has ended before, or the socket fails)."""
+        sock = self._socket
+        if sock is None:
+            raise self.error or ConnectionClosedError(f"the {self.name} is closed")
+        wire = self.connection.send_data(MessageId.TALK_CU_PU_DATA, packet, channel=channel)
+        if _wire_log.isEnabledFor(INFO):
+            ops.log_sent(self.connection, wire)
+        try:
+            self._send(sock, wire, _monotonic() + _SEND_WAIT)
+        except TimeoutError:
+            raise self._end(ConnectionClosedError("the camera stopped taking audio")) from None
 
     # ---------------------------------------------------------------- reading
 
