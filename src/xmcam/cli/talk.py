@@ -24,6 +24,7 @@ from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, Progress, print_json, safe_text
 from xmcam.cli.session import camera_command, channel_number
 from xmcam.client.talk import PACKET_SECONDS, SAMPLE_RATE
+from xmcam.media.writer import INSTALL_HINT
 
 __all__ = ["add_parser", "decode_pcm", "talk"]
 
@@ -40,7 +41,9 @@ def decode_pcm(source: str | BinaryIO) -> Iterator[bytes]:
         import av  # noqa: PLC0415 - PyAV only for the commands that need it
     except ImportError:
         raise CommandError(
-            "talk needs PyAV: pip install 'xmcam[media]'", ExitCode.FAILURE
+            f"talk needs PyAV, which a plain install of xmcam brings; install it with: "
+            f"{INSTALL_HINT}",
+            ExitCode.FAILURE,
         ) from None
     name = source if isinstance(source, str) else "standard input"
     try:
@@ -154,7 +157,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Play an audio file (WAV, MP3, anything FFmpeg reads; - for standard input) "
             "through the camera's speaker: decoded and resampled to 8 kHz, sent as G.711 "
-            "A-law in real time. Needs the `media` extra (pip install 'xmcam[media]'). One "
+            f"A-law in real time (through PyAV; if it is missing: {INSTALL_HINT}). One "
             "client talks at a time: another one's talk is refused with Ret 503 (exit 6). "
             "Ctrl-C stops the sound."
         ),
