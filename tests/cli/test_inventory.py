@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Run
-from xmcam.cli import ExitCode, main
-from xmcam.cli.inventory import inventory_path
+from xmcam.cli import ExitCode, build_parser, main
+from xmcam.cli.inventory import inventory_path, inventory_target
+from xmcam.cli.session import DEFAULT_TIMEOUT
 from xmcam.sim import SimulatorThread
 
 SECRET = "hunter2"
@@ -97,3 +98,36 @@ def test_host_help_mentions_inventory_names(capsys: pytest.CaptureFixture[str]) 
     help_text = " ".join(capsys.readouterr().out.split())
     assert "name in the inventory ~/.config/xmcam/cameras.toml" in help_text
     assert "XMCAM_INVENTORY" in help_text
+
+
+def test_an_option_typed_equal_to_its_default_still_wins(
+    home: Path, locked_sim: SimulatorThread, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The entry names another user; `-u admin` is the built-in default, typed on purpose.
+    path = _inventory(home / "mine.toml", locked_sim, user="nobody", password=SECRET)
+    monkeypatch.setenv("XMCAM_INVENTORY", str(path))
+    monkeypatch.delenv("XMCAM_USER", raising=False)
+    assert run_cli("-H", "porch", "info").code == ExitCode.AUTHENTICATION  # the entry's user
+    result = run_cli("-H", "porch", "-u", "admin", "info")
+    assert result.code == ExitCode.SUCCESS, result.err
+    # The same for --encryption: the entry asks for it, the typed default (auto) wins.
+    _inventory(path, locked_sim, encryption="on", password=SECRET)
+    assert run_cli("-H", "porch", "info").code != ExitCode.SUCCESS  # the plain seed camera
+    result = run_cli("-H", "porch", "--encryption", "auto", "info")
+    assert result.code == ExitCode.SUCCESS, result.err
+
+
+def test_the_typed_timeout_wins_even_when_it_is_the_default(
+    home: Path, locked_sim: SimulatorThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _inventory(home / "mine.toml", locked_sim, timeout="30")
+    path.write_text(path.read_text().replace('timeout = "30"', "timeout = 30"))
+    monkeypatch.setenv("XMCAM_INVENTORY", str(path))
+    parser = build_parser()
+    untyped = inventory_target(parser.parse_args(["-H", "porch", "info"]))
+    typed = inventory_target(
+        parser.parse_args(["-H", "porch", "--timeout", f"{DEFAULT_TIMEOUT:g}", "info"])
+    )
+    assert untyped is not None
+    assert typed is not None
+    assert (untyped.timeout, typed.timeout) == (30.0, DEFAULT_TIMEOUT)

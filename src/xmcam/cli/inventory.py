@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from xmcam.cli.output import CommandError, ExitCode, safe_text
-from xmcam.cli.session import DEFAULT_TIMEOUT, Target
+from xmcam.cli.session import Target, text_given, timeout_given
 from xmcam.fleet import CameraEntry, InventoryError, find_camera
 
 __all__ = ["INVENTORY_ENVIRONMENT", "inventory_path", "inventory_target"]
@@ -81,12 +81,18 @@ def _check_resolves(name: str, path: Path) -> None:
 
 def _merged(entry: CameraEntry, args: argparse.Namespace) -> Target:
     """The entry, under what the command line says explicitly. The global options' defaults
-    come from the environment (XMCAM_USER, XMCAM_PASSWORD, XMCAM_ENCRYPTION): those name
-    "the" camera, and lose to this camera's own entry; an option typed differently wins."""
-    user = args.user if args.user != os.environ.get("XMCAM_USER", "admin") else entry.user
+    (built in, or from the environment: XMCAM_USER, XMCAM_PASSWORD, XMCAM_ENCRYPTION) name
+    "the" camera, and lose to this camera's own entry; an option typed on the command line
+    wins, even when it equals the default (`--timeout 5`, `-u admin`)."""
+    user = text_given(args, "user")
     password = args.password if args.password is not None else entry.password
-    timeout = args.timeout if args.timeout != DEFAULT_TIMEOUT else entry.timeout
-    encryption = getattr(args, "encryption", "auto")
-    if encryption == os.environ.get("XMCAM_ENCRYPTION", "auto"):
-        encryption = entry.encryption
-    return Target(entry.host, entry.port, user, password, timeout, encryption)
+    timeout = timeout_given(args)
+    encryption = text_given(args, "encryption")
+    return Target(
+        entry.host,
+        entry.port,
+        entry.user if user is None else user,
+        password,
+        entry.timeout if timeout is None else timeout,
+        entry.encryption if encryption is None else encryption,
+    )

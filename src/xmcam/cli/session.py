@@ -37,6 +37,7 @@ __all__ = [
     "parse_host",
     "positive_seconds",
     "target_of",
+    "text_given",
     "timeout_given",
 ]
 
@@ -101,6 +102,20 @@ def timeout_given(args: argparse.Namespace) -> float | None:
     return None if value is None or isinstance(value, _DefaultSeconds) else float(value)
 
 
+class _DefaultText(str):
+    """A global option's default (built in, or from the environment): a str like any other,
+    which tells `text_given()` that nobody typed it on this command line."""
+
+    __slots__ = ()
+
+
+def text_given(args: argparse.Namespace, name: str) -> str | None:
+    """Global option `name` (user, encryption) when it was typed, else None: an inventory's
+    camera keeps its own then, even when the typed value equals the default."""
+    value = getattr(args, name, None)
+    return None if value is None or isinstance(value, _DefaultText) else str(value)
+
+
 def channel_number(text: str) -> int:
     """An argparse type: a channel number, counted from 0."""
     if not text.isdigit() or int(text) > MAX_CHANNEL:
@@ -123,7 +138,7 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-u",
         "--user",
-        default=os.environ.get("XMCAM_USER", "admin"),
+        default=_DefaultText(os.environ.get("XMCAM_USER", "admin")),
         help="user name (default admin; env XMCAM_USER)",
     )
     # No default here: main() must tell a password typed on the command line (and warn)
@@ -146,7 +161,7 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--encryption",
         choices=("auto", "on", "off"),
-        default=os.environ.get("XMCAM_ENCRYPTION", "auto"),
+        default=_DefaultText(os.environ.get("XMCAM_ENCRYPTION", "auto")),
         help="the encrypted login of newer firmware (V5.06 and later): auto finds out before "
         "sending a password (default auto; env XMCAM_ENCRYPTION)",
     )
