@@ -24,6 +24,7 @@ from xmcam.fleet import (
     InventoryError,
     current_entry,
     describe_error,
+    find_camera,
     load_inventory,
     run_fleet,
 )
@@ -445,3 +446,27 @@ async def test_cancelling_a_run_reports_the_cameras_not_done() -> None:
         assert [result.error for result in seen[1:]] == ["cancelled"] * 3
         # The connections under way were closed (logged out), not left open.
         await until(lambda: sum(sim.connection_count for sim in sims) == 0, 1)
+
+
+def test_find_camera_resolves_only_the_camera_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XMCAM_TEST_UNSET", raising=False)
+    monkeypatch.setenv("XMCAM_TEST_PORCH", "s3cret")
+    path = tmp_path / "cameras.toml"
+    path.write_text(
+        '[defaults]\nuser = "viewer"\ntimeout = 4\n\n'
+        '[[camera]]\nname = "porch"\nhost = "10.0.0.5:34568"\npassword_env = "XMCAM_TEST_PORCH"\n\n'
+        '[[camera]]\nname = "yard"\nhost = "10.0.0.6"\npassword_env = "XMCAM_TEST_UNSET"\n\n'
+        '[[camera]]\nname = "bad"\nhost = "10.0.0.7"\nport = 0\n',
+        encoding="utf-8",
+    )
+    porch = find_camera(path, "porch")
+    assert porch == CameraEntry("porch", "10.0.0.5", 34568, "viewer", "s3cret", 4.0)
+    assert find_camera(path, "nosuch") is None
+    with pytest.raises(InventoryError, match=r"camera 2 \(yard\): password_env: .*not set"):
+        find_camera(path, "yard")  # and only when asked for
+    with pytest.raises(InventoryError, match=r"camera 3 \(bad\): port: bad port 0"):
+        find_camera(path, "bad")
+    with pytest.raises(InventoryError, match="cannot read"):
+        find_camera(tmp_path / "missing.toml", "porch")

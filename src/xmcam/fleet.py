@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import ipaddress
 import logging
 import math
@@ -47,6 +48,7 @@ __all__ = [
     "InventoryError",
     "current_entry",
     "describe_error",
+    "find_camera",
     "load_inventory",
     "run_fleet",
 ]
@@ -127,6 +129,12 @@ class Inventory:
     def __len__(self) -> int:
         return len(self.cameras)
 
+    def with_timeout(self, timeout: float | None) -> Inventory:
+        """This inventory with every camera's timeout set to `timeout` (None: unchanged)."""
+        if timeout is None:
+            return self
+        return Inventory(tuple(dataclasses.replace(entry, timeout=timeout) for entry in self))
+
 
 # ------------------------------------------------------------------------ the inventory file
 
@@ -173,6 +181,28 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     if base.clear_password or any(_holds_clear_password(table) for table in tables):
         _warn_if_readable(source)
     return Inventory(cameras)
+
+
+def find_camera(path: str | os.PathLike[str], name: str) -> CameraEntry | None:
+    """The camera called `name` in the inventory file at `path`, or None when no camera has
+    that name (`xmcam -H porch`). The file, its [defaults] and that camera's table are
+    checked as `load_inventory()` checks them, but only this camera's password is resolved:
+    another camera's unset password_env does not stop this one. Raises InventoryError."""
+    source = os.fspath(path)
+    document = _read_toml(source)
+    tables = document.get("camera")
+    if not isinstance(tables, list):
+        return None
+    for number, table in enumerate(tables, start=1):
+        if isinstance(table, dict) and table.get("name") == name:
+            base = _Fields.read(
+                document.get("defaults", {}), f"{source}: [defaults]", _DEFAULT_KEYS
+            )
+            entry = _camera(table, f"{source}: camera {number}", base)
+            if base.clear_password or _holds_clear_password(table):
+                _warn_if_readable(source)
+            return entry
+    return None
 
 
 def _read_toml(source: str) -> dict[str, Any]:

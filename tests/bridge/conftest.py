@@ -123,7 +123,13 @@ class Mosquitto:
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGCONT)  # a paused broker would not end on SIGTERM
             process.send_signal(how)
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Mosquitto can miss a SIGTERM that arrives while it is still starting (its
+            # handlers are not installed yet): the test is over either way, so end it hard.
+            process.kill()
+            process.wait(timeout=10)
         if self._drain is not None:
             self._drain.join(timeout=10)
             self._drain = None

@@ -4,6 +4,7 @@ against a real Mosquitto broker and a simulated camera."""
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -12,8 +13,9 @@ from typing import IO
 
 import pytest
 
-from tests.bridge.conftest import Mosquitto, running_mosquitto, subscribed
+from tests.bridge.conftest import Mosquitto, free_port, running_mosquitto, subscribed
 from tests.cli.conftest import Run
+from tests.waiting import until
 from xmcam.sim import SimulatorThread
 
 
@@ -30,7 +32,7 @@ def test_without_the_extra_it_names_the_package_to_install(
     monkeypatch.delitem(sys.modules, "xmcam.bridge.mqtt", raising=False)
     result = run_cli("-H", "127.0.0.1", "bridge", "mqtt", "--broker", "mqtt://127.0.0.1")
     assert result.code == 1
-    assert "pip install 'xmcam[mqtt]'" in result.err
+    assert result.err.endswith(f"{shlex.quote(sys.executable)} -m pip install aiomqtt\n")
 
 
 @pytest.mark.parametrize(
@@ -217,3 +219,62 @@ async def test_a_killed_bridge_is_marked_offline_by_its_last_will(
             # The camera's own topic still says online (nobody said otherwise); Home
             # Assistant needs both topics, so its entities are unavailable all the same.
             assert subscriber.on("xmcam/porch/availability")[-1] == "online"
+
+
+# The moments a service manager may stop the bridge at, each told by a line of its log: its
+# very first (the -p warning, printed before the MQTT client is even imported), the start of
+# the bridging, and the broker's first news (connected, or unreachable when it is down).
+MOMENTS = {
+    "starting": "xmcam: warning: a password in -p/--password",
+    "bridging": "bridging 1 camera(s)",
+    "running": "broker mqtt://127.0.0.1:",
+}
+
+
+async def test_a_signal_ends_the_bridge_with_0_every_time(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    # docs/bridge.md: "It runs until SIGINT or SIGTERM; then ... exits with 0". Several
+    # rounds of each signal at each moment, as the exit code once depended on the moment.
+    await _stop_at_every_moment(mosquitto.port, tmp_path)
+
+
+async def test_a_signal_ends_the_bridge_with_0_every_time_with_the_broker_down(
+    tmp_path: Path,
+) -> None:
+    await _stop_at_every_moment(free_port(), tmp_path)  # nothing listens there
+
+
+async def _stop_at_every_moment(broker_port: int, tmp_path: Path) -> None:
+    codes: list[tuple[str, str, int | None]] = []
+    with SimulatorThread(password="hunter2") as camera:
+        for round_number in range(2):
+            for stop in (signal.SIGTERM, signal.SIGINT):
+                for moment, line in MOMENTS.items():
+                    log_path = tmp_path / f"bridge-{round_number}-{stop.name}-{moment}.log"
+                    with log_path.open("wb") as log:
+                        process = await start_bridge(
+                            log,
+                            "-H",
+                            f"127.0.0.1:{camera.port}",
+                            "-p",
+                            "hunter2",
+                            "bridge",
+                            "mqtt",
+                            "--broker",
+                            f"mqtt://127.0.0.1:{broker_port}",
+                            "--name",
+                            "porch",
+                        )
+                        try:
+                            await until(lambda: line in log_path.read_text(), 30)  # noqa: B023
+                            process.send_signal(stop)
+                            await asyncio.wait_for(process.wait(), 30)
+                        finally:
+                            if process.returncode is None:
+                                process.kill()
+                                await process.wait()
+                    text = log_path.read_text()
+                    assert "Traceback" not in text
+                    codes.append((stop.name, moment, process.returncode))
+    assert codes == [(name, moment, 0) for name, moment, _ in codes]

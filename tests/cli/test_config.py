@@ -254,10 +254,10 @@ def test_names_lists_what_the_camera_has(xmcam: Run, sim: SimulatorThread) -> No
     assert names[0] == "General.General"
     assert "Camera.Param.[0]" in names
     assert "AVEnc.Encode" not in names  # the simulated camera refuses it
-    assert result.err.startswith(f"{len(names)} of ")
+    assert result.err.startswith(f"xmcam: {len(names)} of ")
     assert " refused (Ret 607: " in result.err
     as_json = xmcam("--json", "config", "names", "--names", "NetWork.NetCommon,No.Such")
-    assert [json.loads(line) for line in as_json.out.splitlines()] == [
+    assert json.loads(as_json.out) == [
         {"name": "NetWork.NetCommon", "ok": True},
         {"name": "No.Such", "ok": False, "ret": 607, "error": "config does not exist"},
     ]
@@ -443,3 +443,110 @@ def test_import_stops_at_a_refused_login_instead_of_logging_in_per_name() -> Non
             assert sim.device.login_attempts == 2  # the first, and one refused: no more
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------ config diff
+
+
+def _write(path: Path, tree: dict[str, Any]) -> str:
+    path.write_text(json.dumps(tree), encoding="utf-8")
+    return str(path)
+
+
+def test_diff_of_a_fresh_backup_against_the_camera_is_empty_and_exits_0(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path
+) -> None:
+    backup = str(tmp_path / "backup.json")
+    assert xmcam("config", "export", backup).code == ExitCode.SUCCESS
+    result = xmcam("config", "diff", backup)
+    assert result.code == ExitCode.SUCCESS, result.err
+    assert result.out == ""
+    assert result.err.startswith(f"{backup} → the camera at 127.0.0.1:{sim.port}: no differences")
+    sim.call(sim.state.config["General.General"].update, MachineName="porch")
+    changed = xmcam("config", "diff", backup)
+    assert changed.code == 1  # as diff: different
+    assert changed.out == 'General.General.MachineName: "LocalHost" → "porch"\n'
+    assert "1 of " in changed.err
+
+
+def test_diff_against_the_camera_asks_only_the_backups_names(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path
+) -> None:
+    param = sim.state.get_config("Camera.Param.[0]")
+    backup = _write(
+        tmp_path / "b.json",
+        {"Camera.Param.[0]": dict(param, DncThr=31), "No.Such.Name": {"A": 1}},
+    )
+    result = xmcam("--json", "config", "diff", backup)
+    assert result.code == 1, result.err
+    document = json.loads(result.out)
+    assert document["same"] is False
+    assert document["names"] == 2
+    assert [(item["place"], item["kind"]) for item in document["changes"]] == [
+        ("Camera.Param.[0].DncThr", "changed"),
+        ("No.Such.Name", "removed"),  # the camera refuses it
+    ]
+    assert (document["changes"][0]["old"], document["changes"][0]["new"]) == (31, 30)
+
+
+def test_diff_of_two_backups_needs_no_camera(run_cli: Run, tmp_path: Path) -> None:
+    old = {
+        "Camera.Param.[0]": {"Style": "type1", "Exposure": [1, 2]},
+        "General.General": {"MachineName": "a", "AutoLogout": 0},
+        "Gone.Name": {"X": 1},
+    }
+    new = {
+        "Camera.Param.[0]": {"Style": "type2", "Exposure": [1, 3]},
+        "General.General": {"MachineName": "a", "NewMember": True},
+        "Added.Name": 7,
+    }
+    first, second = _write(tmp_path / "1.json", old), _write(tmp_path / "2.json", new)
+    result = run_cli("config", "diff", first, second)  # no -H: no camera asked
+    assert result.code == 1, result.err
+    assert result.out.splitlines() == [
+        'Camera.Param.[0].Style: "type1" → "type2"',
+        "Camera.Param.[0].Exposure.[1]: 2 → 3",
+        "General.General.AutoLogout: removed (was 0)",
+        "General.General.NewMember: added true",
+        'Gone.Name: removed (was {"X": 1})',
+        "Added.Name: added 7",
+    ]
+    assert result.err == f"{first} → {second}: 4 of 4 config names differ (6 values)\n"
+    same = run_cli("--json", "config", "diff", first, first)
+    assert same.code == ExitCode.SUCCESS
+    assert json.loads(same.out) == {
+        "old": first,
+        "new": first,
+        "same": True,
+        "names": 3,
+        "names_differing": 0,
+        "changes": [],
+    }
+
+
+def test_diff_never_shows_a_secret_and_a_redacted_one_is_no_difference(
+    xmcam: Run, sim: SimulatorThread, tmp_path: Path
+) -> None:
+    ntp = sim.state.get_config("NetWork.NetNTP")
+    sim.call(ntp["Server"].update, Password="hunter2")
+    backup = _write(
+        tmp_path / "b.json",
+        {"NetWork.NetNTP": dict(ntp, Server=dict(ntp["Server"], Password="<redacted>"))},
+    )
+    assert xmcam("config", "diff", backup).code == ExitCode.SUCCESS
+    other = _write(
+        tmp_path / "c.json",
+        {"NetWork.NetNTP": dict(ntp, Server=dict(ntp["Server"], Password="s3cret"))},
+    )
+    result = xmcam("--json", "config", "diff", backup, other)
+    assert result.code == ExitCode.SUCCESS
+    assert "s3cret" not in result.out + result.err
+
+
+def test_diff_of_a_file_that_is_not_an_export_is_a_usage_error(
+    run_cli: Run, tmp_path: Path
+) -> None:
+    bad = _write(tmp_path / "bad.json", [1, 2])  # type: ignore[arg-type]
+    result = run_cli("config", "diff", bad, bad)
+    assert result.code == ExitCode.USAGE
+    assert result.err == f"xmcam: {bad} is not a config export (a JSON object of names)\n"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +17,11 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import MEDIA_STARTS, Run, camera_starting, run_timed
-from tests.cli.test_stream import Terminal
+from tests.cli.test_stream import Terminal, subprocess_environment
+from tests.cli.test_watch import killed_after
 from tests.media.probing import codecs_of, probe, stream_of
+from tests.slow_relay import SlowRelay
+from tests.waiting import wait_until
 from xmcam.cli import ExitCode, files, main
 from xmcam.cli.files import MAX_NAME, _bar, local_name, local_names, parse_when
 from xmcam.cli.output import CommandError
@@ -24,6 +29,7 @@ from xmcam.client.models import RecordFile
 from xmcam.errors import ConnectionClosedError
 from xmcam.media.demux import MediaDemuxer
 from xmcam.media.frames import VideoFrame
+from xmcam.protocol import MessageId
 from xmcam.sim import SimulatorThread
 from xmcam.sim.recordings import Recording
 
@@ -47,6 +53,11 @@ def sim() -> Iterator[SimulatorThread]:
 
 def records_of(result: Any) -> list[dict[str, Any]]:
     assert result.code == ExitCode.SUCCESS, result.err
+    if result.out.startswith("["):  # files list: one document, an array
+        (line,) = result.out.splitlines()
+        records: list[dict[str, Any]] = json.loads(line)
+        return records
+    # files download: JSON Lines, one object per recording as each one ends
     return [json.loads(line) for line in result.out.splitlines()]
 
 
@@ -103,7 +114,7 @@ def test_list_of_an_empty_window(xmcam: Run) -> None:
     result = xmcam("files", "list", "--from", "2001-01-01", "--to", "2001-01-02")
     assert result.code == ExitCode.SUCCESS, result.err
     assert result.out == ""
-    assert result.err == "no recordings in that time\n"
+    assert result.err == "xmcam: no recordings in that time\n"
 
 
 @pytest.mark.parametrize(
@@ -296,7 +307,7 @@ def test_download_remux_line_for_people(xmcam: Run, tmp_path: Path) -> None:
 def test_download_from_an_empty_window(xmcam: Run, tmp_path: Path) -> None:
     window = ["--from", "2001-01-01", "--to", "2001-01-01"]
     result = xmcam("files", "download", "--all", *window, "-o", str(tmp_path))
-    assert (result.code, result.out, result.err) == (0, "", "no recordings in that time\n")
+    assert (result.code, result.out, result.err) == (0, "", "xmcam: no recordings in that time\n")
 
 
 def test_download_where_nothing_can_be_written(xmcam: Run, tmp_path: Path) -> None:
@@ -320,7 +331,7 @@ def test_download_where_nothing_can_be_written(xmcam: Run, tmp_path: Path) -> No
 )
 def test_download_argument_errors(run_cli: Run, argv: list[str], message: str) -> None:
     result = run_cli("-H", "127.0.0.1:9", "files", "download", *argv)
-    assert result.code in (ExitCode.USAGE, ExitCode.FAILURE)
+    assert result.code == ExitCode.USAGE  # each is a bad command line
     assert result.err == f"xmcam: {message}\n"
 
 
@@ -467,3 +478,67 @@ def test_progress_bar() -> None:
     assert _bar(item, 4096).startswith("[####################] 100% ")
     empty = RecordFile("a", 0, item.begin, item.end, 0, 0, 0, "video", {})
     assert _bar(empty, 10).startswith("[....................]   0% ")
+
+
+# ------------------------------------------------------------------ SIGTERM, a real process
+
+
+def _download_process(port: int, *argv: str) -> subprocess.Popen[str]:
+    window = ["--from", f"{TODAY} 00:00", "--to", f"{TODAY} 00:05"]
+    command = [sys.executable, "-m", "xmcam", "-H", f"127.0.0.1:{port}", "--timeout", "30"]
+    return subprocess.Popen(
+        [*command, "files", "download", "1", *window, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_environment(),
+    )
+
+
+@pytest.mark.needs_tool("ffprobe")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_mid_download_keeps_a_playable_part(
+    sim: SimulatorThread, tmp_path: Path, stop: signal.Signals
+) -> None:
+    # SIGTERM as Ctrl-C: the recording is not whole, so it stays `.part` (a file under its
+    # final name is always complete, and the next run fetches it again), finished so that it
+    # plays; the exit code is 128 + the signal's number.
+    path = tmp_path / "clip.mp4"
+    part = tmp_path / "clip.mp4.part"
+    # The relay passes about 100 kB/s: the 240 kB recording takes seconds.
+    with (
+        SlowRelay(sim.port) as relay,
+        _download_process(relay.port, "--mp4", "-o", str(path)) as process,
+        killed_after(process),
+    ):
+        # Bytes in the `.part` (the MP4 header, written after the first second of video):
+        # under load they come late, so wait for them rather than for a while.
+        wait_until(lambda: part.exists() and part.stat().st_size > 0, 60)
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + stop, err
+    assert (out, err.splitlines()) == (
+        "",
+        [
+            f"xmcam: partial download kept as {part}",
+            f"xmcam: stopped by {stop.name}: 0 of 1 recording(s) done",
+        ],
+    )
+    assert not path.exists()
+    assert 0 < int(stream_of(probe(part), "video")["nb_read_frames"]) < 100
+
+
+def test_sigterm_before_any_media_leaves_nothing(sim: SimulatorThread, tmp_path: Path) -> None:
+    # The playback requests go unanswered: the `.part` is there, empty, when SIGTERM comes.
+    sim.simulator.faults.silent_ids.update({MessageId.PLAY_CLAIM_REQ, MessageId.PLAY_REQ})
+    part = tmp_path / "clip.h264.part"
+    with (
+        _download_process(sim.port, "-o", str(tmp_path / "clip.h264")) as process,
+        killed_after(process),
+    ):
+        wait_until(part.exists, 60)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 143, err
+    assert (out, err) == ("", "xmcam: stopped by SIGTERM: 0 of 1 recording(s) done\n")
+    assert list(tmp_path.iterdir()) == []

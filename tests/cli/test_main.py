@@ -10,6 +10,7 @@ import pytest
 
 from xmcam.cli import ExitCode, build_parser, main
 from xmcam.errors import (
+    AccountLockedError,
     AuthenticationError,
     ConnectionClosedError,
     DeviceError,
@@ -41,6 +42,7 @@ def test_unknown_command_is_a_usage_error() -> None:
     ("error", "code"),
     [
         (AuthenticationError(203), ExitCode.AUTHENTICATION),
+        (AccountLockedError(205), ExitCode.AUTHENTICATION),
         (DeviceError(607), ExitCode.DEVICE),
         (RequestTimeoutError("no reply to SYSINFO_REQ within 5 s"), ExitCode.TIMEOUT),
         (ConnectionClosedError("connection reset"), ExitCode.CONNECTION),
@@ -76,6 +78,8 @@ def test_errors_become_one_line_and_a_named_exit_code(
         assert err.startswith("xmcam: ")
         assert err.count("\n") == 1
         assert "Traceback" not in err
+    if isinstance(error, AccountLockedError):  # outside `camera_command` (watch) too
+        assert err == f"xmcam: Ret 205 (user locked): {AccountLockedError.ADVICE}\n"
     if isinstance(error, OSError) and not isinstance(error, RequestTimeoutError):
         # A file error names the file; only network errors blame the camera.
         assert ("/root/out.mp4: Permission denied" in err) == (error.filename is not None)
@@ -153,3 +157,19 @@ def test_global_options_are_listed_in_the_help() -> None:
     for option in ("-H HOST[:PORT]", "--user", "--password", "--timeout", "--json", "--debug",
                    "XMCAM_HOST", "XMCAM_PASSWORD"):  # fmt: skip
         assert option in text
+
+
+def test_a_reader_gone_before_the_first_line_ends_any_command_quietly() -> None:
+    # The central rule in main(), as Unix tools in a pipeline (`xmcam --json demo | head -0`):
+    # the pipe is closed before xmcam writes, so its first write fails.
+    with subprocess.Popen(
+        [sys.executable, "-m", "xmcam", "--json", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        err = process.stderr.read()
+        process.wait(timeout=60)
+    assert (process.returncode, err) == (ExitCode.SUCCESS, b"")

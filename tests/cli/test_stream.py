@@ -22,11 +22,12 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import MEDIA_STARTS, Result, Run, camera_starting, run_timed
+from tests.cli.test_watch import killed_after
 from tests.media.probing import codecs_of, probe, stream_of
 from tests.media_checks import refuse_starts
 from xmcam.cli import ExitCode, main
 from xmcam.cli.output import CommandError
-from xmcam.cli.stream import Recording, _frames_until, _stop_on_sigint
+from xmcam.cli.stream import Recording, _frames_until, _stop_on_signals
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.sim import Profile, SimulatorThread, load_profile
 
@@ -181,10 +182,10 @@ def test_an_h265_stream_into_a_file_named_h264_fails_in_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_channel_the_camera_lacks_is_the_devices_refusal(xmcam: Run, tmp_path: Path) -> None:
+def test_a_channel_the_camera_lacks_is_refused_up_front(xmcam: Run, tmp_path: Path) -> None:
     result = xmcam("stream", "--channel", "5", "-o", str(tmp_path / "x.mp4"))
-    assert result.code == ExitCode.DEVICE
-    assert result.err.startswith("xmcam: Ret 103 (")
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith("xmcam: channel 5 does not exist: the camera has 1 channel")
     assert len(result.err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
@@ -214,12 +215,14 @@ def test_a_refused_start_is_the_devices_refusal_at_once(
     how: str, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refuse_starts(monkeypatch, 103)
+    # The simulator runs in this process: its warnings would share standard error (and, as
+    # every line of xmcam's, start "xmcam: ").
+    monkeypatch.setattr(logging.getLogger("xmcam.sim"), "disabled", True)
     with camera_starting(how) as simulator:
         argv = ["--timeout", "3", "stream", "-o", str(tmp_path / "x.mp4")]
         result, elapsed = run_timed(run_cli, simulator, *argv)
     assert result.code == ExitCode.DEVICE
-    # (The simulator runs in this process: its warnings share standard error.)
-    [line] = [line for line in result.err.splitlines() if not line.startswith("xmcam.sim:")]
+    [line] = result.err.splitlines()
     assert line == "xmcam: Ret 103 (illegal request) in reply to MONITOR_REQ"
     assert elapsed < 1.5  # the refusal, not the 3 s deadline
     assert list(tmp_path.iterdir()) == []
@@ -330,7 +333,7 @@ def test_ctrl_c_stops_then_cancels() -> None:
     async def main_task() -> tuple[bool, bool]:
         stop = asyncio.Event()
         recording = Recording()
-        with _stop_on_sigint(stop, recording):
+        with _stop_on_signals(stop, recording):
             os.kill(os.getpid(), signal.SIGINT)
             await stop.wait()  # the first Ctrl-C only asks the recording to end
             first = recording.interrupted
@@ -349,7 +352,7 @@ def test_ctrl_c_off_the_main_thread_keeps_its_meaning() -> None:
     outcome: list[bool] = []
 
     async def body() -> None:
-        with _stop_on_sigint(asyncio.Event(), Recording()):
+        with _stop_on_signals(asyncio.Event(), Recording()):
             outcome.append(True)
 
     thread = threading.Thread(target=lambda: asyncio.run(body()))
@@ -392,7 +395,7 @@ def _xmcam(*argv: str) -> list[str]:
     return [sys.executable, "-m", "xmcam", *argv]
 
 
-def _environment() -> dict[str, str]:
+def subprocess_environment() -> dict[str, str]:
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for name in ("XMCAM_HOST", "XMCAM_USER", "XMCAM_PASSWORD"):
         environment.pop(name, None)
@@ -402,7 +405,9 @@ def _environment() -> dict[str, str]:
 def test_a_process_records_two_seconds(sim: SimulatorThread, tmp_path: Path) -> None:
     path = tmp_path / "proc.mp4"
     argv = _xmcam("-H", f"127.0.0.1:{sim.port}", "stream", "-o", str(path), "--duration", "2")
-    result = subprocess.run(argv, check=False, capture_output=True, timeout=60, env=_environment())
+    result = subprocess.run(
+        argv, check=False, capture_output=True, timeout=60, env=subprocess_environment()
+    )
     assert result.returncode == 0, result.stderr
     video = video_of(probe(path))
     assert (video["codec_name"], int(video["nb_read_frames"])) == ("h264", 50)
@@ -417,7 +422,7 @@ def test_sigint_mid_stream_leaves_a_playable_file(tmp_path: Path) -> None:
             argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=_environment(),
+            env=subprocess_environment(),
             text=True,
         ) as process:
             assert process.stderr is not None
@@ -434,3 +439,128 @@ def test_sigint_mid_stream_leaves_a_playable_file(tmp_path: Path) -> None:
     video = video_of(probe(path))
     assert video["codec_name"] == "h264"
     assert int(video["nb_read_frames"]) == summary["frames"]
+
+
+def test_sigterm_mid_stream_ends_it_as_ctrl_c_does(tmp_path: Path) -> None:
+    # What systemd and `docker stop` send: the same clean end as Ctrl-C, a playable file
+    # under its final name, the summary, exit code 0 (documented in the help).
+    path = tmp_path / "terminated.mp4"
+    with SimulatorThread() as simulator:  # paced in real time: the stream lasts until SIGTERM
+        address = f"127.0.0.1:{simulator.port}"
+        argv = _xmcam("-H", address, "-v", "--json", "stream", "-o", str(path))
+        with (
+            subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=subprocess_environment(),
+                text=True,
+            ) as process,
+            killed_after(process),
+        ):
+            assert process.stderr is not None
+            for line in process.stderr:  # wait for the event, not for a while
+                if "recording from the first keyframe" in line:
+                    break
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    summary = json.loads(out)
+    assert (summary["interrupted"], summary["signal"]) == (True, "SIGTERM")
+    assert summary["frames"] >= 1
+    assert not path.with_name("terminated.mp4.part").exists()
+    video = video_of(probe(path))
+    assert video["codec_name"] == "h264"
+    assert int(video["nb_read_frames"]) == summary["frames"]
+    assert "Traceback" not in err
+
+
+def test_sigterm_before_any_keyframe_exits_143(tmp_path: Path) -> None:
+    # Joined mid-GOP and paced 20 times slower than real time: the first keyframe is seconds
+    # away when the simulator starts streaming, and that is when SIGTERM comes.
+    profile = load_profile().with_quirks(monitor_mid_gop=True)
+    streaming = threading.Event()
+
+    class WhenStreaming(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "streaming channel" in record.getMessage():
+                streaming.set()
+
+    handler = WhenStreaming()
+    logger = logging.getLogger("xmcam.sim")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with SimulatorThread(profile) as simulator:
+            simulator.simulator.faults.media_pace = 0.05
+            argv = _xmcam("-H", f"127.0.0.1:{simulator.port}", "stream", "-o", "none.mp4")
+            with (
+                subprocess.Popen(
+                    argv,
+                    cwd=tmp_path,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=subprocess_environment(),
+                    text=True,
+                ) as process,
+                killed_after(process),
+            ):
+                assert streaming.wait(60)
+                process.send_signal(signal.SIGTERM)
+                out, err = process.communicate(timeout=30)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+    assert (process.returncode, out) == (143, "")
+    assert err == "xmcam: stopped by SIGTERM before the first keyframe: nothing written\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("d.mp4", "Is a directory"),
+        ("missing/x.mp4", "No such file or directory"),
+        ("file.txt/x.mp4", "Not a directory"),
+    ],
+)
+def test_an_output_that_cannot_be_written_fails_before_connecting(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str, reason: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.mp4").mkdir()
+    (tmp_path / "file.txt").write_text("")
+    # Nothing listens on port 1: a connection attempt would end in exit code 3 instead.
+    result = run_cli("-H", "127.0.0.1:1", "stream", "-o", output, "--duration", "1")
+    assert (result.code, result.out) == (ExitCode.FAILURE, "")
+    assert result.err == f"xmcam: cannot write {output}: {reason}\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["d.mp4", "file.txt"]
+
+
+def test_an_unwritable_folder_fails_before_connecting(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (As root every folder is writable: the check's answer is taken from os.access.)
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    result = run_cli("-H", "127.0.0.1:1", "stream", "-o", str(tmp_path / "x.mp4"))
+    assert result.code == ExitCode.FAILURE
+    assert result.err == f"xmcam: cannot write {tmp_path / 'x.mp4'}: Permission denied\n"
+
+
+def test_a_reader_that_goes_away_ends_the_stream_quietly(sim: SimulatorThread) -> None:
+    # `xmcam stream -o - | head -c 1000`: the pipe closes, xmcam ends with 0 and no message.
+    argv = _xmcam("-H", f"127.0.0.1:{sim.port}", "stream", "-o", "-")
+    with (
+        subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_environment()
+        ) as process,
+        killed_after(process),
+    ):
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert len(process.stdout.read(1000)) == 1000
+        process.stdout.close()
+        err = process.stderr.read()
+        process.wait(timeout=30)
+    assert (process.returncode, err) == (0, b"")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -144,3 +148,99 @@ def test_ctrl_c_ends_the_watch_quietly_and_unsubscribes(sim: SimulatorThread) ->
     assert process.returncode == 130
     assert b"Traceback" not in err
     wait_until(lambda: _alarm(sim) == 0, DEADLINE)  # the simulator sees the exit soon
+
+
+# ------------------------------------------------------------------ a host that never answers
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: nothing listens there
+
+
+def _watch(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "xmcam", *argv]
+
+
+@contextlib.contextmanager
+def killed_after(process: subprocess.Popen[Any], seconds: float = 60) -> Iterator[None]:
+    """Kill `process` if the test still runs after `seconds` (a read that would wait for a
+    line that never comes ends at EOF: the test fails instead of hanging), and when the test
+    is done with it, also by a failed assertion."""
+    watchdog = threading.Timer(seconds, process.kill)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+
+
+def test_a_first_connection_that_fails_ends_the_watch() -> None:
+    # A real process, so that a watch that retries forever fails the test instead of
+    # hanging it.
+    port = _closed_port()
+    result = subprocess.run(
+        _watch("-H", f"127.0.0.1:{port}", "--timeout", "2", "watch"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (ExitCode.CONNECTION, "")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"xmcam: cannot connect to 127.0.0.1:{port}: ")
+    assert result.stderr.endswith(" (--retry keeps trying)\n")
+
+
+def test_retry_waits_for_a_camera_that_comes_up_later() -> None:
+    port = _closed_port()
+    command = _watch("-H", f"127.0.0.1:{port}", "--json", "watch", "--retry")
+    with (
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process,
+        killed_after(process),
+    ):
+        assert process.stdout is not None
+        gap = json.loads(process.stdout.readline())
+        assert (gap["type"], "Connection refused" in gap["error"]) == ("disconnected", True)
+        with SimulatorThread(port=port) as camera:  # the camera has booted
+            assert json.loads(process.stdout.readline())["type"] == "reconnected"
+            assert _until_delivered(camera, threading.Event())
+            assert json.loads(process.stdout.readline())["type"] == "alarm"
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=DEADLINE)
+    assert process.returncode == 143
+    assert re.fullmatch(
+        r"xmcam: watch stopped by SIGTERM after \d+ s: 1 alarm event\(s\), 1 disconnection\(s\)\n",
+        err,
+    )
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_ends_the_watch_as_ctrl_c_does(
+    sim: SimulatorThread, stop: signal.Signals, code: int
+) -> None:
+    command = [sys.executable, "-m", "xmcam", "-H", f"127.0.0.1:{sim.port}", "watch"]
+    with (
+        subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as process,
+        killed_after(process),
+    ):
+        wait_until(lambda: _alarm(sim), DEADLINE)  # pushed once the watch has subscribed
+        assert process.stdout is not None
+        assert "VideoMotion" in process.stdout.readline()
+        process.send_signal(stop)
+        _, err = process.communicate(timeout=DEADLINE)
+    assert process.returncode == code
+    assert re.fullmatch(
+        rf"xmcam: watch stopped by {stop.name} after \d+ s: 1 alarm event\(s\), "
+        r"0 disconnection\(s\)\n",
+        err,
+    )
+    wait_until(lambda: _alarm(sim) == 0, DEADLINE)  # logged out: nobody to push to

@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,8 +35,9 @@ from xmcam.cli.output import (
     print_json,
     safe_text,
 )
-from xmcam.cli.session import camera_command
-from xmcam.client.config_values import path_text
+from xmcam.cli.parsing import json_lines
+from xmcam.cli.session import camera_command, target_of
+from xmcam.client.config_values import changes, path_text
 from xmcam.client.models import ConfigChange, ConfigProbe, ConfigUpdate
 from xmcam.errors import AuthenticationError, DeviceError
 from xmcam.protocol import redact
@@ -46,6 +48,7 @@ __all__ = [
     "add_parser",
     "change_line",
     "config_import",
+    "diff_trees",
     "export_text",
     "probe_summary",
     "read_json_argument",
@@ -230,14 +233,17 @@ def probe_summary(probe: ConfigProbe) -> str:
 async def config_names(camera: AsyncCamera, args: argparse.Namespace) -> int:
     probe = await _probe(camera, args)
     if args.json:
-        for name in probe.values:
-            print_json({"name": name, "ok": True})
-        for name, ret in probe.refused.items():
-            print_json({"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)})
+        print_json(
+            [{"name": name, "ok": True} for name in probe.values]
+            + [
+                {"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)}
+                for name, ret in probe.refused.items()
+            ]
+        )
         return ExitCode.SUCCESS
     for name in probe.values:
         print(safe_text(name))
-    print(probe_summary(probe), file=sys.stderr)
+    print(f"xmcam: {probe_summary(probe)}", file=sys.stderr)
     return ExitCode.SUCCESS
 
 
@@ -343,6 +349,112 @@ def _report_failure(args: argparse.Namespace, name: str, error: Exception) -> No
         print(f"{safe_text(name)}: FAILED: {safe_text(str(error))}", flush=True)
 
 
+# ------------------------------------------------------------------------ config diff
+
+
+@dataclass(frozen=True)
+class _NameChange:
+    """One config value that differs between two trees: `name` its config name, `change` the
+    member (path relative to the name's value)."""
+
+    name: str
+    change: ConfigChange
+
+    @property
+    def place(self) -> str:
+        """The full place, in the device's own naming: `Camera.Param.[0].Style`."""
+        return self.name + "".join(
+            f".[{part}]" if isinstance(part, int) else f".{part}" for part in self.change.path
+        )
+
+
+def diff_trees(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[_NameChange]:
+    """What differs from `old` to `new` ({config name: value}), name by name in `old`'s order,
+    then the names only `new` has. Both are redacted first, as an export is: a secret never
+    shows, and a backup's `<redacted>` equals any secret (it cannot be compared)."""
+    old, new = _redact_answers(redact(dict(old))), _redact_answers(redact(dict(new)))
+    found = []
+    for name in [*old, *(name for name in new if name not in old)]:
+        if name not in new:
+            found.append(_NameChange(name, ConfigChange((), old[name], None, "removed")))
+        elif name not in old:
+            found.append(_NameChange(name, ConfigChange((), None, new[name], "added")))
+        else:
+            found += [_NameChange(name, change) for change in changes(old[name], new[name])]
+    return found
+
+
+def _diff_line(item: _NameChange) -> str:
+    change = item.change
+    place = safe_text(item.place, 100)
+    secret = _is_secret_path(change.path)
+    if change.kind == "added":
+        return f"{place}: added {_shown(change.new, secret)}"
+    if change.kind == "removed":
+        return f"{place}: removed (was {_shown(change.old, secret)})"
+    return f"{place}: {_shown(change.old, secret)} → {_shown(change.new, secret)}"
+
+
+def _show_diff(
+    args: argparse.Namespace,
+    sides: tuple[str, str],
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+) -> int:
+    """Print the differences; exit 0 when there are none, 1 when there are (as diff does)."""
+    found = diff_trees(old, new)
+    names = len(old.keys() | new.keys())
+    differing = len({item.name for item in found})
+    if args.json:
+        print_json(
+            {
+                "old": sides[0],
+                "new": sides[1],
+                "same": not found,
+                "names": names,
+                "names_differing": differing,
+                "changes": [
+                    {"name": item.name, "place": item.place, **_change_record(item.change)}
+                    for item in found
+                ],
+            }
+        )
+    else:
+        for item in found:
+            print(_diff_line(item))
+        summary = (
+            f"{differing} of {names} config names differ "
+            f"({len(found)} value{'' if len(found) == 1 else 's'})"
+            if found
+            else f"no differences in {names} config names"
+        )
+        print(f"{safe_text(sides[0])} → {safe_text(sides[1])}: {summary}", file=sys.stderr)
+    return ExitCode.FAILURE if found else ExitCode.SUCCESS
+
+
+async def config_diff(camera: AsyncCamera, args: argparse.Namespace) -> int:
+    """The backup (`args.tree`, read from `args.file`) against the camera now: the camera is
+    asked for the names the backup has, no others (a backup of `NetWork.*` is not a list of
+    everything the camera lacks)."""
+    backup: dict[str, Any] = args.tree
+    progress = Progress()
+    progress.show(f"asking the camera for the {len(backup)} config names of the backup…")
+    try:
+        probe = await camera.probe_config(list(backup))
+    finally:
+        progress.done()
+    return _show_diff(args, (args.file, f"the camera at {args.camera}"), backup, probe.values)
+
+
+def _diff_handler(args: argparse.Namespace) -> int:
+    # Both files are read before connecting: a typo in one costs no login.
+    args.tree = _read_tree(args.file)
+    if args.other is not None:
+        return _show_diff(args, (args.file, args.other), args.tree, _read_tree(args.other))
+    args.camera = target_of(args).address
+    return camera_command(config_diff)(args)
+
+
 def _set_handler(args: argparse.Namespace) -> int:
     # The value is read before connecting: a typo in it costs no login.
     args.value = read_json_argument(args.value)
@@ -376,7 +488,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "examples:\n"
             "  xmcam config get General.General\n"
             '  xmcam config set General.General \'{"MachineName": "porch"}\'\n'
-            "  xmcam config set Camera.Param.[0] @param.json\n"
+            "  xmcam config set 'Camera.Param.[0]' @param.json\n"
             "  xmcam config names\n"
             "  xmcam config export backup.json && xmcam config import backup.json --dry-run"
         ),
@@ -384,7 +496,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     get = actions.add_parser(
-        "get", help="print one config", epilog="example: xmcam config get Camera.Param.[0]"
+        "get", help="print one config", epilog="example: xmcam config get 'Camera.Param.[0]'"
     )
     get.add_argument("name", metavar="NAME", help="config name, e.g. General.General")
     get.set_defaults(handler=camera_command(config_get))
@@ -433,6 +545,34 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.add_argument("file", metavar="FILE", help="the file to write (- for standard output)")
     _add_name_options(export)
     export.set_defaults(handler=camera_command(config_export))
+    diff = actions.add_parser(
+        "diff",
+        help="compare a backup with the camera, or two backups",
+        description=(
+            "Show what differs between a backup (a file from `config export`) and the camera "
+            "now, or between two backups (FILE first, FILE2 second; no camera is asked): each "
+            "value changed, added or removed, by its full place (Camera.Param.[0].Style). "
+            "Against the camera only the backup's own names are compared. Secrets are "
+            "redacted on both sides and so never differ. Exit 0 when there is no difference, "
+            "1 when there is one (as diff), other codes for errors."
+        ),
+        epilog=(
+            "examples:\n"
+            "  xmcam config diff backup.json\n"
+            "  xmcam --json config diff monday.json tuesday.json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument(
+        "file", metavar="FILE", help="a file from `config export` (- for standard input)"
+    )
+    diff.add_argument(
+        "other",
+        metavar="FILE2",
+        nargs="?",
+        help="a second export to compare FILE with, instead of the camera",
+    )
+    diff.set_defaults(handler=_diff_handler)
     restore = actions.add_parser(
         "import",
         help="write every config from a JSON file",
@@ -453,4 +593,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also write the file's addresses, MAC and serial (restoring this same camera)",
     )
+    # One object per name as it is written: if the connection dies half way, the lines so far
+    # say exactly what was written (a progress stream, not one document at the end).
+    json_lines(restore)
     restore.set_defaults(handler=_import_handler)

@@ -18,6 +18,7 @@ extension.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import datetime
 import re
@@ -35,7 +36,9 @@ from xmcam.cli.output import (
     print_table,
     safe_text,
 )
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import camera_command, channel_number, closing
+from xmcam.cli.signals import signal_name
 from xmcam.cli.snapshot import cannot_write
 from xmcam.client.models import RecordFile
 from xmcam.media.demux import MediaDemuxer
@@ -90,11 +93,15 @@ async def _records(camera: AsyncCamera, args: argparse.Namespace) -> list[Record
 async def files_list(camera: AsyncCamera, args: argparse.Namespace) -> int:
     records = await _records(camera, args)
     if args.json:
-        for number, record in enumerate(records, start=1):
-            print_json({"index": number, **_record_fields(record)})
+        print_json(
+            [
+                {"index": number, **_record_fields(record)}
+                for number, record in enumerate(records, start=1)
+            ]
+        )
         return ExitCode.SUCCESS
     if not records:
-        print("no recordings in that time", file=sys.stderr)
+        print("xmcam: no recordings in that time", file=sys.stderr)
         return ExitCode.SUCCESS
     rows = [
         [
@@ -235,27 +242,40 @@ def _targets(records: list[RecordFile], args: argparse.Namespace) -> list[Path]:
 async def files_download(camera: AsyncCamera, args: argparse.Namespace) -> int:
     records = _select(await _records(camera, args), args)
     if not records:
-        print("no recordings in that time", file=sys.stderr)
+        print("xmcam: no recordings in that time", file=sys.stderr)
         return ExitCode.SUCCESS
     try:
         targets = _targets(records, args)
     except OSError as error:
         raise cannot_write(args.output, error) from None
-    for record, target in zip(records, targets, strict=True):
-        result: dict[str, Any] = {"name": record.name, "output": str(target)}
-        if target.exists() and not args.force:
-            result.update(skipped=True, bytes=target.stat().st_size)
-        else:
-            result.update(skipped=False, **await _download(camera, record, target, args))
-        _report(result, args)
+    done = 0
+    try:
+        for record, target in zip(records, targets, strict=True):
+            result: dict[str, Any] = {"name": record.name, "output": str(target)}
+            if target.exists() and not args.force:
+                result.update(skipped=True, bytes=target.stat().st_size)
+            else:
+                result.update(skipped=False, **await _download(camera, record, target, args))
+            _report(result, args)
+            done += 1
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        # Ctrl-C or SIGTERM (xmcam.cli.signals): say how far it got; main() gives the exit
+        # code (130 or 143).
+        print(
+            f"xmcam: stopped by {signal_name()}: {done} of {len(records)} recording(s) done",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise
     return ExitCode.SUCCESS
 
 
 async def _download(
     camera: AsyncCamera, record: RecordFile, target: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Fetch one recording into `target` through `target.part`. On any failure or Ctrl-C
-    the partial file stays `.part` (and the error goes on)."""
+    """Fetch one recording into `target` through `target.part`. On any failure, Ctrl-C or
+    SIGTERM the partial file stays `.part` (and the error goes on); a `.part` that got
+    nothing is removed."""
     progress = Progress()
     try:
         sink: _RawSink | _Remux = _Remux(target) if args.mp4 else _RawSink(target)
@@ -298,12 +318,14 @@ class _RawSink:
         self.target = target
         self.part = target.with_name(target.name + ".part")
         self._file: BinaryIO = self.part.open("wb")
+        self._written = 0
 
     def write(self, chunk: bytes) -> None:
         try:
             self._file.write(chunk)
         except OSError as error:
             raise cannot_write(self.part, error) from None
+        self._written += len(chunk)
 
     def close(self) -> None:
         try:
@@ -314,6 +336,8 @@ class _RawSink:
 
     def abort(self) -> None:
         self._file.close()
+        if not self._written:  # stopped before the first byte: nothing worth keeping
+            self.part.unlink(missing_ok=True)
 
     def summary(self) -> dict[str, Any]:
         return {"remuxed": False}
@@ -372,7 +396,9 @@ def _list_handler(args: argparse.Namespace) -> int:
 def _download_handler(args: argparse.Namespace) -> int:
     _check_filters(args)
     if not args.all and not args.names:
-        raise CommandError("name the recordings to download (numbers or names), or --all")
+        raise CommandError(
+            "name the recordings to download (numbers or names), or --all", ExitCode.USAGE
+        )
     if args.all and args.names:
         raise CommandError("--all or recording names, not both", ExitCode.USAGE)
     if args.mp4:
@@ -449,7 +475,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Download recordings by their number in `files list` (same --from/--to/"
             "--channel/--type) or their name, or --all. Each is written as NAME.part and "
-            "renamed when whole; an existing file is skipped unless --force."
+            "renamed when whole; an existing file is skipped unless --force. Ctrl-C or "
+            "SIGTERM stops: the recordings done are kept, a partial one stays NAME.part (the "
+            "next run fetches it again), and the exit code is 130 (Ctrl-C) or 143 (SIGTERM)."
         ),
         epilog="example: xmcam files download 2 --from '2026-11-25 10:00' --mp4 -o clips/",
     )
@@ -470,4 +498,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download.add_argument(
         "--force", action="store_true", help="download again files that exist already"
     )
+    json_lines(download)  # one object per recording, as each one ends
     download.set_defaults(handler=_download_handler)

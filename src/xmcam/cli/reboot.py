@@ -6,8 +6,9 @@ import argparse
 import time
 
 from xmcam.aio import AsyncCamera
+from xmcam.cli.confirm import add_yes_option, require_confirmation
 from xmcam.cli.output import ExitCode, Progress, print_json
-from xmcam.cli.session import camera_command, positive_seconds
+from xmcam.cli.session import camera_command, positive_seconds, target_of
 
 __all__ = ["add_parser", "reboot"]
 
@@ -31,13 +32,23 @@ async def reboot(camera: AsyncCamera, args: argparse.Namespace) -> int:
     return ExitCode.SUCCESS
 
 
+def _handler(args: argparse.Namespace) -> int:
+    # Asked before connecting: a "no" costs no login.
+    require_confirmation(f"reboot the camera at {target_of(args).address}?", assume_yes=args.yes)
+    return camera_command(reboot)(args)
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "reboot",
         help="restart the camera",
-        description="Restart the camera. With --wait, return once it answers logins again.",
-        epilog="example: xmcam reboot --wait --wait-timeout 300",
+        description=(
+            "Restart the camera. With --wait, return once it answers logins again. On a "
+            "terminal it asks first (--yes skips the question); a script is not asked."
+        ),
+        epilog="example: xmcam reboot --yes --wait --wait-timeout 300",
     )
+    add_yes_option(parser)
     parser.add_argument("--wait", action="store_true", help="wait until the camera is back")
     parser.add_argument(
         "--wait-timeout",
@@ -46,4 +57,4 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="give up waiting after this long (default 180)",
     )
-    parser.set_defaults(handler=camera_command(reboot))
+    parser.set_defaults(handler=_handler)

@@ -16,6 +16,7 @@ from pathlib import Path
 from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.session import camera_command, channel_number
+from xmcam.media.writer import INSTALL_HINT
 
 __all__ = [
     "add_output_and_channel",
@@ -80,8 +81,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="save a still picture as JPEG",
         description=(
             "Save the camera's picture as a JPEG (written atomically). Recorders that refuse "
-            "snapshots get one decoded from the live stream's first keyframe (needs the "
-            "`media` extra: pip install 'xmcam[media]'), unless --no-fallback."
+            "snapshots get one decoded from the live stream's first keyframe (through PyAV; "
+            f"if it is missing: {INSTALL_HINT}), unless --no-fallback."
         ),
         epilog=(
             "examples:\n  xmcam snapshot -o front.jpg\n  xmcam snapshot --channel 3 -o - > yard.jpg"

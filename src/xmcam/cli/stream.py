@@ -3,6 +3,11 @@
 Ctrl-C is how a live recording normally ends: the first one stops the stream (Stop sent to
 the camera), finishes the file so that it plays and gives it its final name; the exit code is
 0 when anything was written. A second Ctrl-C stops waiting for the camera's answer to Stop.
+SIGTERM (systemd, `docker stop`) does exactly the same; with nothing written the exit code is
+130 after Ctrl-C, 143 after SIGTERM (xmcam.cli.signals).
+
+The output path is checked before connecting: a directory, or a folder that does not exist,
+costs no login and no recording.
 """
 
 from __future__ import annotations
@@ -10,22 +15,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
-import signal
+import os
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, Progress, print_json
 from xmcam.cli.session import camera_command, positive_seconds
+from xmcam.cli.signals import interrupted_exit_code, signal_name, stop_signals
 from xmcam.cli.snapshot import add_output_and_channel, cannot_write
 from xmcam.client.models import StreamStats
 from xmcam.media.frames import MediaFrame, VideoFrame
 from xmcam.media.writer import (
     CONTAINER_FORMATS,
+    INSTALL_HINT,
     MediaWriter,
     codec_label,
     open_writer,
@@ -40,7 +49,6 @@ logger = logging.getLogger(__name__)
 FORMATS: Final = ("mp4", "mkv", "ts", "h264", "h265")
 # The progress line is redrawn at most this often (seconds).
 PROGRESS_INTERVAL: Final = 0.5
-INTERRUPTED: Final = 130  # what a shell reports for a command ended by SIGINT
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Recording:
     payload_bytes: int = 0
     first_keyframe: VideoFrame | None = None
     interrupted: bool = False
+    """Ended by Ctrl-C or SIGTERM."""
     ended_by_camera: bool = False
     shown_at: float = 0.0
 
@@ -73,7 +82,7 @@ async def stream(camera: AsyncCamera, args: argparse.Namespace) -> int:
         raise cannot_write(args.output, error) from None
     stats: StreamStats | None = None
     try:
-        with _stop_on_sigint(stop, recording):
+        with _stop_on_signals(stop, recording):
             async with (
                 camera.live(args.channel, substream=args.sub) as live,
                 contextlib.aclosing(_frames_until(live, stop, recording, args)) as frames,
@@ -90,35 +99,31 @@ async def stream(camera: AsyncCamera, args: argparse.Namespace) -> int:
         writer.close()
     if writer.frames_written == 0 or stats is None:
         if recording.interrupted:
-            return INTERRUPTED
+            print(
+                f"xmcam: stopped by {signal_name()} before the first keyframe: nothing written",
+                file=sys.stderr,
+            )
+            return interrupted_exit_code()
         raise CommandError("no keyframe came from the camera: nothing written", ExitCode.FAILURE)
     _summary(args, recording, writer, stats)
     return ExitCode.SUCCESS
 
 
 @contextlib.contextmanager
-def _stop_on_sigint(stop: asyncio.Event, recording: Recording) -> Iterator[None]:
-    """The first Ctrl-C sets `stop` (the recording ends cleanly), a second cancels the
-    command. Where the loop cannot take signals (not the main thread, Windows), Ctrl-C keeps
-    its usual meaning."""
-    loop = asyncio.get_running_loop()
+def _stop_on_signals(stop: asyncio.Event, recording: Recording) -> Iterator[None]:
+    """The first Ctrl-C or SIGTERM sets `stop` (the recording ends cleanly), a second
+    cancels the command. Where the loop cannot take signals (not the main thread, Windows),
+    Ctrl-C keeps its usual meaning."""
     task = asyncio.current_task()
 
-    def on_sigint() -> None:
+    def on_signal(_: object) -> None:
         if stop.is_set() and task is not None:
             task.cancel()
         recording.interrupted = True
         stop.set()
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-    except (NotImplementedError, RuntimeError, ValueError):
+    with stop_signals(on_signal):
         yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 async def _frames_until(
@@ -207,6 +212,7 @@ def _summary(
         "dropped_frames": stats.dropped_frames,
         "dropped_bytes": stats.dropped_bytes,
         "interrupted": recording.interrupted,
+        "signal": signal_name() if recording.interrupted else None,
         "ended_by_camera": recording.ended_by_camera,
     }
     # With `-o -` the video owns standard output: the summary goes to stderr.
@@ -224,12 +230,35 @@ def _summary(
     )
 
 
+def check_output_path(output: str) -> None:
+    """Refuse, before connecting, an output the recording could not end in: a directory, a
+    folder that does not exist or is not one, a folder this user cannot write to. (The file
+    is written as FILE.part and renamed at the end: only the rename would find a directory.)"""
+    if output == "-":
+        return
+    path = Path(output)
+    folder = path.parent
+    if path.is_dir():
+        error = errno.EISDIR
+    elif not folder.exists():
+        error = errno.ENOENT
+    elif not folder.is_dir():
+        error = errno.ENOTDIR
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        error = errno.EACCES
+    else:
+        return
+    raise cannot_write(output, OSError(error, os.strerror(error)))
+
+
 def _handler(args: argparse.Namespace) -> int:
-    # Checked before connecting: a wrong name or a missing PyAV costs no login.
+    # Checked before connecting: a wrong name, a missing PyAV or an output that cannot be
+    # written costs no login.
     try:
         name = output_format(args.output, args.format)
     except ValueError as error:
         raise CommandError(str(error), ExitCode.USAGE) from None
+    check_output_path(args.output)
     if name in CONTAINER_FORMATS:
         require_media_support()
     return camera_command(stream)(args)
@@ -241,10 +270,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="record live video into a file or a pipe",
         description=(
             "Record the camera's live video (and audio) without re-encoding it: MP4, MKV or "
-            "MPEG-TS (the `media` extra: pip install 'xmcam[media]'), or raw H.264/H.265. "
+            f"MPEG-TS (through PyAV; if it is missing: {INSTALL_HINT}), or raw H.264/H.265. "
             "The format comes from the file's extension or --format; `-o -` writes raw video "
-            "to standard output. Progress shows on stderr; Ctrl-C stops and keeps a playable "
-            "file. Written as FILE.part, renamed when finished."
+            "to standard output. Progress shows on stderr; Ctrl-C or SIGTERM stops and keeps "
+            "a playable file. Written as FILE.part, renamed when finished.\n\n"
+            "exit code: 0 when anything was recorded (also after Ctrl-C or SIGTERM);\n"
+            "130 after Ctrl-C, 143 after SIGTERM, when nothing was; 0 when the reader of\n"
+            "`-o -` goes away (`xmcam stream -o - | head -c 1000`)."
         ),
         epilog=(
             "examples:\n"

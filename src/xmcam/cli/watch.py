@@ -1,9 +1,12 @@
 """`xmcam watch`: print the camera's alarm events as they come, one line each.
 
-It keeps watching until Ctrl-C (or `--count` events): a dropped connection is rebuilt with
-backoff, logged in and subscribed again, and the gap shows as a "disconnected" line and a
-"reconnected" line, so nobody takes a quiet stretch for a quiet camera. A refused login
-ends the watch at once: retrying it would lock the account.
+It keeps watching until Ctrl-C or SIGTERM (or `--count` events): a dropped connection is
+rebuilt with backoff, logged in and subscribed again, and the gap shows as a "disconnected"
+line and a "reconnected" line, so nobody takes a quiet stretch for a quiet camera. A refused
+login ends the watch at once: retrying it would lock the account. So does a first connection
+that fails (a closed port, a mistyped name: nothing was ever watched), unless `--retry` asks
+to keep trying, for a camera that is still booting. Ctrl-C and SIGTERM end it alike: it logs
+out, prints a one-line summary on stderr and exits 130 (Ctrl-C) or 143 (SIGTERM).
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import sys
+import time
 from typing import Any
 
-from xmcam.aio import watch
+from xmcam.aio import AsyncCamera, watch
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import Target, closing, target_of
+from xmcam.cli.signals import signal_name
 from xmcam.client.models import AlarmEvent, ConnectionEvent
 
 __all__ = ["add_parser", "describe_event", "watch_alarms"]
@@ -52,7 +59,14 @@ def event_record(event: AlarmEvent | ConnectionEvent) -> dict[str, Any]:
 
 
 async def watch_alarms(target: Target, args: argparse.Namespace) -> int:
-    alarms = 0
+    alarms = gaps = 0
+    connected = False
+    started = time.monotonic()
+
+    async def on_connect(_: AsyncCamera) -> None:
+        nonlocal connected
+        connected = True
+
     events = watch(
         target.host,
         target.port,
@@ -60,18 +74,43 @@ async def watch_alarms(target: Target, args: argparse.Namespace) -> int:
         password=target.password,
         timeout=target.timeout,
         encryption=target.encryption,
+        on_connect=on_connect,
     )
-    async with closing(events):
-        async for event in events:
-            if args.json:
-                print_json(event_record(event))
-            else:
-                print(describe_event(event), flush=True)
-            if isinstance(event, AlarmEvent):
-                alarms += 1
-                if args.count is not None and alarms >= args.count:
-                    break
+    try:
+        async with closing(events):
+            async for event in events:
+                if isinstance(event, ConnectionEvent) and event.kind == "disconnected":
+                    if not connected and not getattr(args, "retry", False):
+                        raise _first_connection_failed(target, event.error)
+                    gaps += 1
+                if args.json:
+                    print_json(event_record(event))
+                else:
+                    print(describe_event(event), flush=True)
+                if isinstance(event, AlarmEvent):
+                    alarms += 1
+                    if args.count is not None and alarms >= args.count:
+                        break
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        # Ctrl-C or SIGTERM (xmcam.cli.signals): logged out above; main() gives the exit
+        # code (130 or 143).
+        seconds = time.monotonic() - started
+        print(
+            f"xmcam: watch stopped by {signal_name()} after {seconds:.0f} s: "
+            f"{alarms} alarm event(s), {gaps} disconnection(s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise
     return ExitCode.SUCCESS
+
+
+def _first_connection_failed(target: Target, error: BaseException | None) -> CommandError:
+    """The one line for a watch that never connected (a closed port, a mistyped name)."""
+    reason = str(error or "the connection failed")
+    if target.host not in reason:
+        reason = f"cannot connect to {target.address}: {reason}"
+    return CommandError(f"{reason} (--retry keeps trying)", ExitCode.CONNECTION)
 
 
 def _watch_handler(args: argparse.Namespace) -> int:
@@ -95,9 +134,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print alarm events as they come, until Ctrl-C",
         description=(
             "Subscribe to the camera's alarms and print one line per event (--json: one JSON "
-            "object per line). Reconnects by itself and shows the gap; stops on Ctrl-C."
+            "object per line). Once connected, it reconnects by itself and shows the gap; a "
+            "first connection that fails ends it (exit code 3) unless --retry. Ctrl-C or "
+            "SIGTERM stops it with a summary on stderr; exit code 130 (Ctrl-C) or 143 "
+            "(SIGTERM), 0 after --count events."
         ),
         epilog="example: xmcam --json watch | jq -c 'select(.type == \"alarm\")'",
     )
     parser.add_argument("--count", type=_count, metavar="N", help="stop after N alarm events")
+    parser.add_argument(
+        "--retry",
+        action="store_true",
+        help="keep trying when the first connection fails (a camera still booting); "
+        "without it that ends the watch with exit code 3",
+    )
+    json_lines(parser)
     parser.set_defaults(handler=_watch_handler)

@@ -1,7 +1,7 @@
 """Media: the frames inside DVRIP media packets, their sans-I/O demuxer, and writers.
 
 The demuxer and frame types are standard library only; container output (MP4, MKV, MPEG-TS)
-needs the `media` extra (PyAV).
+needs PyAV (a default dependency, imported only when used).
 """
 
 from xmcam.media.annexb import (

@@ -32,6 +32,7 @@ from __future__ import annotations
 import abc
 import io
 import os
+import shlex
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -62,7 +63,11 @@ __all__ = [
     "require_media_support",
 ]
 
-INSTALL_HINT: Final = "pip install 'xmcam[media]'"
+# PyAV is a default dependency, so it is missing only from an environment that skipped it.
+# xmcam is not on the package index (pip finds no extra of it to install): the hint
+# installs PyAV itself with the interpreter running xmcam, so it lands in the right place
+# (a virtual environment, pipx) wherever xmcam was installed from. The CLI's help imports it.
+INSTALL_HINT: Final = f"{shlex.quote(sys.executable or 'python3')} -m pip install av"
 
 # Output names (a file's extension or --format) -> the video codec an Annex-B file must hold.
 ANNEX_B_FORMATS: Final[dict[str, VideoCodec | None]] = {
@@ -102,7 +107,7 @@ class MediaError(XMCamError):
 
 
 class MissingMediaSupportError(MediaError, ImportError):
-    """Containers and JPEG snapshots need PyAV, which the `media` extra installs."""
+    """Containers and JPEG snapshots need PyAV (a default dependency), and it is missing."""
 
 
 def require_media_support() -> None:
@@ -111,7 +116,8 @@ def require_media_support() -> None:
         import av  # noqa: F401, PLC0415 (PyAV is optional: imported only when used)
     except ImportError as error:
         raise MissingMediaSupportError(
-            f"video containers and JPEG decoding need PyAV: {INSTALL_HINT}"
+            f"video containers and JPEG decoding need PyAV, which a plain install of xmcam "
+            f"brings; install it with: {INSTALL_HINT}"
         ) from error
 
 
