@@ -155,10 +155,7 @@ class ImageCheck:
                 if len(self._directory) > _MAX_DIRECTORY:
                     self.fault = "the central directory is too large"
                 return
-            if self._remaining:
-                view = self._member_data(view)
-            else:
-                view = self._local_header(view)
+            view = self._member_data(view) if self._remaining else self._local_header(view)
 
     def _local_header(self, view: memoryview) -> memoryview:
         header = self._header
@@ -167,7 +164,7 @@ class ImageCheck:
             taken = min(fixed - len(header), len(view))
             header += view[:taken]
             view = view[taken:]
-            if header[:4] in (_CENTRAL, _END):  # the members are over: the directory
+            if bytes(header[:4]) in (_CENTRAL, _END):  # the members are over: the directory
                 self._in_directory = True
                 self._directory += header
                 header.clear()
