@@ -210,6 +210,7 @@ class CameraConnection:
         return {"Name": UPGRADE_NAME, "Ret": Ret.OK}
 
     def _upgrade_data(self, request: Request) -> list[bytes]:
+        self.device.upgrade_data_received += len(request.frame.payload)
         receiver = self.upgrade
         if receiver is None or not request.authenticated or not request.session_matches:
             return []  # no upgrade started on this connection: the data goes nowhere
@@ -390,8 +391,10 @@ class SimulatedDevice:
         self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
         # Told of every alarm (the server's alarm-center push).
         self.on_alarm: Callable[[AlarmRecord], object] | None = None
-        # The connection whose firmware upgrade is under way (one at a time).
+        # The connection whose firmware upgrade is under way (one at a time), and the bytes
+        # of upgrade data (1522) received, taken or not (a test's "nothing was sent").
         self.upgrading: int | None = None
+        self.upgrade_data_received = 0
 
     # ------------------------------------------------------------------ connections
 
