@@ -214,3 +214,15 @@ def test_a_drop_with_blocks_unacknowledged_is_failure() -> None:
     result = image_sender.result()
     assert result.status == "failed"
     assert result.detail == "the connection ended: the device took 2 of 7 blocks"
+
+
+def test_after_515_the_reboot_is_awaited() -> None:
+    image_sender = sender()
+    list(image_sender.packets(logged_in()))
+    image_sender.notice(progress(515))
+    assert image_sender.finished
+    assert image_sender.awaits_reboot
+    assert not image_sender.result().rebooting  # no reboot seen (yet)
+    image_sender.connection_lost("the camera closed the connection")
+    assert not image_sender.awaits_reboot
+    assert image_sender.result().rebooting

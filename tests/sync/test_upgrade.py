@@ -46,6 +46,7 @@ def test_a_good_image(sim: SimulatorThread, tmp_path: Path) -> None:
     with Camera(sim.host, sim.port) as cam:
         result = cam.upgrade(path, progress=seen.append)
     assert (result.status, result.ret, result.progress) == ("succeeded", 515, 100)
+    assert result.rebooting  # the simulator dropped the connection as it rebooted
     assert result.sent == result.size == len(image) == received(sim)
     assert result.description.version == NEW_VERSION
     assert seen[0].stage == "sending"
@@ -82,12 +83,14 @@ def test_a_device_that_reboots_without_515() -> None:
         result = cam.upgrade(firmware_image())
         assert (result.status, result.ret, result.progress) == ("succeeded", None, 100)
         assert "rebooted" in result.detail
+        assert result.rebooting
 
 
 def test_a_device_that_never_confirms() -> None:
     with simulator(upgrade_end="silent") as sim, Camera(sim.host, sim.port) as cam:
         result = cam.upgrade(firmware_image(), wait_timeout=0.5)
         assert (result.status, result.ret, result.progress) == ("unconfirmed", None, 100)
+        assert not result.rebooting
         assert result.detail == "sent; the device did not confirm within 0.5 s"
 
 

@@ -554,6 +554,8 @@ class AsyncCamera(CameraSettings):
                 left = deadline - loop.time()
                 await asyncio.wait({waiter, ended}, timeout=left, return_when="FIRST_COMPLETED")
                 waiter.cancel()
+            if sender.awaits_reboot:
+                await asyncio.wait({ended}, timeout=upg.REBOOT_WAIT)
         finally:
             ended.cancel()
             sender.on_change = None

@@ -38,6 +38,7 @@ from xmcam.cli import (
     snapshot,
     storage,
     stream,
+    upgrade,
     users,
     watch,
 )
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         watch,
         clock,
         reboot,
+        upgrade,
         users,
         log,
         storage,

@@ -68,6 +68,8 @@ _log: Final = logging.getLogger("xmcam.client")
 DEFAULT_WAIT: Final = 300.0
 """Seconds to wait for the device's verdict after the last byte: flashing takes a minute or
 two on real cameras."""
+REBOOT_WAIT: Final = 30.0
+"""Seconds to wait, after a 515, for the device to drop the connection as it reboots."""
 UPGRADE_NAME: Final = "OPSystemUpgrade"
 _START: Final = {UPGRADE_NAME: {"Action": "Start", "Type": "System"}, "Name": UPGRADE_NAME}
 _PERCENT: Final = range(101)
@@ -103,6 +105,9 @@ class UpgradeResult:
     size: int
     description: FirmwareDescription
     detail: str
+    rebooting: bool = False
+    """Whether the device dropped the connection after its success (515 or 100 %): it is
+    rebooting into the new firmware."""
 
     @property
     def ok(self) -> bool:
@@ -199,6 +204,12 @@ class ImageSender:
         """Whether the device gave its verdict, or the connection is gone."""
         return self.verdict is not None or self.lost is not None
 
+    @property
+    def awaits_reboot(self) -> bool:
+        """Whether the device said 515 on a connection still open: a shell then waits up to
+        `REBOOT_WAIT` seconds more for the reboot to drop it."""
+        return self.verdict == Ret.UPGRADE_SUCCEEDED and self.lost is None
+
     def notice(self, notification: Notification) -> None:
         """A notification from the device: a block's answer (1523) or progress (1524)."""
         body = notification.body
@@ -256,8 +267,16 @@ class ImageSender:
         return UNCONFIRMED, f"sent; the connection ended{at}"
 
     def _result(self, status: str, ret: int | None, detail: str) -> UpgradeResult:
+        rebooting = status == SUCCEEDED and self.lost is not None
         return UpgradeResult(
-            status, ret, self.percent, self.sent, len(self.image), self.description, detail
+            status,
+            ret,
+            self.percent,
+            self.sent,
+            len(self.image),
+            self.description,
+            detail,
+            rebooting,
         )
 
     def _report(self, stage: str, done: int, total: int) -> None:

@@ -149,7 +149,7 @@ class Quirks:
     # The firmware upgrade (sim/upgrade.py): the largest image taken; seconds between the
     # 1524 progress frames; how it ends: "515" (progress, 515, reboot), "reboot" (progress to
     # 100, then the reboot without a 515, as some flashes do: CroatianMeteorNetwork/RMS#968),
-    # "silent" (progress, then nothing, and no reboot).
+    # "silent" (progress, then nothing: a flash that hangs, nothing installed, no reboot).
     upgrade_max_size: int = 64 * 1024 * 1024
     upgrade_step_delay: float = 0.2
     upgrade_end: str = "515"

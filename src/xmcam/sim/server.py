@@ -523,7 +523,7 @@ class Simulator:
         """The device's side of an upgrade once the image is in (sim/upgrade.py): a bad
         image's 513/514 at once; for a good one its progress in 1524 frames, one every
         `upgrade_step_delay` seconds, the new version installed, 515, and the reboot
-        (`upgrade_end` leaves out the 515, or the 515 and the reboot)."""
+        (`upgrade_end` leaves out the 515, or everything after the progress)."""
         quirks = self.profile.quirks
 
         def report(ret: int) -> None:
@@ -537,13 +537,16 @@ class Simulator:
             await asyncio.sleep(quirks.upgrade_step_delay)
             report(percent)
         await asyncio.sleep(quirks.upgrade_step_delay)
+        if quirks.upgrade_end == "silent":  # a flash that hangs: nothing more, nothing installed
+            self.device.upgrading = None
+            return
         ret = self.device.finish_upgrade(outcome)
         if ret != Ret.UPGRADE_SUCCEEDED:
             report(ret)
-        elif quirks.upgrade_end != "silent":
-            if quirks.upgrade_end == "515":
-                report(ret)
-            self.reboot_soon()
+            return
+        if quirks.upgrade_end == "515":
+            report(ret)
+        self.reboot_soon()
 
     # ------------------------------------------------------------------ background work
 

@@ -439,6 +439,9 @@ class Camera(CameraSettings):
                 deadline = _monotonic() + sender.wait_timeout
                 while not sender.finished:
                     link.read(deadline)
+                deadline = _monotonic() + upg.REBOOT_WAIT
+                while sender.awaits_reboot and link.error is None:
+                    link.read(deadline)
             except TimeoutError:  # no verdict in time (or the camera took no data)
                 pass
             except (TransportError, ProtocolError) as error:
