@@ -616,7 +616,7 @@ class ClientConnection:
     def send_data(
         self,
         message_id: int,
-        payload: bytes,
+        payload: bytes | bytearray | memoryview,
         *,
         channel: int = 0,
         end_flag: bool = False,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -80,6 +81,8 @@ log = logging.getLogger("xmcam.sim")
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
 _UPGRADE_DATA: Final = MessageId.UPGRADE_DATA
+_SEQUENCE: Final = struct.Struct("<I")
+_SEQUENCE_OFFSET: Final = 8  # of the header's sequence number (docs/protocol.md §2)
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
 # Session ids a random one never takes: 0 is "no session", 99999 the id FunSDK clients put
 # in their negotiation before login (docs/protocol.md §2.3, §6.3).
@@ -116,6 +119,7 @@ class CameraConnection:
         # then the verdict on it, for the shell to report (Effect.UPGRADE).
         self.upgrade: UpgradeReceiver | None = None
         self.upgrade_outcome: UpgradeOutcome | None = None
+        self._upgrade_ack: bytes | None = None
 
     @property
     def session_id(self) -> int | None:
@@ -205,6 +209,7 @@ class CameraConnection:
             max_size=device.quirks.upgrade_max_size,
         )
         self.upgrade_outcome = None
+        self._upgrade_ack = None
         device.upgrading = self.number
         log.info("connection %d: upgrade started", self.number)
         return {"Name": UPGRADE_NAME, "Ret": Ret.OK}
@@ -228,8 +233,13 @@ class CameraConnection:
             self.upgrade = None
             self.effects.append(Effect.UPGRADE)
             return []
-        # One answer per block: python-dvr's upgrade() waits for it ([PYD]).
-        return [self.reply(request, {"Name": UPGRADE_NAME, "Ret": Ret.OK})]
+        # One answer per block: python-dvr's upgrade() waits for it ([PYD]). They differ only
+        # in the sequence number they echo: built once, numbered in place.
+        if self._upgrade_ack is None:
+            self._upgrade_ack = self.reply(request, {"Name": UPGRADE_NAME, "Ret": Ret.OK})
+        ack = bytearray(self._upgrade_ack)
+        _SEQUENCE.pack_into(ack, _SEQUENCE_OFFSET, frame.sequence)
+        return [bytes(ack)]
 
     def end_upgrade(self) -> None:
         """Forget this connection's upgrade (aborted, refused, or reported)."""

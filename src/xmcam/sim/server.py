@@ -203,8 +203,9 @@ class _Link(asyncio.Protocol):
         if delay or faults.coalesce or self._outbox:
             self._hold(frames, delay)
         else:
-            for frame in frames:
-                self._write(frame)
+            # The replies of one read in one write: one system call, not one per reply (an
+            # upgrade's blocks are answered a block each, hundreds a second).
+            self._write(frames[0] if len(frames) == 1 else b"".join(frames))
         self._check_unsent()
 
     def _hold(self, frames: list[bytes], delay: float) -> None:
