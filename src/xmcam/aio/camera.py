@@ -526,7 +526,7 @@ class AsyncCamera(CameraSettings):
                 await link.run(upg.start(), self.timeout)
                 link.notification_sink = sender.notice
                 try:
-                    for wire in sender.writes(link.connection):
+                    for wire in sender.packets(link.connection):
                         await link.send_data(wire, self.timeout)
                     await self._await_verdict(link, sender)
                 except (TransportError, ProtocolError) as error:

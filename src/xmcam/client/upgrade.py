@@ -68,8 +68,6 @@ _log: Final = logging.getLogger("xmcam.client")
 DEFAULT_WAIT: Final = 300.0
 """Seconds to wait for the device's verdict after the last byte: flashing takes a minute or
 two on real cameras."""
-WRITE_SIZE: Final = 8 * BLOCK_SIZE
-"""Bytes of packets written at once."""
 REBOOT_WAIT: Final = 30.0
 """Seconds to wait, after a 515, for the device to drop the connection as it reboots."""
 UPGRADE_NAME: Final = "OPSystemUpgrade"
@@ -200,20 +198,6 @@ class ImageSender:
             return
         yield connection.send_data(MessageId.UPGRADE_DATA, b"", end_flag=True, sequence=number)
         self.ended = True
-
-    def writes(self, connection: ClientConnection, size: int = WRITE_SIZE) -> Iterator[bytes]:
-        """`packets()` gathered into writes of about `size` bytes: a system call for eight
-        blocks rather than one each."""
-        group: list[bytes] = []
-        length = 0
-        for wire in self.packets(connection):
-            group.append(wire)
-            length += len(wire)
-            if length >= size:
-                yield b"".join(group)
-                group, length = [], 0
-        if group:
-            yield b"".join(group)
 
     @property
     def finished(self) -> bool:

@@ -434,7 +434,7 @@ class Camera(CameraSettings):
             link.run(upg.start(), self.timeout)
             link.notification_sink = sender.notice
             try:
-                for wire in sender.writes(link.connection):
+                for wire in sender.packets(link.connection):
                     link.send_data(wire, self.timeout)
                 deadline = _monotonic() + sender.wait_timeout
                 while not sender.finished:
