@@ -31,7 +31,7 @@ from typing import Any, Final
 import pytest
 from dvrip import DVRIPCam  # python-dvr's module (not the `dvrip` package)
 
-from tests.firmware_images import NEW_VERSION, firmware_image
+from tests.firmware_images import NEW_VERSION, corrupt, firmware_image
 from tests.media.probing import probe, stream_of
 from tests.sim.python_dvr_flow import download_file, list_local_files
 from tests.waiting import wait_until
@@ -509,3 +509,25 @@ def test_python_dvr_upgrade(tmp_path: Path, quiet_python_dvr: None) -> None:
             _close(again)
     with SimulatorThread(profile, state_path=state) as restarted:
         assert restarted.state.software_version == NEW_VERSION
+
+
+def test_python_dvr_upgrade_with_a_corrupt_image(tmp_path: Path, quiet_python_dvr: None) -> None:
+    """The simulator answers the end mark of a corrupt image with 513 and keeps its version.
+    python-dvr, which waits for a 100 before it reads a verdict, gives up at its socket
+    timeout and returns None."""
+    profile = load_profile().with_quirks(upgrade_step_delay=0.05)
+    image = tmp_path / "firmware.bin"
+    image.write_bytes(corrupt(firmware_image(size=100_000)))
+    with SimulatorThread(profile) as simulator:
+        cam = DVRIPCam("127.0.0.1", port=simulator.port, user="admin", password="")
+        try:
+            assert cam.login() is True
+            cam.socket.settimeout(1.0)
+            assert cam.upgrade(str(image), vprint=lambda _: None) is None
+            assert (
+                cam.get_system_info()["SoftWareVersion"]
+                == load_profile().system_info["SoftWareVersion"]
+            )
+        finally:
+            _close(cam)
+        assert simulator.simulator.reboots == 0

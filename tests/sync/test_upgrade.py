@@ -116,3 +116,12 @@ def test_an_account_without_the_right() -> None:
                 cam.upgrade(firmware_image())
             assert cam.system_info().firmware == OLD_VERSION  # the camera goes on
         assert received(sim) == 0
+
+
+def test_an_encrypted_session() -> None:
+    profile = load_profile("v506").with_quirks(upgrade_step_delay=0.01, reboot_delay=0.1)
+    image = firmware_image(hardware=str(profile.system_info["HardWare"]))
+    with SimulatorThread(profile) as sim, Camera(sim.host, sim.port) as cam:
+        assert cam.login_info.encrypted
+        result = cam.upgrade(image)
+        assert (result.status, result.ret) == ("succeeded", 515)
