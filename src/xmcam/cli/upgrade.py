@@ -71,8 +71,14 @@ async def upgrade(camera: AsyncCamera, args: argparse.Namespace) -> int:
         f"upgrade the camera at {address} ({before.model}, firmware {before.firmware}) with "
         f"{args.file} ({_image_words(description)})?"
     )
-    # In a thread: the session's keepalives go on while the question waits.
-    await asyncio.to_thread(require_confirmation, question, assume_yes=args.yes, warnings=warnings)
+    # In a thread: the session's keepalives go on while the question waits. The camera's
+    # words (model, version) are the device's: made safe for the terminal.
+    await asyncio.to_thread(
+        require_confirmation,
+        safe_text(question, limit=1000),
+        assume_yes=args.yes,
+        warnings=[safe_text(warning, limit=1000) for warning in warnings],
+    )
     started = time.monotonic()
     progress = Progress()
     try:
@@ -116,8 +122,8 @@ def _refused(result: UpgradeResult, address: str, before: SystemInfo) -> None:
 
 
 async def come_back(camera: AsyncCamera, timeout: float) -> SystemInfo:
-    """The camera's SystemInfo once it answers again after its reboot (RequestTimeoutError-like
-    CommandError, exit 4, after `timeout` seconds)."""
+    """The camera's SystemInfo once it answers again after its reboot; a one-line error
+    (exit 4) when it has not within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
