@@ -56,16 +56,18 @@ def received(camera: SimulatorThread) -> int:
 
 
 def test_a_good_image_changes_the_version_and_it_survives_a_restart(
-    on_camera: Run, camera: SimulatorThread, state: Path, tmp_path: Path
+    on_camera: Run, run_cli: Run, camera: SimulatorThread, state: Path, tmp_path: Path
 ) -> None:
     image = image_file(tmp_path, firmware_image(size=400_000))
     code, out, err = on_camera("upgrade", image, "--yes")
     assert code == ExitCode.SUCCESS, err
     assert out == f"upgraded: {OLD_VERSION} -> {NEW_VERSION}\n"
     assert camera.simulator.reboots == 1
-    camera.stop()
+    camera.stop()  # the simulator process ends; its --state file is all that is left
     with SimulatorThread(quick(), state_path=state) as restarted:
-        assert main(["-H", f"127.0.0.1:{restarted.port}", "--json", "info"]) == 0
+        code, out, err = run_cli("-H", f"127.0.0.1:{restarted.port}", "--json", "info")
+        assert code == ExitCode.SUCCESS, err
+        assert json.loads(out)["system"]["firmware"] == NEW_VERSION
 
 
 def test_json_is_one_document(on_camera: Run, tmp_path: Path) -> None:
