@@ -233,3 +233,10 @@ def test_the_encryption_errors_say_what_the_camera_wants() -> None:
         assert isinstance(error, UnsupportedError)
         assert not isinstance(error, AuthenticationError)
     assert issubclass(xmcam.errors.EncryptedBodyError, PayloadError)
+
+
+def test_the_firmware_errors() -> None:
+    assert issubclass(xmcam.errors.FirmwareImageError, PayloadError)
+    mismatch = xmcam.errors.FirmwareMismatchError("for other hardware")
+    assert isinstance(mismatch, XMCamError)
+    assert not isinstance(mismatch, ProtocolError | DeviceError)

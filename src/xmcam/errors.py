@@ -9,7 +9,8 @@ XMCamError
 │   ├── FrameError           bad head byte, a length over its limit, a frame cut off by EOF
 │   │   └── ReassemblyError  a broken multi-packet (TotalPacket / CurPacket) sequence
 │   └── PayloadError         a body that is not a JSON object, too big, too deep, bad SessionID
-│       └── EncryptedBodyError   an encrypted (FunSDK) body or key that does not decrypt
+│       ├── EncryptedBodyError   an encrypted (FunSDK) body or key that does not decrypt
+│       └── FirmwareImageError   a firmware image that is not a well-formed XM upgrade file
 ├── DeviceError              the device answered with a failure Ret code
 │   ├── AuthenticationError  wrong user or password, illegal or blacklisted user
 │   │   └── AccountLockedError   too many failed logins: the account is locked
@@ -20,6 +21,7 @@ XMCamError
 │   │   ├── EncryptionRequiredError  the device wants the encrypted session, not a plain one
 │   │   └── EncryptionUnavailableError  the encrypted session was asked for; it is not offered
 │   └── InvalidRequestError  the device could not parse or accept the request
+├── FirmwareMismatchError    a firmware image for other hardware: refused before sending
 ├── TransportError           I/O: the network, not the protocol
 │   ├── ConnectionClosedError
 │   └── RequestTimeoutError  (also a builtin TimeoutError)
@@ -44,6 +46,8 @@ __all__ = [
     "EncryptedBodyError",
     "EncryptionRequiredError",
     "EncryptionUnavailableError",
+    "FirmwareImageError",
+    "FirmwareMismatchError",
     "FrameError",
     "InvalidRequestError",
     "NotLoggedInError",
@@ -90,6 +94,12 @@ class EncryptedBodyError(PayloadError):
     base64, not whole AES blocks, no NUL padding, garbage once decrypted, an RSA block that
     does not decrypt, a negotiation answer without a usable key. The message never holds a
     key, a plaintext or a ciphertext."""
+
+
+class FirmwareImageError(PayloadError):
+    """A firmware image that is not a well-formed XM upgrade file (a zip archive whose
+    InstallDesc describes it, docs/protocol.md §18): not a zip, cut short, a member whose CRC
+    does not match, no readable InstallDesc, or over the size limits."""
 
 
 class DeviceError(XMCamError):
@@ -191,6 +201,11 @@ class EncryptionUnavailableError(UnsupportedError):
 
 class InvalidRequestError(DeviceError):
     """The device could not parse or accept the request."""
+
+
+class FirmwareMismatchError(XMCamError):
+    """A firmware image made for other hardware than the device's (its InstallDesc "Hardware"
+    against `SystemInfo.HardWare`): refused before a byte of it was sent."""
 
 
 class TransportError(XMCamError):

@@ -273,6 +273,16 @@ def test_send_data_marks_channel_and_end_flag() -> None:
     assert wire[20:] == b"\xd5" * 4
 
 
+def test_send_data_numbers_upgrade_blocks_as_asked() -> None:
+    client = ClientConnection.for_session(7)
+    first = client.send_data(1522, b"\x00" * 8, sequence=41)
+    assert int.from_bytes(first[8:12], "little") == 41
+    # The connection's own count goes on where it was: the block number is the caller's.
+    second = client.send_data(1522, b"", end_flag=True)
+    assert int.from_bytes(second[8:12], "little") != 41
+    assert second[12:14] == b"\x00\x01"
+
+
 def test_frames_that_answer_nothing_are_unexpected() -> None:
     client = logged_in()
     (event,) = client.receive_data(device_frame(1043, {"Ret": 100}))

@@ -31,6 +31,7 @@ from typing import Any, Final
 import pytest
 from dvrip import DVRIPCam  # python-dvr's module (not the `dvrip` package)
 
+from tests.firmware_images import NEW_VERSION, corrupt, firmware_image
 from tests.media.probing import probe, stream_of
 from tests.sim.python_dvr_flow import download_file, list_local_files
 from tests.waiting import wait_until
@@ -475,3 +476,58 @@ def _read_at_least(stream: Any, size: int) -> bytes:
             break
         data += chunk
     return bytes(data)
+
+
+# ----------------------------------------------------------------------------- upgrade
+
+
+def test_python_dvr_upgrade(tmp_path: Path, quiet_python_dvr: None) -> None:
+    """python-dvr's `upgrade()`, unmodified: Start, a block at a time waiting for each answer,
+    the empty end mark, then the 1524 progress until 515. The simulator comes back from its
+    reboot with the image's version, kept in its state file."""
+    profile = load_profile().with_quirks(upgrade_step_delay=0.05, reboot_delay=0.2)
+    image = tmp_path / "firmware.bin"
+    image.write_bytes(firmware_image(size=300_000))
+    state = tmp_path / "state.json"
+    with SimulatorThread(profile, state_path=state) as simulator:
+        cam = DVRIPCam("127.0.0.1", port=simulator.port, user="admin", password="")
+        try:
+            assert cam.login() is True
+            said: list[str] = []
+            result = cam.upgrade(str(image), vprint=said.append)
+        finally:
+            _close(cam)
+        assert result["Ret"] == 515
+        assert "Upgrade successful" in said
+        assert "Uploaded 100.00%" in said
+        wait_until(lambda: simulator.simulator.reboots == 1 and simulator.simulator.listening)
+        again = DVRIPCam("127.0.0.1", port=simulator.port, user="admin", password="")
+        try:
+            assert again.login() is True
+            assert again.get_system_info()["SoftWareVersion"] == NEW_VERSION
+        finally:
+            _close(again)
+    with SimulatorThread(profile, state_path=state) as restarted:
+        assert restarted.state.software_version == NEW_VERSION
+
+
+def test_python_dvr_upgrade_with_a_corrupt_image(tmp_path: Path, quiet_python_dvr: None) -> None:
+    """The simulator answers the end mark of a corrupt image with 513 and keeps its version.
+    python-dvr, which waits for a 100 before it reads a verdict, gives up at its socket
+    timeout and returns None."""
+    profile = load_profile().with_quirks(upgrade_step_delay=0.05)
+    image = tmp_path / "firmware.bin"
+    image.write_bytes(corrupt(firmware_image(size=100_000)))
+    with SimulatorThread(profile) as simulator:
+        cam = DVRIPCam("127.0.0.1", port=simulator.port, user="admin", password="")
+        try:
+            assert cam.login() is True
+            cam.socket.settimeout(1.0)
+            assert cam.upgrade(str(image), vprint=lambda _: None) is None
+            assert (
+                cam.get_system_info()["SoftWareVersion"]
+                == load_profile().system_info["SoftWareVersion"]
+            )
+        finally:
+            _close(cam)
+        assert simulator.simulator.reboots == 0

@@ -42,6 +42,7 @@ from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
 from xmcam.client import plans
+from xmcam.client import upgrade as upg
 from xmcam.client.maintenance import FormattedPartition, LogEntry
 from xmcam.client.models import (
     AlarmEvent,
@@ -58,8 +59,10 @@ from xmcam.client.models import (
 )
 from xmcam.client.settings import DEFAULT_PORT, CameraOptions, CameraSettings
 from xmcam.client.talk import TalkStats
+from xmcam.client.upgrade import ImageSource, UpgradeProgress, UpgradeResult
 from xmcam.errors import (
     ConnectionClosedError,
+    ProtocolError,
     RequestTimeoutError,
     StateError,
     TransportError,
@@ -248,6 +251,8 @@ class AsyncCamera(CameraSettings):
             return await asyncio.sleep(step.seconds)
         if isinstance(step, plans.Shielded):
             return await self.run_to_end(plans.drive_async(step.plan, self._perform))
+        if isinstance(step, upg.SendImage):
+            return await self._send_image(step.sender)
         raise StateError(f"the asyncio camera cannot perform {step!r}")
 
     async def _keep_alive(self, link: Link) -> None:
@@ -492,6 +497,70 @@ class AsyncCamera(CameraSettings):
                 await link.run(ops.reboot(), self.timeout)
         if wait:
             await self._wait_until_back(link, time.monotonic() + wait_timeout)
+
+    async def upgrade(
+        self,
+        image: ImageSource,
+        *,
+        force: bool = False,
+        progress: Callable[[UpgradeProgress], object] | None = None,
+        wait_timeout: float = upg.DEFAULT_WAIT,
+    ) -> UpgradeResult:
+        """Upgrade the firmware with `image` (an XM upgrade file: its bytes or its path). The
+        image is checked and its description read before anything is sent
+        (FirmwareImageError), and an image for other hardware than the device's
+        (`SystemInfo.HardWare`) is refused (FirmwareMismatchError) unless `force`. The blocks
+        go without waiting for an answer each; `progress` gets an UpgradeProgress for the
+        bytes sent ("sending") and the device's percentages ("flashing"). Returns the outcome
+        (`xmcam.client.upgrade.UpgradeResult`): the device's verdict (515, 513, 514), success
+        when it reached 100 % and rebooted, or "unconfirmed" when it said nothing within
+        `wait_timeout` seconds. The device reboots after a success; the connection is dropped
+        either way."""
+        plan = upg.upgrade(image, force=force, progress=progress, wait_timeout=wait_timeout)
+        return await plans.drive_async(plan, self._perform)
+
+    async def _send_image(self, sender: upg.ImageSender) -> UpgradeResult:
+        """`upgrade.SendImage`, under the lock: no keepalive nor any other request on the
+        connection meanwhile."""
+        async with self._lock:
+            link = await self._usable_link()
+            try:
+                await link.run(upg.start(), self.timeout)
+                link.notification_sink = sender.notice
+                try:
+                    for wire in sender.packets(link.connection):
+                        await link.send_data(wire, self.timeout)
+                    await self._await_verdict(link, sender)
+                except (TransportError, ProtocolError) as error:
+                    _log.info("upgrade: the connection ended: %s", error)
+                finally:
+                    link.notification_sink = None
+                if link.error is not None:
+                    sender.connection_lost(str(link.error))
+            finally:
+                await self._drop_link(None)  # rebooting, or in no state to reuse it
+        return sender.result()
+
+    @staticmethod
+    async def _await_verdict(link: Link, sender: upg.ImageSender) -> None:
+        """Wait until the device's verdict, the end of the link, or `sender.wait_timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + sender.wait_timeout
+        changed = asyncio.Event()
+        sender.on_change = changed.set
+        ended = asyncio.ensure_future(link.ended.wait())
+        try:
+            while not sender.finished and not ended.done() and loop.time() < deadline:
+                changed.clear()
+                waiter = asyncio.ensure_future(changed.wait())
+                left = deadline - loop.time()
+                await asyncio.wait({waiter, ended}, timeout=left, return_when="FIRST_COMPLETED")
+                waiter.cancel()
+            if sender.awaits_reboot:
+                await asyncio.wait({ended}, timeout=upg.REBOOT_WAIT)
+        finally:
+            ended.cancel()
+            sender.on_change = None
 
     async def _wait_until_back(self, link: Link, deadline: float) -> None:
         try:

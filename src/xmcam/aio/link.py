@@ -48,6 +48,7 @@ from xmcam.protocol.connection import (
     LoginReply,
     MediaPacket,
     NegotiationReply,
+    Notification,
     Reply,
 )
 from xmcam.protocol.framing import Frame
@@ -92,6 +93,10 @@ class Link(asyncio.BufferedProtocol):
         self._waiter: asyncio.Future[Reply | None] | None = None
         # Message id -> where its media packets go (none: logged and dropped).
         self.media_sinks: dict[int, Callable[[Frame], None]] = {}
+        # Where notifications (upgrade answers and progress) go (none: logged and dropped).
+        self.notification_sink: Callable[[Notification], None] | None = None
+        self._writable = asyncio.Event()  # cleared while the transport's buffer is full
+        self._writable.set()
         self._gone = asyncio.Event()  # the transport has called connection_lost
         self.ended = asyncio.Event()  # the link is unusable (error set)
 
@@ -211,6 +216,22 @@ class Link(asyncio.BufferedProtocol):
             raise self.error
         self._write(self.connection.send_data(MessageId.TALK_CU_PU_DATA, packet, channel=channel))
 
+    async def send_data(self, wire: bytes, timeout: float) -> None:
+        """Write a packet that has no reply (upgrade data); wait while the transport's buffer
+        is full, RequestTimeoutError (the link ends) when it stays full for `timeout`."""
+        self._write(wire)
+        if self._writable.is_set():
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writable.wait()
+        except TimeoutError:
+            what = f"the camera took no data for {timeout:g} s"
+            self.end(ConnectionClosedError(f"connection dropped: {what}"))
+            raise RequestTimeoutError(what) from None
+        if self.error is not None:
+            raise self.error
+
     def _write(self, wire: bytes) -> None:
         if self._transport is None or self._transport.is_closing():
             raise self.error or ConnectionClosedError("the connection is closed")
@@ -259,6 +280,12 @@ class Link(asyncio.BufferedProtocol):
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
     def get_buffer(self, sizehint: int) -> memoryview:
         return _read_buffer()
 
@@ -279,6 +306,9 @@ class Link(asyncio.BufferedProtocol):
                 if sink is not None:
                     sink(event.frame)
                     continue
+            elif type(event) is Notification and self.notification_sink is not None:
+                self.notification_sink(event)
+                continue
             routed = ops.route(event)
             if isinstance(routed, Reply):
                 waiter = self._waiter
@@ -301,6 +331,7 @@ class Link(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.end(ConnectionClosedError("the connection was lost"))
         self.connection.connection_lost()
+        self._writable.set()  # a writer waiting for room finds the link ended
         self._gone.set()
 
 

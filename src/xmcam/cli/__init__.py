@@ -39,6 +39,7 @@ from xmcam.cli import (
     storage,
     stream,
     talk,
+    upgrade,
     users,
     watch,
 )
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         watch,
         clock,
         reboot,
+        upgrade,
         users,
         log,
         storage,

@@ -32,6 +32,7 @@ from xmcam.cli.output import (
     print_table,
 )
 from xmcam.cli.session import positive_seconds, timeout_given
+from xmcam.cli.upgrade import add_wait_options, fleet_action, fleet_cells, read_image
 from xmcam.client.models import SystemInfo
 from xmcam.fleet import (
     DEFAULT_CONCURRENCY,
@@ -47,6 +48,8 @@ from xmcam.protocol import redact
 __all__ = ["FleetCommand", "add_parser", "command_of"]
 
 MAX_CONCURRENCY: Final = 1024
+UPGRADE_CONCURRENCY: Final = 2
+"""Cameras upgraded at once unless --concurrency says otherwise: a few, not the fleet."""
 SUMMARY_LENGTH: Final = 60
 BAR_WIDTH: Final = 20
 
@@ -148,12 +151,26 @@ def command_of(args: argparse.Namespace) -> FleetCommand:
                 _time_sync, ("skew before -> after",), _time_sync_cells, _rounded_skews
             )
         return FleetCommand(_time_get, ("device time", "skew"), _time_get_cells, _rounded_skews)
+    if args.action in ("config-get", "config-export"):
+        return _config_command(args)
+    if args.action == "reboot":
+        return FleetCommand(_reboot(args.wait, args.wait_timeout), ("reboot",), _reboot_cells)
+    return _upgrade_command(args)
+
+
+def _config_command(args: argparse.Namespace) -> FleetCommand:
     if args.action == "config-get":
         return FleetCommand(_config_get(args.name), ("value",), lambda value: (_summarise(value),))
-    if args.action == "config-export":
-        action = _config_export(_export_directory(args.directory))
-        return FleetCommand(action, ("file",), lambda value: (value["file"],))
-    return FleetCommand(_reboot(args.wait, args.wait_timeout), ("reboot",), _reboot_cells)
+    action = _config_export(_export_directory(args.directory))
+    return FleetCommand(action, ("file",), lambda value: (value["file"],))
+
+
+def _upgrade_command(args: argparse.Namespace) -> FleetCommand:
+    data, description = args.image
+    upgrade = fleet_action(
+        data, description, wait_timeout=args.wait_timeout, reboot_timeout=args.reboot_timeout
+    )
+    return FleetCommand(upgrade, ("old version", "new version", "upgrade"), fleet_cells)
 
 
 def _export_directory(text: str) -> Path:
@@ -200,11 +217,20 @@ def _handler(args: argparse.Namespace) -> int:
         require_confirmation(
             f"reboot all {len(inventory)} cameras of {args.file}?", assume_yes=args.yes
         )
+    if args.action == "upgrade":
+        args.image = read_image(args.image_file)  # a bad image: refused before any camera
+        description = args.image[1]
+        require_confirmation(
+            f"upgrade the cameras of {args.file} made of {description.hardware} (of "
+            f"{len(inventory)}) to version {description.version or 'not named'}?",
+            assume_yes=args.yes,
+        )
     # The command line wins over the file, as it does for every other option.
     inventory = inventory.with_timeout(timeout_given(args))
     command = command_of(args)
     tally = _Tally(len(inventory))
-    concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY)
+    default = UPGRADE_CONCURRENCY if args.action == "upgrade" else DEFAULT_CONCURRENCY
+    concurrency = getattr(args, "concurrency", default)
     try:
         asyncio.run(_run(inventory, command, concurrency, tally))
     finally:  # after Ctrl-C too: what was done, and what was not ("cancelled")
@@ -303,7 +329,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "  xmcam fleet cameras.toml time sync --concurrency 4\n"
             "  xmcam fleet cameras.toml config get General.General --json\n"
             "  xmcam fleet cameras.toml config export backups/\n"
-            "  xmcam fleet cameras.toml reboot --wait"
+            "  xmcam fleet cameras.toml reboot --wait\n"
+            "  xmcam fleet cameras.toml upgrade General_IPC_HI3516D.bin --yes"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[options],
@@ -348,6 +375,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="give up waiting for a camera after this long (default 180)",
     )
     reboot.set_defaults(action="reboot")
+    upgrade = actions.add_parser(
+        "upgrade",
+        parents=[with_json],
+        help="install a firmware image on the cameras it is made for (others are skipped), "
+        f"{UPGRADE_CONCURRENCY} at a time unless --concurrency (asks first on a terminal)",
+        epilog="example: xmcam fleet cameras.toml upgrade General_IPC_HI3516D.bin --yes",
+    )
+    upgrade.add_argument("image_file", metavar="IMAGE", help="the firmware image (*.bin)")
+    add_yes_option(upgrade)
+    add_wait_options(upgrade)
+    upgrade.set_defaults(action="upgrade")
     parser.set_defaults(handler=_handler)
 
 

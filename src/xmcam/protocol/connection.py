@@ -614,16 +614,24 @@ class ClientConnection:
         return encoded
 
     def send_data(
-        self, message_id: int, payload: bytes, *, channel: int = 0, end_flag: bool = False
+        self,
+        message_id: int,
+        payload: bytes | bytearray | memoryview,
+        *,
+        channel: int = 0,
+        end_flag: bool = False,
+        sequence: int | None = None,
     ) -> bytes:
-        """A binary data packet (talk audio, upgrade data) for this session. No reply."""
+        """A binary data packet (talk audio, upgrade data) for this session. No reply.
+        `sequence`: the header's number, when the data numbers its packets itself (upgrade
+        blocks carry their block number, docs/protocol.md §18)."""
         if self.state is not ClientState.LOGGED_IN:
             raise StateError(f"cannot send data while {self.state.value}")
         return encode_frame(
             message_id,
             payload,
             session_id=self.session_id,
-            sequence=self._next_sequence(None),
+            sequence=self._next_sequence(sequence),
             total_packets=channel,
             current_packet=1 if end_flag else 0,
         )

@@ -336,7 +336,7 @@ class FrameDecoder:
 
 def encode_frame(
     message_id: int,
-    payload: bytes = b"",
+    payload: bytes | bytearray | memoryview = b"",
     *,
     session_id: int = 0,
     sequence: int = 0,

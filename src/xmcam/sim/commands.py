@@ -119,6 +119,8 @@ def _system_info(context: RequestContext, request: Request, body: Body) -> Reply
     name = body.name or ""
     if name == "SystemInfo":
         info = dict(context.profile.system_info)
+        if context.state.software_version is not None:  # installed by an upgrade
+            info["SoftWareVersion"] = context.state.software_version
         base = info.get("DeviceRunTime", "0x0")
         uptime = context.device.uptime_minutes()
         try:

@@ -28,6 +28,7 @@ class Effect(enum.Enum):
     LOGOUT = "logout"  # after building the reply, end the session (the connection stays)
     GUARD = "guard"  # this session gets alarm pushes from now on
     UNGUARD = "unguard"  # ... and no more
+    UPGRADE = "upgrade"  # an image's end mark came: report its progress, then reboot (the shell)
 
 
 class DeviceServices(Protocol):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import struct
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -63,8 +64,15 @@ from xmcam.sim.media_commands import (
 )
 from xmcam.sim.media_sessions import MediaSessions
 from xmcam.sim.profile import Profile
-from xmcam.sim.state import DeviceState
+from xmcam.sim.state import DeviceState, StateSaveError
 from xmcam.sim.talk import TALK_IDS, TalkSessions
+from xmcam.sim.upgrade import (
+    UPGRADE_AUTHORITY,
+    UPGRADE_NAME,
+    UpgradeOutcome,
+    UpgradeReceiver,
+    start_request,
+)
 
 __all__ = ["AlarmRecord", "CameraConnection", "Effect", "SimulatedDevice"]
 
@@ -73,6 +81,9 @@ log = logging.getLogger("xmcam.sim")
 # CVE-2024-3765 (docs/protocol.md §3, §22.16): 1009 let anyone in on vulnerable firmware. The
 # simulator gives it nothing, logged in or not.
 _NEVER_ANSWERED: Final = frozenset({1009})
+_UPGRADE_DATA: Final = MessageId.UPGRADE_DATA
+_SEQUENCE: Final = struct.Struct("<I")
+_SEQUENCE_OFFSET: Final = 8  # of the header's sequence number (docs/protocol.md §2)
 _MAX_TRACKED_LOGIN_NAMES: Final = 1024
 # Session ids a random one never takes: 0 is "no session", 99999 the id FunSDK clients put
 # in their negotiation before login (docs/protocol.md §2.3, §6.3).
@@ -105,6 +116,11 @@ class CameraConnection:
         # address its session logged in from.
         self.peer_host = peer_host
         self.login_type = ""
+        # A firmware upgrade this connection started (sim/upgrade.py): its image as it comes,
+        # then the verdict on it, for the shell to report (Effect.UPGRADE).
+        self.upgrade: UpgradeReceiver | None = None
+        self.upgrade_outcome: UpgradeOutcome | None = None
+        self._upgrade_ack: bytes | None = None
 
     @property
     def session_id(self) -> int | None:
@@ -150,14 +166,18 @@ class CameraConnection:
             )
             return []
         if request.body is None:
-            return []  # binary data (talk audio, upgrade data): nothing to answer here
+            # Binary data: upgrade blocks are answered (on the connection that started an
+            # upgrade only), talk audio is not.
+            return self._upgrade_data(request) if request.message_id == _UPGRADE_DATA else []
         if not request.authenticated:
             return self._before_login(request, request.body)
         if not request.session_matches:
             return []  # another connection's session id: silently ignored ([MAD] R10)
         context = self._context(self.protocol.session_id or 0)
         device_log = self.device.device_log
-        if request.message_id in MEDIA_REQUEST_IDS:
+        if request.message_id == MessageId.UPGRADE_REQ:
+            replies = [self.reply(request, self._start_upgrade(context, request.body))]
+        elif request.message_id in MEDIA_REQUEST_IDS:
             replies = self._media_replies(request, handle_media(context, request), context.session)
         elif is_maintenance(request):
             replies = [self.reply(request, handle_maintenance(context, request, device_log))]
@@ -177,6 +197,73 @@ class CameraConnection:
             return []
         body = self.device.talk.handle(self.number, request)
         return [] if body is None else [self.reply(request, body)]
+
+    def _start_upgrade(self, context: RequestContext, body: Body) -> dict[str, Any]:
+        """1520: Start takes this connection's next 1522 packets as an image; Abort drops
+        an upgrade under way (docs/protocol.md §18)."""
+        device = self.device
+        action = start_request(body)
+        if action is None or action not in ("Start", "Abort"):
+            return {"Name": body.name or "", "Ret": Ret.ILLEGAL_REQUEST}
+        account = context.state.user(context.user or "")
+        rights = account.get("AuthorityList") if account is not None else None
+        if not isinstance(rights, list) or UPGRADE_AUTHORITY not in rights:
+            return {"Name": UPGRADE_NAME, "Ret": context.quirks.no_permission_ret}
+        if action == "Abort":
+            if device.upgrading == self.number and self.upgrade is not None:
+                self.end_upgrade()
+            return {"Name": UPGRADE_NAME, "Ret": Ret.OK}
+        if device.upgrading is not None and device.upgrading != self.number:
+            log.info("connection %d: upgrade refused, one is under way", self.number)
+            return {"Name": UPGRADE_NAME, "Ret": Ret.UPGRADE_NOT_STARTED}
+        hardware = device.profile.system_info.get("HardWare")
+        self.upgrade = UpgradeReceiver(
+            hardware if isinstance(hardware, str) else None,
+            max_size=device.quirks.upgrade_max_size,
+        )
+        self.upgrade_outcome = None
+        self._upgrade_ack = None
+        device.upgrading = self.number
+        log.info("connection %d: upgrade started", self.number)
+        return {"Name": UPGRADE_NAME, "Ret": Ret.OK}
+
+    def _upgrade_data(self, request: Request) -> list[bytes]:
+        self.device.upgrade_data_received += len(request.frame.payload)
+        receiver = self.upgrade
+        if receiver is None or not request.authenticated or not request.session_matches:
+            return []  # no upgrade started on this connection: the data goes nowhere
+        frame = request.frame
+        if frame.payload and not receiver.block(frame.payload):
+            log.warning(
+                "connection %d: upgrade refused (513): over %d bytes",
+                self.number,
+                self.device.quirks.upgrade_max_size,
+            )
+            self.end_upgrade()
+            return [self.reply(request, {"Name": UPGRADE_NAME, "Ret": Ret.UPGRADE_DATA_ERROR})]
+        if frame.header.end_flag:  # the end mark: the verdict, reported by the shell
+            self.upgrade_outcome = receiver.finish()
+            self.upgrade = None
+            self.effects.append(Effect.UPGRADE)
+            return []
+        # One answer per block: python-dvr's upgrade() waits for it ([PYD]). They differ only
+        # in the sequence number they echo: built once, numbered in place.
+        if self._upgrade_ack is None:
+            self._upgrade_ack = self.reply(request, {"Name": UPGRADE_NAME, "Ret": Ret.OK})
+        ack = bytearray(self._upgrade_ack)
+        _SEQUENCE.pack_into(ack, _SEQUENCE_OFFSET, frame.sequence)
+        return [bytes(ack)]
+
+    def end_upgrade(self) -> None:
+        """Forget this connection's upgrade (aborted, refused, or reported)."""
+        self.upgrade = None
+        self.upgrade_outcome = None
+        if self.device.upgrading == self.number:
+            self.device.upgrading = None
+
+    def progress(self, ret: int) -> bytes:
+        """A 1524 upgrade progress frame: a percentage, or the final 513/514/515."""
+        return self.push(MessageId.UPGRADE_PROGRESS, {"Name": "", "Ret": ret})
 
     def _before_login(self, request: Request, body: Body) -> list[bytes]:
         if request.is_negotiation and self.device.quirks.negotiation_silent:
@@ -290,6 +377,8 @@ class CameraConnection:
     def close(self) -> None:
         """The connection is gone: forget its session."""
         self.device.end_session(self)
+        if self.upgrade is not None:  # an image cut off half-way: the device keeps its version
+            self.end_upgrade()
         self.device.media.connection_closed(self.number)
         self.device.talk.connection_closed(self.number)
         self.device.connections.pop(self.number, None)
@@ -327,6 +416,10 @@ class SimulatedDevice:
         self.device_log.add("RecoverTime", data=format_device_time(self.state.device_time()))
         # Told of every alarm (the server's alarm-center push).
         self.on_alarm: Callable[[AlarmRecord], object] | None = None
+        # The connection whose firmware upgrade is under way (one at a time), and the bytes
+        # of upgrade data (1522) received, taken or not (a test's "nothing was sent").
+        self.upgrading: int | None = None
+        self.upgrade_data_received = 0
 
     # ------------------------------------------------------------------ connections
 
@@ -557,6 +650,20 @@ class SimulatedDevice:
             (connection, connection.push(MessageId.ALARM_REQ, body)) for connection in receivers
         )
         return len(receivers)
+
+    def finish_upgrade(self, outcome: UpgradeOutcome) -> int:
+        """Install a good image: its version is the device's from now on, kept in the state
+        file. The Ret to report: 515, or 514 when the state could not be saved."""
+        self.upgrading = None
+        if outcome.ret != Ret.UPGRADE_SUCCEEDED:
+            return outcome.ret
+        if outcome.version is not None:
+            try:
+                self.state.set_software_version(outcome.version)
+            except StateSaveError:
+                return Ret.UPGRADE_FAILED
+        self.device_log.add("Upgrade", data=outcome.version or "")
+        return Ret.UPGRADE_SUCCEEDED
 
     def motion_mask(self, event: str) -> int:
         return self.alarms.mask(event)

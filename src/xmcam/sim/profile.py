@@ -146,6 +146,13 @@ class Quirks:
     # frame it goes with; unpaced, cut at 8192 bytes whatever the frames). Real cameras send
     # one frame per packet (a big frame over several), which python-dvr's reader needs.
     media_packing: bool = False
+    # The firmware upgrade (sim/upgrade.py): the largest image taken; seconds between the
+    # 1524 progress frames; how it ends: "515" (progress, 515, reboot), "reboot" (progress to
+    # 100, then the reboot without a 515, as some flashes do: CroatianMeteorNetwork/RMS#968),
+    # "silent" (progress, then nothing: a flash that hangs, nothing installed, no reboot).
+    upgrade_max_size: int = 64 * 1024 * 1024
+    upgrade_step_delay: float = 0.2
+    upgrade_end: str = "515"
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,6 +546,15 @@ def _session_ids(value: object) -> str:
     return str(value)
 
 
+UPGRADE_ENDS: Final = ("515", "reboot", "silent")
+
+
+def _upgrade_end(value: object) -> str:
+    if value not in UPGRADE_ENDS:
+        raise ValueError(f"quirks.upgrade_end must be one of {', '.join(UPGRADE_ENDS)}")
+    return str(value)
+
+
 def _work_state_masks(value: object) -> str:
     if value not in ("int", "hex"):
         raise ValueError("quirks.work_state_masks must be 'int' or 'hex'")
@@ -556,4 +572,5 @@ _SPECIAL_QUIRKS: Final[dict[str, Callable[[Any], Any]]] = {
     "reply_names": _reply_names,
     "work_state_masks": _work_state_masks,
     "session_ids": _session_ids,
+    "upgrade_end": _upgrade_end,
 }

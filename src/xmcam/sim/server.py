@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from xmcam.errors import ProtocolError
-from xmcam.protocol import sofia_hash
+from xmcam.protocol import Ret, sofia_hash
 from xmcam.sim.alarm_push import AlarmCenterPusher, configure_alarm_center
 from xmcam.sim.context import Effect
 from xmcam.sim.device import CameraConnection, SimulatedDevice
@@ -33,6 +33,7 @@ from xmcam.sim.profile import Profile, load_profile
 from xmcam.sim.recordings import Recording, load_recordings
 from xmcam.sim.state import DeviceState
 from xmcam.sim.streaming import MediaStreams
+from xmcam.sim.upgrade import PROGRESS_STEPS, UpgradeOutcome
 
 __all__ = ["Simulator", "SimulatorThread"]
 
@@ -131,6 +132,9 @@ class _Link(asyncio.Protocol):
                 self._simulator.reboot_soon()
             elif effect is Effect.CLOSE:
                 self.close()
+            elif effect is Effect.UPGRADE and camera.upgrade_outcome is not None:
+                outcome, camera.upgrade_outcome = camera.upgrade_outcome, None
+                self._simulator.spawn(self._simulator.report_upgrade(self, camera, outcome))
 
     def pause_writing(self) -> None:
         # The client reads slower than it asks: read no more requests until it catches up.
@@ -199,8 +203,9 @@ class _Link(asyncio.Protocol):
         if delay or faults.coalesce or self._outbox:
             self._hold(frames, delay)
         else:
-            for frame in frames:
-                self._write(frame)
+            # The replies of one read in one write: one system call, not one per reply (an
+            # upgrade's blocks are answered a block each, hundreds a second).
+            self._write(frames[0] if len(frames) == 1 else b"".join(frames))
         self._check_unsent()
 
     def _hold(self, frames: list[bytes], delay: float) -> None:
@@ -516,7 +521,42 @@ class Simulator:
         finally:
             self._rebooting = False
 
+    async def report_upgrade(
+        self, link: _Link, camera: CameraConnection, outcome: UpgradeOutcome
+    ) -> None:
+        """The device's side of an upgrade once the image is in (sim/upgrade.py): a bad
+        image's 513/514 at once; for a good one its progress in 1524 frames, one every
+        `upgrade_step_delay` seconds, the new version installed, 515, and the reboot
+        (`upgrade_end` leaves out the 515, or everything after the progress)."""
+        quirks = self.profile.quirks
+
+        def report(ret: int) -> None:
+            if not link.closing and camera.session_id is not None:
+                link.send([camera.progress(ret)])
+
+        if outcome.ret != Ret.UPGRADE_SUCCEEDED:
+            report(self.device.finish_upgrade(outcome))
+            return
+        for percent in PROGRESS_STEPS:
+            await asyncio.sleep(quirks.upgrade_step_delay)
+            report(percent)
+        await asyncio.sleep(quirks.upgrade_step_delay)
+        if quirks.upgrade_end == "silent":  # a flash that hangs: nothing more, nothing installed
+            self.device.upgrading = None
+            return
+        ret = self.device.finish_upgrade(outcome)
+        if ret != Ret.UPGRADE_SUCCEEDED:
+            report(ret)
+            return
+        if quirks.upgrade_end == "515":
+            report(ret)
+        self.reboot_soon()
+
     # ------------------------------------------------------------------ background work
+
+    def spawn(self, coroutine: Any) -> None:
+        """Run `coroutine` in the background until it ends or the simulator stops."""
+        self._spawn(coroutine)
 
     def _spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)

@@ -132,6 +132,8 @@ class DeviceState:
     time_offset: float = 0.0  # device clock minus host clock, seconds
     net_alarm_state: int = 0
     ptz_log: list[PtzCommand] = field(default_factory=list)
+    software_version: str | None = None
+    """The firmware version an upgrade installed (None: the profile's)."""
     path: Path | None = None
     wall_clock: Callable[[], datetime] = datetime.now
     _factory: DeviceState | None = field(default=None, repr=False, compare=False)
@@ -308,6 +310,15 @@ class DeviceState:
             self.config, self.users, self.groups, self.channel_titles, self.time_offset = before
             raise
 
+    def set_software_version(self, version: str) -> None:
+        """The version an upgrade installed, stored at once (StateSaveError: not kept)."""
+        before, self.software_version = self.software_version, version
+        try:
+            self.save()
+        except StateSaveError:
+            self.software_version = before
+            raise
+
     def save(self) -> None:
         """Write the state file. Raises StateSaveError, after a log line, when it cannot be
         written (disk full, directory gone, a value JSON cannot carry): the file keeps what
@@ -332,6 +343,7 @@ class DeviceState:
                 "groups": self.groups,
                 "channel_titles": self.channel_titles,
                 "time_offset": self.time_offset,
+                "software_version": self.software_version,
                 # What the per-channel arrays were made for: a restart with another
                 # --channels is then told apart from a damaged file (`_check_channels`).
                 "channels": self.profile.channels.video,
@@ -374,6 +386,10 @@ class DeviceState:
         kept = [str(title) for title in titles][:count]
         self.channel_titles = kept + self.channel_titles[len(kept) :]  # one title per channel
         self.time_offset = float(offset)
+        version = data.get("software_version")
+        if version is not None and not (isinstance(version, str) and 0 < len(version) <= 128):
+            raise StateFileError(f"{path}: software_version {version!r} is not a version")
+        self.software_version = version
 
     def _check_channels(self, path: Path, data: dict[str, Any], config: dict[str, Any]) -> None:
         """Raise StateFileError, saying what to do, when the file was made for another

@@ -18,6 +18,7 @@ The methods are procedures from `xmcam.client.operations` (and the plans of
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -28,6 +29,7 @@ from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
 from xmcam.client import plans
+from xmcam.client import upgrade as upg
 from xmcam.client.maintenance import FormattedPartition, LogEntry
 from xmcam.client.models import (
     AlarmOutput,
@@ -43,6 +45,7 @@ from xmcam.client.models import (
 )
 from xmcam.client.settings import DEFAULT_PORT, CameraOptions, CameraSettings
 from xmcam.client.talk import TalkStats
+from xmcam.client.upgrade import ImageSource, UpgradeProgress, UpgradeResult
 from xmcam.errors import (
     ConnectionClosedError,
     ProtocolError,
@@ -60,6 +63,7 @@ __all__ = ["DEFAULT_PORT", "Camera"]
 T = TypeVar("T")
 
 _monotonic: Final = time.monotonic
+_log: Final = logging.getLogger("xmcam.sync")
 
 
 class Camera(CameraSettings):
@@ -177,6 +181,8 @@ class Camera(CameraSettings):
             return time.sleep(step.seconds)
         if isinstance(step, plans.Shielded):  # no cancelling here: performed like the rest
             return plans.drive(step.plan, self._perform)
+        if isinstance(step, upg.SendImage):
+            return self._send_image(step.sender)
         raise StateError(f"the blocking camera cannot perform {step!r}")
 
     # ---------------------------------------------------------------- the methods
@@ -401,6 +407,54 @@ class Camera(CameraSettings):
             self.run(ops.reboot())
         if wait:
             self._wait_until_back(deadline)
+
+    def upgrade(
+        self,
+        image: ImageSource,
+        *,
+        force: bool = False,
+        progress: Callable[[UpgradeProgress], object] | None = None,
+        wait_timeout: float = upg.DEFAULT_WAIT,
+    ) -> UpgradeResult:
+        """Upgrade the firmware with `image` (an XM upgrade file: its bytes or its path). The
+        image is checked and its description read before anything is sent
+        (FirmwareImageError), and an image for other hardware than the device's
+        (`SystemInfo.HardWare`) is refused (FirmwareMismatchError) unless `force`. The blocks
+        go without waiting for an answer each; `progress` gets an UpgradeProgress for the
+        bytes sent ("sending") and the device's percentages ("flashing"). Returns the outcome
+        (`xmcam.client.upgrade.UpgradeResult`): the device's verdict (515, 513, 514), success
+        when it reached 100 % and rebooted, or "unconfirmed" when it said nothing within
+        `wait_timeout` seconds. The device reboots after a success; the connection is dropped
+        either way."""
+        plan = upg.upgrade(image, force=force, progress=progress, wait_timeout=wait_timeout)
+        return plans.drive(plan, self._perform)
+
+    def _send_image(self, sender: upg.ImageSender) -> UpgradeResult:
+        """`upgrade.SendImage` on the control connection."""
+        link = self.control_link()
+        try:
+            link.run(upg.start(), self.timeout)
+            link.notification_sink = sender.notice
+            try:
+                for wire in sender.packets(link.connection):
+                    link.send_data(wire, self.timeout)
+                deadline = _monotonic() + sender.wait_timeout
+                while not sender.finished:
+                    link.read(deadline)
+                deadline = _monotonic() + upg.REBOOT_WAIT
+                while sender.awaits_reboot and link.error is None:
+                    link.read(deadline)
+            except TimeoutError:  # no verdict in time (or the camera took no data)
+                pass
+            except (TransportError, ProtocolError) as error:
+                _log.info("upgrade: the connection ended: %s", error)
+            finally:
+                link.notification_sink = None
+            if link.error is not None:
+                sender.connection_lost(str(link.error))
+        finally:
+            self.close()  # rebooting, or in no state to reuse it
+        return sender.result()
 
     def _wait_until_back(self, deadline: float) -> None:
         link = self._link

@@ -48,6 +48,7 @@ from xmcam.protocol.connection import (
     LoginReply,
     MediaPacket,
     NegotiationReply,
+    Notification,
     Reply,
 )
 from xmcam.protocol.framing import Frame
@@ -91,6 +92,8 @@ class Link:
         """When the last reply came (on `clock`): keepalives are due from it."""
         # Message id -> where its media packets go (none: logged and dropped).
         self.media_sinks: dict[int, Callable[[Frame], None]] = {}
+        # Where notifications (upgrade answers and progress) go (none: logged and dropped).
+        self.notification_sink: Callable[[Notification], None] | None = None
         self._socket: socket.socket | None = sock
         self._fileno = sock.fileno()
         self._poll = select.poll()
@@ -237,6 +240,23 @@ class Link:
             self.close(error if isinstance(error, XMCamError) else None)
             raise
 
+    def send_data(self, wire: bytes, timeout: float) -> None:
+        """Send a packet that has no reply (upgrade data) within `timeout` (RequestTimeoutError
+        when the camera takes nothing for that long: the link ends); then read, without
+        blocking, what came meanwhile (notifications to their sink)."""
+        sock = self._socket
+        if sock is None:
+            raise self.error or ConnectionClosedError(f"the {self.name} is closed")
+        if _wire_log.isEnabledFor(INFO):
+            ops.log_sent(self.connection, wire)
+        try:
+            self._send(sock, wire, _monotonic() + timeout)
+        except TimeoutError:
+            raise self._end(
+                RequestTimeoutError(f"the camera took no data for {timeout:g} s")
+            ) from None
+        self.read_ready(_IDLE_READS)
+
     def _send(self, sock: socket.socket, wire: bytes, deadline: float) -> None:
         try:
             try:
@@ -351,6 +371,9 @@ class Link:
             if sink is not None:
                 sink(event.frame)
                 return None
+        elif type(event) is Notification and self.notification_sink is not None:
+            self.notification_sink(event)
+            return None
         routed = ops.route(event)
         if isinstance(routed, Reply):
             return routed
