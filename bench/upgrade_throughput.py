@@ -13,7 +13,9 @@ its description read, SystemInfo, Start, the 0x8000-byte blocks written without 
 their answers, the end mark). The upgrade's time runs from the call until the camera reports
 100 % (it has then taken and checked every byte; what follows is its reboot). The copy: the
 same bytes `sendall()` to a thread of this process that `recv_into()`s them and throws them
-away, timed from the connect until the sink has them all.
+away, timed from the connect until the sink has them all. The floor: that copy with the work
+no safe upgrade can skip, the sender's CRC-32 of the image first and the receiver's CRC-32 of
+what arrives.
 """
 
 from __future__ import annotations
