@@ -253,7 +253,10 @@ def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAUL
     if not text_part:
         return Body({}, {}, raw)
     text = text_part.decode("utf-8", "replace")
-    if text.count("{") + text.count("[") <= limits.max_json_depth:
+    # The depth bound's bracket count. Most bodies have no array: `in` finds that by one
+    # memchr, a quarter of the time of a `str.count` over the text (bench/client_vs_python_dvr.py).
+    opening = text.count("{") + (text.count("[") if "[" in text else 0)
+    if opening <= limits.max_json_depth:
         # The usual body, read by the quick way of `_loads` written out here (one Python
         # call less per reply): an object, no spaced key, nothing after the value.
         try:
