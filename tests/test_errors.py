@@ -113,8 +113,14 @@ def test_device_error_constructed_directly() -> None:
 
 
 def test_account_locked_is_an_authentication_error() -> None:
-    error = error_for_ret(205)
+    error = error_for_ret(205, message_id=1001)
     assert isinstance(error, AuthenticationError)
+    # How long the lock lasts on real firmware, and the other reading of 205.
+    assert AccountLockedError.ADVICE == (
+        "the account is locked after failed logins: wait about 30 minutes from the last try "
+        "(on some firmware: the user name is unknown)"
+    )
+    assert error.ret == 205
     with pytest.raises(AuthenticationError):
         raise error
 

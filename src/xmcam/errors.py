@@ -129,7 +129,22 @@ class AuthenticationError(DeviceError):
 
 
 class AccountLockedError(AuthenticationError):
-    """The account is locked after too many failed logins (Ret 205 on most firmware)."""
+    """The account is locked after too many failed logins (Ret 205 on most firmware).
+
+    Real firmware locks the account for about 30 minutes after
+    five failed logins, counted from the last attempt, and refuses the right password
+    meanwhile (docs/protocol.md §6.1). Some firmware answers 205 for an unknown user name
+    too (docs/protocol.md §5). `ADVICE` says both, in words for a person."""
+
+    LOCK_MINUTES = 30
+    """How long real firmware keeps an account locked, in minutes (docs/protocol.md §6.1)."""
+
+    # Short: an error line is cut at 200 characters, and the CLI puts the camera before it.
+    ADVICE = (
+        f"the account is locked after failed logins: wait about {LOCK_MINUTES} minutes from "
+        "the last try (on some firmware: the user name is unknown)"
+    )
+    """What the lock means and what to do, for a person (the CLI prints it after the error)."""
 
 
 class NotLoggedInError(DeviceError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import ipaddress
 import logging
 import math
@@ -127,6 +128,12 @@ class Inventory:
 
     def __len__(self) -> int:
         return len(self.cameras)
+
+    def with_timeout(self, timeout: float | None) -> Inventory:
+        """This inventory with every camera's timeout set to `timeout` (None: unchanged)."""
+        if timeout is None:
+            return self
+        return Inventory(tuple(dataclasses.replace(entry, timeout=timeout) for entry in self))
 
 
 # ------------------------------------------------------------------------ the inventory file

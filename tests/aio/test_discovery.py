@@ -265,7 +265,11 @@ async def test_memory_stays_flat_under_a_flood_of_bloated_replies() -> None:
     finally:
         tracemalloc.stop()
     # Kept whole, the 100 replies would hold some 100 MB.
-    assert (len(found), stats.replies, stats.dropped) == (25, 100, 75)
+    # UDP may lose a datagram of the flood when the machine is busy (seen under xdist): what
+    # matters is that the flood went past the 25 kept and every reply beyond them was dropped.
+    assert len(found) == 25
+    assert stats.replies > 50
+    assert stats.dropped == stats.replies - 25
     # Each device kept holds a few KiB however big its reply was...
     largest = max(_deep_size(device) for device in found)
     assert largest < 12 * 1024, largest

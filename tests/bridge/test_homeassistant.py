@@ -40,12 +40,14 @@ PLATFORM_KEYS = {
     "switch": {"state_topic", "command_topic", "payload_on", "payload_off", "device_class"},
     "button": {"command_topic", "payload_press", "device_class"},
     "sensor": {"state_topic", "unit_of_measurement", "device_class", "state_class"},
+    "camera": {"topic", "image_encoding"},
 }
 REQUIRED_KEYS = {
     "binary_sensor": {"state_topic"},
     "switch": {"command_topic"},
     "button": {"command_topic"},
     "sensor": {"state_topic"},
+    "camera": {"topic"},
 }
 DEVICE_KEYS = {
     "identifiers",
@@ -65,9 +67,10 @@ DEVICE_CLASSES = {
     "binary_sensor": {"motion", "connectivity", "problem"},
     "button": {"identify", "restart", "update"},
     "switch": {"outlet", "switch"},
-    "sensor": {"duration"},
+    "sensor": {"duration", "data_size"},
 }
 DURATION_UNITS = {"d", "h", "min", "s", "ms"}
+DATA_SIZE_UNITS = {"B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"}
 
 
 def check_home_assistant_config(topic: str, config: dict[str, Any]) -> None:
@@ -82,7 +85,7 @@ def check_home_assistant_config(topic: str, config: dict[str, Any]) -> None:
     assert _no_nulls(config), "a null where Home Assistant wants a string"
     assert isinstance(config["unique_id"], str)
     assert config["unique_id"]
-    for key in ("state_topic", "command_topic"):
+    for key in ("state_topic", "command_topic", "topic"):
         if key in config:
             assert not set(config[key]) & set("+#"), "a publish topic has no wildcards"
     device = config["device"]
@@ -100,6 +103,10 @@ def check_home_assistant_config(topic: str, config: dict[str, Any]) -> None:
         assert config["device_class"] in DEVICE_CLASSES[component]
     if config.get("device_class") == "duration":
         assert config["unit_of_measurement"] in DURATION_UNITS
+    if config.get("device_class") == "data_size":
+        assert config["unit_of_measurement"] in DATA_SIZE_UNITS
+    if "image_encoding" in config:
+        assert config["image_encoding"] == "b64"
     if "state_class" in config:
         assert config["state_class"] in {"measurement", "total", "total_increasing"}
     if "entity_category" in config:
@@ -130,7 +137,11 @@ def test_every_config_passes_home_assistants_checks() -> None:
         "homeassistant/binary_sensor/xmcam_porch_motion_0/config",
         "homeassistant/binary_sensor/xmcam_porch_motion_1/config",
         "homeassistant/button/xmcam_porch_reboot/config",
+        "homeassistant/button/xmcam_porch_snapshot_take/config",
+        "homeassistant/camera/xmcam_porch_snapshot_0/config",
+        "homeassistant/camera/xmcam_porch_snapshot_1/config",
         "homeassistant/sensor/xmcam_porch_clock_skew/config",
+        "homeassistant/sensor/xmcam_porch_storage_free/config",
         "homeassistant/switch/xmcam_porch_alarm_out_0/config",
     ]
     for topic, config in configs.items():
@@ -195,7 +206,10 @@ def test_an_unknown_device_leaves_fields_out_instead_of_null() -> None:
     assert sorted(configs) == [
         "ha/binary_sensor/xmcam_front_door_motion_0/config",
         "ha/button/xmcam_front_door_reboot/config",
+        "ha/button/xmcam_front_door_snapshot_take/config",
+        "ha/camera/xmcam_front_door_snapshot_0/config",
         "ha/sensor/xmcam_front_door_clock_skew/config",
+        "ha/sensor/xmcam_front_door_storage_free/config",
     ]
     motion = configs["ha/binary_sensor/xmcam_front_door_motion_0/config"]
     assert motion["name"] == "Motion"
@@ -219,13 +233,22 @@ def test_topics() -> None:
     assert topics.alarm_out_set("cam", 0) == "xmcam/cam/alarm_out/0/set"
     assert topics.reboot_press("cam") == "xmcam/cam/reboot/press"
     assert topics.clock_skew("cam") == "xmcam/cam/clock_skew"
-    assert topics.command_subscriptions == ("xmcam/+/alarm_out/+/set", "xmcam/+/reboot/press")
+    assert topics.snapshot("cam", 1) == "xmcam/cam/snapshot/1"
+    assert topics.snapshot_take("cam") == "xmcam/cam/snapshot/take"
+    assert topics.storage_free("cam") == "xmcam/cam/storage_free"
+    assert topics.command_subscriptions == (
+        "xmcam/+/alarm_out/+/set",
+        "xmcam/+/reboot/press",
+        "xmcam/+/snapshot/take",
+    )
 
 
 @pytest.mark.parametrize(
     ("topic", "command"),
     [
         ("xmcam/cam/reboot/press", Command("cam", "reboot")),
+        ("xmcam/cam/snapshot/take", Command("cam", "snapshot")),
+        ("xmcam/cam/snapshot/0", None),  # an image, not a command
         ("xmcam/cam/alarm_out/0/set", Command("cam", "alarm_out", 0)),
         ("xmcam/a.b-c/alarm_out/12/set", Command("a.b-c", "alarm_out", 12)),
         ("xmcam/cam/alarm_out/0", None),  # the state, not a command

@@ -106,6 +106,25 @@ async def test_an_alarm_reaches_mqtt_with_its_topic_and_payload(broker: Mosquitt
             assert late.on("xmcam/garage/event") == []
 
 
+async def test_a_snapshot_arrives_on_motion_and_on_request(broker: Mosquitto) -> None:
+    async with porch_and_garage(broker) as (_first, second, subscriber):
+        await subscriber.wait_payload("xmcam/garage/motion/0", "OFF")
+        topic = "xmcam/garage/snapshot/0"
+
+        def images() -> list[Any]:
+            return [m.payload for m in subscriber.messages if m.topic.value == topic]
+
+        assert images() == []
+        second.trigger_alarm(0, "VideoMotion", "Start")
+        await subscriber.wait_for(lambda _: len(images()) == 1, what="an image")
+        [image] = images()
+        assert isinstance(image, bytes)
+        assert image.startswith(b"\xff\xd8")  # a JPEG
+        assert image.endswith(b"\xff\xd9")
+        await subscriber.publish("xmcam/garage/snapshot/take", "PRESS")
+        await subscriber.wait_for(lambda _: len(images()) == 2, what="a second image")
+
+
 async def test_motion_under_way_at_start_is_published_from_work_state(broker: Mosquitto) -> None:
     async with simulators(1, profile="nvr-8ch") as [nvr]:
         nvr.trigger_alarm(3, "VideoMotion", "Start")  # before the bridge is there
@@ -130,7 +149,17 @@ async def test_discovery_configs_are_what_home_assistant_expects(broker: Mosquit
             for message in subscriber.messages
             if message.topic.value.startswith("homeassistant/")
         }
-        assert len(configs) == 8 + 1 + 2  # motion per channel, one alarm output, button, skew
+        # Motion and a camera entity per channel, one alarm output, two buttons, two sensors.
+        assert len(configs) == 8 + 8 + 1 + 2 + 2
+        snapshot = configs["homeassistant/camera/xmcam_nvr_snapshot_5/config"]
+        assert snapshot["topic"] == "xmcam/nvr/snapshot/5"
+        assert (
+            snapshot["device"]
+            == configs["homeassistant/binary_sensor/xmcam_nvr_motion_5/config"]["device"]
+        )
+        free = configs["homeassistant/sensor/xmcam_nvr_storage_free/config"]
+        await subscriber.wait_count(free["state_topic"], 1)
+        assert subscriber.on(free["state_topic"]) == [str(0x2A3C)]
         for topic, config in configs.items():
             check_home_assistant_config(topic, config)
         motion = configs["homeassistant/binary_sensor/xmcam_nvr_motion_5/config"]

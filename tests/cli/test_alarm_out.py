@@ -16,23 +16,30 @@ def _device_types(sim: SimulatorThread) -> list[str]:
     return [output["AlarmOutType"] for output in outputs]
 
 
-@pytest.mark.parametrize(("mode", "device"), [("on", "MANUAL"), ("off", "CLOSE"), ("auto", "AUTO")])
+@pytest.mark.parametrize(
+    ("mode", "device", "meaning"),
+    [
+        ("on", "MANUAL", "held on, whatever the alarms"),
+        ("off", "CLOSE", "held off, whatever the alarms"),
+        ("auto", "AUTO", "the camera's alarms switch it; off now"),
+    ],
+)
 def test_alarm_out_sets_every_output(
-    xmcam: Run, sim: SimulatorThread, mode: str, device: str
+    xmcam: Run, sim: SimulatorThread, mode: str, device: str, meaning: str
 ) -> None:
     result = xmcam("alarm-out", mode)
     assert result.code == ExitCode.SUCCESS, result.err
     assert _device_types(sim) == [device]
-    header, row = result.out.splitlines()
-    assert header.split() == ["channel", "mode", "status"]
-    assert row.split()[:2] == ["0", mode]
+    # Not `0  off  OPEN` (the config's AlarmOutStatus, "OPEN" whatever the mode): words.
+    (line,) = result.out.splitlines()
+    assert line == f"alarm output 0: {mode} ({meaning})"
 
 
 def test_alarm_out_one_channel_as_json(xmcam: Run, sim: SimulatorThread) -> None:
     result = xmcam("--json", "alarm-out", "on", "--channel", "0")
     assert result.code == ExitCode.SUCCESS
     (output,) = json.loads(result.out)
-    assert (output["channel"], output["mode"]) == (0, "on")
+    assert (output["channel"], output["mode"], output["active"]) == (0, "on", True)
     assert _device_types(sim) == ["MANUAL"]
 
 
@@ -41,7 +48,7 @@ def test_alarm_out_without_a_mode_only_shows(xmcam: Run, sim: SimulatorThread) -
     result = xmcam("alarm-out")
     assert result.code == ExitCode.SUCCESS
     assert _device_types(sim) == before
-    assert result.out.splitlines()[1].split()[0] == "0"
+    assert result.out.startswith("alarm output 0: ")
 
 
 def test_alarm_out_rejects_an_unknown_mode(xmcam: Run) -> None:

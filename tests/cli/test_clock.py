@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
 
 import pytest
 
 from tests.cli.conftest import Run
 from xmcam.cli import ExitCode
-from xmcam.cli.clock import parse_time
+from xmcam.cli.clock import parse_time, skew_words
 from xmcam.cli.output import CommandError
+from xmcam.sim import SimulatorThread
 
 
 def test_time_shows_the_clock_and_the_skew(xmcam: Run) -> None:
@@ -41,6 +43,40 @@ def test_time_sync_levels_the_clock_and_reports_the_old_skew(xmcam: Run) -> None
     assert abs(record["skew_seconds"]) < 5
     human = xmcam("time", "set")
     assert human.out.startswith("clock set\n")
+
+
+def test_time_sync_never_makes_the_clock_worse(sim: SimulatorThread, xmcam: Run) -> None:
+    # The run: skew -0.036 s before a sync, +0.963 s after (the rounded current time
+    # was sent, and the device's new second started when it arrived). Twenty syncs, from
+    # random offsets, fractions of a second included: each leaves the clock level.
+    rng = random.Random(13)
+    for _ in range(20):
+        offset = rng.choice([rng.uniform(-2, 2), rng.uniform(-1e8, 1e8)])
+        sim.call(setattr, sim.state, "time_offset", offset)
+        result = xmcam("--json", "time", "sync")
+        assert result.code == ExitCode.SUCCESS, result.err
+        record = json.loads(result.out)
+        assert abs(record["skew_before_seconds"] - offset) <= 0.6
+        assert abs(record["skew_seconds"]) <= 0.5, (offset, record)
+        # And the simulated clock itself (fractions kept) ticks with this host's.
+        assert abs(sim.call(lambda: sim.state.time_offset)) < 0.25
+
+
+def test_skews_read_as_durations_or_signed_seconds(sim: SimulatorThread, xmcam: Run) -> None:
+    behind = -(2 * 365 + 216) * 86400 - 3 * 3600
+    sim.call(setattr, sim.state, "time_offset", behind)
+    fields = dict(line.split(": ", 1) for line in xmcam("time").out.splitlines())
+    assert fields["skew"].strip() == "2 years 216 days behind this host"
+    synced = xmcam("time", "sync").out.splitlines()
+    assert synced[0] == "clock synced"
+    fields = dict(line.split(": ", 1) for line in synced[1:])
+    assert fields["skew"].strip() == "level with this host"
+    assert fields["skew before"].strip() == "2 years 216 days behind this host"
+    assert skew_words(0.4) == "0.4 s ahead"
+    assert skew_words(-0.36, "this host") == "0.4 s behind this host"
+    assert skew_words(0.04, "this host") == "level with this host"
+    assert skew_words(3725) == "1 h 2 min ahead"
+    assert skew_words(-86400 - 30) == "1 day behind"
 
 
 @pytest.mark.parametrize("argv", [("time", "set", "tomorrow"), ("time", "get", "2021-01-01")])

@@ -254,10 +254,10 @@ def test_names_lists_what_the_camera_has(xmcam: Run, sim: SimulatorThread) -> No
     assert names[0] == "General.General"
     assert "Camera.Param.[0]" in names
     assert "AVEnc.Encode" not in names  # the simulated camera refuses it
-    assert result.err.startswith(f"{len(names)} of ")
+    assert result.err.startswith(f"xmcam: {len(names)} of ")
     assert " refused (Ret 607: " in result.err
     as_json = xmcam("--json", "config", "names", "--names", "NetWork.NetCommon,No.Such")
-    assert [json.loads(line) for line in as_json.out.splitlines()] == [
+    assert json.loads(as_json.out) == [
         {"name": "NetWork.NetCommon", "ok": True},
         {"name": "No.Such", "ok": False, "ret": 607, "error": "config does not exist"},
     ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from tests.seed import SEED_FRAMES, SEED_PATH
 from xmcam.cli import ExitCode, main
 from xmcam.cli.decode import decode_stream, parse_input
 from xmcam.protocol import encode_frame, encode_message, sofia_hash
+from xmcam.sim import SimulatorThread
 
 CLIENT_STREAM = b"".join(frame.payload for frame in SEED_FRAMES if frame.from_client)
 
@@ -184,3 +187,80 @@ def test_text_lines_show_the_devices_key_spelling() -> None:
     out = io.StringIO()
     decode_stream(SEED_FRAMES[1].payload, out, as_json=False)
     assert out.getvalue().rstrip().endswith('(keys as sent: ["DeviceType "])')
+
+
+def _xxd_format(data: bytes) -> str:
+    """What `xxd` prints, for where the program is missing: offset, groups of two bytes,
+    the ASCII column."""
+    lines = []
+    for offset in range(0, len(data), 16):
+        row = data[offset : offset + 16]
+        pairs = [row[i : i + 2].hex() for i in range(0, len(row), 2)]
+        text = "".join(chr(byte) if 0x20 <= byte < 0x7F else "." for byte in row)
+        lines.append(f"{offset:08x}: {' '.join(pairs):<39}  {text}")
+    return "\n".join(lines) + "\n"
+
+
+def test_decode_reads_xxd_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capture = tmp_path / "client.bin"
+    capture.write_bytes(CLIENT_STREAM)
+    xxd = shutil.which("xxd")
+    if xxd is not None:  # the real program (package xxd, or vim-common)
+        dump = subprocess.run(
+            [xxd, str(capture)], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+        assert dump == _xxd_format(CLIENT_STREAM)  # our stand-in writes what xxd writes
+    else:
+        dump = _xxd_format(CLIENT_STREAM)
+    assert parse_input(dump.encode()) == CLIENT_STREAM
+    hexed = tmp_path / "client.xxd"
+    hexed.write_text(dump, encoding="ascii")
+    assert main(["decode", str(hexed)]) == ExitCode.SUCCESS
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6
+    assert lines[0].startswith("LOGIN_REQ (1000)")
+    # an odd length: the last group holds one byte
+    assert parse_input(_xxd_format(CLIENT_STREAM[:37]).encode()) == CLIENT_STREAM[:37]
+
+
+def test_decode_reads_what_our_own_verbose_log_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with SimulatorThread() as sim:
+        assert main(["-H", f"127.0.0.1:{sim.port}", "-vv", "info"]) == ExitCode.SUCCESS
+    log = capsys.readouterr().err
+    assert "xmcam: -> SYSINFO_REQ" in log  # the -v summary lines, skipped by decode
+    path = tmp_path / "log.txt"
+    path.write_text(log, encoding="utf-8")
+    assert main(["decode", "--json", str(path)]) == ExitCode.SUCCESS
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    names = [record["name"] for record in records]
+    assert names[names.index("LOGIN_REQ") :][:4] == [
+        "LOGIN_REQ", "LOGIN_RSP", "SYSINFO_REQ", "SYSINFO_RSP"
+    ]  # fmt: skip
+    assert all("body" in record for record in records)
+    # --debug prints the same dumps
+    assert parse_input(log.replace("xmcam: ", "xmcam.wire: ").encode()) == parse_input(log.encode())
+
+
+def test_a_frame_cut_in_our_log_is_skipped() -> None:
+    first = b"".join(encode_message(1020, b'{ "Name" : "SystemInfo" }\n\x00'))
+    second = b"".join(encode_message(1021, b'{ "Name" : "SystemInfo", "Ret" : 100 }\n\x00'))
+
+    def dump(frame: bytes) -> list[str]:
+        return [
+            f"{offset:04x}   " + " ".join(f"{byte:02x}" for byte in frame[offset : offset + 16])
+            for offset in range(0, len(frame), 16)
+        ]
+
+    log = ["xmcam: -> SYSINFO_REQ", *dump(first)[:2], "... 4000 more bytes"]
+    log += ["xmcam: <- SYSINFO_RSP", *dump(second)]
+    assert parse_input("\n".join(log).encode()) == second
+
+
+def test_the_help_example_is_not_garbled(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    text = capsys.readouterr().out
+    assert "xxd stream.bin | xmcam decode -" in text
+    assert "| echo" not in text

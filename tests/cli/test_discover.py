@@ -7,6 +7,7 @@ import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from tests.cli.conftest import Run
 from xmcam.aio.alarm_center import AlarmCenterServer
 from xmcam.aio.discovery import discover
 from xmcam.cli import ExitCode, build_parser
+from xmcam.cli.session import timeout_given
 from xmcam.cli.sim import run_simulator
 from xmcam.protocol.alarm_center import AlarmCenterMessage
 from xmcam.protocol.discovery import encode_search_reply
@@ -64,10 +66,10 @@ def test_a_table_of_the_devices_found(run_cli: Run, cameras: list[SimulatorThrea
     assert result.err == ""
 
 
-def test_json_is_one_object_per_device(run_cli: Run, cameras: list[SimulatorThread]) -> None:
+def test_json_is_one_array_of_the_devices(run_cli: Run, cameras: list[SimulatorThread]) -> None:
     result = run_cli("discover", "--json", *target_options(cameras))
     assert result.code == ExitCode.SUCCESS
-    records = [json.loads(line) for line in result.out.splitlines()]
+    records = json.loads(result.out)
     assert sorted(record["serial"] for record in records) == ["9b3a0c72d1f6e804", "front-door"]
     door = next(record for record in records if record["serial"] == "front-door")
     assert door["tcp_port"] == cameras[0].port
@@ -82,6 +84,10 @@ def test_nothing_found_is_exit_code_one(run_cli: Run, cameras: list[SimulatorThr
     assert result.code == ExitCode.FAILURE
     assert result.out == ""
     assert "no devices answered in 0.4 s" in result.err
+    # --json: still one document, an empty array, for a script's parser
+    as_json = run_cli("discover", *target_options(cameras), "--repeats", "1", "--json")
+    assert as_json.code == ExitCode.FAILURE
+    assert as_json.out == "[]\n"
 
 
 @pytest.mark.parametrize(
@@ -134,10 +140,12 @@ def test_a_flood_of_replies_is_capped_and_said(run_cli: Run) -> None:
         finally:
             thread.join(timeout=5)
     assert result.code == ExitCode.SUCCESS
-    assert [json.loads(line)["serial"] for line in result.out.splitlines()] == [
+    assert [record["serial"] for record in json.loads(result.out)] == [
         f"fake{number}" for number in range(5)
     ]
-    dropped = int(result.err.split("xmcam: ")[1].split()[0])
+    # The library's own warning comes first; every line starts "xmcam: ".
+    line = next(line for line in result.err.splitlines() if "were dropped" in line)
+    dropped = int(line.removeprefix("xmcam: ").split()[0])
     assert 0 < dropped <= 35  # what the socket buffer held of the rest, counted
     assert "beyond the first 5 were dropped (--max-devices)" in result.err
 
@@ -186,3 +194,55 @@ async def test_xmcam_sim_answers_searches_and_pushes_to_its_alarm_center(
 def test_xmcam_sim_refuses_bad_options(options: list[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["sim", *options])
+
+
+def test_a_name_that_does_not_resolve_is_named(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run blamed the bind address ("cannot search from 0.0.0.0:34569"). The
+    # resolver is asked in-process and told the name is unknown: no query leaves the host.
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: object, **kwargs: object) -> object:
+        if host == "nosuch.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    result = run_cli("discover", "--target", "nosuch.invalid", "--bind", "127.0.0.1:0")
+    assert result.code == ExitCode.CONNECTION
+    assert result.err == (
+        "xmcam: cannot resolve the target 'nosuch.invalid': Name or service not known\n"
+    )
+    # A name the resolver refuses outright (a label over 63 bytes), and a bind address.
+    long_name = "a" * 64 + ".invalid"
+    result = run_cli("discover", "--target", long_name, "--bind", "127.0.0.1:0")
+    assert result.code == ExitCode.CONNECTION
+    assert result.err.startswith(f"xmcam: cannot resolve the target '{long_name}': ")
+    result = run_cli("discover", "--target", "127.0.0.1:9", "--bind", "nosuch.invalid:0")
+    assert result.err.startswith("xmcam: cannot resolve the bind address 'nosuch.invalid': ")
+
+
+def timed_search(run_cli: Run, *argv: str) -> tuple[str, float]:
+    started = time.monotonic()
+    result = run_cli(*argv, "--bind", "127.0.0.1:0", "--target", "127.0.0.1:9")
+    assert result.code == ExitCode.FAILURE
+    return result.err, time.monotonic() - started
+
+
+def test_one_timeout_one_meaning(run_cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    # The global --timeout applies when discover's own is not given...
+    err, seconds = timed_search(run_cli, "--timeout", "0.3", "discover")
+    assert err == "xmcam: no devices answered in 0.3 s\n"
+    assert seconds < 1.5  # not the 2 s default
+    # ...and discover's own wins when it is.
+    err, seconds = timed_search(run_cli, "--timeout", "30", "discover", "--timeout", "0.2")
+    assert err == "xmcam: no devices answered in 0.2 s\n"
+    assert seconds < 1.5
+    # Neither given: the search's default.
+    args = build_parser().parse_args(["discover"])
+    assert timeout_given(args) is None
+    assert timeout_given(build_parser().parse_args(["--timeout", "10", "discover"])) == 10
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["discover", "--help"])
+    assert "the global --timeout when given" in " ".join(capsys.readouterr().out.split())

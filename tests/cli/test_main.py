@@ -10,6 +10,7 @@ import pytest
 
 from xmcam.cli import ExitCode, build_parser, main
 from xmcam.errors import (
+    AccountLockedError,
     AuthenticationError,
     ConnectionClosedError,
     DeviceError,
@@ -41,6 +42,7 @@ def test_unknown_command_is_a_usage_error() -> None:
     ("error", "code"),
     [
         (AuthenticationError(203), ExitCode.AUTHENTICATION),
+        (AccountLockedError(205), ExitCode.AUTHENTICATION),
         (DeviceError(607), ExitCode.DEVICE),
         (RequestTimeoutError("no reply to SYSINFO_REQ within 5 s"), ExitCode.TIMEOUT),
         (ConnectionClosedError("connection reset"), ExitCode.CONNECTION),
@@ -76,6 +78,8 @@ def test_errors_become_one_line_and_a_named_exit_code(
         assert err.startswith("xmcam: ")
         assert err.count("\n") == 1
         assert "Traceback" not in err
+    if isinstance(error, AccountLockedError):  # outside `camera_command` (watch) too
+        assert err == f"xmcam: Ret 205 (user locked): {AccountLockedError.ADVICE}\n"
     if isinstance(error, OSError) and not isinstance(error, RequestTimeoutError):
         # A file error names the file; only network errors blame the camera.
         assert ("/root/out.mp4: Permission denied" in err) == (error.filename is not None)

@@ -88,7 +88,7 @@ def test_channels_count_from_1_in_the_url_and_are_checked(run_cli: Run) -> None:
         assert "&channel=4&stream=0.sdp" in result.out
         beyond = run_cli("-H", address, "rtsp-url", "--channel", "8")
     assert beyond.code == ExitCode.USAGE
-    assert beyond.err == "xmcam: no channel 8: the camera has 8 (0 to 7)\n"
+    assert beyond.err == ("xmcam: channel 8 does not exist: the camera has 8 channels (0 to 7)\n")
 
 
 def test_rtsp_url_of_brackets_ipv6_and_escapes_the_login() -> None:

@@ -77,6 +77,20 @@ def test_wrong_password_exits_5_with_one_line(xmcam: Run, sim: SimulatorThread) 
     assert "wrong" not in error.removeprefix("xmcam: Ret 203 (wrong password)")
 
 
+def test_a_locked_account_says_for_how_long_and_where(xmcam: Run, sim: SimulatorThread) -> None:
+    for _ in range(5):  # the simulator locks the account as real firmware does
+        assert xmcam("-p", "wrong", "info").code == ExitCode.AUTHENTICATION
+    assert sim.call(lambda: sim.simulator.device.is_locked("admin"))
+    result = xmcam("info")  # the right password, refused while the lock lasts
+    assert result.code == ExitCode.AUTHENTICATION
+    assert result.err.count("\n") == 1
+    assert result.err == (
+        f"xmcam: 127.0.0.1:{sim.port}: Ret 205 (user locked): the account is locked after "
+        "failed logins: wait about 30 minutes from the last try (on some firmware: the user "
+        "name is unknown)\n"
+    )
+
+
 def test_options_go_before_the_command(xmcam: Run) -> None:
     result = xmcam("-p", "hunter2", "-u", "nobody", "info")
     assert result.code == ExitCode.AUTHENTICATION
@@ -131,7 +145,7 @@ def test_bad_timeout_is_a_usage_error(run_cli: Run, value: str) -> None:
 def test_debug_logs_frames_in_hex_without_the_password_hash(xmcam: Run) -> None:
     result = xmcam("-p", "", "--debug", "info")
     assert result.code == ExitCode.SUCCESS
-    assert "xmcam.wire" in result.err
+    assert "xmcam: -> LOGIN_REQ " in result.err
     assert "0000   ff 0" in result.err
     assert sofia_hash("") not in result.err
 

@@ -327,3 +327,28 @@ def test_a_bad_encryption_mode_is_a_usage_error(capsys: pytest.CaptureFixture[st
         main(["sim", "--encryption", "sometimes"])
     assert exit_info.value.code == 2
     assert "argument --encryption" in capsys.readouterr().err
+
+
+def test_a_state_file_made_for_other_channels_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cam.json"
+    DeviceState.from_profile(load_profile().with_channels(4), path=path).save()
+    kept = path.read_bytes()
+    # Restarted without --channels 4: not "AVEnc.VideoColor must be an array of 1".
+    assert main(["sim", "--port", "0", "--state", str(path)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err == (
+        f"xmcam: {path} was made for 4 video channel(s), and this simulator has 1: use "
+        "--channels 4, or another state file (this one is kept as it is)\n"
+    )
+    assert path.read_bytes() == kept  # nothing lost
+    # A file written before the count was kept in it is measured by its arrays.
+    data = json.loads(kept)
+    del data["channels"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["sim", "--port", "0", "--state", str(path), "--channels", "2"]) == 2
+    assert "was made for 4 video channel(s), and this simulator has 2" in capsys.readouterr().err
+    # With the count it was made for, it loads.
+    state = DeviceState.from_profile(load_profile().with_channels(4), path=path)
+    assert len(state.channel_titles) == 4

@@ -182,10 +182,10 @@ def test_an_h265_stream_into_a_file_named_h264_fails_in_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_channel_the_camera_lacks_is_the_devices_refusal(xmcam: Run, tmp_path: Path) -> None:
+def test_a_channel_the_camera_lacks_is_refused_up_front(xmcam: Run, tmp_path: Path) -> None:
     result = xmcam("stream", "--channel", "5", "-o", str(tmp_path / "x.mp4"))
-    assert result.code == ExitCode.DEVICE
-    assert result.err.startswith("xmcam: Ret 103 (")
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith("xmcam: channel 5 does not exist: the camera has 1 channel")
     assert len(result.err.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
@@ -215,12 +215,14 @@ def test_a_refused_start_is_the_devices_refusal_at_once(
     how: str, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refuse_starts(monkeypatch, 103)
+    # The simulator runs in this process: its warnings would share standard error (and, as
+    # every line of xmcam's, start "xmcam: ").
+    monkeypatch.setattr(logging.getLogger("xmcam.sim"), "disabled", True)
     with camera_starting(how) as simulator:
         argv = ["--timeout", "3", "stream", "-o", str(tmp_path / "x.mp4")]
         result, elapsed = run_timed(run_cli, simulator, *argv)
     assert result.code == ExitCode.DEVICE
-    # (The simulator runs in this process: its warnings share standard error.)
-    [line] = [line for line in result.err.splitlines() if not line.startswith("xmcam.sim:")]
+    [line] = result.err.splitlines()
     assert line == "xmcam: Ret 103 (illegal request) in reply to MONITOR_REQ"
     assert elapsed < 1.5  # the refusal, not the 3 s deadline
     assert list(tmp_path.iterdir()) == []

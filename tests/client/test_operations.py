@@ -4,13 +4,15 @@ and the procedure protocol, with replies built by the core's device role (no soc
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from xmcam.client import operations as ops
 from xmcam.client.models import AlarmEvent, SystemInfo
+from xmcam.client.plans import Pause, Run
+from xmcam.client.plans import drive as drive_plan
 from xmcam.errors import ConfigNotFoundError, DeviceError, PayloadError
 from xmcam.protocol import ClientConnection, DeviceConnection, LoginRequest, Reply, Request
 
@@ -148,6 +150,77 @@ def test_time_skew_takes_the_host_time_halfway_and_the_middle_of_the_device_seco
     times = iter([datetime(2020, 1, 1, 0, 0, 0), datetime(2020, 1, 1, 0, 0, 2)])
     skew = drive(ops.time_skew(lambda: next(times)), {"OPTimeQuery": "2020-01-01 00:01:01"})
     assert skew == 60.5
+
+
+class VirtualDeviceClock:
+    """A host clock and a device clock in virtual seconds, as the simulator keeps them: the
+    device reads whole seconds, and a set starts its new second when it arrives. Requests
+    take `round_trip` (half each way); `late` is added to every pause (a busy host)."""
+
+    EPOCH = datetime(2026, 12, 5, 21, 0, 0)
+
+    def __init__(self, offset: float, start: float, round_trip: float, late: float = 0) -> None:
+        self.now, self.offset, self.round_trip, self.late = start, offset, round_trip, late
+        self.sets: list[str] = []
+
+    def host(self) -> datetime:
+        return self.EPOCH + timedelta(seconds=self.now)
+
+    def device(self) -> datetime:
+        return self.EPOCH + timedelta(seconds=self.now + self.offset)
+
+    def perform(self, step: Any) -> Any:
+        if isinstance(step, Pause):
+            assert 0 <= step.seconds < 1
+            self.now += step.seconds + self.late
+            return None
+        assert isinstance(step, Run)
+        exchange, outcome = Exchange(), None
+        while not isinstance(call := ops.advance(step.procedure, outcome), ops.Finished):
+            self.now += self.round_trip / 2
+            if call.body["Name"] == "OPTimeSetting":
+                self.sets.append(call.body["OPTimeSetting"])
+                when = datetime.fromisoformat(call.body["OPTimeSetting"])
+                self.offset = (when - self.host()).total_seconds()
+                body: dict[str, Any] = {"Ret": 100}
+            else:
+                body = {"Ret": 100, "OPTimeQuery": self.device().strftime("%Y-%m-%d %H:%M:%S")}
+            outcome = exchange.answer(call, body)
+            self.now += self.round_trip / 2
+        return call.value
+
+
+@pytest.mark.parametrize("round_trip", [0.0004, 0.08, 0.6])
+@pytest.mark.parametrize("start", [0.0, 0.3, 0.5, 0.97, 0.999])
+@pytest.mark.parametrize("offset", [-81888340.9, -0.036, 0.5, 0.999, 3.7])
+def test_sync_time_aims_the_set_at_the_second_boundary(
+    offset: float, start: float, round_trip: float
+) -> None:
+    clock = VirtualDeviceClock(offset, start, round_trip)
+    before = drive_plan(ops.sync_time(clock.host), clock.perform)
+    # The skew before: within half a second (the device's whole seconds) of the truth.
+    assert abs(before - offset) <= 0.5 + round_trip / 2
+    assert len(clock.sets) == 1
+    assert abs(clock.offset) < 1e-6  # the device's seconds now tick with the host's
+    after = drive_plan(ops.measure_time_skew(clock.host), clock.perform)
+    assert abs(after) < 0.01
+
+
+@pytest.mark.parametrize("offset", [-0.036, 0.0, 0.49, -0.49, 1.0, -1.0, 2.2])
+@pytest.mark.parametrize("start", [0.0, 0.25, 0.5, 0.999])
+def test_measure_time_skew_reads_the_same_clock_the_same_every_time(
+    offset: float, start: float
+) -> None:
+    clock = VirtualDeviceClock(offset, start, 0.02)
+    skew = drive_plan(ops.measure_time_skew(clock.host), clock.perform)
+    assert skew == pytest.approx(round(offset), abs=0.001)
+
+
+def test_sync_time_on_a_busy_host_aims_again_then_sends_the_nearest_second() -> None:
+    clock = VirtualDeviceClock(-5000.2, 0.1, 0.01, late=0.3)
+    drive_plan(ops.sync_time(clock.host), clock.perform)
+    assert len(clock.sets) == 1
+    assert abs(clock.offset) <= 0.5
 
 
 def test_users_never_carry_the_hash() -> None:

@@ -11,6 +11,9 @@ camera's name in the inventory:
     xmcam/<camera>/alarm_out/<n>/set       ON / OFF / AUTO: commands to the bridge
     xmcam/<camera>/reboot/press            PRESS: reboot the camera
     xmcam/<camera>/clock_skew              seconds, device clock minus the bridge's (retained)
+    xmcam/<camera>/snapshot/<channel>      a JPEG taken on each motion start (retained)
+    xmcam/<camera>/snapshot/take           PRESS: take a snapshot of every channel now
+    xmcam/<camera>/storage_free            MiB free on the camera's disks (retained)
 
 Home Assistant reads one retained config per entity under
 `homeassistant/<component>/<object_id>/config`. What it requires, from its MQTT integration
@@ -25,7 +28,10 @@ binary_sensor pages of home-assistant.io):
   not come with `availability_topic`; with `availability_mode: all` an entity is available
   only while every topic says so (here: the camera and the bridge itself);
 - a `unique_id` is what lets Home Assistant keep an entity (and its device) across restarts;
-- a sensor with `device_class: duration` takes a unit among d, h, min, s, ms.
+- a sensor with `device_class: duration` takes a unit among d, h, min, s, ms; one with
+  `data_size` a unit such as MiB;
+- a `camera` entity reads its picture from `topic`, the image's bytes as they are (no
+  `image_encoding`: raw; `b64` would mean base64 text).
 """
 
 from __future__ import annotations
@@ -103,7 +109,7 @@ class Command:
     """A command read from MQTT: switch alarm output `output`, or reboot."""
 
     camera: str
-    kind: Literal["alarm_out", "reboot"]
+    kind: Literal["alarm_out", "reboot", "snapshot"]
     output: int | None = None
 
 
@@ -113,9 +119,16 @@ class Topics:
 
     prefix: str = DEFAULT_PREFIX
     discovery_prefix: str = DEFAULT_DISCOVERY_PREFIX
+    bridge: str = ""
+    """The bridge's own level under `bridge/` when it is one of several (`shard-K-of-N`)."""
 
     @property
     def bridge_availability(self) -> str:
+        """`<prefix>/bridge/availability`, or `<prefix>/bridge/<bridge>/availability` for one
+        of several bridges: each has its own last will, and each camera's availability
+        names the bridge that serves it."""
+        if self.bridge:
+            return f"{self.prefix}/{BRIDGE_TOPIC_NAME}/{self.bridge}/availability"
         return f"{self.prefix}/{BRIDGE_TOPIC_NAME}/availability"
 
     @property
@@ -144,13 +157,26 @@ class Topics:
     def clock_skew(self, camera: str) -> str:
         return f"{self.prefix}/{camera}/clock_skew"
 
+    def snapshot(self, camera: str, channel: int) -> str:
+        return f"{self.prefix}/{camera}/snapshot/{channel}"
+
+    def snapshot_take(self, camera: str) -> str:
+        return f"{self.prefix}/{camera}/snapshot/take"
+
+    def storage_free(self, camera: str) -> str:
+        return f"{self.prefix}/{camera}/storage_free"
+
     def discovery(self, component: str, object_id: str) -> str:
         return f"{self.discovery_prefix}/{component}/{object_id}/config"
 
     @property
     def command_subscriptions(self) -> tuple[str, ...]:
         """The filters the bridge subscribes to for commands."""
-        return (f"{self.prefix}/+/alarm_out/+/set", f"{self.prefix}/+/reboot/press")
+        return (
+            f"{self.prefix}/+/alarm_out/+/set",
+            f"{self.prefix}/+/reboot/press",
+            f"{self.prefix}/+/snapshot/take",
+        )
 
     def parse_command(self, topic: str) -> Command | None:
         """The command a topic carries, or None for any other topic."""
@@ -160,6 +186,8 @@ class Topics:
         levels = topic[len(start) :].split("/")
         if len(levels) == 3 and levels[1:] == ["reboot", "press"]:
             return Command(levels[0], "reboot")
+        if len(levels) == 3 and levels[1:] == ["snapshot", "take"]:
+            return Command(levels[0], "snapshot")
         if len(levels) == 4 and levels[1] == "alarm_out" and levels[3] == "set":
             number = levels[2]
             if number.isascii() and number.isdigit() and len(number) <= 3:
@@ -267,6 +295,31 @@ def discovery_configs(
             "state_topic": topics.clock_skew(camera),
             "unit_of_measurement": "s",
             "device_class": "duration",
+            "state_class": "measurement",
+            "entity_category": "diagnostic",
+        },
+    )
+    for channel in range(device.channels):
+        add(
+            "camera",
+            f"snapshot_{channel}",
+            "Snapshot" if device.channels == 1 else f"Snapshot channel {channel}",
+            {"topic": topics.snapshot(camera, channel)},
+        )
+    add(
+        "button",
+        "snapshot_take",
+        "Take snapshot",
+        {"command_topic": topics.snapshot_take(camera), "payload_press": PRESS, "qos": 1},
+    )
+    add(
+        "sensor",
+        "storage_free",
+        "Storage free",
+        {
+            "state_topic": topics.storage_free(camera),
+            "unit_of_measurement": "MiB",
+            "device_class": "data_size",
             "state_class": "measurement",
             "entity_category": "diagnostic",
         },

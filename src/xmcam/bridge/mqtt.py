@@ -26,6 +26,23 @@ among the cameras at that address. The serial alone proves nothing: discovery sh
 anyone on the LAN. A push that names an inventory camera's serial from anywhere else is
 counted (`alarm_center_refused`), logged, and published nowhere; a push from a sender that
 names no inventory camera is published under its own serial, as a stranger's.
+
+Scale (docs/bridge.md "Many cameras"). Each camera costs one task and its session (the
+session's keepalive is a second task); the clock is read by one poller for every camera.
+Cameras are started at `connect_rate` per second with at most `connect_concurrency` logins
+under way, so thousands of cameras never log in at once; the open-file limit is raised to
+what the inventory needs where the hard limit allows. With more than a few dozen cameras
+the log says how many are online every `_SUMMARY_PERIOD` seconds instead of a line per
+camera (a few per period still show, the rest go to debug).
+
+Sharding (`shard=Shard(K, N)`). The bridge watches only the inventory's cameras whose name
+hashes into shard K of N (`xmcam.bridge.shard`), has its own availability topic
+(`<prefix>/bridge/shard-K-of-N/availability`) and last will, and every camera's entities
+name that topic. It speaks MQTT 5 and subscribes to the command topics as a shared
+subscription of its shard's group (`$share/<group>/...`) when the broker says it supports
+them (CONNACK's Shared Subscription Available), so of several bridges started for the same
+shard (a rolling update) one obeys each command; plainly otherwise. Every shard receives
+every command and obeys only those for cameras it owns.
 """
 
 from __future__ import annotations
@@ -34,10 +51,13 @@ import asyncio
 import contextlib
 import datetime
 import functools
+import gc
 import ipaddress
 import json
 import logging
 import re
+import resource
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,14 +83,16 @@ from xmcam.bridge.homeassistant import (
     discovery_configs,
 )
 from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, DEFAULT_WINDOW, Message, Outbox, deliver
+from xmcam.bridge.shard import Shard
 from xmcam.client.models import AlarmEvent, AlarmOutput, ConnectionEvent
 from xmcam.errors import AuthenticationError, DeviceError, XMCamError
 from xmcam.fleet import CameraEntry
 from xmcam.protocol.alarm_center import AlarmCenterMessage
 
-__all__ = ["BridgedCamera", "MqttBridge"]
+__all__ = ["DEFAULT_CONNECT_CONCURRENCY", "DEFAULT_CONNECT_RATE", "BridgedCamera", "MqttBridge"]
 
 T = TypeVar("T")
+ClientT = TypeVar("ClientT", bound=aiomqtt.Client)
 
 _log: Final = logging.getLogger("xmcam.bridge")
 
@@ -83,14 +105,28 @@ CLOSE_GRACE: Final = 0.5
 _COMMAND_TEXT: Final = 16  # bytes of a command payload looked at; the rest is not read
 _SWITCH_MODES: Final = {ON: "on", OFF: "off", AUTO: "auto"}
 _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
+_UNSAFE_GROUP: Final = re.compile(r"[^A-Za-z0-9_-]")  # a share name holds no / + #
 _MAX_SPOOF_WARNINGS: Final = 256  # source addresses warned about (each once), at most
 _RESOLVE_TIMEOUT: Final = 10.0
+DEFAULT_CONNECT_RATE: Final = 100.0
+"""Cameras started per second: 5,000 cameras are all started within a minute, and a switch
+full of cameras never sees a storm of logins."""
+DEFAULT_CONNECT_CONCURRENCY: Final = 64
+"""Camera starts (connect, login, the first state reads) under way at once, at most."""
+_QUIET_ABOVE: Final = 50  # cameras: past this, availability is summarized, not line by line
+_LINES_PER_PERIOD: Final = 20  # availability lines shown per summary period past that
+_SUMMARY_PERIOD: Final = 10.0
+_FILES_PER_CAMERA: Final = 2  # its session, and a second one while a login is retried
+_FILES_SPARE: Final = 256  # the broker, alarm-center senders, the log, the interpreter's own
+_SETTLE_CHECK: Final = 0.5  # seconds between two looks at the cameras still starting
+_RECALL_WAIT: Final = 5.0  # seconds the cameras wait for the broker's retained motion states
+_QUEUED_PER_CAMERA: Final = 16  # incoming messages queued per inventory camera (the recall)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # thousands of them: no __dict__ each
 class BridgedCamera:
     """A camera as the bridge sees it; read it, the bridge writes it."""
 
@@ -150,19 +186,28 @@ class MqttBridge:
         client_id: str | None = None,
         broker_timeout: float = 10.0,
         shutdown_grace: float = 3.0,
+        shard: Shard | None = None,
+        connect_rate: float = DEFAULT_CONNECT_RATE,
+        connect_concurrency: int = DEFAULT_CONNECT_CONCURRENCY,
     ) -> None:
         self.broker = broker if isinstance(broker, BrokerAddress) else parse_broker_url(broker)
-        self.topics = Topics(_topic_root(prefix), _topic_root(discovery_prefix))
-        self.cameras: dict[str, BridgedCamera] = {}
-        for entry in cameras:
-            check_camera_name(entry.name)
-            if entry.name in self.cameras:
-                raise ValueError(f"two cameras are named {entry.name!r}")
-            self.cameras[entry.name] = BridgedCamera(
-                entry,
-                host_addresses=frozenset(_addresses_of(entry.host)),
-                allowed=tuple(_network(text) for text in entry.alarm_center_addresses),
-            )
+        self.shard = shard
+        self.topics = Topics(
+            _topic_root(prefix),
+            _topic_root(discovery_prefix),
+            shard.topic_level if shard is not None else "",
+        )
+        if not 0 < connect_rate <= 100_000:
+            raise ValueError(f"the connect rate is 0 to 100000 cameras/s, not {connect_rate}")
+        if not 1 <= connect_concurrency <= 10_000:
+            raise ValueError(f"the connect concurrency is 1 to 10000, not {connect_concurrency}")
+        self.connect_rate = connect_rate
+        self.connect_concurrency = connect_concurrency
+        self.cameras: dict[str, BridgedCamera]
+        """The cameras this bridge watches: the inventory's, or its shard's share of them."""
+        self.inventory_size: int
+        """Cameras in the inventory, this bridge's and (sharded) the other bridges'."""
+        self.cameras, self.inventory_size = _bridged_cameras(cameras, shard)
         if not 0 < skew_interval <= 86400:
             raise ValueError(f"the clock-skew interval is 0 to 86400 s, not {skew_interval}")
         self.outbox = Outbox(outbox_limit)
@@ -183,8 +228,20 @@ class MqttBridge:
         """Pushes naming an inventory camera's serial from an address not the camera's."""
         self._spoof_warned: set[str] = set()
         self.broker_connected = False
+        self.shared_subscriptions = False
+        """Whether the command topics are subscribed as a shared subscription (sharded, and
+        the broker supports them)."""
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._starting: set[str] = set()  # cameras holding a start slot
+        self._start_slots = asyncio.Semaphore(connect_concurrency)
+        self._quiet = len(self.cameras) > _QUIET_ABOVE
+        self._lines_left = _LINES_PER_PERIOD
+        self._lines_hidden = 0
+        self._recalled = asyncio.Event()
+        self._frozen = False  # gc.freeze() after start-up
+        self._recall_marker = f"{self.topics.prefix}/bridge/recall-{secrets.token_hex(8)}"
+        self._recall_filter = f"{self.topics.prefix}/+/motion/+"
 
     # ---------------------------------------------------------------- running
 
@@ -196,17 +253,63 @@ class MqttBridge:
                 await asyncio.gather(*(self._resolve(camera) for camera in self.cameras.values()))
                 host, port = self._alarm_center_address
                 self.alarm_center_port = await self._start_alarm_center(stack, host, port)
+            _raise_file_limit(len(self.cameras))
             broker = asyncio.create_task(self._broker_loop(), name="xmcam-bridge-broker")
-            watchers = [
-                asyncio.create_task(self._watch_camera(camera), name=f"xmcam-bridge-{name}")
-                for name, camera in self.cameras.items()
+            watchers: list[asyncio.Task[None]] = []
+            helpers = [
+                asyncio.create_task(self._start_cameras(watchers), name="xmcam-bridge-starter"),
+                asyncio.create_task(self._poll_clocks(), name="xmcam-bridge-clocks"),
             ]
+            if self._quiet:
+                helpers.append(asyncio.create_task(self._summarize(), name="xmcam-bridge-log"))
             try:
                 await self._stop.wait()
             finally:
+                await _cancel(*helpers)
+                if self._frozen:
+                    gc.unfreeze()
                 await _cancel(*watchers, *self._tasks)
                 await self._say_goodbye()
                 await _cancel(broker)
+
+    async def _start_cameras(self, watchers: list[asyncio.Task[None]]) -> None:
+        """Start every camera's task, `connect_rate` a second at most, with no more than
+        `connect_concurrency` of them connecting and logging in at a time."""
+        loop = asyncio.get_running_loop()
+        interval = 1.0 / self.connect_rate
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_RECALL_WAIT):  # the broker may be down: start anyway
+                await self._recalled.wait()
+        due = loop.time()
+        for name, camera in self.cameras.items():
+            await self._start_slots.acquire()
+            now = loop.time()
+            if due > now:
+                await asyncio.sleep(due - now)
+            due = max(due, now) + interval
+            self._starting.add(name)
+            watchers.append(
+                asyncio.create_task(self._watch_camera(camera), name=f"xmcam-bridge-{name}")
+            )
+        while self._starting:  # every camera's first attempt is over
+            await asyncio.sleep(_SETTLE_CHECK)
+        if self._quiet:
+            # Thousands of cameras are a million long-lived objects: a full collection walks
+            # them all, taking hundreds of milliseconds from the alarms under way. What
+            # exists now lives as long as the bridge: it is left out of the collections
+            # until run() ends.
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+        _log.debug(
+            "every camera started (%d objects kept out of the collections)", gc.get_freeze_count()
+        )
+
+    def _started(self, camera: BridgedCamera) -> None:
+        """The camera's first attempt is over (online, or not): its start slot is free."""
+        if camera.name in self._starting:
+            self._starting.discard(camera.name)
+            self._start_slots.release()
 
     def stop(self) -> None:
         """End `run()`, or the next one if none runs yet (call it on the bridge's loop, for
@@ -258,8 +361,8 @@ class MqttBridge:
             await asyncio.sleep(self.broker_backoff.delay(attempt))
             attempt += 1
 
-    def _client(self) -> aiomqtt.Client:
-        client = aiomqtt.Client(
+    def _client(self) -> _Client:
+        client = _Client(
             self.broker.host,
             self.broker.port,
             username=self.broker.username,
@@ -268,25 +371,54 @@ class MqttBridge:
             will=aiomqtt.Will(self.topics.bridge_availability, OFFLINE, qos=1, retain=True),
             timeout=self.broker_timeout,
             logger=logging.getLogger("xmcam.bridge.paho"),
-            max_queued_incoming_messages=1000,
+            # The recall brings every inventory camera's retained motion states at once.
+            max_queued_incoming_messages=1000 + _QUEUED_PER_CAMERA * self.inventory_size,
             # Nagle's algorithm holds a small PUBLISH while an earlier segment waits for the
             # broker's delayed ACK: tens of milliseconds on an alarm.
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            # A shard's bridge learns from MQTT 5's CONNACK whether the broker shares
+            # subscriptions; one bridge alone keeps MQTT 3.1.1.
+            protocol=aiomqtt.ProtocolVersion.V5 if self.shard is not None else None,
         )
         client.pending_calls_threshold = DEFAULT_WINDOW + 8  # a full window is no warning
         return client
 
-    async def _session(self, client: aiomqtt.Client) -> None:
+    def command_filters(self, shared: bool) -> list[str]:
+        """The command topic filters to subscribe to: as a shared subscription of this
+        shard's group when `shared`, else plainly."""
+        filters = list(self.topics.command_subscriptions)
+        if not shared or self.shard is None:
+            return filters
+        group = _UNSAFE_GROUP.sub("_", f"{self.topics.prefix}_{self.topics.bridge}")
+        return [f"$share/{group}/{topic}" for topic in filters]
+
+    async def _session(self, client: _Client) -> None:
         """Everything while connected: catch up, then deliver and obey until it breaks."""
         self.broker_connected = True
-        subscriptions = [(topic, 1) for topic in self.topics.command_subscriptions]
+        self.shared_subscriptions = self.shard is not None and client.shares_subscriptions
+        filters = self.command_filters(self.shared_subscriptions)
+        subscriptions = [(topic, 1) for topic in filters]
         await client.subscribe([*subscriptions, (self.topics.homeassistant_status, 1)])
+        if not self._recalled.is_set():
+            # What the broker last heard of each motion sensor, before this process began:
+            # the retained states, then a message of our own that comes after them.
+            await client.subscribe([(self._recall_filter, 1), (self._recall_marker, 1)])
+            await client.publish(self._recall_marker, b"", qos=1)
         await client.publish(self.topics.bridge_availability, ONLINE, qos=1, retain=True)
         waiting = self.outbox.topics()
         for message in self._everything():
             if message.topic not in waiting:
                 await client.publish(message.topic, message.payload, qos=1, retain=True)
-        _log.info("broker %s: connected", self.broker.display)
+        if self.shard is None:
+            _log.info("broker %s: connected", self.broker.display)
+        else:
+            how = "shared subscription" if self.shared_subscriptions else "plain subscription"
+            _log.info(
+                "broker %s: connected as shard %s (commands: %s)",
+                self.broker.display,
+                self.shard.label,
+                how,
+            )
         failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         async def publish(message: Message) -> None:
@@ -310,13 +442,24 @@ class MqttBridge:
 
     async def _read_commands(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
+            recalling = not self._recalled.is_set()
             self._on_broker_message(message)
+            if recalling and self._recalled.is_set():
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await client.unsubscribe([self._recall_filter, self._recall_marker])
 
     def _on_broker_message(self, message: aiomqtt.Message) -> None:
         payload = message.payload
         raw = payload[:_COMMAND_TEXT] if isinstance(payload, bytes | bytearray) else b""
         text = bytes(raw).decode("utf-8", "replace").strip()
         topic = message.topic.value
+        if not self._recalled.is_set():
+            if topic == self._recall_marker:
+                self._recalled.set()
+                _log.debug("the broker's retained motion states are read")
+                return
+            if message.retain and self._recall(topic, text):
+                return
         if topic == self.topics.homeassistant_status:
             if text == ONLINE:
                 _log.info("Home Assistant is online: discovery published again")
@@ -326,12 +469,30 @@ class MqttBridge:
         command = self.topics.parse_command(topic)
         camera = self.cameras.get(command.camera) if command is not None else None
         if command is None or camera is None:
+            # Sharded: most commands are for the other bridges' cameras.
             return
         if message.retain:
             # A retained command would run again at every start of the bridge.
             _log.warning("camera %s: retained command on %s ignored", camera.name, topic)
             return
         self._spawn(self._obey(camera, command, text.upper()))
+
+    def _recall(self, topic: str, text: str) -> bool:
+        """A retained motion state from before this process began: it is what the camera's
+        next WorkState is compared with, so that an edge missed while no bridge watched is
+        published once, and one already published is not published again. Whether the
+        topic was a motion state."""
+        start = f"{self.topics.prefix}/"
+        levels = topic[len(start) :].split("/") if topic.startswith(start) else []
+        if len(levels) != 3 or levels[1] != "motion":
+            return False
+        camera = self.cameras.get(levels[0])
+        number = levels[2]
+        if camera is None or camera.description is not None or text not in (ON, OFF):
+            return True  # another bridge's camera, one already read, or nonsense
+        if number.isascii() and number.isdigit() and int(number) < MAX_CHANNELS:
+            camera.motion[int(number)] = {"VideoMotion"} if text == ON else set()
+        return True
 
     def _everything(self) -> list[Message]:
         """Discovery configs and the current state of every camera, all retained."""
@@ -384,7 +545,6 @@ class MqttBridge:
             backoff=self.camera_backoff,
             on_connect=functools.partial(self._connected, camera),
         )
-        poller = asyncio.create_task(self._poll_clock(camera))
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
@@ -400,7 +560,7 @@ class MqttBridge:
             _log.error("camera %s: given up (%s)", camera.name, error)
         finally:
             camera.session = None
-            await _cancel(poller)
+            self._started(camera)
 
     async def _resolve(self, camera: BridgedCamera) -> None:
         """The addresses of the camera's host, for telling its alarm-center pushes (a name
@@ -426,8 +586,11 @@ class MqttBridge:
             await self._resolve(camera)
         info = await _optional(session.system_info())
         state = await _optional(session.work_state())
+        if state is None and camera.description is None:
+            camera.motion.clear()  # recalled states nothing will compare with
         outputs = await _optional(session.alarm_outputs())
         skew = await _optional(session.time_skew())
+        disks = await _optional(session.storage_info())
         channels = (info.channels if info else None) or session.login_info.channel_count or 1
         description = DeviceDescription(
             camera=camera.name,
@@ -457,12 +620,16 @@ class MqttBridge:
         self._publish_outputs(camera)
         if skew is not None:
             self._publish_skew(camera, skew)
+        if disks is not None:
+            free = sum(disk.remaining_mb for disk in disks)
+            self._send(self.topics.storage_free(camera.name), str(free).encode(), retain=True)
         camera.session = session
         camera.online = True
         self._send(self.topics.availability(camera.name), ONLINE, retain=True)
+        self._started(camera)
         if camera.reported != ONLINE:
             camera.reported = ONLINE
-            _log.info(
+            self._availability_line(
                 "camera %s: online (%s, firmware %s, serial %s)",
                 camera.name,
                 description.model or "unknown model",
@@ -474,22 +641,59 @@ class MqttBridge:
         camera.online = False
         camera.session = None
         self._send(self.topics.availability(camera.name), OFFLINE, retain=True)
+        self._started(camera)
         if camera.reported != OFFLINE:
             camera.reported = OFFLINE
-            _log.info("camera %s: offline (%s)", camera.name, event.error or "disconnected")
+            self._availability_line(
+                "camera %s: offline (%s)", camera.name, event.error or "disconnected"
+            )
 
-    async def _poll_clock(self, camera: BridgedCamera) -> None:
+    def _availability_line(self, line: str, *args: object) -> None:
+        """A camera's availability change: a line of its own with a few dozen cameras;
+        past that, the first few of each period, and the rest in the summary."""
+        if not self._quiet or self._lines_left > 0:
+            self._lines_left -= self._quiet
+            _log.info(line, *args)
+        else:
+            self._lines_hidden += 1
+            _log.debug(line, *args)
+
+    async def _summarize(self) -> None:
+        """Every `_SUMMARY_PERIOD` seconds with news: how many cameras are online."""
+        said = -1
         while True:
-            await asyncio.sleep(self.skew_interval)
-            session = camera.session
-            if session is None or not camera.online:
-                continue
-            try:
-                skew = await session.time_skew()
-            except XMCamError as error:
-                _log.debug("camera %s: clock not read (%s)", camera.name, error)
-                continue
-            self._publish_skew(camera, skew)
+            await asyncio.sleep(_SUMMARY_PERIOD)
+            online = sum(camera.online for camera in self.cameras.values())
+            if online != said or self._lines_hidden:
+                _log.info(
+                    "%d of %d camera(s) online (%d change(s) not shown line by line)",
+                    online,
+                    len(self.cameras),
+                    self._lines_hidden,
+                )
+            said = online
+            self._lines_left = _LINES_PER_PERIOD
+            self._lines_hidden = 0
+
+    async def _poll_clocks(self) -> None:
+        """Read every online camera's clock once per `skew_interval`, spread evenly over
+        it: one task for all the cameras, and no burst of requests."""
+        while True:
+            cameras = list(self.cameras.values())
+            gap = self.skew_interval / max(1, len(cameras))
+            for camera in cameras:
+                await asyncio.sleep(gap)
+                session = camera.session
+                if session is not None and camera.online:
+                    self._spawn(self._read_clock(camera, session))
+
+    async def _read_clock(self, camera: BridgedCamera, session: AsyncCamera) -> None:
+        try:
+            skew = await session.time_skew()
+        except XMCamError as error:
+            _log.debug("camera %s: clock not read (%s)", camera.name, error)
+            return
+        self._publish_skew(camera, skew)
 
     def _publish_skew(self, camera: BridgedCamera, skew: float) -> None:
         camera.skew = round(skew, 1)
@@ -536,6 +740,19 @@ class MqttBridge:
             running.discard(alarm.event)
         if self._set_motion(camera, channel, running):
             self._send(self.topics.motion(name, channel), _on_off(bool(running)), retain=True)
+            if running:  # motion started: what the camera sees, for Home Assistant's camera
+                self._spawn(self._snapshot(camera, channel))
+
+    async def _snapshot(self, camera: BridgedCamera, channel: int) -> None:
+        session = camera.session
+        if session is None or not camera.online:
+            return
+        try:
+            image = await session.snapshot(channel)
+        except XMCamError as error:
+            _log.warning("camera %s: no snapshot of channel %d: %s", camera.name, channel, error)
+            return
+        self._send(self.topics.snapshot(camera.name, channel), image, retain=True)
 
     @staticmethod
     def _set_motion(camera: BridgedCamera, channel: int, running: set[str]) -> bool:
@@ -616,6 +833,14 @@ class MqttBridge:
             _log.warning("camera %s: offline, %s command ignored", camera.name, command.kind)
             return
         try:
+            if command.kind == "snapshot":
+                if text != PRESS:
+                    _log.warning("camera %s: snapshot wants %s, not %r", camera.name, PRESS, text)
+                    return
+                channels = camera.description.channels if camera.description else 1
+                for channel in range(channels):
+                    await self._snapshot(camera, channel)
+                return
             if command.kind == "reboot":
                 if text != PRESS:
                     _log.warning("camera %s: reboot wants %s, not %r", camera.name, PRESS, text)
@@ -645,6 +870,75 @@ class MqttBridge:
 # ------------------------------------------------------------------ helpers
 
 
+def _bridged_cameras(
+    entries: Iterable[CameraEntry], shard: Shard | None
+) -> tuple[dict[str, BridgedCamera], int]:
+    """The cameras of `shard` (all without one), and how many the inventory has."""
+    cameras: dict[str, BridgedCamera] = {}
+    names: set[str] = set()
+    for entry in entries:
+        check_camera_name(entry.name)
+        if entry.name in names:
+            raise ValueError(f"two cameras are named {entry.name!r}")
+        names.add(entry.name)
+        if shard is not None and not shard.owns(entry.name):
+            continue
+        cameras[entry.name] = BridgedCamera(
+            entry,
+            host_addresses=frozenset(_addresses_of(entry.host)),
+            allowed=tuple(_network(text) for text in entry.alarm_center_addresses),
+        )
+    return cameras, len(names)
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt's client, keeping what MQTT 5's CONNACK says of shared subscriptions."""
+
+    shares_subscriptions = True
+    """CONNACK's Shared Subscription Available: absent means available (MQTT 5.0, 3.2.2.3.13);
+    an MQTT 3.1.1 session says nothing, and is not asked to share."""
+
+    def _on_connect(
+        self,
+        client: Any,
+        userdata: Any,
+        flags: Any,
+        reason_code: Any,
+        properties: Any = None,
+    ) -> None:
+        available = getattr(properties, "SharedSubscriptionAvailable", None)
+        if available is not None:
+            self.shares_subscriptions = bool(available)
+        super()._on_connect(client, userdata, flags, reason_code, properties)
+
+
+def _raise_file_limit(cameras: int) -> None:
+    """Raise the soft open-file limit to what `cameras` need, as far as the hard limit
+    allows, and say so in one line (a systemd service starts at 1,024)."""
+    wanted = cameras * _FILES_PER_CAMERA + _FILES_SPARE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if new > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        except (OSError, ValueError) as error:
+            _log.debug("open-file limit not raised: %s", error)
+            new = soft
+    if new >= wanted:
+        _log.info("open-file limit raised from %d to %d for %d camera(s)", soft, new, cameras)
+    else:
+        _log.warning(
+            "open-file limit %d (hard limit %d) is below the %d that %d camera(s) need: "
+            "raise it (systemd: LimitNOFILE=)",
+            new,
+            hard,
+            wanted,
+            cameras,
+        )
+
+
 async def _optional(request: Awaitable[T]) -> T | None:
     """A request's answer, or None when the device refuses it (a missing feature)."""
     try:
@@ -657,7 +951,7 @@ async def _optional(request: Awaitable[T]) -> T | None:
 
 
 @contextlib.asynccontextmanager
-async def _connected(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Client]:
+async def _connected(client: ClientT) -> AsyncIterator[ClientT]:
     """`async with client`, safe to cancel while it connects (the bridge stopped as it
     starts): the attempt is let finish, within `CLOSE_GRACE`, and a connection it opened
     (even one still waiting for the broker's CONNACK) is closed. Cut short, paho's thread

@@ -8,36 +8,51 @@ Commands use the public API only (the asyncio client, one `asyncio.run` per comm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
 
 from xmcam import __version__
 from xmcam.cli import (
+    abilities,
     alarm_out,
     bridge,
+    channels,
     clock,
+    completion,
     config,
     decode,
+    defaults,
     demo,
     discover,
     files,
     fleet,
     info,
+    log,
     ptz,
     raw,
     reboot,
     rtsp_url,
     sim,
     snapshot,
+    storage,
     stream,
     users,
     watch,
 )
 from xmcam.cli.output import CommandError, ExitCode, safe_text, warn_password_on_command_line
+from xmcam.cli.parsing import (
+    CommandParser,
+    add_after_the_command,
+    add_json_option,
+    all_parsers,
+    json_refusal,
+)
 from xmcam.cli.session import PASSWORD_ENVIRONMENT, add_global_options, configure_logging
-from xmcam.cli.signals import interrupted_exit_code, sigterm_as_ctrl_c
+from xmcam.cli.signals import interrupted_exit_code, signals_noted, sigterm_as_ctrl_c
 from xmcam.errors import (
+    AccountLockedError,
     AuthenticationError,
     DeviceError,
     EncryptionRequiredError,
@@ -51,18 +66,8 @@ from xmcam.errors import (
 __all__ = ["ExitCode", "build_parser", "main"]
 
 
-def _add_json_option(parser: argparse.ArgumentParser) -> None:
-    # Valid both before and after the command (`xmcam --json demo`, `xmcam demo --json`).
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print JSON (one object per line) for scripts",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="xmcam",
         description="Toolkit for Xiongmai (XMEye / iCSee / NetSurveillance) cameras and recorders.",
         epilog=(
@@ -74,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_json_option(parser)
+    add_json_option(
+        parser,
+        "print JSON for scripts: one JSON document from a one-shot command, JSON Lines from a "
+        "stream (watch); each command's --help says which",
+    )
     parser.add_argument("--version", action="version", version=f"xmcam {__version__}")
     add_global_options(parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -87,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         clock,
         reboot,
         users,
+        log,
+        storage,
+        abilities,
+        channels,
+        defaults,
         ptz,
         stream,
         snapshot,
@@ -98,10 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         raw,
         decode,
         sim,
+        completion,
     ):
         module.add_parser(commands)
-    for command in commands.choices.values():
-        _add_json_option(command)
+    # Once for every command: --json and the global options after the command too.
+    for command in all_parsers(parser):
+        add_json_option(command)
+    add_after_the_command(parser, add_global_options)
     return parser
 
 
@@ -115,14 +132,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
+    refusal = json_refusal(args)
+    if refusal is not None:
+        print(f"xmcam: --json is not taken here: {refusal}", file=sys.stderr)
+        return ExitCode.USAGE
     undo_logging = configure_logging(args)
     undo_signals = sigterm_as_ctrl_c()  # SIGTERM (systemd, docker stop) as Ctrl-C
+    # A command whose normal end is a signal (the MQTT bridge) has both only noted from its
+    # very start, so that one arriving before its own handlers are in place still ends it
+    # with 0, not 130 (the bridge's test once caught SIGINT just after the -p warning).
+    clean_stop = bool(getattr(args, "signal_ends_cleanly", False))
     try:
-        if args.password:  # typed on the command line (the environment's is read later)
-            warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
-        return int(handler(args))
-    except KeyboardInterrupt:
-        return interrupted_exit_code()  # 130 after Ctrl-C, 143 after SIGTERM
+        with signals_noted() if clean_stop else contextlib.nullcontext():
+            if args.password:  # typed on the command line (the environment's is read later)
+                warn_password_on_command_line("-p/--password", PASSWORD_ENVIRONMENT)
+            return int(handler(args))
+    except KeyboardInterrupt:  # 130 after Ctrl-C, 143 after SIGTERM
+        return ExitCode.SUCCESS if clean_stop else interrupted_exit_code()
     except BrokenPipeError:
         # The reader went away (`xmcam demo --json | head -1`, `xmcam stream -o - | head -c
         # 1000`): stop writing quietly, and succeed, as Unix tools in a pipeline do.
@@ -159,6 +185,7 @@ def _explain(error: CommandError | XMCamError | OSError) -> tuple[str, ExitCode]
 _HINTS: tuple[tuple[type[XMCamError], str], ...] = (
     (EncryptionRequiredError, " (try --encryption auto)"),
     (EncryptionUnavailableError, " (try --encryption auto, or off)"),
+    (AccountLockedError, f": {AccountLockedError.ADVICE}"),
 )
 
 # The first matching class wins: subclasses before their bases.

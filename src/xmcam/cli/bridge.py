@@ -22,13 +22,15 @@ from urllib.parse import urlsplit
 
 from xmcam.bridge import INSTALL_HINT
 from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
+from xmcam.bridge.shard import Shard, parse_shard
 from xmcam.cli.output import (
     CommandError,
     ExitCode,
     TerminalFormatter,
     warn_password_on_command_line,
 )
-from xmcam.cli.session import positive_seconds, target_of
+from xmcam.cli.parsing import no_json
+from xmcam.cli.session import positive_seconds, target_of, timeout_given
 from xmcam.cli.signals import signals_noted, stop_signals, stopped_by
 from xmcam.fleet import CameraEntry, InventoryError, load_inventory
 
@@ -48,7 +50,8 @@ _UNSAFE_NAME: Final = re.compile(r"[^\w.-]")
 def _mqtt_handler(args: argparse.Namespace) -> int:
     # SIGINT and SIGTERM stop the bridge cleanly whenever they come: before its loop's
     # handlers are in place (importing the MQTT client, starting the loop), they are noted,
-    # and the bridge stops as soon as it can.
+    # and the bridge stops as soon as it can. main() notes them from the command's start
+    # (`signal_ends_cleanly`); this covers a caller that runs the handler itself.
     with signals_noted():
         return _bridge_until_stopped(args)
 
@@ -73,15 +76,43 @@ def _bridge_until_stopped(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             discovery_prefix=args.discovery_prefix,
             skew_interval=args.skew_interval,
+            shard=args.shard,
+            connect_rate=args.connect_rate,
         )
     except ValueError as error:
         raise CommandError(str(error), ExitCode.USAGE) from None
     with _bridge_log(args):
         logging.getLogger("xmcam.bridge").info(
-            "bridging %d camera(s) to %s", len(bridge.cameras), broker.display
+            "bridging %d camera(s) to %s%s", len(bridge.cameras), broker.display, _of(bridge)
         )
         asyncio.run(_run(bridge))
     return ExitCode.SUCCESS
+
+
+def _of(bridge: MqttBridge) -> str:
+    """`, shard K/N of an inventory of M` for a sharded bridge."""
+    if bridge.shard is None:
+        return ""
+    return f" (shard {bridge.shard.label} of an inventory of {bridge.inventory_size})"
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _rate(text: str) -> float:
+    """Cameras per second: `N` or `N/s`."""
+    number = text.strip().removesuffix("/s")
+    try:
+        value = float(number)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 100_000:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"not a rate of 0 to 100000 cameras/s: {text!r}")
+    return value
 
 
 def _alarm_center_host(args: argparse.Namespace) -> str:
@@ -115,7 +146,8 @@ def _cameras(args: argparse.Namespace) -> list[CameraEntry]:
     """The inventory's cameras, or the one camera of the global -H/-u/-p options."""
     if args.inventory is not None:
         try:
-            return list(load_inventory(args.inventory))
+            inventory = load_inventory(args.inventory).with_timeout(timeout_given(args))
+            return list(inventory)
         except InventoryError as error:
             raise CommandError(str(error), ExitCode.USAGE) from None
     target = target_of(args)
@@ -191,7 +223,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "examples:\n"
             "  xmcam bridge mqtt --broker mqtt://broker.lan --inventory cameras.toml\n"
             "  XMCAM_MQTT_PASSWORD=secret xmcam -H 192.168.1.10 bridge mqtt "
-            "--broker mqtt://bridge@broker.lan:1883 --alarm-center 15002"
+            "--broker mqtt://bridge@broker.lan:1883 --alarm-center 15002\n"
+            "  xmcam bridge mqtt --broker mqtt://broker.lan --inventory cameras.toml "
+            "--shard 0/3 --connect-rate 200/s"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -236,8 +270,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="how often each camera's clock is compared with this host's (default 60)",
     )
-    mqtt.set_defaults(handler=_mqtt_handler)
+    mqtt.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="watch only the inventory's cameras whose name hashes into shard K of N "
+        "(0 <= K < N): N bridges share one inventory, each with its own availability topic "
+        "(docs/deploy.md)",
+    )
+    mqtt.add_argument(
+        "--connect-rate",
+        type=_rate,
+        default=100.0,
+        metavar="N/s",
+        help="cameras started per second at most, with at most 64 logins under way (default 100/s)",
+    )
+    mqtt.set_defaults(handler=_mqtt_handler, signal_ends_cleanly=True)
     parser.set_defaults(handler=lambda args: _usage(parser))
+    for each in (parser, mqtt):
+        # It publishes to the broker and logs to stderr: there is nothing to print as JSON.
+        no_json(each, "the bridge publishes to MQTT and prints nothing on stdout")
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -14,7 +14,7 @@ from xmcam.aio import AsyncCamera
 from xmcam.cli.output import CommandError, ExitCode, print_fields, print_json, safe_text
 from xmcam.cli.session import camera_command
 
-__all__ = ["add_parser", "parse_time"]
+__all__ = ["add_parser", "parse_time", "skew_words"]
 
 
 def parse_time(text: str) -> datetime.datetime:
@@ -69,8 +69,42 @@ async def _show(
 
 
 def _skew_text(seconds: float) -> str:
-    direction = "ahead of" if seconds > 0 else "behind" if seconds < 0 else "level with"
-    return f"{abs(seconds):.1f} s {direction} this host"
+    return skew_words(seconds, "this host")
+
+
+_UNITS: tuple[tuple[str, str, int], ...] = (
+    ("year", "years", 365 * 86400),
+    ("day", "days", 86400),
+    ("h", "h", 3600),
+    ("min", "min", 60),
+    ("s", "s", 1),
+)
+
+
+def skew_words(seconds: float, other: str = "") -> str:
+    """A skew (device minus host, seconds) as a person reads it: `0.4 s ahead`, `level`,
+    or from a minute on a duration in its two largest units, `2 years 216 days behind` (a
+    figure like 81888340.9 s says nothing at a glance). With `other`, what the clock is
+    compared with: `0.4 s ahead of this host`, `level with this host`."""
+    size = round(abs(seconds), 1)
+    if size == 0:
+        return f"level with {other}" if other else "level"
+    direction = "ahead" if seconds > 0 else "behind"
+    if size < 60:
+        amount = f"{size:.1f} s"
+    else:
+        remaining = round(abs(seconds))
+        parts: list[str] = []
+        for one, many, unit in _UNITS:
+            count, remaining = divmod(remaining, unit)
+            if count or parts:
+                parts.append(f"{count} {one if count == 1 else many}")
+            if len(parts) == 2:
+                break
+        amount = " ".join(part for part in parts if not part.startswith("0 "))
+    if not other:
+        return f"{amount} {direction}"
+    return f"{amount} {direction} of {other}" if seconds > 0 else f"{amount} behind {other}"
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

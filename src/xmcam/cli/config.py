@@ -35,6 +35,7 @@ from xmcam.cli.output import (
     print_json,
     safe_text,
 )
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import camera_command, target_of
 from xmcam.client.config_values import changes, path_text
 from xmcam.client.models import ConfigChange, ConfigProbe, ConfigUpdate
@@ -232,14 +233,17 @@ def probe_summary(probe: ConfigProbe) -> str:
 async def config_names(camera: AsyncCamera, args: argparse.Namespace) -> int:
     probe = await _probe(camera, args)
     if args.json:
-        for name in probe.values:
-            print_json({"name": name, "ok": True})
-        for name, ret in probe.refused.items():
-            print_json({"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)})
+        print_json(
+            [{"name": name, "ok": True} for name in probe.values]
+            + [
+                {"name": name, "ok": False, "ret": ret, "error": ret_meaning(ret)}
+                for name, ret in probe.refused.items()
+            ]
+        )
         return ExitCode.SUCCESS
     for name in probe.values:
         print(safe_text(name))
-    print(probe_summary(probe), file=sys.stderr)
+    print(f"xmcam: {probe_summary(probe)}", file=sys.stderr)
     return ExitCode.SUCCESS
 
 
@@ -484,7 +488,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "examples:\n"
             "  xmcam config get General.General\n"
             '  xmcam config set General.General \'{"MachineName": "porch"}\'\n'
-            "  xmcam config set Camera.Param.[0] @param.json\n"
+            "  xmcam config set 'Camera.Param.[0]' @param.json\n"
             "  xmcam config names\n"
             "  xmcam config export backup.json && xmcam config import backup.json --dry-run"
         ),
@@ -492,7 +496,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
     get = actions.add_parser(
-        "get", help="print one config", epilog="example: xmcam config get Camera.Param.[0]"
+        "get", help="print one config", epilog="example: xmcam config get 'Camera.Param.[0]'"
     )
     get.add_argument("name", metavar="NAME", help="config name, e.g. General.General")
     get.set_defaults(handler=camera_command(config_get))
@@ -589,4 +593,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also write the file's addresses, MAC and serial (restoring this same camera)",
     )
+    # One object per name as it is written: if the connection dies half way, the lines so far
+    # say exactly what was written (a progress stream, not one document at the end).
+    json_lines(restore)
     restore.set_defaults(handler=_import_handler)

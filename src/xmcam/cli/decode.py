@@ -1,10 +1,11 @@
 """`xmcam decode`: read DVRIP frames from a capture and say what they hold.
 
 Input is one direction of a TCP stream on port 34567: raw bytes (a file saved with
-Wireshark's "Follow TCP Stream → Save as raw"), plain hex, or a hex dump with offsets
-(Wireshark's or `hexdump -C`'s; the ASCII column is ignored). A dump of one whole captured
-packet (Ethernet, IPv4, TCP) is reduced to its TCP payload. Each frame prints as
-one line: header fields, the message name, and the JSON body with passwords and hashes
+Wireshark's "Follow TCP Stream → Save as raw"), plain hex (`xxd -p`), a hex dump with offsets
+(Wireshark's, `hexdump -C`'s or `xxd`'s; the ASCII column is ignored), or what our own `-vv`
+or `--debug` printed (each frame's dump; the summary lines of `-v` are skipped). A dump of
+one whole captured packet (Ethernet, IPv4, TCP) is reduced to its TCP payload. Each frame
+prints as one line: header fields, the message name, and the JSON body with passwords and hashes
 redacted. Media packets print their size only.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, TextIO
 
 from xmcam.cli.output import ExitCode, dumps_safe, safe_text
+from xmcam.cli.parsing import json_lines
 from xmcam.errors import PayloadError, ProtocolError
 from xmcam.protocol import Frame, FrameDecoder, message_name, redact
 
@@ -30,6 +32,14 @@ _DUMP_ROW: Final = re.compile(
     r"(?:\s|$)"
 )
 _PLAIN_HEX_NOISE: Final = re.compile(r"0[xX]|[\s:,]")
+# One row of `xxd`: an 8-digit offset and a colon, then up to 16 bytes in groups of two
+# (`ff00 0000`; the last group of an odd row has one), then two spaces and the ASCII column.
+_XXD_ROW: Final = re.compile(
+    r"^([0-9a-fA-F]{8}):((?: [0-9a-fA-F]{2}(?:[0-9a-fA-F]{2})?){1,8})(?:  |$)"
+)
+# Our own log (`-v`, `-vv`, `--debug`): its lines start "xmcam", its hex rows do not.
+_OUR_LOG_LINE: Final = re.compile(r"^xmcam[.:]")
+_CUT_ROW: Final = re.compile(r"^\.\.\. \d+ more bytes$")
 
 
 def parse_input(data: bytes) -> bytes:
@@ -42,6 +52,11 @@ def parse_input(data: bytes) -> bytes:
         return data
     text = data.decode("ascii")
     rows = [line for line in text.splitlines() if line.strip()]
+    if any(_OUR_LOG_LINE.match(line) for line in rows):
+        return _from_our_log(rows)
+    xxd_rows = [_XXD_ROW.match(line) for line in rows]
+    if all(xxd_rows):
+        return _join_xxd_rows([row for row in xxd_rows if row is not None])
     matches = [_DUMP_ROW.match(line) for line in rows]
     if all(matches):
         return _join_dump_rows([match for match in matches if match is not None])
@@ -52,6 +67,41 @@ def parse_input(data: bytes) -> bytes:
         raise ValueError(
             "the input is text but neither hex nor a hex dump (odd digits or other characters)"
         ) from None
+
+
+def _from_our_log(rows: list[str]) -> bytes:
+    """The frames of what `xmcam -vv` (or `--debug`) printed: each frame's hex dump starts
+    again at offset 0000 under its summary line; the summary lines (all that `-v` prints) and
+    any other log line are skipped, and so is a frame whose dump was cut ("... N more
+    bytes": its rest was never printed)."""
+    frames: list[bytearray] = []
+    cut: set[int] = set()
+    for line in rows:
+        if _CUT_ROW.match(line.strip()) and frames:
+            cut.add(len(frames) - 1)
+            continue
+        row = _DUMP_ROW.match(line)
+        if row is None or _OUR_LOG_LINE.match(line):
+            continue
+        offset = int(row.group(1), 16)
+        if offset == 0:
+            frames.append(bytearray())
+        elif not frames or offset != len(frames[-1]):
+            raise ValueError(f"hex dump row at offset {row.group(1)} follows no row before it")
+        frames[-1] += bytes.fromhex(row.group(2))
+    return b"".join(bytes(frame) for number, frame in enumerate(frames) if number not in cut)
+
+
+def _join_xxd_rows(rows: list[re.Match[str]]) -> bytes:
+    data = bytearray()
+    for row in rows:
+        if int(row.group(1), 16) != len(data):
+            raise ValueError(
+                f"xxd row at offset {row.group(1)} does not follow the {len(data)} bytes before "
+                "it (give one stream at a time)"
+            )
+        data += bytes.fromhex(row.group(2).replace(" ", ""))
+    return _tcp_payload(bytes(data))
 
 
 def _join_dump_rows(rows: list[re.Match[str]]) -> bytes:
@@ -163,12 +213,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "decode",
         help="decode DVRIP frames from a capture file or hex",
         description=(
-            "Decode one direction of a DVRIP TCP stream (raw bytes or hex text) and print "
-            "each frame: header fields and the JSON body, passwords and hashes redacted."
+            "Decode one direction of a DVRIP TCP stream (raw bytes; hex text: plain, a hex "
+            "dump, xxd's; or what xmcam -vv or --debug printed) and print each frame: header "
+            "fields and the JSON body, passwords and hashes redacted."
         ),
-        epilog="example: xmcam decode stream.bin   |   echo 'ff 00 00 00 ...' | xmcam decode -",
+        epilog=(
+            "examples:\n"
+            "  xmcam decode stream.bin\n"
+            "  xxd stream.bin | xmcam decode -\n"
+            "  xmcam -vv info 2> log.txt; xmcam decode log.txt"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", help="file to read, or - for standard input")
+    json_lines(parser)  # one object per frame, as a capture is a sequence of them
 
     def handler(args: argparse.Namespace) -> int:
         try:

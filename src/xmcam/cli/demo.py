@@ -26,6 +26,7 @@ from typing import Any, Final, TextIO
 from xmcam.aio import AsyncCamera, connect
 from xmcam.aio.discovery import discover
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import closing
 from xmcam.client.models import AlarmEvent, AlarmOutput
 from xmcam.media import VideoFrame
@@ -235,4 +236,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         epilog="example: xmcam demo --json | jq .step",
     )
+    json_lines(parser)  # one object per step, as the tour goes
     parser.set_defaults(handler=lambda args: run_demo(sys.stdout, as_json=args.json))

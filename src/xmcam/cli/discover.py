@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
+import socket
 import sys
 
 from xmcam.aio.discovery import DEFAULT_MAX_DEVICES, DiscoveryStats, discover
-from xmcam.cli.output import CommandError, ExitCode, print_json, print_table
-from xmcam.cli.session import positive_seconds
+from xmcam.cli.output import CommandError, ExitCode, print_json, print_table, safe_text
+from xmcam.cli.session import positive_seconds, timeout_given
 from xmcam.protocol.discovery import SEARCH_PORT, DiscoveredDevice
 
 __all__ = ["add_parser", "run_discover"]
@@ -60,10 +62,40 @@ def _row(device: DiscoveredDevice) -> tuple[object, ...]:
     )
 
 
+def _resolved(address: tuple[str, int], what: str) -> tuple[str, int]:
+    """`address` with its host name resolved to an IPv4 address (the search is IPv4 only),
+    before the search starts: a name that does not resolve is named as such, not taken
+    for a failure to bind."""
+    host, port = address
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        pass
+    else:
+        return address
+    try:
+        infos = socket.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as error:
+        reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+        raise CommandError(
+            f"cannot resolve the {what} {safe_text(host)!r}: {reason}", ExitCode.CONNECTION
+        ) from None
+    return str(infos[0][4][0]), port
+
+
 def run_discover(args: argparse.Namespace) -> int:
-    targets = [_address(text, SEARCH_PORT) for text in args.targets or ["255.255.255.255"]]
-    bind = _address(args.bind, 0, lowest_port=0) if args.bind else ("0.0.0.0", SEARCH_PORT)  # noqa: S104
-    timeout = args.search_timeout or DEFAULT_SEARCH_TIMEOUT
+    targets = [
+        _resolved(_address(text, SEARCH_PORT), "target")
+        for text in args.targets or ["255.255.255.255"]
+    ]
+    bind = (
+        _resolved(_address(args.bind, 0, lowest_port=0), "bind address")
+        if args.bind
+        else ("0.0.0.0", SEARCH_PORT)  # noqa: S104
+    )
+    # One timeout, one meaning: discover's own --timeout when given, else the global one
+    # when given (`xmcam --timeout 1 discover`), else the search's default.
+    timeout = args.search_timeout or timeout_given(args) or DEFAULT_SEARCH_TIMEOUT
     stats = DiscoveryStats()
     try:
         found = asyncio.run(
@@ -90,13 +122,12 @@ def run_discover(args: argparse.Namespace) -> int:
             f"{args.max_devices} were dropped (--max-devices)",
             file=sys.stderr,
         )
+    if args.json:
+        print_json(found)  # one document; [] when nobody answered
     if not found:
         print(f"xmcam: no devices answered in {timeout:g} s", file=sys.stderr)
         return ExitCode.FAILURE
-    if args.json:
-        for device in found:
-            print_json(device)
-    else:
+    if not args.json:
         print_table(_HEADERS, [_row(device) for device in found])
     return ExitCode.SUCCESS
 
@@ -118,14 +149,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # Its own destination: the global --timeout is the deadline of camera requests.
+    # Its own destination, so that main() can tell it from the global --timeout: the
+    # command's wins when given, the global one applies when only it is given.
     parser.add_argument(
         "--timeout",
         dest="search_timeout",
         type=positive_seconds,
         default=None,
         metavar="SECONDS",
-        help=f"how long to listen for replies (default {DEFAULT_SEARCH_TIMEOUT:g})",
+        help="how long to listen for replies (default: the global --timeout when given "
+        f"before the command, else {DEFAULT_SEARCH_TIMEOUT:g})",
     )
     parser.add_argument(
         "--target",

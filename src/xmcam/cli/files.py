@@ -36,6 +36,7 @@ from xmcam.cli.output import (
     print_table,
     safe_text,
 )
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import camera_command, channel_number, closing
 from xmcam.cli.signals import signal_name
 from xmcam.cli.snapshot import cannot_write
@@ -92,11 +93,15 @@ async def _records(camera: AsyncCamera, args: argparse.Namespace) -> list[Record
 async def files_list(camera: AsyncCamera, args: argparse.Namespace) -> int:
     records = await _records(camera, args)
     if args.json:
-        for number, record in enumerate(records, start=1):
-            print_json({"index": number, **_record_fields(record)})
+        print_json(
+            [
+                {"index": number, **_record_fields(record)}
+                for number, record in enumerate(records, start=1)
+            ]
+        )
         return ExitCode.SUCCESS
     if not records:
-        print("no recordings in that time", file=sys.stderr)
+        print("xmcam: no recordings in that time", file=sys.stderr)
         return ExitCode.SUCCESS
     rows = [
         [
@@ -237,7 +242,7 @@ def _targets(records: list[RecordFile], args: argparse.Namespace) -> list[Path]:
 async def files_download(camera: AsyncCamera, args: argparse.Namespace) -> int:
     records = _select(await _records(camera, args), args)
     if not records:
-        print("no recordings in that time", file=sys.stderr)
+        print("xmcam: no recordings in that time", file=sys.stderr)
         return ExitCode.SUCCESS
     try:
         targets = _targets(records, args)
@@ -391,7 +396,9 @@ def _list_handler(args: argparse.Namespace) -> int:
 def _download_handler(args: argparse.Namespace) -> int:
     _check_filters(args)
     if not args.all and not args.names:
-        raise CommandError("name the recordings to download (numbers or names), or --all")
+        raise CommandError(
+            "name the recordings to download (numbers or names), or --all", ExitCode.USAGE
+        )
     if args.all and args.names:
         raise CommandError("--all or recording names, not both", ExitCode.USAGE)
     if args.mp4:
@@ -491,4 +498,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download.add_argument(
         "--force", action="store_true", help="download again files that exist already"
     )
+    json_lines(download)  # one object per recording, as each one ends
     download.set_defaults(handler=_download_handler)

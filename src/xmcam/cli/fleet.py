@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
+from xmcam.cli.clock import skew_words
 from xmcam.cli.config import export_text, write_atomically
 from xmcam.cli.confirm import add_yes_option, require_confirmation
 from xmcam.cli.output import (
@@ -30,7 +31,7 @@ from xmcam.cli.output import (
     print_json,
     print_table,
 )
-from xmcam.cli.session import positive_seconds
+from xmcam.cli.session import positive_seconds, timeout_given
 from xmcam.client.models import SystemInfo
 from xmcam.fleet import (
     DEFAULT_CONCURRENCY,
@@ -72,11 +73,11 @@ def _info_cells(info: SystemInfo) -> tuple[object, ...]:
     return (info.model, info.firmware, info.serial)
 
 
-async def _time_check(camera: AsyncCamera) -> dict[str, Any]:
+async def _time_get(camera: AsyncCamera) -> dict[str, Any]:
     return {"device_time": await camera.get_time(), "skew_seconds": await camera.time_skew()}
 
 
-def _time_check_cells(value: dict[str, Any]) -> tuple[object, ...]:
+def _time_get_cells(value: dict[str, Any]) -> tuple[object, ...]:
     device_time: datetime.datetime = value["device_time"]
     return (device_time.strftime("%Y-%m-%d %H:%M:%S"), _skew(value["skew_seconds"]))
 
@@ -91,7 +92,7 @@ def _time_sync_cells(value: dict[str, float]) -> tuple[object, ...]:
 
 
 def _skew(seconds: float) -> str:
-    return f"{seconds:+.1f} s"
+    return skew_words(seconds)
 
 
 def _rounded_skews(value: dict[str, Any]) -> Any:
@@ -146,7 +147,7 @@ def command_of(args: argparse.Namespace) -> FleetCommand:
             return FleetCommand(
                 _time_sync, ("skew before -> after",), _time_sync_cells, _rounded_skews
             )
-        return FleetCommand(_time_check, ("device time", "skew"), _time_check_cells, _rounded_skews)
+        return FleetCommand(_time_get, ("device time", "skew"), _time_get_cells, _rounded_skews)
     if args.action == "config-get":
         return FleetCommand(_config_get(args.name), ("value",), lambda value: (_summarise(value),))
     if args.action == "config-export":
@@ -199,6 +200,8 @@ def _handler(args: argparse.Namespace) -> int:
         require_confirmation(
             f"reboot all {len(inventory)} cameras of {args.file}?", assume_yes=args.yes
         )
+    # The command line wins over the file, as it does for every other option.
+    inventory = inventory.with_timeout(timeout_given(args))
     command = command_of(args)
     tally = _Tally(len(inventory))
     concurrency = getattr(args, "concurrency", DEFAULT_CONCURRENCY)
@@ -261,6 +264,12 @@ def concurrency(text: str) -> int:
     return int(text)
 
 
+def _time_verb(text: str) -> str:
+    """The verbs of `xmcam time`; "check", this command's old word for get, is still taken
+    (scripts use it) but shown nowhere, not even in the invalid-choice message."""
+    return "get" if text == "check" else text
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # --concurrency and --json are taken anywhere after `fleet` (`xmcam fleet F info --json`).
     options = argparse.ArgumentParser(add_help=False)
@@ -276,7 +285,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--json",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="print one JSON array of per-camera objects",
+        help="print one JSON document for scripts: an array of per-camera objects",
     )
     parser = commands.add_parser(
         "fleet",
@@ -285,7 +294,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Run one command over every camera of an inventory file (TOML: [[camera]] tables "
             "with name, host, port, user, password or password_env; see docs/fleet.md), a few "
             "cameras at once. Prints a table: each camera, the command's value, and ok or the "
-            "error. Exit 0 when all succeeded, 1 when some failed."
+            "error. Exit 0 when all succeeded, 1 when some failed. The global --timeout, when "
+            "given, replaces the file's timeouts."
         ),
         epilog=(
             "examples:\n"
@@ -309,14 +319,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     clock = actions.add_parser(
         "time",
         parents=[with_json],
-        help="check each camera's clock, or sync it to this host",
+        help="show each camera's clock and skew, or sync it to this host",
         epilog="example: xmcam fleet cameras.toml time sync",
     )
     clock.add_argument(
         "time_action",
-        choices=("check", "sync"),
-        metavar="check|sync",
-        help="check: show the skew; sync: set the clock, show the skew before and after",
+        type=_time_verb,
+        choices=("get", "sync"),
+        metavar="get|sync",
+        help="get: show the clock and its skew (as `xmcam time get`); sync: set the clock, "
+        "show the skew before and after",
     )
     clock.set_defaults(action="time")
     _add_config_parser(actions, with_json)

@@ -213,6 +213,8 @@ class TerminalFormatter(logging.Formatter):
     lines of a traceback are escaped one by one."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  (logging's name)
+        if getattr(record, "multiline", False):  # rows of our own (a hex dump), each escaped
+            return _lines_for_terminal(super().formatMessage(record))
         return safe_text(super().formatMessage(record), limit=None)
 
     def formatException(self, ei: Any) -> str:  # noqa: N802

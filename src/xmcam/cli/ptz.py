@@ -90,7 +90,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("direction", metavar="DIRECTION", choices=(*DIRECTIONS, "preset", "tour"))
+    parser.add_argument(
+        "direction",
+        metavar="DIRECTION",
+        choices=(*DIRECTIONS, "preset", "tour"),
+        help="where to move (" + ", ".join(DIRECTIONS) + "), or preset or tour",
+    )
     parser.add_argument("words", nargs="*", metavar="ACTION N", help="for preset and tour")
     parser.add_argument("--speed", type=_speed, default=5, help="1 (slow) to 10 (default 5)")
     parser.add_argument(
@@ -100,5 +105,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="how long to move (default 0.5)",
     )
-    parser.add_argument("--channel", type=channel_number, default=0, metavar="N")
+    parser.add_argument(
+        "--channel", type=channel_number, default=0, metavar="N", help="channel (default 0)"
+    )
     parser.set_defaults(handler=_handler)

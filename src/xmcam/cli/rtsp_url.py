@@ -47,12 +47,7 @@ def rtsp_url_of(
 
 async def rtsp_url(camera: AsyncCamera, args: argparse.Namespace) -> int:
     target: Target = args.rtsp_target
-    info = await camera.system_info()
-    if info.channels is not None and args.channel >= info.channels:
-        raise CommandError(
-            f"no channel {args.channel}: the camera has {info.channels} (0 to {info.channels - 1})",
-            ExitCode.USAGE,
-        )
+    # `--channel` was checked against the camera's channel count by `camera_command`.
     try:
         config = await camera.get_config("NetWork.RTSP")
     except DeviceError as error:

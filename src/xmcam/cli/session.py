@@ -19,6 +19,8 @@ from typing import Final, TypeVar
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.cli.output import CommandError, ExitCode, TerminalFormatter
+from xmcam.client.settings import split_host_port
+from xmcam.errors import AccountLockedError
 from xmcam.protocol import DEFAULT_PORT
 
 __all__ = [
@@ -29,11 +31,13 @@ __all__ = [
     "add_global_options",
     "camera_command",
     "channel_number",
+    "check_channel",
     "closing",
     "configure_logging",
     "parse_host",
     "positive_seconds",
     "target_of",
+    "timeout_given",
 ]
 
 DEFAULT_TIMEOUT: Final = 10.0
@@ -68,22 +72,10 @@ class Target:
 def parse_host(text: str) -> tuple[str, int]:
     """`HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` as (host, port); a bare IPv6
     address (more than one colon) has no port. Raises CommandError (usage) when malformed."""
-    host, port_text = text, ""
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise CommandError(f"bad host {text!r}: expected [ADDRESS]:PORT", ExitCode.USAGE)
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    if not host:
-        raise CommandError(f"bad host {text!r}: the name is empty", ExitCode.USAGE)
-    if not port_text:
-        return host, DEFAULT_PORT
-    # isdigit() alone lets through digits int() refuses ("²") or reads oddly ("٣").
-    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
-        raise CommandError(f"bad port {port_text!r}: expected 1 to 65535", ExitCode.USAGE)
-    return host, int(port_text)
+    try:
+        return split_host_port(text)  # the library's reading, the same for both
+    except ValueError as error:
+        raise CommandError(str(error), ExitCode.USAGE) from None
 
 
 def positive_seconds(text: str) -> float:
@@ -94,6 +86,19 @@ def positive_seconds(text: str) -> float:
     if not 0 < value < 86400:
         raise argparse.ArgumentTypeError(f"out of range (0 to 86400 s): {text!r}")
     return value
+
+
+class _DefaultSeconds(float):
+    """The global --timeout's default: a float like any other, which tells `timeout_given()`
+    that nobody typed it."""
+
+
+def timeout_given(args: argparse.Namespace) -> float | None:
+    """The global --timeout when it was given, else None: a command with a wait of its own
+    (discover's listening time, an inventory's timeouts) uses its own default then, and the
+    global one when it was given (one option, one meaning)."""
+    value = getattr(args, "timeout", None)
+    return None if value is None or isinstance(value, _DefaultSeconds) else float(value)
 
 
 def channel_number(text: str) -> int:
@@ -133,9 +138,10 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=positive_seconds,
-        default=DEFAULT_TIMEOUT,
+        default=_DefaultSeconds(DEFAULT_TIMEOUT),
         metavar="SECONDS",
-        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g})",
+        help=f"deadline for each request (default {DEFAULT_TIMEOUT:g}); when given, also "
+        "discover's listening time and every camera's of an inventory (fleet, bridge)",
     )
     group.add_argument(
         "--encryption",
@@ -146,12 +152,16 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
     output = parser.add_argument_group("output")
     output.add_argument(
-        "-v", "--verbose", action="count", default=0, help="say more on stderr (logging)"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more on stderr: -v one line per request and reply, -vv each frame in hex too",
     )
     output.add_argument(
         "--debug",
         action="store_true",
-        help="log every frame in hex on stderr, passwords and hashes redacted (encrypted "
+        help="as -vv: log every frame in hex on stderr, passwords and hashes redacted (encrypted "
         "bodies as decrypted, keys never shown)",
     )
 
@@ -167,7 +177,8 @@ def configure_logging(args: argparse.Namespace) -> Callable[[], None]:
     logger = logging.getLogger("xmcam")
     handler = logging.StreamHandler()
     handler.addFilter(logging.Filter("xmcam"))
-    handler.setFormatter(TerminalFormatter("%(name)s: %(message)s"))
+    # Every line the command prints starts "xmcam:", whichever module logged it.
+    handler.setFormatter(TerminalFormatter("xmcam: %(message)s"))
     handler.setLevel(level or logging.WARNING)
     previous = logger.level
     logging.getLogger().addHandler(handler)
@@ -218,6 +229,7 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
                 timeout=target.timeout,
                 encryption=target.encryption,
             ) as camera:
+                await check_channel(camera, args)
                 return await action(camera, args)
 
         try:
@@ -225,8 +237,34 @@ def camera_command(action: CameraAction) -> Callable[[argparse.Namespace], int]:
         except ValueError as error:
             # The client refuses arguments the device makes invalid (a channel it lacks).
             raise CommandError(str(error), ExitCode.USAGE) from None
+        except AccountLockedError as error:
+            # Which camera locked the account: the one to leave alone for half an hour.
+            raise CommandError(
+                f"{target.address}: Ret {error.ret} ({error.meaning}): {error.ADVICE}",
+                ExitCode.AUTHENTICATION,
+            ) from None
 
     return handler
+
+
+async def check_channel(camera: AsyncCamera, args: argparse.Namespace) -> None:
+    """A usage error, before the command does anything, when its `--channel` names a video
+    channel the device does not have (the count its login reply gave, ChannelNum). A command
+    whose --channel counts alarm outputs says so with the parser default
+    `channel_of="alarm output"` (counted by SystemInfo's AlarmOutChannel)."""
+    channel = getattr(args, "channel", None)
+    if not isinstance(channel, int):
+        return
+    what = getattr(args, "channel_of", "channel")
+    count: int
+    if what == "alarm output":
+        count = (await camera.system_info()).alarm_out or 0
+    else:
+        count = camera.login_info.channel_count or 0
+    if count <= 0 or channel < count:  # 0: the device did not say; let it answer
+        return
+    have = f"1 {what} (0)" if count == 1 else f"{count} {what}s (0 to {count - 1})"
+    raise CommandError(f"{what} {channel} does not exist: the camera has {have}", ExitCode.USAGE)
 
 
 @contextlib.asynccontextmanager

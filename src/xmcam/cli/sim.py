@@ -1,6 +1,7 @@
 """`xmcam sim`: run a simulated camera until Ctrl-C or SIGTERM.
 
-The first line on stdout is `listening on HOST:PORT`, so that scripts can read the port
+The first line on stdout is `listening on HOST:PORT` (with --json, one JSON document:
+`{"listening": "HOST:PORT", "host": HOST, "port": PORT}`), so that scripts can read the port
 when they asked for `--port 0`.
 """
 
@@ -14,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from xmcam.cli.output import ExitCode, warn_password_on_command_line
+from xmcam.cli.output import ExitCode, print_json, warn_password_on_command_line
 from xmcam.cli.session import positive_seconds
 from xmcam.protocol import DEFAULT_PORT
 from xmcam.sim import (
@@ -128,10 +129,14 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal_number, stop.set)
     # Signals are handled before the first line: a script may stop us as soon as it reads it.
-    print(f"listening on {simulator.host}:{simulator.port}", flush=True)
+    if getattr(args, "json", False):
+        address = f"{simulator.host}:{simulator.port}"
+        print_json({"listening": address, "host": simulator.host, "port": simulator.port})
+    else:
+        print(f"listening on {simulator.host}:{simulator.port}", flush=True)
     profile = simulator.profile
     print(
-        f"profile {profile.name}: {profile.channels.video} channel(s); "
+        f"xmcam: profile {profile.name}: {profile.channels.video} channel(s); "
         f"encrypted session {profile.encryption.mode.value}; "
         f"faults: {simulator.faults.describe()}; Ctrl-C stops",
         file=sys.stderr,
@@ -139,7 +144,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
     )
     if simulator.discovery_port is not None:
         print(
-            f"answering searches on UDP {simulator.host}:{simulator.discovery_port}",
+            f"xmcam: answering searches on UDP {simulator.host}:{simulator.discovery_port}",
             file=sys.stderr,
         )
     try:
@@ -149,7 +154,7 @@ async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = N
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal_number)
         await simulator.stop()
-    print("simulator stopped", file=sys.stderr, flush=True)
+    print("xmcam: simulator stopped", file=sys.stderr, flush=True)
     return ExitCode.SUCCESS
 
 
@@ -173,7 +178,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run a simulated XM camera (no hardware needed)",
         description=(
             "Serve DVRIP on TCP like an XM camera. The default profile answers exactly like "
-            "the camera in the seed capture. The first line printed is 'listening on HOST:PORT'."
+            "the camera in the seed capture. The first line printed is 'listening on HOST:PORT'. "
+            "Ctrl-C or SIGTERM stops it with exit 0: the end a service is meant to have, not "
+            "the 130 of an interrupted command."
         ),
         epilog=(
             "examples:\n  xmcam sim --port 0\n  xmcam sim --profile nvr-8ch --alarm-every 10\n"
@@ -184,6 +191,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             f"built-in profiles: {', '.join(BUILTIN_PROFILES)}"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(
+        json_help='print where it listens as one JSON document on the first line: {"listening": '
+        '"HOST:PORT", "host": HOST, "port": PORT}'
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
@@ -239,7 +250,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "-v", "--verbose", action="count", default=0, help="log connections (-vv: more)"
     )
     faults = parser.add_argument_group("fault knobs")
-    faults.add_argument("--reply-delay", type=_delay, default=0.0, metavar="SECONDS")
+    faults.add_argument(
+        "--reply-delay",
+        type=_delay,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long before each reply (default 0: at once)",
+    )
     faults.add_argument(
         "--silent-ids", type=_message_ids, metavar="ID,ID", help="never answer these"
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 from xmcam.aio import AsyncCamera, watch
 from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
+from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import Target, closing, target_of
 from xmcam.cli.signals import signal_name
 from xmcam.client.models import AlarmEvent, ConnectionEvent
@@ -147,4 +148,5 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="keep trying when the first connection fails (a camera still booting); "
         "without it that ends the watch with exit code 3",
     )
+    json_lines(parser)
     parser.set_defaults(handler=_watch_handler)

@@ -23,6 +23,7 @@ meaningless), never a crash.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -52,6 +53,7 @@ from xmcam.protocol.connection import (
     Reply,
 )
 from xmcam.protocol.fields import format_device_time, lenient_int, parse_device_time
+from xmcam.protocol.header import HEADER, HEADER_SIZE, Header
 from xmcam.protocol.payload import Body
 from xmcam.protocol.redaction import redacted_hex_dump
 
@@ -72,6 +74,7 @@ __all__ = [
     "channel_titles",
     "default_config",
     "export_config",
+    "frame_summary",
     "get_config",
     "get_time",
     "groups",
@@ -83,6 +86,7 @@ __all__ = [
     "log_sent",
     "login_info",
     "logout",
+    "measure_time_skew",
     "net_alarm",
     "perform",
     "probe_config",
@@ -165,14 +169,63 @@ def perform(call: Call) -> Procedure[None]:
 def log_sent(connection: ClientConnection, wire: bytes) -> None:
     """Log a frame about to be sent; a sealed one as it was before sealing (its body in
     clear, secrets overwritten as always: never the session key)."""
-    if wire_log.isEnabledFor(logging.DEBUG):
+    if wire_log.isEnabledFor(logging.INFO):
         log_frame("->", connection.plain_view(wire))
 
 
 def log_frame(direction: str, wire: bytes) -> None:
-    """Log one frame to the "xmcam.wire" logger at DEBUG, secrets overwritten."""
+    """Log one frame to the "xmcam.wire" logger: at INFO one summary line (`frame_summary`),
+    at DEBUG the summary and the hex dump, secrets overwritten."""
     if wire_log.isEnabledFor(logging.DEBUG):
-        wire_log.debug("%s %d bytes\n%s", direction, len(wire), redacted_hex_dump(wire))
+        # "multiline": the dump is our own ASCII rows, kept on their lines by the CLI's
+        # formatter (which puts any other newline, a device's, on one line as \x0a).
+        wire_log.debug(
+            "%s\n%s",
+            frame_summary(direction, wire),
+            redacted_hex_dump(wire),
+            extra={"multiline": True},
+        )
+    elif wire_log.isEnabledFor(logging.INFO):
+        wire_log.info("%s", frame_summary(direction, wire))
+
+
+_SUMMARY_BODY_LIMIT: Final = 64 * 1024
+"""A body longer than this is not parsed for its Name and Ret (a summary line stays cheap)."""
+
+
+def frame_summary(direction: str, wire: bytes) -> str:
+    """One line for a frame: `-> SYSINFO_REQ SystemInfo session 0x0000000b seq 3: 42 bytes`,
+    and for a reply `, Ret 100`. Only the message id, the body's Name and its Ret are shown:
+    no value that could be a secret."""
+    if len(wire) < HEADER_SIZE:
+        return f"{direction} {len(wire)} bytes (no whole header)"
+    header = Header.from_wire_fields(HEADER.unpack_from(wire))
+    body = wire[HEADER_SIZE : HEADER_SIZE + header.length]
+    name, ret = _name_and_ret(body)
+    words = [direction, message_name(header.message_id)]
+    if name:
+        words.append(name)
+    line = f"{' '.join(words)} session 0x{header.session_id:08x} seq {header.sequence}: "
+    line += f"{header.length} bytes"
+    return line if ret is None else f"{line}, Ret {ret}"
+
+
+def _name_and_ret(body: bytes) -> tuple[str, int | None]:
+    """The JSON body's Name and Ret, when it has them (media and binary bodies have not)."""
+    if not body.startswith(b"{") or len(body) > _SUMMARY_BODY_LIMIT:
+        return "", None
+    try:
+        value = json.loads(body.rstrip(b"\n\0").decode("utf-8", "replace"))
+    except ValueError:
+        return "", None
+    if not isinstance(value, dict):
+        return "", None
+    name = value.get("Name")
+    ret = value.get("Ret")
+    return (
+        name if isinstance(name, str) else "",
+        ret if isinstance(ret, int) and not isinstance(ret, bool) else None,
+    )
 
 
 def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
@@ -180,7 +233,7 @@ def route(event: ClientEvent) -> Reply | AlarmEvent | XMCamError | None:
     alarm consumer (never to request matching), an error that ends the connection (a forced
     logout), or nowhere (a late reply, media or a notification on a control connection: logged
     and dropped)."""
-    if wire_log.isEnabledFor(logging.DEBUG):
+    if wire_log.isEnabledFor(logging.INFO):
         log_frame("<-", event.frame.to_bytes())
     if isinstance(event, Reply):
         return event
@@ -554,22 +607,90 @@ def set_time(when: datetime) -> Procedure[None]:
 
 
 def time_skew(clock: Clock) -> Procedure[float]:
-    """Device time minus host time, in seconds. The host time is taken halfway through the
+    """Device time minus host time, in seconds, from one quick reading (`measure_time_skew()`
+    is the steadier plan the cameras use). The host time is taken halfway through the
     exchange, so the round trip does not count as skew; the device reports whole seconds
     (its clock is somewhere in that second), so the middle of its second is taken: a device
-    in step with the host reads about 0, not about -0.5."""
+    in step with the host reads about 0, not about -0.5. One reading cannot tell more than
+    that: the result is within half a second (and half the round trip) of the true skew."""
+    skew, _ = yield from _timed_reading(clock)
+    return skew
+
+
+def _timed_reading(clock: Clock) -> Procedure[tuple[float, float]]:
+    """One reading of the device's clock: the skew as `time_skew()` says, and the round
+    trip it took, in seconds."""
     before = clock()
     device = yield from get_time()
     after = clock()
     host = before + (after - before) / 2
-    return (device + _HALF_SECOND - host.replace(tzinfo=None)) / timedelta(seconds=1)
+    skew = (device + _HALF_SECOND - host.replace(tzinfo=None)) / timedelta(seconds=1)
+    return skew, (after - before) / timedelta(seconds=1)
 
 
-def sync_time(clock: Clock) -> Procedure[float]:
-    """Set the device's clock to the host's; return the skew found before."""
-    skew = yield from time_skew(clock)
-    yield from set_time(clock())
+def measure_time_skew(clock: Clock) -> Plan[float]:
+    """Device time minus host time, in seconds, read so that the same clock always reads
+    the same: a first reading learns the round trip, the second is aimed to reach the
+    device in the middle of a second of the host's clock. A device whose clock is in step
+    with the host's (as `sync_time()` leaves it) then reads about 0 every time, instead of
+    anything from -0.5 to +0.5 as a reading at a random moment does; a clock off by a whole
+    number of seconds reads that number. Takes up to a second longer than `time_skew()`."""
+    skew, _ = yield from _aimed_reading(clock)
     return skew
+
+
+def _aimed_reading(clock: Clock) -> Plan[tuple[float, float]]:
+    _, round_trip = yield Run(_timed_reading(clock))
+    yield Pause(_wait_for_phase(clock(), 0.5, round_trip))
+    reading: tuple[float, float] = yield Run(_timed_reading(clock))
+    return reading
+
+
+def _wait_for_phase(now: datetime, phase: float, round_trip: float) -> float:
+    """Seconds to wait from `now` so that a request sent then reaches the device (half the
+    round trip later) at `phase` (0 to 1) into a second of the host's clock."""
+    arrival = now.microsecond / 1_000_000 + round_trip / 2
+    return (phase - arrival) % 1.0
+
+
+_SYNC_TRIES: Final = 3
+_SYNC_SLACK: Final = timedelta(milliseconds=50)
+
+
+def sync_time(clock: Clock) -> Plan[float]:
+    """Set the device's clock to the host's; return the skew found before
+    (`measure_time_skew()`).
+
+    The device keeps whole seconds, and a set starts its new second when it arrives (the
+    simulator does the same, `xmcam.sim.state`). So the set is aimed at a second boundary of
+    the host's clock: wait until half a round trip before the next whole second, then send
+    that second; the device's clock then ticks with the host's, off by the error in the
+    round trip's estimate (milliseconds), not by up to a second as a set of the rounded
+    current time is (docs/protocol.md, "Time"). A pause that ends late (a busy host) aims
+    at the next second, a few times; after that the nearest whole second is sent."""
+    skew, round_trip = yield from _aimed_reading(clock)
+    half_trip = timedelta(seconds=round_trip / 2)
+    for _ in range(_SYNC_TRIES):
+        now = clock()
+        wait = _wait_for_phase(now, 0.0, round_trip)
+        target = _whole_second(now + timedelta(seconds=wait) + half_trip)
+        yield Pause(wait)
+        if abs(clock() + half_trip - target) <= _SYNC_SLACK:
+            break
+    else:
+        target = _whole_second(clock() + half_trip)
+    yield Run(_set_whole_second(target))
+    return skew
+
+
+def _whole_second(when: datetime) -> datetime:
+    """`when` rounded to the nearest whole second."""
+    return (when + _HALF_SECOND).replace(microsecond=0)
+
+
+def _set_whole_second(when: datetime) -> Procedure[None]:
+    text = format_device_time(when.replace(tzinfo=None))
+    yield from ask(MessageId.SYSMANAGER_REQ, {"Name": "OPTimeSetting", "OPTimeSetting": text})
 
 
 def _device_time(value: object) -> datetime:
@@ -726,7 +847,9 @@ def _ptz_stop(stop: Call) -> Plan[None]:
     except AuthenticationError:
         raise  # the stop's new login was refused: another try would count towards a lockout
     except XMCamError as error:
-        _log.warning("PTZ stop failed (%s); sending it once more", error)
+        # INFO, not WARNING: a retry that fails ends as the command's own error line, and
+        # one that works needs no alarm (-v shows it).
+        _log.info("PTZ stop failed (%s); sending it once more", error)
         yield Run(perform(stop))
 
 

@@ -15,7 +15,32 @@ from typing import Protocol, TypedDict
 from xmcam.client.encryption import Encryption, LoginPlan, encryption_mode
 from xmcam.protocol.header import DEFAULT_PORT
 
-__all__ = ["DEFAULT_PORT", "CameraOptions", "CameraSettings", "Settings"]
+__all__ = ["DEFAULT_PORT", "CameraOptions", "CameraSettings", "Settings", "split_host_port"]
+
+
+def split_host_port(text: str, port: int | None = None) -> tuple[str, int]:
+    """`HOST`, `HOST:PORT`, `[IPv6]` or `[IPv6]:PORT` as (host, port), the one reading of an
+    address for the library and the CLI; a bare IPv6 address (more than one colon) has no
+    port. `port`, when given, is used where `text` names none, and must agree with one it
+    names. Raises ValueError when malformed."""
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"bad host {text!r}: expected [ADDRESS]:PORT")
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    if not host:
+        raise ValueError(f"bad host {text!r}: the name is empty")
+    if not port_text:
+        return host, DEFAULT_PORT if port is None else port
+    # isdigit() alone lets through digits int() refuses ("²") or reads oddly ("٣").
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
+        raise ValueError(f"bad port {port_text!r}: expected 1 to 65535")
+    if port is not None and port != int(port_text):
+        raise ValueError(f"two ports for {text!r}: {port_text} in the host and port={port}")
+    return host, int(port_text)
 
 
 class CameraOptions(TypedDict, total=False):
@@ -42,7 +67,7 @@ class CameraSettings:
     def __init__(
         self,
         host: str,
-        port: int = DEFAULT_PORT,
+        port: int | None = None,
         *,
         user: str = "admin",
         password: str = "",
@@ -50,8 +75,8 @@ class CameraSettings:
         encryption: str = "auto",
     ) -> None:
         self._plan = LoginPlan(encryption_mode(encryption))
-        self.host = host
-        self.port = port
+        # "HOST:PORT" as the CLI takes it (port None: the default, or the one in `host`).
+        self.host, self.port = split_host_port(host, port)
         self.user = user
         self.timeout = timeout
         self.claim_timeout = 2.0

@@ -24,6 +24,7 @@ from xmcam.protocol import (
     sofia_hash,
 )
 from xmcam.sim.context import Effect, RequestContext
+from xmcam.sim.maintenance import storage_info
 from xmcam.sim.state import BadConfigValue, PtzCommand, StateSaveError, carriable
 
 __all__ = ["Effect", "handle"]
@@ -127,7 +128,8 @@ def _system_info(context: RequestContext, request: Request, body: Body) -> Reply
         info["DeviceRunTime"] = f"0x{minutes:08X}"
         value: Any = info
     elif name == "StorageInfo":
-        value = context.profile.storage
+        # A formatted partition is empty, as the file search finds it.
+        value = storage_info(context.profile.storage, context.media.formatted)
     elif name == "WorkState":
         value = _work_state(context)
     else:

@@ -47,9 +47,10 @@ from xmcam.sim.commands import handle
 from xmcam.sim.context import Effect, RequestContext
 from xmcam.sim.encryption import SessionKeys, plain_login_ignored
 from xmcam.sim.maintenance import (
-    MAINTENANCE_IDS,
     DeviceLog,
     handle_maintenance,
+    is_maintenance,
+    record_alarm,
     record_login,
     record_request,
 )
@@ -155,7 +156,7 @@ class CameraConnection:
         device_log = self.device.device_log
         if request.message_id in MEDIA_REQUEST_IDS:
             replies = self._media_replies(request, handle_media(context, request), context.session)
-        elif request.message_id in MAINTENANCE_IDS:
+        elif is_maintenance(request):
             replies = [self.reply(request, handle_maintenance(context, request, device_log))]
         else:
             body = handle(context, request)
@@ -426,7 +427,11 @@ class SimulatedDevice:
         failures = self._failures_of(request.user)
         if failures.locked_until > now:
             # A lock refuses the right password too, as on real devices.
-            log.info("login refused: account %r is locked", request.user)
+            log.info(
+                "login refused: account %r is locked for another %.0f s",
+                request.user,
+                failures.locked_until - now,
+            )
             return self._refuse(connection, request, quirks.locked_ret)
         account = self.state.user(request.user)
         if account is not None and request.user in self.profile.disabled_accounts:
@@ -446,7 +451,11 @@ class SimulatedDevice:
             failures.locked_until = now + quirks.lockout_seconds
             failures.count = 0
             log.warning(
-                "account %r locked after %d failed logins", request.user, quirks.max_failed_logins
+                "account %r locked for %.0f s (real firmware: about 30 minutes, docs/protocol.md "
+                "6.1) after %d failed logins",
+                request.user,
+                quirks.lockout_seconds,
+                quirks.max_failed_logins,
             )
         return self._refuse(connection, request, ret)
 
@@ -514,6 +523,7 @@ class SimulatedDevice:
         """Raise (or end) an alarm: a 1504 push for every guarded session (collect them with
         `take_pushes()`). Returns how many sessions it goes to."""
         record = self.alarms.change(channel, event, status, self.state.device_time())
+        record_alarm(self.device_log, channel, event, status)
         if self.on_alarm is not None:
             self.on_alarm(record)
         info = {

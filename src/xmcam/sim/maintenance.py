@@ -22,6 +22,7 @@ list (2000) is refused with Ret 514, as the XM530 refuses it.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -40,8 +41,11 @@ __all__ = [
     "DeviceLog",
     "LogEntry",
     "handle_maintenance",
+    "is_maintenance",
+    "record_alarm",
     "record_login",
     "record_request",
+    "storage_info",
 ]
 
 log = logging.getLogger("xmcam.sim")
@@ -122,6 +126,11 @@ class DeviceLog:
         self._entries.append(entry)
         return entry
 
+    def clear(self) -> None:
+        """Erase every entry (OPLogManager RemoveAll). Positions go on from where they
+        were, so a client following the log by position misses nothing written later."""
+        self._entries.clear()
+
     def page(
         self, position: int, begin: datetime, end: datetime, kinds: frozenset[str] | None
     ) -> list[LogEntry]:
@@ -144,6 +153,23 @@ class DeviceLog:
 def record_login(device_log: DeviceLog, kind: str, user: str, login_type: str, host: str) -> None:
     """A login or logout, as `admin,DVRIP-Web:192.168.0.105`."""
     device_log.add(kind, user, f"{user},{login_type or 'DVRIP-Web'}:{host}")
+
+
+# The log's words for the alarm events of the wire (AlarmInfo Event): "MotionDetect,0"
+# is a motion alarm on channel 0 (docs/protocol.md §16).
+_ALARM_LOG_NAMES: Final = {
+    "VideoMotion": "MotionDetect",
+    "VideoBlind": "BlindDetect",
+    "VideoLoss": "LossDetect",
+    "LocalAlarm": "LocalAlarm",
+    "LocalIO": "LocalAlarm",
+}
+
+
+def record_alarm(device_log: DeviceLog, channel: int, event: str, status: str) -> None:
+    """An alarm starting or ending, as `EventStart` `MotionDetect,0`."""
+    kind = "EventStart" if status == "Start" else "EventStop"
+    device_log.add(kind, data=f"{_ALARM_LOG_NAMES.get(event, event)},{channel}")
 
 
 def record_request(device_log: DeviceLog, request: Request, reply: dict[str, Any] | None) -> None:
@@ -181,6 +207,19 @@ def _record_operation(device_log: DeviceLog, body: Body) -> None:
 # ---------------------------------------------------------------------- the handlers
 
 
+def is_maintenance(request: Request) -> bool:
+    """Whether `handle_maintenance` answers the request: the ids above, and the log's
+    manager (OPLogManager, which comes as a 1450 like the clock and the reboot)."""
+    if request.message_id in MAINTENANCE_IDS:
+        return True
+    body = request.body
+    return (
+        request.message_id == MessageId.SYSMANAGER_REQ
+        and body is not None
+        and body.name == _LOG_MANAGER
+    )
+
+
 def handle_maintenance(
     context: RequestContext, request: Request, device_log: DeviceLog
 ) -> dict[str, Any]:
@@ -188,6 +227,8 @@ def handle_maintenance(
     body = request.body
     assert body is not None  # binary packets never reach the handlers
     message_id = request.message_id
+    if message_id == MessageId.SYSMANAGER_REQ:
+        return _log_manager(context, body, device_log)
     if message_id == MessageId.VERSION_LIST_REQ:
         return {"Name": "", "Ret": Ret.UPGRADE_FAILED}  # the XM530's answer
     if message_id == MessageId.UPGRADE_INFO_REQ:
@@ -218,6 +259,22 @@ def _upgrade_info(context: RequestContext) -> dict[str, Any]:
 
 
 _LOG_QUERY: Final = "OPLogQuery"
+_LOG_MANAGER: Final = "OPLogManager"
+
+
+def _log_manager(context: RequestContext, body: Body, device_log: DeviceLog) -> dict[str, Any]:
+    """OPLogManager: RemoveAll erases the log ([CFG] 10.9; DelLog is the right it needs,
+    [DOC] 5.13.1). LogOn and LogOff are taken and change nothing here."""
+    if not _allowed(context, "DelLog"):
+        return {"Name": "", "Ret": context.quirks.no_permission_ret}
+    operation = body.get(_LOG_MANAGER)
+    action = operation.get("Action") if isinstance(operation, dict) else None
+    if action not in ("RemoveAll", "LogOn", "LogOff"):
+        return {"Name": "", "Ret": Ret.ILLEGAL_REQUEST}
+    if action == "RemoveAll":
+        device_log.clear()
+        log.info("the device log was cleared")
+    return {"Name": "", "Ret": Ret.OK}
 
 
 def _log_query(body: Body, device_log: DeviceLog) -> dict[str, Any]:
@@ -259,9 +316,18 @@ def _storage_manager(context: RequestContext, body: Body, device_log: DeviceLog)
     if action == "SetType":
         device_log.add("SetDriverType", data=f"/mnt/idea{part},{kind}")
     elif action == "Clear":
-        removed = context.media.format_partition(disk, part)
+        # Recordings name their disk by its place in StorageInfo (DiskNo 0 on an XM530
+        # whose one SD card is PlysicalNo 1, [BES] 1021_StorageInfo and 1441 replies).
+        removed = context.media.format_partition(_disk_index(context.profile.storage, disk), part)
         log.info("disk %d partition %d formatted: %d recordings gone", disk, part, removed)
     return {"Name": _STORAGE, "Ret": Ret.OK}
+
+
+def _disk_index(storage: list[Any], disk: object) -> int:
+    for index, item in enumerate(storage):
+        if isinstance(item, dict) and item.get("PlysicalNo", index) == disk:
+            return index
+    return disk if isinstance(disk, int) else 0
 
 
 def _is_partition(storage: list[Any], disk: object, part: object) -> bool:
@@ -276,3 +342,24 @@ def _is_partition(storage: list[Any], disk: object, part: object) -> bool:
         count = len(partitions) if isinstance(partitions, list) else item.get("PartNumber", 0)
         return isinstance(count, int) and isinstance(part, int) and part < count
     return False
+
+
+# ------------------------------------------------------------------ storage information
+
+_NO_TIME: Final = "0000-00-00 00:00:00"  # an empty partition's span (the simulator's choice)
+
+
+def storage_info(storage: list[Any], formatted: set[tuple[int, int]]) -> list[Any]:
+    """StorageInfo as it stands: the profile's disks as the real device reported them (its
+    recordings are the simulator's, which the real figures stand for), and a partition
+    formatted since (DiskNo, SerialNo) empty, as the file search finds it: all its space
+    free and no recording span."""
+    disks = copy.deepcopy(storage)
+    for index, disk in enumerate(disks):
+        parts = disk.get("Partition") if isinstance(disk, dict) else None
+        for number, part in enumerate(parts if isinstance(parts, list) else []):
+            if isinstance(part, dict) and (index, number) in formatted:
+                for key in ("OldStartTime", "OldEndTime", "NewStartTime", "NewEndTime"):
+                    part[key] = _NO_TIME
+                part["RemainSpace"] = part.get("TotalSpace", part.get("RemainSpace"))
+    return disks

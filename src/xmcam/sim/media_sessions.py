@@ -71,6 +71,8 @@ class MediaSessions:
         self._actions: list[MediaAction] = []
         self._catalogue: Catalogue | None = None
         self._made_for: date | None = None  # the day a made-up catalogue ends with
+        self.formatted: set[tuple[int, int]] = set()
+        """The partitions (DiskNo, SerialNo) formatted since the device started."""
 
     @property
     def catalogue(self) -> Catalogue:
@@ -97,6 +99,7 @@ class MediaSessions:
             if (recording.disk, recording.serial) != (disk, partition)
         ]
         removed = len(catalogue) - len(kept)
+        self.formatted.add((disk, partition))
         self.catalogue = Catalogue(kept, hides_future=catalogue.hides_future)
         return removed
 

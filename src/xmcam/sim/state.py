@@ -332,6 +332,9 @@ class DeviceState:
                 "groups": self.groups,
                 "channel_titles": self.channel_titles,
                 "time_offset": self.time_offset,
+                # What the per-channel arrays were made for: a restart with another
+                # --channels is then told apart from a damaged file (`_check_channels`).
+                "channels": self.profile.channels.video,
             },
         )
 
@@ -352,6 +355,7 @@ class DeviceState:
             and isinstance(offset, int | float)
         ):
             raise StateFileError(f"{path}: damaged state file")
+        self._check_channels(path, data, config)
         try:
             for name, value in config.items():
                 if name in self.config:
@@ -370,6 +374,28 @@ class DeviceState:
         kept = [str(title) for title in titles][:count]
         self.channel_titles = kept + self.channel_titles[len(kept) :]  # one title per channel
         self.time_offset = float(offset)
+
+    def _check_channels(self, path: Path, data: dict[str, Any], config: dict[str, Any]) -> None:
+        """Raise StateFileError, saying what to do, when the file was made for another
+        number of video channels than this simulator has (`--channels`): its per-channel
+        arrays cannot fit. The count is the file's own record of it; a file written before
+        it kept one is measured by its per-channel arrays (channel titles are not counted:
+        a file may name fewer channels than it has)."""
+        made_for = data.get("channels")
+        if type(made_for) is not int:
+            lengths = [
+                len(config[name])
+                for name in self.profile.per_channel.get("video", {})
+                if isinstance(config.get(name), list)
+            ]
+            made_for = lengths[0] if lengths else None
+        have = self.profile.channels.video
+        if made_for is not None and made_for != have:
+            raise StateFileError(
+                f"{path} was made for {made_for} video channel(s), and this simulator has "
+                f"{have}: use --channels {made_for}, or another state file (this one is kept "
+                "as it is)"
+            )
 
 
 def _remove_stale_temporaries(path: Path) -> None:

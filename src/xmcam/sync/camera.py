@@ -24,9 +24,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack
 
+from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
 from xmcam.client import plans
+from xmcam.client.maintenance import FormattedPartition, LogEntry
 from xmcam.client.models import (
     AlarmOutput,
     ConfigProbe,
@@ -69,9 +71,11 @@ class Camera(CameraSettings):
     """
 
     def __init__(
-        self, host: str, port: int = DEFAULT_PORT, **options: Unpack[CameraOptions]
+        self, host: str, port: int | None = None, **options: Unpack[CameraOptions]
     ) -> None:
-        """A camera at `host`:`port`; options `user` ("admin"), `password` (""), `timeout` (the
+        """A camera at `host`:`port` (`host` may be "HOST:PORT" or "[IPv6]:PORT", as on the
+        command line; a `port` that disagrees is a ValueError); options `user` ("admin"),
+        `password` (""), `timeout` (the
         deadline of every request and of connecting, 10 s), `encryption` ("auto": the
         encrypted login of newer firmware when the device wants it; "on"; "off"). Nothing is
         sent before `open()` or the first request."""
@@ -203,6 +207,11 @@ class Camera(CameraSettings):
         when the device has none by that name."""
         return self.run(ops.abilities(name))
 
+    def all_abilities(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """Every ability of `names` (default `maintenance.ABILITY_NAMES`) the device answers,
+        by name; the names it refuses are left out."""
+        return self.run(maint.all_abilities(names))
+
     def get_config(self, name: str) -> Any:
         """A config by dotted name (`Camera.Param.[0]`). ConfigNotFoundError if unknown."""
         return self.run(ops.get_config(name))
@@ -267,12 +276,17 @@ class Camera(CameraSettings):
         self.run(ops.set_time(when or datetime.now()))
 
     def time_skew(self) -> float:
-        """Device time minus host time, in seconds."""
-        return self.run(ops.time_skew(datetime.now))
+        """Device time minus host time, in seconds (within half a second: the device keeps
+        whole seconds). Takes up to a second: the reading is aimed at the middle of a second
+        of this host's clock, so a clock in step always reads about 0
+        (`xmcam.client.operations.measure_time_skew`)."""
+        return plans.drive(ops.measure_time_skew(datetime.now), self._perform)
 
     def sync_time(self) -> float:
-        """Set the device's clock to this host's; return the skew before, in seconds."""
-        return self.run(ops.sync_time(datetime.now))
+        """Set the device's clock to this host's; return the skew before, in seconds. Takes
+        up to two seconds: the set is aimed at a second boundary of this host's clock, so the
+        device's whole seconds tick with this host's (`xmcam.client.operations.sync_time`)."""
+        return plans.drive(ops.sync_time(datetime.now), self._perform)
 
     def users(self) -> list[User]:
         """The user accounts (never with their password hashes)."""
@@ -314,6 +328,37 @@ class Camera(CameraSettings):
     def set_channel_titles(self, titles: Sequence[str]) -> None:
         """Set the channels' titles, one per channel."""
         self.run(ops.set_channel_titles(titles))
+
+    def logs(
+        self,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        kind: str = "All",
+        position: int = 0,
+    ) -> list[LogEntry]:
+        """The device's log from `position` on (OPLogQuery, every page: none lost or twice),
+        within [begin, end] (device-local times) and of one `kind` (`maintenance.LOG_KINDS`)."""
+        return self.run(maint.logs(begin=begin, end=end, kind=kind, position=position))
+
+    def clear_log(self) -> None:
+        """Erase the device's log (OPLogManager RemoveAll)."""
+        self.run(maint.clear_log())
+
+    def format_storage(self, disk: int | None = None) -> list[FormattedPartition]:
+        """Format every partition of disk `disk` (None: of every disk); every recording on them
+        is erased. The partitions formatted; ValueError when there is no such disk."""
+        return self.run(maint.format_storage(disk))
+
+    def restore_defaults(self, sections: Iterable[str]) -> int | None:
+        """Reset the chosen sections (`maintenance.DEFAULT_SECTIONS`) to factory values
+        (OPDefaultConfig); the device's Ret (603 or 150: it wants a restart for it)."""
+        return self.run(maint.restore_defaults(sections))
+
+    def rename_channel(self, channel: int, title: str) -> list[str]:
+        """Give channel `channel` the title `title`; the other titles stay. The titles as
+        written."""
+        return self.run(maint.rename_channel(channel, title))
 
     def ptz_preset(self, action: str, number: int, *, channel: int = 0) -> None:
         """ "set", "goto" or "clear" preset `number`."""

@@ -27,7 +27,7 @@ import select
 import socket
 import time
 from collections.abc import Callable
-from logging import DEBUG
+from logging import INFO
 from typing import Final, TypeVar
 
 from xmcam.client import operations as ops
@@ -199,7 +199,7 @@ class Link:
         sock = self._socket
         assert sock is not None  # checked by the caller
         connection = self.connection
-        logging_frames = _wire_log.isEnabledFor(DEBUG)
+        logging_frames = _wire_log.isEnabledFor(INFO)  # -v: a line each; -vv: the hex too
         sent_at = _monotonic()
         try:
             if logging_frames:
