@@ -169,8 +169,8 @@ class Camera(CameraSettings):
 
     def query(self, query: ops.Query[T]) -> T:
         """Make a Query (`xmcam.client.operations`) on the control connection and return its
-        result: `run(query.procedure())` without the procedure's generators, for the most
-        frequent requests (SystemInfo, config and ability gets)."""
+        result: what `run(query.procedure())` returns. The blocking client makes it without
+        the procedure's generators (its most frequent requests: SystemInfo, config gets)."""
         link = self._link
         if link is None or not link.ready():  # control_link(), written out: every request
             link = self._rebuild()
