@@ -11,6 +11,7 @@ from collections.abc import Generator
 from datetime import datetime
 from typing import Any
 
+from xmcam.client import operations as ops
 from xmcam.client.models import (
     AlarmOutput,
     ConfigProbe,
@@ -36,6 +37,12 @@ def method_tour(state: DeviceState) -> Tour:
     assert (info.model, info.serial, info.channels) == ("HI3516D_83H50N", "58e7fa5e6e262535", 1)
     assert info.uptime_minutes is not None
     assert info.uptime_minutes >= 0x1278
+    # The same request as a Query, and a config get as one: the results the methods give.
+    queried = yield call("query", ops.SYSTEM_INFO)
+    assert isinstance(queried, SystemInfo)
+    assert (queried.serial, queried.channels) == (info.serial, info.channels)
+    general = yield call("query", ops.config_query("General.General"))
+    assert general == (yield call("get_config", "General.General"))
     disks = yield call("storage_info")
     assert isinstance(disks[0], Disk)
     assert disks[0].total_mb > disks[0].remaining_mb > 0

@@ -225,6 +225,36 @@ def test_a_name_only_body_is_written_as_any_other_body_whatever_was_sent_before(
     assert wire[20:] == b'{ "Name" : "Name.0" }\n'
 
 
+def test_a_named_request_is_the_request_of_that_body() -> None:
+    # `named_request` puts the usual request together itself: the bytes, the sequence and the
+    # outstanding request must be those `request()` gives for the same body.
+    by_name, by_body = logged_in(first_sequence=5), logged_in(first_sequence=5)
+    for name in ("SystemInfo", "General.General", "SystemInfo"):
+        wire = by_name.named_request(1020, name)
+        assert wire == by_body.request(1020, {"Name": name})
+        assert by_name.pending_request == by_body.pending_request == 1020
+        for client in (by_name, by_body):
+            (reply,) = client.receive_data(device_frame(1021, {"Name": name, "Ret": 100}))
+            assert isinstance(reply, Reply)
+            assert reply.request_id == 1020
+    assert by_name.named_request(2000, "X") == by_body.request(2000, {"Name": "X"})  # unknown id
+
+
+def test_a_named_request_is_checked_as_any_other() -> None:
+    with pytest.raises(StateError):
+        ClientConnection().named_request(1020, "SystemInfo")  # not logged in
+    client = logged_in()
+    client.named_request(1020, "SystemInfo")
+    with pytest.raises(StateError):
+        client.named_request(1042, "General.General")  # one outstanding request
+    with pytest.raises(ValueError, match="no reply"):
+        logged_in().named_request(1021, "SystemInfo")  # a reply id: nothing to wait for
+    with pytest.raises(ValueError, match="does not fit"):
+        ClientConnection.for_session(1 << 32).named_request(1020, "SystemInfo")
+    with pytest.raises(ValueError, match="out of range"):
+        ClientConnection.for_session(7, first_sequence=1 << 32).named_request(1020, "SystemInfo")
+
+
 def test_failure_ret_in_a_reply_raises_the_typed_error() -> None:
     client = logged_in()
     client.request(1042, {"Name": "Nope"})

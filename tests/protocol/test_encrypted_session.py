@@ -349,6 +349,17 @@ def test_requests_and_replies_are_sealed_both_ways(key_pair: DeviceKeyPair) -> N
     assert device.restamp(request).encrypted
 
 
+def test_a_named_request_is_sealed_too(key_pair: DeviceKeyPair) -> None:
+    client, device = encrypted(key_pair)
+    wire = client.named_request(MessageId.SYSINFO_REQ, "SystemInfo")
+    assert b"SystemInfo" not in wire
+    (request,) = device.receive_data(wire)
+    assert isinstance(request, Request)
+    assert request.encrypted
+    assert request.body is not None
+    assert request.body.data == {"Name": "SystemInfo", "SessionID": "0x00000007"}
+
+
 def test_ids_in_clear_stay_in_clear(key_pair: DeviceKeyPair) -> None:
     client, device = encrypted(key_pair)
     wire = client.request(MessageId.ENCRYPTION_INFO_REQ, {})

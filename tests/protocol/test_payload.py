@@ -769,3 +769,23 @@ def test_a_decoded_body_is_the_same_as_one_built_by_hand() -> None:
     assert type(body) is Body
     assert body == Body({"Name": "x", "Ret": 100}, {"Name": " Name"}, b"\n\x00", False)
     assert repr(body) == repr(Body({"Name": "x", "Ret": 100}, {"Name": " Name"}, b"\n\x00"))
+
+
+def test_keys_seen_clean_before_do_not_hide_a_spaced_one() -> None:
+    # The quick reader remembers clean keys (bounded); a spaced spelling of a remembered key,
+    # or a spaced key among remembered ones, must still be found and stripped.
+    clean = decode_body(b'{ "DeviceType" : "IPC", "Ret" : 100 }\n')
+    assert clean.original_keys == {}
+    again = decode_body(b'{ "DeviceType" : "IPC", "Ret" : 100 }\n')
+    assert again.data == {"DeviceType": "IPC", "Ret": 100}
+    spaced = decode_body(b'{ "DeviceType " : "IPC", "Ret" : 100 }\n')
+    assert spaced.data == {"DeviceType": "IPC", "Ret": 100}
+    assert spaced.original_keys == {"DeviceType": "DeviceType "}
+
+
+def test_an_object_of_many_new_keys_is_checked_and_not_remembered() -> None:
+    keys = [f"Key{index}" for index in range(1100)]  # more than the reader keeps
+    body = decode_body(json.dumps(dict.fromkeys(keys, 1)).encode())
+    assert list(body.data) == keys
+    spaced = decode_body(json.dumps({**dict.fromkeys(keys, 1), "Key1 ": 2}).encode())
+    assert spaced.original_keys == {"Key1": "Key1 "}

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 import pytest
 
 from xmcam.client import operations as ops
-from xmcam.errors import ConnectionClosedError, FrameError, RequestTimeoutError
+from xmcam.errors import (
+    ConfigNotFoundError,
+    ConnectionClosedError,
+    FrameError,
+    RequestTimeoutError,
+    StateError,
+)
 from xmcam.protocol.codes import MessageId
 from xmcam.protocol.connection import ClientConnection, Reply
 from xmcam.protocol.framing import Frame, encode_frame
@@ -50,6 +56,35 @@ def test_a_call_and_its_reply(pair: tuple[socket.socket, socket.socket]) -> None
     assert link.last_reply >= before
     assert link.logged_in
     assert device.recv(65536)[14:16] == struct.pack("<H", CONFIG_GET.message_id)
+
+
+def test_a_named_request_and_its_reply(pair: tuple[socket.socket, socket.socket]) -> None:
+    ours, device = pair
+    link = link_on(ours)
+    device.sendall(reply_to(MessageId.SYSINFO_REQ, {"Ret": 100, "SystemInfo": {"A": 1}}))
+    reply = link.ask(MessageId.SYSINFO_REQ, "SystemInfo", 1.0)
+    assert reply.body.get("SystemInfo") == {"A": 1}
+    request = device.recv(65536)
+    assert request[20:] == encode_body({"Name": "SystemInfo", "SessionID": "0x00000001"})
+    device.sendall(reply_to(MessageId.CONFIG_GET_REQ, {"Ret": 607}))
+    with pytest.raises(ConfigNotFoundError):  # a failure Ret: raised, and the link goes on
+        link.ask(MessageId.CONFIG_GET_REQ, "No.Such", 1.0)
+    assert link.logged_in
+    link.close()
+    with pytest.raises(ConnectionClosedError):
+        link.ask(MessageId.SYSINFO_REQ, "SystemInfo", 1.0)
+
+
+def test_a_named_request_answered_by_media_is_refused(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    # A snapshot is answered by JPEG packets, never by a reply: not a request for ask().
+    ours, device = pair
+    link = link_on(ours)
+    jpeg = encode_frame(MessageId.NET_SNAP_RSP, b"\xff\xd8", session_id=1, current_packet=1)
+    device.sendall(jpeg)
+    with pytest.raises(StateError, match="without a reply"):
+        link.ask(MessageId.NET_SNAP_REQ, "OPSNAP", 1.0)
 
 
 def answer(device: socket.socket, bodies: list[dict[str, object]]) -> threading.Thread:

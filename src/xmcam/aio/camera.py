@@ -228,6 +228,12 @@ class AsyncCamera(CameraSettings):
                 )
             return await link.run(procedure, self.timeout)
 
+    async def query(self, query: ops.Query[T]) -> T:
+        """Make a Query (`xmcam.client.operations`) on the control connection and return its
+        result: what `run(query.procedure())` returns. The blocking client makes it without
+        the procedure's generators (its most frequent requests: SystemInfo, config gets)."""
+        return await self.run(query.procedure())
+
     async def run_to_end(self, work: Coroutine[Any, Any, T]) -> T:
         """Run `work` to its end even if the caller is cancelled meanwhile (asyncio only):
         `close()` waits for it. How stops are sent."""

@@ -27,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final, NamedTuple, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 from xmcam.client import config_names, config_values, models
 from xmcam.client.models import AlarmEvent, LoginInfo
@@ -60,9 +60,11 @@ from xmcam.protocol.redaction import redacted_hex_dump
 __all__ = [
     "ALARM_OUT_TYPES",
     "PTZ_COMMANDS",
+    "SYSTEM_INFO",
     "Call",
     "Finished",
     "Procedure",
+    "Query",
     "abilities",
     "add_user",
     "advance",
@@ -72,6 +74,7 @@ __all__ = [
     "authorities",
     "change_password",
     "channel_titles",
+    "config_query",
     "default_config",
     "export_config",
     "frame_summary",
@@ -164,6 +167,23 @@ def tell(message_id: int, body: Mapping[str, Any]) -> Generator[Call, Reply | No
 def perform(call: Call) -> Procedure[None]:
     """A procedure of one prepared call (a PTZ start or stop)."""
     yield call
+
+
+class Query(NamedTuple, Generic[T]):
+    """A request whose body is `{"Name": name}` alone, answered by one reply, and how its
+    result is read from that reply: SystemInfo, a config get, an ability. `procedure()` makes
+    it a procedure like any other. The blocking client makes the call and reads the reply
+    itself (`Camera.query`): these are its most frequent requests, and a procedure's
+    generators cost more than the rest of its Python work (bench/client_vs_python_dvr.py)."""
+
+    message_id: int
+    name: str
+    read: Callable[[str, Reply], T]
+    """The result, from the name and the reply (its Ret already checked)."""
+
+    def procedure(self) -> Procedure[T]:
+        reply = yield from ask(self.message_id, {"Name": self.name})
+        return self.read(self.name, reply)
 
 
 def log_sent(connection: ClientConnection, wire: bytes) -> None:
@@ -311,7 +331,11 @@ def alarm_event(body: Body) -> AlarmEvent:
 
 
 def system_info() -> Procedure[models.SystemInfo]:
-    info = _mapping((yield from _info("SystemInfo")), "SystemInfo")
+    return SYSTEM_INFO.procedure()
+
+
+def _read_system_info(name: str, reply: Reply) -> models.SystemInfo:
+    info = _mapping(reply.body.data.get(name), name)
     # Every field read inline, a plain int taken before the lenient reader is asked: this is
     # every SystemInfo request's typed result (bench/client_vs_python_dvr.py).
     get = info.get
@@ -335,6 +359,10 @@ def system_info() -> Procedure[models.SystemInfo]:
         uptime if type(uptime) is int else lenient_int(uptime),
         info,
     )
+
+
+SYSTEM_INFO: Final = Query(MessageId.SYSINFO_REQ, "SystemInfo", _read_system_info)
+"""The device's identity (`system_info()`) as a Query."""
 
 
 def _channel_count(info: Mapping[str, Any]) -> int | None:
@@ -399,16 +427,19 @@ def abilities(name: str = "SystemFunction") -> Procedure[Any]:
     """An ability (1360) by name: any JSON value. `SystemFunction` is an object of groups,
     but real replies are also arrays (`ComProtocol`, `DDNSService`, `PTZProtocol`, ...) or a
     string (`MultiVstd`: "PAL|NTSC") ([BES] command_codes/payloads/1361_*)."""
-    reply = yield from ask(MessageId.ABILITY_GET_REQ, {"Name": name})
-    return _config_value(name, reply)
+    return Query(MessageId.ABILITY_GET_REQ, name, _config_value).procedure()
 
 
 # ------------------------------------------------------------------ configuration
 
 
 def get_config(name: str) -> Procedure[Any]:
-    reply = yield from ask(MessageId.CONFIG_GET_REQ, {"Name": name})
-    return _config_value(name, reply)
+    return config_query(name).procedure()
+
+
+def config_query(name: str) -> Query[Any]:
+    """A config get (`get_config()`) as a Query."""
+    return Query(MessageId.CONFIG_GET_REQ, name, _config_value)
 
 
 def set_config(name: str, value: Any) -> Procedure[None]:
@@ -417,8 +448,7 @@ def set_config(name: str, value: Any) -> Procedure[None]:
 
 
 def default_config(name: str) -> Procedure[Any]:
-    reply = yield from ask(MessageId.DEFAULT_CONFIG_GET_REQ, {"Name": name})
-    return _config_value(name, reply)
+    return Query(MessageId.DEFAULT_CONFIG_GET_REQ, name, _config_value).procedure()
 
 
 def update_config(

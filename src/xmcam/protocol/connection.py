@@ -32,6 +32,7 @@ pushes once such a login is accepted. The events carry decrypted frames, so a sh
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -72,11 +73,14 @@ from xmcam.protocol.crypto import (
 )
 from xmcam.protocol.framing import Frame, FrameDecoder, encode_frame
 from xmcam.protocol.header import (
+    CLIENT_VERSION,
     DEFAULT_LIMITS,
     DEVICE_LIMITS,
     DEVICE_LIMITS_BEFORE_LOGIN,
     DEVICE_VERSION,
     FUNSDK_MARKER,
+    HEAD_FLAG,
+    HEADER,
     Limits,
 )
 from xmcam.protocol.payload import (
@@ -589,6 +593,32 @@ class ClientConnection:
             self._binary_answer = False
             self._media_answers = media_answers
         return wire
+
+    def named_request(self, message_id: int, name: str) -> bytes:
+        """`request(message_id, {"Name": name})`: a request with that body alone, which most
+        are (every config get, info, ability, keepalive). In a logged-in plain session with
+        nothing outstanding, the request of a known id is put together here directly, the
+        body's bytes kept per name (`_named_body`); anything else goes through `request()`
+        and its checks."""
+        if (
+            self._pending is not None
+            or self.state is not ClientState.LOGGED_IN
+            or self._cipher is not None
+            or message_id not in _ANSWERED_IDS
+        ):
+            return self.request(message_id, {"Name": name})
+        data = self._named_body(name)
+        sequence = self._sequence
+        try:
+            head = HEADER.pack(HEAD_FLAG, CLIENT_VERSION, 0, 0, self.session_id, sequence,
+                               0, 0, message_id, len(data))  # fmt: skip
+        except struct.error:  # a sequence out of range (`first_sequence`): request() says so
+            return self.request(message_id, {"Name": name})
+        self._sequence = (sequence + 1) & 0xFFFFFFFF
+        self._pending = message_id
+        self._binary_answer = False
+        self._media_answers = _NO_MEDIA_ANSWER
+        return head + data
 
     def _session_id_text(self, style: SessionIdStyle) -> str:
         """This session's SessionID as `style` spells it, formatted once per session."""

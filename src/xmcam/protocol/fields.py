@@ -36,22 +36,24 @@ def lenient_int(
     """A whole number as devices write it: an int, a float with no fraction, a decimal string
     (`"25"`, `" -3 "`, `"25.0"`) or a hex one (`"0x1F"`, the prefix required); None for
     anything else (a bool, a fraction, junk) and for a number outside [minimum, maximum]."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not (math.isfinite(value) and value.is_integer()):
-            return None
-        number = int(value)
-    elif isinstance(value, str) and len(value) <= _MAX_FIELD_TEXT:
-        text = value.strip()
+    # Text first: a reader that got here with a value is usually holding text (the callers
+    # take a plain int themselves), and no string is a bool, an int or a float.
+    if isinstance(value, str):
+        text = value.strip() if len(value) <= _MAX_FIELD_TEXT else ""
         if _HEX.fullmatch(text):
             number = int(text, 16)
         elif _DECIMAL.fullmatch(text):
             number = int(text.partition(".")[0])
         else:
             return None
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            return None
+        number = int(value)
     else:
         return None
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):

@@ -253,7 +253,10 @@ def decode_body(payload: bytes | bytearray | memoryview, limits: Limits = DEFAUL
     if not text_part:
         return Body({}, {}, raw)
     text = text_part.decode("utf-8", "replace")
-    if text.count("{") + text.count("[") <= limits.max_json_depth:
+    # The depth bound's bracket count. Most bodies have no array: `in` finds that by one
+    # memchr, a quarter of the time of a `str.count` over the text (bench/client_vs_python_dvr.py).
+    opening = text.count("{") + (text.count("[") if "[" in text else 0)
+    if opening <= limits.max_json_depth:
         # The usual body, read by the quick way of `_loads` written out here (one Python
         # call less per reply): an object, no spaced key, nothing after the value.
         try:
@@ -336,10 +339,23 @@ class _SpacedKey(Exception):  # noqa: N818  (a signal inside _loads, never raise
     """An object key with white space at an end: the quick reader cannot keep it."""
 
 
+# Keys already found without white space at their ends. The same few dozen names come in
+# every reply, and an object whose keys are all among them needs no look at each (one set
+# operation in C instead of a `str.strip` per key: 0.2 µs against 0.5 for SystemInfo's 21
+# keys). Only clean keys are kept, and no more than `_CLEAN_KEYS_MAX`: a peer sending new
+# names only has them checked, never kept.
+_clean_keys: Final[set[str]] = set()
+_CLEAN_KEYS_MAX: Final = 1024
+
+
 def _refuse_spaced_keys(obj: JsonObject) -> JsonObject:
+    if _clean_keys.issuperset(obj):
+        return obj
     for key in obj:
         if key.strip() is not key:  # str.strip returns the very same object when clean
             raise _SpacedKey
+    if len(_clean_keys) + len(obj) <= _CLEAN_KEYS_MAX:
+        _clean_keys.update(obj)
     return obj
 
 

@@ -173,6 +173,15 @@ class Camera(CameraSettings):
             raise ConnectionClosedError("that connection has ended (the camera logged in again)")
         return link.run(procedure, self.timeout)
 
+    def query(self, query: ops.Query[T]) -> T:
+        """Make a Query (`xmcam.client.operations`) on the control connection and return its
+        result: what `run(query.procedure())` returns. The blocking client makes it without
+        the procedure's generators (its most frequent requests: SystemInfo, config gets)."""
+        link = self._link
+        if link is None or not link.ready():  # control_link(), written out: every request
+            link = self._rebuild()
+        return query.read(query.name, link.ask(query.message_id, query.name, self.timeout))
+
     def _perform(self, step: Any) -> Any:
         """One step of a plan (`xmcam.client.plans`)."""
         if isinstance(step, plans.Run):
@@ -199,7 +208,7 @@ class Camera(CameraSettings):
 
     def system_info(self) -> SystemInfo:
         """The device's identity: model, firmware, serial, channels, uptime (SystemInfo)."""
-        return self.run(ops.system_info())
+        return self.query(ops.SYSTEM_INFO)
 
     def storage_info(self) -> list[Disk]:
         """The disks or SD cards and their partitions (StorageInfo)."""
@@ -222,7 +231,7 @@ class Camera(CameraSettings):
 
     def get_config(self, name: str) -> Any:
         """A config by dotted name (`Camera.Param.[0]`). ConfigNotFoundError if unknown."""
-        return self.run(ops.get_config(name))
+        return self.query(ops.config_query(name))
 
     def set_config(self, name: str, value: Any) -> None:
         """Write a config by dotted name; a refusal raises its DeviceError."""

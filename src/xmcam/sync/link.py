@@ -38,6 +38,7 @@ from xmcam.errors import (
     DeviceError,
     ProtocolError,
     RequestTimeoutError,
+    StateError,
     XMCamError,
 )
 from xmcam.protocol.codes import MessageId, message_name
@@ -194,6 +195,17 @@ class Link:
         reply = self._exchange(wire, timeout, call.expect_reply)
         if reply is not None:
             reply.raise_for_ret()
+        return reply
+
+    def ask(self, message_id: int, name: str, timeout: float) -> Reply:
+        """Make the request `{"Name": name}` (an `ops.Query`'s) as `call()` makes a call; its
+        reply."""
+        if self._socket is None:
+            raise self.error or ConnectionClosedError(f"the {self.name} is closed")
+        reply = self._exchange(self.connection.named_request(message_id, name), timeout)
+        if reply is None:  # only media answers a request so, and no Query asks for media
+            raise StateError(f"{message_name(message_id)} was answered without a reply")
+        reply.raise_for_ret()
         return reply
 
     def _exchange(self, wire: bytes, timeout: float, expect_reply: bool = True) -> Reply | None:
