@@ -24,6 +24,11 @@ from xmcam.media import g711
 from xmcam.sim import Simulator, load_profile
 from xmcam.sim.talk import TalkSession
 
+# On the loop whose clock skips idle waits (tests/virtual_time.py): the simulator stamps
+# arrivals on the same clock, so the pacing is measured without the real waiting, and a busy
+# machine's stalls, which only real time has, seldom fall inside a run of a few real ms.
+pytestmark = pytest.mark.virtual_time
+
 PACKET = 0.040
 TOLERANCE = 0.005  # the issue's bar: 40 ms ± 5 ms a packet
 
@@ -70,20 +75,34 @@ def read_wav(path: Path) -> array.array[int]:
 
 
 def assert_paced(arrivals: list[float]) -> None:
-    """Packets 40 ms apart in real time, checked in what a loaded machine keeps. CI runs four
-    workers on two cores and this process runs the simulator too, so wake-ups come late, often
-    more than half of them by a few ms on a busy run; a packet is never early (the schedule is
-    absolute: it is sent at its slot or after). So: the typical gap is 40 ± 5 ms (an unpaced
-    sender has gaps near 0), nine packets in ten within 50 ms of the earliest offset (an
-    unpaced one spreads over the whole length), and no drift (a sender that waits 40 ms after
-    each packet falls further behind with each). PacketSchedule's own tests check the schedule
-    exactly; bench/talk_timing.py measures the jitter on a quiet machine."""
+    """Packets at their slots, 40 ms apart within 5 ms, as the simulator saw them on the
+    virtual-time loop this module runs on (a run takes some 70 ms of real time: a busy
+    machine's stalls seldom fall inside it, and then only delay the packets they hit, which
+    the 90th percentile leaves out)."""
+    # Slots anchored at the typical offset, not the first packet's (which may itself be late).
+    offsets = [when - index * PACKET for index, when in enumerate(arrivals)]
+    start = statistics.median(offsets)
+    slips = sorted(abs(offset - start) for offset in offsets)
+    assert slips[int(len(slips) * 0.9)] <= TOLERANCE, slips
+    gaps = sorted(abs(later - earlier - PACKET) for earlier, later in itertools.pairwise(arrivals))
+    assert gaps[len(gaps) // 2] <= TOLERANCE / 5, gaps  # the typical packet: 40 ± 1 ms
+    assert min(offsets) >= start - TOLERANCE, offsets  # none ahead of its slot
+    assert abs(statistics.median(offsets[-5:]) - statistics.median(offsets[:5])) <= TOLERANCE
+
+
+def assert_roughly_paced(arrivals: list[float]) -> None:
+    """Paced in real time, checked in what a loaded machine keeps (the blocking client's test,
+    on real time with the simulator in a thread: CI runs four workers on two cores, so
+    wake-ups come late, often more than half of them by a few ms). A packet is never early
+    (the schedule is absolute: it goes at its slot or after). So: the typical gap is 40 ± 5 ms
+    (an unpaced sender has gaps near 0), nine packets in ten within 50 ms of the least-late
+    one (an unpaced one spreads over the whole length), and no drift (a sender that waits
+    40 ms after each packet falls further behind with each)."""
     offsets = sorted(when - index * PACKET for index, when in enumerate(arrivals))
-    on_time = offsets[0]  # the packet that was least late: nearest its slot
-    lateness = [offset - on_time for offset in offsets]
+    lateness = [offset - offsets[0] for offset in offsets]
     assert lateness[int(len(lateness) * 0.9)] <= 0.050, lateness
     gaps = sorted(abs(later - earlier - PACKET) for earlier, later in itertools.pairwise(arrivals))
-    assert gaps[len(gaps) // 2] <= TOLERANCE, gaps  # the typical packet: 40 ± 5 ms
+    assert gaps[len(gaps) // 2] <= TOLERANCE, gaps
     in_order = [when - index * PACKET for index, when in enumerate(arrivals)]
     assert abs(statistics.median(in_order[-5:]) - statistics.median(in_order[:5])) <= 0.030
 
@@ -118,7 +137,7 @@ async def test_the_audio_that_arrives_is_the_audio_sent(tmp_path: Path) -> None:
         abs(got - want) <= g711.max_round_trip_error(want)
         for got, want in zip(received, original, strict=False)
     )
-    # Paced in real time: packets at their slots, 40 ms apart, within 5 ms (see assert_paced).
+    # Paced: packets at their slots, 40 ms apart, within 5 ms (see assert_paced).
     assert_paced(session.arrivals)
     assert stats.restarts == 0
     assert stats.seconds == pytest.approx(1.23)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import xmcam
-from tests.aio.test_talk import assert_paced, chunks, few_off_schedule, tone
+from tests.aio.test_talk import assert_roughly_paced, chunks, few_off_schedule, tone
 from xmcam.errors import DeviceError
 from xmcam.media import g711
 from xmcam.sim import SimulatorThread, load_profile
@@ -37,7 +37,7 @@ def test_the_audio_that_arrives_is_the_audio_sent(tmp_path: Path) -> None:
     assert session.pcm[: len(expected)] == expected
     assert session.wav is not None
     assert session.wav.read_bytes()[44 : 44 + len(expected)] == expected  # after the header
-    assert_paced(session.arrivals)
+    assert_roughly_paced(session.arrivals)
 
 
 def test_busy_and_stop_on_error() -> None:
