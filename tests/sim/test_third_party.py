@@ -71,7 +71,6 @@ def dvrip_cam(camera_sim: SimulatorThread, quiet_python_dvr: None) -> Iterator[A
     cam = DVRIPCam("127.0.0.1", port=camera_sim.port, user="admin", password="")
     yield cam
     _close(cam)
-    assert not [thread for thread in threading.enumerate() if isinstance(thread, threading.Timer)]
 
 
 def _close(cam: Any) -> None:
@@ -82,6 +81,15 @@ def _close(cam: Any) -> None:
     cam.close()
     if sock is not None:
         sock.close()
+    # None of this camera's keep-alive timers is left (only its own: a process-wide check
+    # once caught a timer of some other python-dvr camera of the same worker).
+    assert not [
+        thread
+        for thread in threading.enumerate()
+        if isinstance(thread, threading.Timer)
+        and getattr(thread.function, "__self__", None) is cam
+        and thread.is_alive()
+    ]
 
 
 def _stop_keepalive(cam: Any) -> None:
