@@ -12,7 +12,7 @@ from xmcam.protocol import MessageId, Request
 from xmcam.protocol.framing import Frame
 from xmcam.protocol.header import Header
 from xmcam.protocol.payload import Body
-from xmcam.sim.talk import TalkSessions
+from xmcam.sim.talk import TalkSessions, _write_wav
 
 
 class Clock:
@@ -106,3 +106,18 @@ def test_audio_outside_a_started_session_is_ignored() -> None:
     assert ret(speaker.handle(1, claim())) == 100  # claimed again: a new session
     [session] = speaker.finished
     assert (session.packets, session.ended_by) == (0, "claim")
+
+
+def test_a_recording_never_overwrites_an_earlier_runs(tmp_path: Path) -> None:
+    # A restarted simulator numbers its talk sessions from 1 again.
+    earlier = tmp_path / "talk-001-ch0.wav"
+    earlier.write_bytes(b"an earlier run's recording")
+    written = _write_wav(tmp_path, "talk-001-ch0", b"\x00\x01" * 160)
+    assert written == tmp_path / "talk-001-ch0-2.wav"
+    assert earlier.read_bytes() == b"an earlier run's recording"
+    with wave.open(str(written), "rb") as reader:
+        assert reader.readframes(reader.getnframes()) == b"\x00\x01" * 160
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "talk-001-ch0-2.wav",
+        "talk-001-ch0.wav",
+    ]  # no temporary file left

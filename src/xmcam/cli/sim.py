@@ -286,6 +286,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--talk-record",
         type=Path,
         metavar="DIR",
-        help="write what each talk session played to DIR/talk-NNN-chN.wav (8 kHz 16-bit)",
+        help="write what each talk session played to DIR/talk-NNN-chN.wav (8 kHz 16-bit; "
+        "-2, -3 ... added when that name is taken: nothing is overwritten)",
     )
     parser.set_defaults(handler=_run)

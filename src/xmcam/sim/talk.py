@@ -208,12 +208,12 @@ class TalkSessions:
             how,
         )
         if self.record_dir is not None:
-            path = self.record_dir / f"talk-{session.number:03d}-ch{session.channel}.wav"
+            stem = f"talk-{session.number:03d}-ch{session.channel}"
             try:
-                _write_wav(path, session.pcm)
-                session.wav = path
+                session.wav = _write_wav(self.record_dir, stem, session.pcm)
             except OSError as error:
-                log.warning("talk: cannot write %s: %s", path, error.strerror or error)
+                where = self.record_dir / f"{stem}.wav"
+                log.warning("talk: cannot write %s: %s", where, error.strerror or error)
         self.finished.append(session)
         del self.finished[:-16]
 
@@ -230,17 +230,27 @@ def _is_audio_frame(payload: bytes) -> bool:
     )
 
 
-def _write_wav(path: Path, pcm: bytes) -> None:
-    """A 16-bit mono 8 kHz WAV, written beside `path` and renamed over it (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _write_wav(directory: Path, stem: str, pcm: bytes) -> Path:
+    """A 16-bit mono 8 kHz WAV named `stem`.wav in `directory`, or `stem`-2.wav and so on when
+    that name is taken (a restarted simulator numbers its sessions from 1 again: an earlier
+    run's recordings are never overwritten). Written beside and linked into place, never half
+    a file; the path written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{stem}.")
     try:
         with os.fdopen(descriptor, "wb") as file, wave.open(file, "wb") as writer:
             writer.setnchannels(1)
             writer.setsampwidth(2)
             writer.setframerate(SAMPLE_RATE)
             writer.writeframes(pcm)
-        os.replace(temporary, path)
-    except BaseException:
+        path, attempt = directory / f"{stem}.wav", 1
+        while True:
+            try:
+                os.link(temporary, path)  # fails on a name taken, unlike a rename
+            except FileExistsError:
+                attempt += 1
+                path = directory / f"{stem}-{attempt}.wav"
+                continue
+            return path
+    finally:
         Path(temporary).unlink(missing_ok=True)
-        raise
