@@ -335,48 +335,12 @@ def system_info() -> Procedure[models.SystemInfo]:
 
 
 def _read_system_info(name: str, reply: Reply) -> models.SystemInfo:
-    info = _mapping(reply.body.data.get(name), name)
-    # Every field read inline, a plain int taken before the lenient reader is asked: this is
-    # every SystemInfo request's typed result (bench/client_vs_python_dvr.py).
-    get = info.get
-    model = get("HardWare")
-    firmware = get("SoftWareVersion")
-    serial = get("SerialNo")
-    build_time = get("BuildTime")
-    hardware_version = get("HardWareVersion")
-    alarm_in = get("AlarmInChannel")
-    alarm_out = get("AlarmOutChannel")
-    uptime = get("DeviceRunTime")
-    return models.SystemInfo(
-        model if isinstance(model, str) else None,
-        firmware if isinstance(firmware, str) else None,
-        serial if isinstance(serial, str) else None,
-        build_time if isinstance(build_time, str) else None,
-        hardware_version if isinstance(hardware_version, str) else None,
-        _channel_count(info),
-        alarm_in if type(alarm_in) is int else lenient_int(alarm_in),
-        alarm_out if type(alarm_out) is int else lenient_int(alarm_out),
-        uptime if type(uptime) is int else lenient_int(uptime),
-        info,
-    )
+    # Its fields are read from the object when first used (models.SystemInfo.from_device).
+    return models.SystemInfo.from_device(_mapping(reply.body.data.get(name), name))
 
 
 SYSTEM_INFO: Final = Query(MessageId.SYSINFO_REQ, "SystemInfo", _read_system_info)
 """The device's identity (`system_info()`) as a Query."""
-
-
-def _channel_count(info: Mapping[str, Any]) -> int | None:
-    """Analogue inputs plus digital channels: a camera counts its sensor in VideoInChannel,
-    a network recorder its cameras in DigChannel (0 video inputs), a hybrid both."""
-    video_in = info.get("VideoInChannel")
-    digital = info.get("DigChannel")
-    if type(video_in) is not int:
-        video_in = lenient_int(video_in)
-    if type(digital) is not int:
-        digital = lenient_int(digital)
-    if video_in is None:
-        return digital
-    return video_in if digital is None else video_in + digital
 
 
 def storage_info() -> Procedure[list[models.Disk]]:
