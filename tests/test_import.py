@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import xmcam
 import xmcam.protocol
 
@@ -44,3 +46,32 @@ def test_the_version_is_written_once() -> None:
     assert project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "xmcam.__version__"}
     assert "example.invalid" not in str(project["project"].get("urls"))
+
+
+_CLI_PROBE = """
+import sys
+from xmcam.cli import build_parser
+build_parser()
+print("\\n".join(sorted(name for name in sys.modules if name.startswith("xmcam.sim."))))
+"""
+
+
+def test_building_the_command_line_leaves_the_simulator_unloaded() -> None:
+    # Every command builds every parser; the simulator (~40 ms of imports) loads only when
+    # `xmcam sim` or `xmcam demo` runs.
+    result = subprocess.run(
+        [sys.executable, "-c", _CLI_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    loaded = set(result.stdout.split())
+    assert "xmcam.sim.server" not in loaded
+    assert "xmcam.sim.device" not in loaded
+
+
+def test_the_simulator_package_names_load_on_first_use() -> None:
+    import xmcam.sim  # noqa: PLC0415
+
+    for name in xmcam.sim.__all__:
+        assert getattr(xmcam.sim, name) is not None, name
+    assert xmcam.sim.Simulator.__module__ == "xmcam.sim.server"
+    with pytest.raises(AttributeError, match="has no attribute 'nothing_of_that_name'"):
+        _ = xmcam.sim.nothing_of_that_name

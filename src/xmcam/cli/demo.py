@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from xmcam.aio import AsyncCamera, connect
 from xmcam.aio.discovery import discover
@@ -31,7 +31,9 @@ from xmcam.cli.session import closing
 from xmcam.client.models import AlarmEvent, AlarmOutput
 from xmcam.media import VideoFrame
 from xmcam.media.writer import codec_label
-from xmcam.sim import Simulator
+
+if TYPE_CHECKING:
+    from xmcam.sim import Simulator
 
 __all__ = ["add_parser", "run_demo"]
 
@@ -195,6 +197,9 @@ async def _discovery(simulator: Simulator, show: Step) -> None:
 
 
 async def _demo(stream: TextIO, as_json: bool) -> None:
+    # Here, not at the top: every command builds the demo's parser, few run it.
+    from xmcam.sim import Simulator  # noqa: PLC0415
+
     show = _step_printer(stream, as_json)
     started = time.monotonic()
     async with Simulator(host="127.0.0.1", port=0, discovery_port=0) as simulator:

@@ -18,15 +18,10 @@ from pathlib import Path
 from xmcam.cli.output import ExitCode, print_json, warn_password_on_command_line
 from xmcam.cli.session import positive_seconds
 from xmcam.protocol import DEFAULT_PORT
-from xmcam.sim import (
-    BUILTIN_PROFILES,
-    Faults,
-    ProfileError,
-    Simulator,
-    StateFileError,
-    StateSaveError,
-)
+from xmcam.sim.faults import Faults
 from xmcam.sim.media import MediaError
+from xmcam.sim.profile import BUILTIN_PROFILES, ProfileError
+from xmcam.sim.state import StateFileError, StateSaveError
 
 __all__ = ["PASSWORD_ENVIRONMENT", "add_parser", "run_simulator"]
 
@@ -89,6 +84,9 @@ def _faults(args: argparse.Namespace) -> Faults:
 
 async def run_simulator(args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
     """Serve until `stop` is set (or a signal arrives); return the exit code."""
+    # Here, not at the top: every command builds this command's parser, few run it.
+    from xmcam.sim.server import Simulator  # noqa: PLC0415
+
     try:
         simulator = Simulator(
             args.profile,
