@@ -432,3 +432,26 @@ def test_the_global_timeout_replaces_the_inventory_s(tmp_path: Path, run_cli: Ru
         assert time.monotonic() - started < 10
     assert result.code == ExitCode.FAILURE
     assert "mute" in result.out
+
+
+def test_fleet_audit_fixes_each_camera_and_exits_1_when_a_check_failed(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    with SimulatorThread("xm530") as first, SimulatorThread("xm530") as second:
+        path = tmp_path / "fleet.toml"
+        path.write_text(
+            "".join(
+                f'[[camera]]\nname = "{name}"\nhost = "127.0.0.1:{sim.port}"\n'
+                for name, sim in (("porch", first), ("yard", second))
+            ),
+            encoding="utf-8",
+        )
+        result = run_cli("fleet", str(path), "audit", "--fix", "--yes", "--ports", "none")
+        record = json.loads(run_cli("fleet", str(path), "--json", "audit", "--ports", "none").out)
+    assert result.code == ExitCode.FAILURE, result.err  # the profile's blank passwords
+    table = rows(result)
+    assert table["porch"] == ["passwords", "cloud, cloud-upgrade, push, upnp", "0", "ok"]
+    assert table["yard"] == table["porch"]
+    assert [camera["camera"] for camera in record] == ["porch", "yard"]
+    findings = record[0]["value"]["findings"]
+    assert [item["check"] for item in findings if item["status"] == "fail"] == ["passwords"]

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.client.test_operations import Exchange
+from tests.client.test_operations import drive_with
 from xmcam.client import config_names
 from xmcam.client import operations as ops
 from xmcam.client.models import ConfigChange
 from xmcam.errors import DeviceError, NotLoggedInError
-from xmcam.protocol import MessageId, Reply
+from xmcam.protocol import MessageId
 
 _INDEXED = re.compile(r"(.*)\.\[(\d+)\]\Z")
 
@@ -85,17 +85,7 @@ class ReplacingDevice:
             self.config[name] = value
 
     def run(self, procedure: ops.Procedure[Any]) -> Any:
-        exchange = Exchange()
-        outcome: Reply | DeviceError | None = None
-        while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
-            reply = exchange.answer(step, self.body(step))
-            try:
-                reply.raise_for_ret()
-            except DeviceError as error:
-                outcome = error
-            else:
-                outcome = reply
-        return step.value
+        return drive_with(procedure, self.body)
 
     def names_sent(self, message_id: int) -> list[str]:
         return [body["Name"] for sent_id, body in self.sent if sent_id == message_id]

@@ -4,6 +4,7 @@ and the procedure protocol, with replies built by the core's device role (no soc
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,13 +36,13 @@ class Exchange:
         return reply
 
 
-def drive(procedure: ops.Procedure[Any], *bodies: dict[str, Any]) -> Any:
-    """Run a procedure, answering its calls with `bodies` in turn (Ret 100 added)."""
+def drive_with(procedure: ops.Procedure[Any], answer: Callable[[ops.Call], dict[str, Any]]) -> Any:
+    """Run a procedure, answering each of its calls with the body `answer(call)` gives (a
+    failure Ret reaches the procedure as its DeviceError, as from a camera)."""
     exchange = Exchange()
     outcome: Reply | DeviceError | None = None
-    answers = iter(bodies)
     while not isinstance(step := ops.advance(procedure, outcome), ops.Finished):
-        reply = exchange.answer(step, {"Ret": 100, **next(answers)})
+        reply = exchange.answer(step, answer(step))
         try:
             reply.raise_for_ret()
         except DeviceError as error:
@@ -49,6 +50,12 @@ def drive(procedure: ops.Procedure[Any], *bodies: dict[str, Any]) -> Any:
         else:
             outcome = reply
     return step.value
+
+
+def drive(procedure: ops.Procedure[Any], *bodies: dict[str, Any]) -> Any:
+    """Run a procedure, answering its calls with `bodies` in turn (Ret 100 added)."""
+    answers = iter(bodies)
+    return drive_with(procedure, lambda call: {"Ret": 100, **next(answers)})
 
 
 @pytest.mark.parametrize(

@@ -364,3 +364,31 @@ def test_cli_raw(run: Any, message_id: str, body: str) -> None:
 )
 def test_cli_raw_refusals(run: Any, message_id: str, body: str, ret: int) -> None:
     _refused_in_one_line(run("raw", message_id, body), ret)
+
+
+def test_audit_reads_the_camera_s_own_settings(cam: xmcam.Camera) -> None:
+    report = cam.audit(ports=None)
+    found = {finding.check: finding for finding in report.findings}
+    assert {check for check, finding in found.items() if finding.status == "fail"} == {
+        "cloud", "cloud-upgrade", "push", "upnp", "clock"
+    }  # fmt: skip
+    assert found["cloud"].summary == "the XMEye cloud (P2P) is on (secu100.net)"
+    assert found["cloud-upgrade"].summary == "online upgrades are checked (upgrade.secu100.net)"
+    assert found["push"].summary.endswith("(push.umeye.cn)")
+    assert found["ntp"].summary == "NTP is on (time.windows.com)"
+    assert found["clock"].summary.endswith("s behind this host")  # captured 2026-02-01
+    # The capture's hashes are redacted: no verdict on them, and no guess.
+    assert found["passwords"].status == "unknown"
+    assert found["default-account"].status == "pass"
+
+
+def test_cli_audit(run: Any) -> None:
+    result = run("audit", "--ports", "none")
+    assert result.code == ExitCode.FAILURE, result.err
+    assert "FAIL    high      cloud            the XMEye cloud (P2P) is on (secu100.net)" in (
+        result.out
+    )
+    assert "5 of 9 checks failed; 1 unknown" in result.out
+    record = json.loads(run("--json", "audit", "--ports", "none").out)
+    assert record["passed"] is False
+    assert [finding["check"] for finding in record["findings"]][:2] == ["cloud", "cloud-upgrade"]

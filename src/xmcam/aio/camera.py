@@ -38,6 +38,7 @@ from typing import Any, Final, TypeVar, Unpack
 from xmcam.aio import media, talk
 from xmcam.aio.link import Link
 from xmcam.aio.talk import PcmSource
+from xmcam.client import audit as aud
 from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
@@ -259,6 +260,8 @@ class AsyncCamera(CameraSettings):
             return await self.run_to_end(plans.drive_async(step.plan, self._perform))
         if isinstance(step, upg.SendImage):
             return await self._send_image(step.sender)
+        if isinstance(step, aud.ProbePorts):
+            return await _open_ports(self.host, step)
         raise StateError(f"the asyncio camera cannot perform {step!r}")
 
     async def _keep_alive(self, link: Link) -> None:
@@ -387,6 +390,22 @@ class AsyncCamera(CameraSettings):
         up to two seconds: the set is aimed at a second boundary of this host's clock, so the
         device's whole seconds tick with this host's (`xmcam.client.operations.sync_time`)."""
         return await plans.drive_async(ops.sync_time(datetime.now), self._perform)
+
+    async def audit(
+        self,
+        *,
+        fix: bool = False,
+        max_skew: float = aud.DEFAULT_MAX_SKEW,
+        ports: Sequence[int] | None = aud.AUDIT_PORTS,
+    ) -> aud.AuditReport:
+        """The security and privacy audit (`xmcam.client.audit`): the vendor cloud, its
+        pushes and upgrade checks, UPnP, dynamic DNS, NTP, the clock, weak passwords, the
+        `default` account, and `ports` on the camera's host (None: none knocked on). With
+        `fix`, every failed setting that can be turned off is turned off and read back, and
+        a clock more than `max_skew` seconds off is synced; `Finding.fixed` says what the
+        camera now confirms. Passwords are judged in memory; no finding holds a hash."""
+        plan = aud.audit(datetime.now, fix=fix, max_skew=max_skew, ports=ports)
+        return await plans.drive_async(plan, self._perform)
 
     async def users(self) -> list[User]:
         """The user accounts (never with their password hashes)."""
@@ -726,3 +745,21 @@ def connect(host: str, port: int | None = None, **options: Unpack[CameraOptions]
     or `cam = await xmcam.connect(...)` and later `await cam.close()`.
     """
     return _Connector(AsyncCamera(host, port, **options))
+
+
+async def _open_ports(host: str, probe: aud.ProbePorts) -> list[int]:
+    """The ports of `probe` that accept a TCP connection on `host`, all knocked on at once;
+    each connection is closed as soon as it is made."""
+
+    async def accepts(port: int) -> bool:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), probe.timeout)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+    answers = await asyncio.gather(*(accepts(port) for port in probe.ports))
+    return [port for port, accepted in zip(probe.ports, answers, strict=True) if accepted]

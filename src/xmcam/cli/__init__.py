@@ -17,6 +17,7 @@ from xmcam import __version__
 from xmcam.cli import (
     abilities,
     alarm_out,
+    audit,
     bridge,
     channels,
     clock,
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         reboot,
         upgrade,
         users,
+        audit,
         log,
         storage,
         abilities,

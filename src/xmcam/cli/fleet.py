@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xmcam.aio import AsyncCamera
+from xmcam.cli.audit import add_audit_options
 from xmcam.cli.clock import skew_words
 from xmcam.cli.config import export_text, write_atomically
 from xmcam.cli.confirm import add_yes_option, require_confirmation
@@ -33,6 +34,7 @@ from xmcam.cli.output import (
 )
 from xmcam.cli.session import positive_seconds, timeout_given
 from xmcam.cli.upgrade import add_wait_options, fleet_action, fleet_cells, read_image
+from xmcam.client.audit import AuditReport
 from xmcam.client.models import SystemInfo
 from xmcam.fleet import (
     DEFAULT_CONCURRENCY,
@@ -141,6 +143,23 @@ def _reboot_cells(value: dict[str, Any]) -> tuple[object, ...]:
     return (f"back after {value['seconds']:.1f} s" if value["back"] else "rebooting",)
 
 
+def _audit(args: argparse.Namespace) -> Callable[[AsyncCamera], Awaitable[AuditReport]]:
+    async def action(camera: AsyncCamera) -> AuditReport:
+        return await camera.audit(fix=args.fix, max_skew=args.max_skew, ports=args.ports)
+
+    return action
+
+
+def _audit_cells(report: AuditReport) -> tuple[object, ...]:
+    failed = [finding.check for finding in report.failed]
+    fixed = [finding.check for finding in report.fixed]
+    return (", ".join(failed) or "-", ", ".join(fixed) or "-", len(report.unknown))
+
+
+def _audit_record(report: AuditReport) -> Any:
+    return jsonable({"passed": report.passed, "findings": report.findings})
+
+
 def command_of(args: argparse.Namespace) -> FleetCommand:
     """The FleetCommand the parsed arguments ask for."""
     if args.action == "info":
@@ -153,9 +172,16 @@ def command_of(args: argparse.Namespace) -> FleetCommand:
         return FleetCommand(_time_get, ("device time", "skew"), _time_get_cells, _rounded_skews)
     if args.action in ("config-get", "config-export"):
         return _config_command(args)
+    if args.action in ("reboot", "audit"):
+        return _care_command(args)
+    return _upgrade_command(args)
+
+
+def _care_command(args: argparse.Namespace) -> FleetCommand:
     if args.action == "reboot":
         return FleetCommand(_reboot(args.wait, args.wait_timeout), ("reboot",), _reboot_cells)
-    return _upgrade_command(args)
+    columns = ("failed checks", "fixed", "unknown")
+    return FleetCommand(_audit(args), columns, _audit_cells, _audit_record)
 
 
 def _config_command(args: argparse.Namespace) -> FleetCommand:
@@ -225,6 +251,12 @@ def _handler(args: argparse.Namespace) -> int:
             f"{len(inventory)}) to version {description.version or 'not named'}?",
             assume_yes=args.yes,
         )
+    if args.action == "audit" and args.fix:
+        require_confirmation(
+            f"turn off the cloud, pushes, UPnP and DDNS and sync the clocks of all "
+            f"{len(inventory)} cameras of {args.file} where they fail the audit?",
+            assume_yes=args.yes,
+        )
     # The command line wins over the file, as it does for every other option.
     inventory = inventory.with_timeout(timeout_given(args))
     command = command_of(args)
@@ -239,6 +271,9 @@ def _handler(args: argparse.Namespace) -> int:
     failed = sum(not result.ok for result in tally.results)
     if failed:
         raise CommandError(f"{failed} of {len(inventory)} cameras failed")
+    reports = [result.value for result in tally.results if isinstance(result.value, AuditReport)]
+    if any(not report.passed for report in reports):
+        return ExitCode.FAILURE  # as `xmcam audit`: a check failed on some camera
     return ExitCode.SUCCESS
 
 
@@ -375,6 +410,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="give up waiting for a camera after this long (default 180)",
     )
     reboot.set_defaults(action="reboot")
+    audit = actions.add_parser(
+        "audit",
+        parents=[with_json],
+        help="audit every camera (as `xmcam audit`); exit 1 when a check failed on one",
+        epilog="example: xmcam fleet cameras.toml audit --fix --yes",
+    )
+    add_audit_options(audit)
+    audit.set_defaults(action="audit")
     upgrade = actions.add_parser(
         "upgrade",
         parents=[with_json],

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack
 
+from xmcam.client import audit as aud
 from xmcam.client import maintenance as maint
 from xmcam.client import media_operations as mops
 from xmcam.client import operations as ops
@@ -192,6 +194,8 @@ class Camera(CameraSettings):
             return plans.drive(step.plan, self._perform)
         if isinstance(step, upg.SendImage):
             return self._send_image(step.sender)
+        if isinstance(step, aud.ProbePorts):
+            return _open_ports(self.host, step)
         raise StateError(f"the blocking camera cannot perform {step!r}")
 
     # ---------------------------------------------------------------- the methods
@@ -304,6 +308,22 @@ class Camera(CameraSettings):
         up to two seconds: the set is aimed at a second boundary of this host's clock, so the
         device's whole seconds tick with this host's (`xmcam.client.operations.sync_time`)."""
         return plans.drive(ops.sync_time(datetime.now), self._perform)
+
+    def audit(
+        self,
+        *,
+        fix: bool = False,
+        max_skew: float = aud.DEFAULT_MAX_SKEW,
+        ports: Sequence[int] | None = aud.AUDIT_PORTS,
+    ) -> aud.AuditReport:
+        """The security and privacy audit (`xmcam.client.audit`): the vendor cloud, its
+        pushes and upgrade checks, UPnP, dynamic DNS, NTP, the clock, weak passwords, the
+        `default` account, and `ports` on the camera's host (None: none knocked on). With
+        `fix`, every failed setting that can be turned off is turned off and read back, and
+        a clock more than `max_skew` seconds off is synced; `Finding.fixed` says what the
+        camera now confirms. Passwords are judged in memory; no finding holds a hash."""
+        plan = aud.audit(datetime.now, fix=fix, max_skew=max_skew, ports=ports)
+        return plans.drive(plan, self._perform)
 
     def users(self) -> list[User]:
         """The user accounts (never with their password hashes)."""
@@ -535,3 +555,16 @@ class Camera(CameraSettings):
         MediaDemuxer). DownloadStop is sent when the iteration ends or the iterator is
         closed: close it when stopping early (`contextlib.aclosing()` on AsyncCamera)."""
         return media.download(self, record)
+
+
+def _open_ports(host: str, probe: aud.ProbePorts) -> list[int]:
+    """The ports of `probe` that accept a TCP connection on `host`, one after the other;
+    each connection is closed as soon as it is made."""
+    accepted: list[int] = []
+    for port in probe.ports:
+        try:
+            with socket.create_connection((host, port), timeout=probe.timeout):
+                accepted.append(port)
+        except OSError:  # refused, unreachable, or no answer within the timeout
+            continue
+    return accepted
