@@ -276,3 +276,27 @@ def test_any_settings_give_a_verdict_for_every_check_and_fix_never_raises(
     assert all(finding.status in {"pass", "fail", "unknown"} for finding in report.findings)
     for finding in report.findings:
         assert not finding.fixed or finding.status == "pass"
+
+
+def test_a_clock_the_camera_will_not_tell_or_writes_unreadably_is_unknown() -> None:
+    refused = ScriptedDevice(XM530_CONFIGS, refused=frozenset({MessageId.TIMEQUERY_REQ}))
+    found = by_check(refused.audit(fix=True))["clock"]
+    assert (found.status, found.detail) == ("unknown", {"ret": 107})
+
+    class GarbledClock(ScriptedDevice):
+        def _body(self, message_id: int, request: Mapping[str, Any]) -> dict[str, Any]:
+            if message_id == MessageId.TIMEQUERY_REQ:
+                return {"Name": "OPTimeQuery", "Ret": 100, "OPTimeQuery": "yesterday-ish"}
+            return super()._body(message_id, request)
+
+    garbled = by_check(GarbledClock(XM530_CONFIGS).audit())["clock"]
+    assert garbled.status == "unknown"
+    assert "unreadable" in garbled.summary
+
+
+def test_a_refused_fix_says_so_and_the_failure_stands() -> None:
+    device = ScriptedDevice(XM530_CONFIGS, refused=frozenset({MessageId.CONFIG_SET_REQ}))
+    found = by_check(device.audit(fix=True))["cloud"]
+    assert found.status == "fail"
+    assert not found.fixed
+    assert found.summary.endswith("; the fix was refused: Ret 107 (no permission)")

@@ -40,7 +40,7 @@ from typing import Any, Final, Literal
 from xmcam.client import operations as ops
 from xmcam.client.operations import Clock, Procedure, ask
 from xmcam.client.plans import Plan, Run
-from xmcam.errors import AuthenticationError, DeviceError, NotLoggedInError
+from xmcam.errors import AuthenticationError, DeviceError, NotLoggedInError, PayloadError
 from xmcam.protocol.auth import sofia_hash
 from xmcam.protocol.codes import MessageId, describe_ret
 
@@ -431,6 +431,23 @@ def _clock_finding(skew: float, max_skew: float) -> Finding:
                    f"{max_skew:g} s of this host", detail=detail)  # fmt: skip
 
 
+def _read_clock(clock: Clock, max_skew: float, *, fix: bool) -> Plan[Finding]:
+    """The clock's finding; with `fix`, a failing clock synced and measured again."""
+    try:
+        finding = _clock_finding((yield from ops.measure_time_skew(clock)), max_skew)
+        if fix and finding.status == "fail":
+            yield from ops.sync_time(clock)
+            after = _clock_finding((yield from ops.measure_time_skew(clock)), max_skew)
+            finding = _with(after, fixed=after.status == "pass")
+    except (AuthenticationError, NotLoggedInError):
+        raise
+    except DeviceError as error:
+        return _refused("clock", "medium", None, error)
+    except PayloadError as error:  # a time the device wrote that no clock reads
+        return Finding("clock", "unknown", "medium", str(error))
+    return finding
+
+
 def _ports_finding(open_ports: Sequence[int], checked: Sequence[int]) -> Finding:
     names = dict(RISKY_PORTS)
     detail = {"checked": list(checked), "open": list(open_ports)}
@@ -464,13 +481,7 @@ def audit(
             finding = yield from _fix_setting(check, value)
         findings.append(finding)
         values[check.check] = value
-    skew = yield from ops.measure_time_skew(clock)
-    clock_finding = _clock_finding(skew, max_skew)
-    if fix and clock_finding.status == "fail":
-        yield from ops.sync_time(clock)
-        after = _clock_finding((yield from ops.measure_time_skew(clock)), max_skew)
-        clock_finding = _with(after, fixed=after.status == "pass")
-    findings.append(clock_finding)
+    findings.append((yield from _read_clock(clock, max_skew, fix=fix)))
     findings.extend((yield from _read_accounts()))
     if ports:
         checked = tuple(ports)
