@@ -24,6 +24,7 @@ from xmcam.bridge import INSTALL_HINT
 from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
 from xmcam.bridge.shard import Shard, parse_shard
 from xmcam.cli.output import (
+    TIME_FORMAT,
     CommandError,
     ExitCode,
     TerminalFormatter,
@@ -181,7 +182,7 @@ def _bridge_log(args: argparse.Namespace) -> Iterator[None]:
     logger = logging.getLogger("xmcam.bridge")
     handler = logging.StreamHandler(sys.stderr)
     # Camera models, firmware versions and serials in these lines are the devices' words.
-    handler.setFormatter(TerminalFormatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(TerminalFormatter("%(asctime)s %(message)s", TIME_FORMAT))
     previous = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if args.debug or args.verbose > 1 else logging.INFO)

@@ -11,7 +11,14 @@ import argparse
 import datetime
 
 from xmcam.aio import AsyncCamera
-from xmcam.cli.output import CommandError, ExitCode, print_fields, print_json, safe_text
+from xmcam.cli.output import (
+    TIME_FORMAT,
+    CommandError,
+    ExitCode,
+    print_fields,
+    print_json,
+    safe_text,
+)
 from xmcam.cli.session import camera_command
 
 __all__ = ["add_parser", "parse_time", "skew_words"]
@@ -57,7 +64,7 @@ async def _show(
         print_json(record)
         return ExitCode.SUCCESS
     fields: list[tuple[str, object]] = [
-        ("device time", device_time.strftime("%Y-%m-%d %H:%M:%S")),
+        ("device time", device_time.strftime(TIME_FORMAT)),
         ("skew", _skew_text(skew)),
     ]
     if skew_before is not None:

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, Final
 from xmcam.aio import AsyncCamera
 from xmcam.cli.clock import parse_time
 from xmcam.cli.output import (
+    TIME_FORMAT,
     CommandError,
     ExitCode,
     Progress,
@@ -106,7 +107,7 @@ async def files_list(camera: AsyncCamera, args: argparse.Namespace) -> int:
     rows = [
         [
             number,
-            record.begin.strftime("%Y-%m-%d %H:%M:%S"),
+            record.begin.strftime(TIME_FORMAT),
             record.end.strftime("%H:%M:%S"),
             _megabytes(record.size),
             record.name,

@@ -24,6 +24,7 @@ from xmcam.cli.clock import skew_words
 from xmcam.cli.config import export_text, write_atomically
 from xmcam.cli.confirm import add_yes_option, require_confirmation
 from xmcam.cli.output import (
+    TIME_FORMAT,
     CommandError,
     ExitCode,
     Progress,
@@ -84,7 +85,7 @@ async def _time_get(camera: AsyncCamera) -> dict[str, Any]:
 
 def _time_get_cells(value: dict[str, Any]) -> tuple[object, ...]:
     device_time: datetime.datetime = value["device_time"]
-    return (device_time.strftime("%Y-%m-%d %H:%M:%S"), _skew(value["skew_seconds"]))
+    return (device_time.strftime(TIME_FORMAT), _skew(value["skew_seconds"]))
 
 
 async def _time_sync(camera: AsyncCamera) -> dict[str, float]:

@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, TextIO
 
-from xmcam.protocol import redact
+from xmcam.protocol import DEVICE_TIME_FORMAT, redact
 
 __all__ = [
     "CommandError",
@@ -75,6 +75,9 @@ _SUSPECT_IN_TEXT: Final = re.compile("[^\t\x20-\x7e]")
 # In JSON text, newlines are the indentation's (json escapes those inside strings).
 _SUSPECT_IN_JSON: Final = re.compile("[^\t\n\x20-\x7e]")
 MAX_TEXT: Final = 200
+TIME_FORMAT: Final = DEVICE_TIME_FORMAT
+"""How the command shows a time to people: the device's own way of writing one, to the
+second (cameras keep whole seconds)."""
 
 
 def is_unsafe(char: str) -> bool:

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from xmcam.aio import AsyncCamera, watch
-from xmcam.cli.output import CommandError, ExitCode, print_json, safe_text
+from xmcam.cli.output import TIME_FORMAT, CommandError, ExitCode, print_json, safe_text
 from xmcam.cli.parsing import json_lines
 from xmcam.cli.session import Target, closing, target_of
 from xmcam.cli.signals import signal_name
@@ -30,7 +30,7 @@ __all__ = ["add_parser", "describe_event", "watch_alarms"]
 
 def describe_event(event: AlarmEvent | ConnectionEvent) -> str:
     """One line for people: when, what, where."""
-    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    now = datetime.datetime.now().astimezone().strftime(TIME_FORMAT)
     if isinstance(event, ConnectionEvent):
         reason = f": {event.error}" if event.error else ""
         return safe_text(f"{now}  -- {event.kind}{reason}", limit=300)
