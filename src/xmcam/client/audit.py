@@ -4,26 +4,26 @@ means, what `fix` writes, and which ports the shells knock on.
 Theory of operation. XM firmware ships with its cloud on and phones home (the XMEye P2P
 relay, a push server, an online upgrade check), opens router ports by UPnP, and is often run
 with a blank admin password; the well-known attacks on these devices go through exactly
-those (docs/protocol.md, "Security"). The audit reads the settings behind each, one check
+those (docs/protocol.md, F3 "Security"). The audit reads the settings behind each, one check
 per concern, and says of each: pass, fail (with its severity) or unknown (the camera would
 not say; with its Ret code). Nothing is guessed: a setting the camera does not have is
 unknown, not passed.
 
-    checks          read from                              fix (with `fix=True`)
-    cloud           NetWork.Nat NatEnable                  NatEnable false
-    cloud-upgrade   NetWork.OnlineUpgrade Enable, AutoCheck  both false
-    push            NetWork.PMS Enable                     Enable false
-    upnp            NetWork.Upnp Enable                    Enable false
-    ddns            NetWork.NetDDNS, any Enable            every Enable false
-    ntp             NetWork.NetNTP Enable                  (none: turning it on is egress too)
-    clock           the clock's skew (`measure_time_skew`) a sync (`sync_time`)
-    passwords       the users list's hashes (1472)         (none: `xmcam users passwd`)
-    default-account a user named "default" (1472)          (none: `xmcam users remove`)
-    ports           TCP 23, 9527, 9530, 12323 on the host  (none: firmware; block them)
+    check            read from                                fix (with `fix=True`)
+    cloud            NetWork.Nat NatEnable                    NatEnable false
+    cloud-upgrade    NetWork.OnlineUpgrade Enable, AutoCheck  both false
+    push             NetWork.PMS Enable                       Enable false
+    upnp             NetWork.Upnp Enable                      Enable false
+    ddns             NetWork.NetDDNS, any Enable              every Enable false
+    ntp              NetWork.NetNTP Enable                    none (turning it on is egress too)
+    clock            the skew (`measure_time_skew`)           a sync (`sync_time`)
+    passwords        the users list's hashes (1472)           none (`xmcam users passwd`)
+    default-account  a user named "default" (1472)            none (`xmcam users remove`)
+    ports            TCP 23, 9527, 9530, 12323 on the host    none (firmware: block them)
 
 A password is judged by its Sofia hash as the users list gives it, compared in memory with
 the hashes of a blank password, the account's own name and the defaults the botnets tried.
-The hash is password-equivalent: it never leaves `_account_findings`, and no finding holds it.
+The hash is password-equivalent: it never leaves `_accounts()`, and no finding holds it.
 With `fix`, each failed fixable setting is merged into the camera's value and written back
 whole (`update_config`), then read again: a finding is "fixed" only when the camera's own
 value says so afterwards. The port knock is the shells' (a TCP connect, closed at once);
