@@ -34,6 +34,7 @@ COMMON_KEYS = {
     "entity_category",
     "qos",
     "icon",
+    "json_attributes_topic",
 }
 PLATFORM_KEYS = {
     "binary_sensor": {"state_topic", "payload_on", "payload_off", "device_class"},

@@ -14,7 +14,7 @@ import pytest
 from tests.bridge.conftest import Gate, Mosquitto, Subscriber, subscribed, text
 from tests.bridge.test_homeassistant import check_home_assistant_config
 from tests.waiting import until
-from xmcam.aio import Backoff
+from xmcam.aio import AsyncCamera, Backoff
 from xmcam.aio.discovery import discover
 from xmcam.bridge.homeassistant import DeviceDescription
 from xmcam.bridge.mqtt import MqttBridge
@@ -317,6 +317,45 @@ async def test_the_clock_skew_is_polled(broker: Mosquitto) -> None:
         assert all(abs(float(skew)) < 5 for skew in skews)
 
 
+async def test_the_audit_feeds_a_security_problem_sensor(broker: Mosquitto) -> None:
+    async with (
+        Simulator("xm530", serial="SEC0001") as sim,
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("cam", sim)], audit_interval=0.5),
+    ):
+        await subscriber.wait_payload("xmcam/cam/security", "ON")  # audited as it came online
+        config_topic = "homeassistant/binary_sensor/xmcam_cam_security/config"
+        await subscriber.wait_count(config_topic, 1)
+        config = json.loads(subscriber.on(config_topic)[-1])
+        check_home_assistant_config(config_topic, config)
+        assert (config["device_class"], config["entity_category"]) == ("problem", "diagnostic")
+        assert config["json_attributes_topic"] == "xmcam/cam/security/attributes"
+        first = json.loads((await subscriber.wait_count("xmcam/cam/security/attributes", 1))[0])
+        assert first["failed"] == ["cloud", "cloud-upgrade", "push", "upnp", "passwords"]
+        assert first["findings"]["cloud"] == "the XMEye cloud (P2P) is on (secu100.net)"
+        # Fixed by someone else: the next audit (twice a second here) says so.
+        async with AsyncCamera(sim.host, sim.port) as camera:
+            await camera.audit(fix=True, ports=None)
+        await subscriber.wait_for(
+            lambda sub: (
+                json.loads(sub.on("xmcam/cam/security/attributes")[-1])["failed"] == ["passwords"]
+            ),
+            what="the audit after the fix",
+        )
+
+
+async def test_without_an_audit_interval_there_is_no_security_sensor(broker: Mosquitto) -> None:
+    async with (
+        simulators(1) as [sim],
+        subscribed(broker.port) as subscriber,
+        bridged(broker.url, [entry("cam", sim)]),
+    ):
+        await online(subscriber, "cam")
+        await subscriber.wait_count("xmcam/cam/clock_skew", 1)
+        topics = {message.topic.value for message in subscriber.messages}
+        assert not any("security" in topic for topic in topics)
+
+
 async def test_a_full_outbox_drops_the_oldest(
     broker: Mosquitto, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -443,6 +482,8 @@ def test_bad_arguments_are_refused() -> None:
         MqttBridge("mqtt://127.0.0.1", [CameraEntry(name="bridge", host="127.0.0.1")])
     with pytest.raises(ValueError, match="clock-skew"):
         MqttBridge("mqtt://127.0.0.1", [], skew_interval=0)
+    with pytest.raises(ValueError, match="audit interval"):
+        MqttBridge("mqtt://127.0.0.1", [], audit_interval=0)
     with pytest.raises(ValueError, match="topic prefix"):
         MqttBridge("mqtt://127.0.0.1", [], prefix="a/+/b")
 

@@ -278,3 +278,13 @@ async def _stop_at_every_moment(broker_port: int, tmp_path: Path) -> None:
                     assert "Traceback" not in text
                     codes.append((stop.name, moment, process.returncode))
     assert codes == [(name, moment, 0) for name, moment, _ in codes]
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "x", "2592001", "nan"])
+def test_the_audit_interval_is_a_positive_number_of_seconds(
+    run_cli: Run, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_code:
+        run_cli("bridge", "mqtt", "--broker", "mqtt://127.0.0.1", "--audit-interval", text)
+    assert exit_code.value.code == 2
+    assert "expected 0 to 2592000 seconds (30 days)" in capsys.readouterr().err

@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_DISCOVERY_PREFIX",
     "DEFAULT_PREFIX",
     "MANUFACTURER",
+    "MAX_AUDIT_INTERVAL",
     "MOTION_EVENTS",
     "OFF",
     "OFFLINE",
@@ -113,6 +114,10 @@ class Command:
     output: int | None = None
 
 
+MAX_AUDIT_INTERVAL: Final = 30 * 86400.0
+"""Seconds between two audits of a camera for its security sensor, at most (30 days)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Topics:
     """The bridge's topics under `prefix` (and Home Assistant's under `discovery_prefix`)."""
@@ -165,6 +170,14 @@ class Topics:
 
     def storage_free(self, camera: str) -> str:
         return f"{self.prefix}/{camera}/storage_free"
+
+    def security(self, camera: str) -> str:
+        """ON while the camera fails a check of `xmcam audit`, OFF when it passes them."""
+        return f"{self.prefix}/{camera}/security"
+
+    def security_attributes(self, camera: str) -> str:
+        """The audit's findings, as JSON: what failed, and each check's summary."""
+        return f"{self.security(camera)}/attributes"
 
     def discovery(self, component: str, object_id: str) -> str:
         return f"{self.discovery_prefix}/{component}/{object_id}/config"
@@ -230,9 +243,10 @@ class DeviceDescription:
 
 
 def discovery_configs(
-    device: DeviceDescription, topics: Topics
+    device: DeviceDescription, topics: Topics, *, security: bool = False
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Every discovery config of a camera: (topic, payload), published retained."""
+    """Every discovery config of a camera: (topic, payload), published retained; with
+    `security`, also its audit's problem sensor (the bridge audits it now and then)."""
     camera = device.camera
     common: dict[str, Any] = {
         "device": device.device_block(),
@@ -324,6 +338,20 @@ def discovery_configs(
             "entity_category": "diagnostic",
         },
     )
+    if security:
+        add(
+            "binary_sensor",
+            "security",
+            "Security",
+            {
+                "state_topic": topics.security(camera),
+                "payload_on": ON,
+                "payload_off": OFF,
+                "device_class": "problem",
+                "json_attributes_topic": topics.security_attributes(camera),
+                "entity_category": "diagnostic",
+            },
+        )
     return configs
 
 

@@ -59,7 +59,7 @@ import re
 import resource
 import secrets
 import socket
-from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -70,6 +70,7 @@ from xmcam.aio.alarm_center import AlarmCenterServer
 from xmcam.bridge.broker import BrokerAddress, parse_broker_url
 from xmcam.bridge.homeassistant import (
     AUTO,
+    MAX_AUDIT_INTERVAL,
     MOTION_EVENTS,
     OFF,
     OFFLINE,
@@ -84,6 +85,7 @@ from xmcam.bridge.homeassistant import (
 )
 from xmcam.bridge.outbox import DEFAULT_OUTBOX_LIMIT, DEFAULT_WINDOW, Message, Outbox, deliver
 from xmcam.bridge.shard import Shard
+from xmcam.client.audit import AuditReport
 from xmcam.client.models import AlarmEvent, AlarmOutput, ConnectionEvent
 from xmcam.errors import AuthenticationError, DeviceError, XMCamError
 from xmcam.fleet import CameraEntry
@@ -137,6 +139,8 @@ class BridgedCamera:
     """The motion events under way, per channel; a channel with any is ON."""
     outputs: list[AlarmOutput] = field(default_factory=list)
     skew: float | None = None
+    security: AuditReport | None = field(default=None, repr=False)
+    """Its last audit (with an audit interval), republished with its state."""
     session: AsyncCamera | None = field(default=None, repr=False)
     reported: str | None = None  # the availability last logged, so each change logs once
     host_addresses: frozenset[IPAddress] = frozenset()
@@ -180,6 +184,7 @@ class MqttBridge:
         prefix: str = "xmcam",
         discovery_prefix: str = "homeassistant",
         skew_interval: float = 60.0,
+        audit_interval: float | None = None,
         outbox_limit: int = DEFAULT_OUTBOX_LIMIT,
         broker_backoff: Backoff | None = None,
         camera_backoff: Backoff | None = None,
@@ -212,6 +217,13 @@ class MqttBridge:
             raise ValueError(f"the clock-skew interval is 0 to 86400 s, not {skew_interval}")
         self.outbox = Outbox(outbox_limit)
         self.skew_interval = skew_interval
+        if audit_interval is not None and not 0 < audit_interval <= MAX_AUDIT_INTERVAL:
+            raise ValueError(
+                f"the audit interval is 0 to {MAX_AUDIT_INTERVAL:g} s, not {audit_interval}"
+            )
+        self.audit_interval = audit_interval
+        """Seconds between two audits of a camera (`xmcam.client.audit`, no port knocked on);
+        None: no audit, and no security sensor."""
         self.broker_backoff = broker_backoff or Backoff(initial=0.5, maximum=30.0, settle=10.0)
         self.camera_backoff = camera_backoff or Backoff()
         self.client_id = client_id
@@ -258,8 +270,13 @@ class MqttBridge:
             watchers: list[asyncio.Task[None]] = []
             helpers = [
                 asyncio.create_task(self._start_cameras(watchers), name="xmcam-bridge-starter"),
-                asyncio.create_task(self._poll_clocks(), name="xmcam-bridge-clocks"),
+                asyncio.create_task(
+                    self._poll(self.skew_interval, self._read_clock), name="xmcam-bridge-clocks"
+                ),
             ]
+            if self.audit_interval is not None:  # and each camera when it first comes online
+                audits = self._poll(self.audit_interval, self._audit)
+                helpers.append(asyncio.create_task(audits, name="xmcam-bridge-audit"))
             if self._quiet:
                 helpers.append(asyncio.create_task(self._summarize(), name="xmcam-bridge-log"))
             try:
@@ -506,7 +523,9 @@ class MqttBridge:
     def _discovery(self, description: DeviceDescription) -> list[Message]:
         return [
             Message(topic, _json(config), retain=True)
-            for topic, config in discovery_configs(description, self.topics)
+            for topic, config in discovery_configs(
+                description, self.topics, security=self.audit_interval is not None
+            )
         ]
 
     def _state(self, camera: BridgedCamera) -> list[Message]:
@@ -523,6 +542,8 @@ class MqttBridge:
         )
         if camera.skew is not None:
             messages.append(Message(self.topics.clock_skew(name), _number(camera.skew), True))
+        if camera.security is not None:
+            messages.extend(self._security_messages(name, camera.security))
         availability = ONLINE if camera.online else OFFLINE
         messages.append(Message(self.topics.availability(name), availability.encode(), True))
         return messages
@@ -626,6 +647,8 @@ class MqttBridge:
         camera.session = session
         camera.online = True
         self._send(self.topics.availability(camera.name), ONLINE, retain=True)
+        if self.audit_interval is not None and camera.security is None:
+            self._spawn(self._audit(camera, session))  # its first: the sensor reads at once
         self._started(camera)
         if camera.reported != ONLINE:
             camera.reported = ONLINE
@@ -675,17 +698,19 @@ class MqttBridge:
             self._lines_left = _LINES_PER_PERIOD
             self._lines_hidden = 0
 
-    async def _poll_clocks(self) -> None:
-        """Read every online camera's clock once per `skew_interval`, spread evenly over
+    async def _poll(
+        self, interval: float, job: Callable[[BridgedCamera, AsyncCamera], Awaitable[None]]
+    ) -> None:
+        """Run `job` on every online camera once per `interval` seconds, spread evenly over
         it: one task for all the cameras, and no burst of requests."""
         while True:
             cameras = list(self.cameras.values())
-            gap = self.skew_interval / max(1, len(cameras))
+            gap = interval / max(1, len(cameras))
             for camera in cameras:
                 await asyncio.sleep(gap)
                 session = camera.session
                 if session is not None and camera.online:
-                    self._spawn(self._read_clock(camera, session))
+                    self._spawn(job(camera, session))
 
     async def _read_clock(self, camera: BridgedCamera, session: AsyncCamera) -> None:
         try:
@@ -699,6 +724,31 @@ class MqttBridge:
         camera.skew = round(skew, 1)
         if self.broker_connected:  # a measurement, not an edge: the next one will do
             self._send(self.topics.clock_skew(camera.name), _number(camera.skew), retain=True)
+
+    async def _audit(self, camera: BridgedCamera, session: AsyncCamera) -> None:
+        try:
+            # No port knocked on: a bridge that scans its cameras daily looks like an attack.
+            report = await session.audit(ports=None)
+        except XMCamError as error:
+            _log.debug("camera %s: not audited (%s)", camera.name, error)
+            return
+        failed = [finding.check for finding in report.failed]
+        if camera.security is None or camera.security.failed != report.failed:
+            _log.info("camera %s: audit: %s", camera.name, ", ".join(failed) or "passed")
+        camera.security = report
+        for message in self._security_messages(camera.name, report):
+            self.outbox.put(message)
+
+    def _security_messages(self, name: str, report: AuditReport) -> list[Message]:
+        attributes = {
+            "failed": [finding.check for finding in report.failed],
+            "unknown": [finding.check for finding in report.unknown],
+            "findings": {finding.check: finding.summary for finding in report.findings},
+        }
+        return [
+            Message(self.topics.security(name), _on_off(not report.passed), True),
+            Message(self.topics.security_attributes(name), _json(attributes), True),
+        ]
 
     def _publish_outputs(self, camera: BridgedCamera) -> None:
         for output in camera.outputs:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from xmcam.bridge import INSTALL_HINT
 from xmcam.bridge.broker import PASSWORD_ENVIRONMENT, parse_broker_url
+from xmcam.bridge.homeassistant import MAX_AUDIT_INTERVAL
 from xmcam.bridge.shard import Shard, parse_shard
 from xmcam.cli.output import (
     TIME_FORMAT,
@@ -77,6 +78,7 @@ def _bridge_until_stopped(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             discovery_prefix=args.discovery_prefix,
             skew_interval=args.skew_interval,
+            audit_interval=args.audit_interval,
             shard=args.shard,
             connect_rate=args.connect_rate,
         )
@@ -95,6 +97,18 @@ def _of(bridge: MqttBridge) -> str:
     if bridge.shard is None:
         return ""
     return f" (shard {bridge.shard.label} of an inventory of {bridge.inventory_size})"
+
+
+def _audit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= MAX_AUDIT_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"expected 0 to {MAX_AUDIT_INTERVAL:.0f} seconds (30 days), not {text!r}"
+        )
+    return value
 
 
 def _shard(text: str) -> Shard:
@@ -270,6 +284,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=60.0,
         metavar="SECONDS",
         help="how often each camera's clock is compared with this host's (default 60)",
+    )
+    mqtt.add_argument(
+        "--audit-interval",
+        type=_audit_interval,
+        metavar="SECONDS",
+        help="audit each camera (as `xmcam audit`, no port knocked on) when it comes online "
+        "and then this often, and publish a Security problem sensor (default: no audit; "
+        "86400 is once a day)",
     )
     mqtt.add_argument(
         "--shard",
