@@ -26,7 +26,9 @@ of what is measured.
 
 Bridge CPU: utime + stime of the bridge process (/proc/PID/stat) over the alarm phase, per
 alarm and as a share of one core, and over --idle seconds before it (keepalives only, in
-CPU milliseconds per second; /proc counts in 10 ms ticks).
+CPU milliseconds per second; /proc counts in 10 ms ticks). With --audit-interval, the bridge
+also audits each camera that often (`xmcam audit`, no port knocked on): set it to --idle and
+the idle figure holds about one audit per camera.
 Memory: its VmRSS with every camera online, and VmHWM (the peak) at the end. With two cores
 or more, the bridge is pinned to the first core and everything else to the others.
 Target: p99 <= 100 ms.
@@ -91,7 +93,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             bridge = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "xmcam", "bridge", "mqtt", "--broker",
                  f"mqtt://127.0.0.1:{broker_port}", "--inventory", str(inventory),
-                 "--skew-interval", "3600"],
+                 "--skew-interval", "3600", *_audit_option(args)],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )  # fmt: skip
@@ -154,6 +156,7 @@ def _results(
         "events_matched": len(latencies),
         "status_mismatches": mismatched,
         "rate_per_s": args.rate,
+        "audit_interval_s": args.audit_interval,
         "seconds_to_all_online": round(bridge["seconds_to_all_online"], 2),
         "latency_ms": {
             "p50": round(p50, 2),
@@ -179,6 +182,10 @@ def _results(
     }
 
 
+def _audit_option(args: argparse.Namespace) -> list[str]:
+    return ["--audit-interval", str(args.audit_interval)] if args.audit_interval else []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--cameras", type=int, default=200)
@@ -186,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle first")
+    parser.add_argument(
+        "--audit-interval",
+        type=float,
+        help="the bridge's --audit-interval (default: none); with it as --idle, the idle "
+        "phase holds about one audit per camera",
+    )
     parser.add_argument("--quick", action="store_true", help="20 cameras for 5 s")
     parser.add_argument("--serve", nargs=3, type=int, metavar=("FIRST", "COUNT", "SEED"))
     args = parser.parse_args(argv)

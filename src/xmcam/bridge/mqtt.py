@@ -61,7 +61,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import aiomqtt
 
@@ -128,6 +128,17 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+class SecurityState(NamedTuple):
+    """What a camera's last audit published: only the payloads are kept, not the report."""
+
+    state: bytes
+    """ON (a check failed) or OFF."""
+    attributes: bytes
+    """The findings as JSON."""
+    failed: tuple[str, ...]
+    """The failed checks' names."""
+
+
 @dataclass(eq=False, slots=True)  # thousands of them: no __dict__ each
 class BridgedCamera:
     """A camera as the bridge sees it; read it, the bridge writes it."""
@@ -139,8 +150,8 @@ class BridgedCamera:
     """The motion events under way, per channel; a channel with any is ON."""
     outputs: list[AlarmOutput] = field(default_factory=list)
     skew: float | None = None
-    security: AuditReport | None = field(default=None, repr=False)
-    """Its last audit (with an audit interval), republished with its state."""
+    security: SecurityState | None = field(default=None, repr=False)
+    """Its last audit's sensor payloads (with an audit interval), republished with its state."""
     session: AsyncCamera | None = field(default=None, repr=False)
     reported: str | None = None  # the availability last logged, so each change logs once
     host_addresses: frozenset[IPAddress] = frozenset()
@@ -732,22 +743,17 @@ class MqttBridge:
         except XMCamError as error:
             _log.debug("camera %s: not audited (%s)", camera.name, error)
             return
-        failed = [finding.check for finding in report.failed]
-        if camera.security is None or camera.security.failed != report.failed:
-            _log.info("camera %s: audit: %s", camera.name, ", ".join(failed) or "passed")
-        camera.security = report
-        for message in self._security_messages(camera.name, report):
+        security = _security_state(report)
+        if camera.security is None or camera.security.failed != security.failed:
+            _log.info("camera %s: audit: %s", camera.name, ", ".join(security.failed) or "passed")
+        camera.security = security
+        for message in self._security_messages(camera.name, security):
             self.outbox.put(message)
 
-    def _security_messages(self, name: str, report: AuditReport) -> list[Message]:
-        attributes = {
-            "failed": [finding.check for finding in report.failed],
-            "unknown": [finding.check for finding in report.unknown],
-            "findings": {finding.check: finding.summary for finding in report.findings},
-        }
+    def _security_messages(self, name: str, security: SecurityState) -> list[Message]:
         return [
-            Message(self.topics.security(name), _on_off(not report.passed), True),
-            Message(self.topics.security_attributes(name), _json(attributes), True),
+            Message(self.topics.security(name), security.state, True),
+            Message(self.topics.security_attributes(name), security.attributes, True),
         ]
 
     def _publish_outputs(self, camera: BridgedCamera) -> None:
@@ -1064,6 +1070,16 @@ def _topic_root(prefix: str) -> str:
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _security_state(report: AuditReport) -> SecurityState:
+    failed = tuple(finding.check for finding in report.failed)
+    attributes = {
+        "failed": list(failed),
+        "unknown": [finding.check for finding in report.unknown],
+        "findings": {finding.check: finding.summary for finding in report.findings},
+    }
+    return SecurityState(_on_off(not report.passed), _json(attributes), failed)
 
 
 def _on_off(on: bool) -> bytes:
