@@ -33,6 +33,7 @@ def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) ->
         "xmcam alarm-out off",
         "xmcam config set General.General …",
         "xmcam config set General.General …",
+        "xmcam audit",
         "xmcam snapshot -o front.jpg",
         "xmcam stream -o front.mp4",
         "xmcam files list --from yesterday",
@@ -46,6 +47,7 @@ def test_demo_runs_the_whole_tour_quickly(capsys: pytest.CaptureFixture[str]) ->
     assert "channel 0: off" in out
     assert "MachineName: 'LocalHost' → 'xmcam-demo'" in out
     assert "MachineName: back to 'LocalHost'" in out
+    assert "3 of 9 checks failed (ntp, passwords, default-account), 5 this camera" in out
     assert "a JPEG of 15,624 bytes" in out
     assert "25 frames of H.264 640x360 at 25 fps, 1 keyframe(s), 0 dropped" in out
     assert "recordings since yesterday" in out
@@ -72,6 +74,10 @@ def test_demo_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert steps["xmcam stream -o front.mp4"]["stats"]["dropped_frames"] == 0
     assert steps["xmcam files list --from yesterday"]["recordings"] > 64
     assert steps["xmcam discover"]["discovered"]["serial"] == "58e7fa5e6e262535"
+    audit = steps["xmcam audit"]["audit"]
+    assert audit["passed"] is False
+    assert len(audit["findings"]) == 9
+    assert audit["findings"][0]["check"] == "cloud"
     assert records[-1]["step"] == "done"
     assert main(["demo", "--json"]) == 0
 
