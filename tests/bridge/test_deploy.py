@@ -1,5 +1,6 @@
-"""docs/deploy.md and the Containerfile: what can be checked without systemd, Kubernetes or
-a container engine. The command lines they show are parsed by our own parser."""
+"""docs/deploy.md and the Containerfile: what can be checked without running systemd,
+Kubernetes or a container engine. The command lines they show are parsed by our own parser,
+and the systemd unit by systemd's own (`systemd-analyze verify`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import configparser
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +81,25 @@ def test_the_systemd_unit_runs_a_valid_bridge_command() -> None:
     assert args.shard is None
     assert service["LoadCredential"].startswith("cameras.toml:")
     assert "WantedBy" in parser["Install"]
+
+
+@pytest.mark.needs_tool("systemd-analyze")
+def test_systemd_takes_the_unit_as_it_is_written(tmp_path: Path) -> None:
+    # systemd's own parser: every key known in its section, the command executable. The one
+    # change is the binary's path: the unit's /opt/xmcam is this environment's xmcam.
+    [unit] = [block for block in fenced("ini") if "[Service]" in block]
+    xmcam = Path(sys.executable).with_name("xmcam")
+    assert xmcam.exists()
+    path = tmp_path / "xmcam-bridge.service"
+    path.write_text(unit.replace("/opt/xmcam/bin/xmcam", str(xmcam)), encoding="utf-8")
+    verify = ["systemd-analyze", "verify", str(path)]
+    result = subprocess.run(verify, capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+    # The same check sees a mistake: a key systemd does not know.
+    path.write_text(unit.replace("[Install]", "BogusKey=1\n\n[Install]").replace(
+        "/opt/xmcam/bin/xmcam", str(xmcam)), encoding="utf-8")  # fmt: skip
+    result = subprocess.run(verify, capture_output=True, text=True, timeout=60, check=False)
+    assert "Unknown key 'BogusKey'" in result.stderr
 
 
 def test_the_statefulset_gives_each_pod_its_shard() -> None:
