@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from xmcam.aio import AsyncCamera, Backoff, connect, watch
     from xmcam.aio.alarm_center import AlarmCenterServer
     from xmcam.aio.discovery import discover
+    from xmcam.client.audit import AuditReport
     from xmcam.fleet import (
         CameraEntry,
         CameraResult,
@@ -74,6 +75,7 @@ _LAZY = {
     "connect": "xmcam.aio",
     "watch": "xmcam.aio",
     "Camera": "xmcam.sync",
+    "AuditReport": "xmcam.client.audit",
     "discover": "xmcam.aio.discovery",
     "DiscoveredDevice": "xmcam.protocol.discovery",
     "AlarmCenterServer": "xmcam.aio.alarm_center",
@@ -115,6 +117,7 @@ __all__ = [
     "AlarmOutput",
     "AsyncCamera",
     "AudioFrame",
+    "AuditReport",
     "AuthenticationError",
     "Backoff",
     "Camera",
