@@ -24,9 +24,9 @@ unknown, not passed.
 A password is judged by its Sofia hash as the users list gives it, compared in memory with
 the hashes of a blank password, the account's own name and the defaults the botnets tried.
 The hash is password-equivalent: it never leaves `_accounts()`, and no finding holds it.
-With `fix`, each failed fixable setting is merged into the camera's value and written back
-whole (`update_config`), then read again: a finding is "fixed" only when the camera's own
-value says so afterwards. The port knock is the shells' (a TCP connect, closed at once);
+With `fix`, each failed fixable setting is the camera's value just read with its switches
+off, written back whole (`set_config`), then read again: a finding is "fixed" only when the
+camera's own value says so afterwards. The port knock is the shells' (a TCP connect, closed at once);
 `ProbePorts` is the step that asks for it.
 """
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
 from xmcam.client import operations as ops
@@ -304,24 +304,19 @@ def _fix_setting(check: _SettingCheck, value: Any) -> Plan[Finding]:
     """Write the passing value, read it back: the finding the camera's value now gives."""
     assert check.fix is not None
     try:
-        yield Run(ops.update_config(check.config, check.fix(value), replace=True))
+        # The whole block as just read, the switches off: written as it is (`set_config`).
+        yield Run(ops.set_config(check.config, check.fix(value)))
         after = yield Run(ops.get_config(check.config))
     except (AuthenticationError, NotLoggedInError):
         raise
     except DeviceError as error:
         refused = _setting_finding(check, value)
-        return _with(refused, summary=f"{refused.summary}; the fix was refused: "
+        return replace(refused, summary=f"{refused.summary}; the fix was refused: "
                      f"{describe_ret(error.ret)}")  # fmt: skip
     finding = _setting_finding(check, after)
     if finding.status == "pass":
-        return _with(finding, fixed=True)
-    return _with(finding, summary=f"{finding.summary} (still, after the fix was written)")
-
-
-def _with(finding: Finding, **changes: Any) -> Finding:
-    values = {name: getattr(finding, name) for name in Finding.__dataclass_fields__}
-    values.update(changes)
-    return Finding(**values)
+        return replace(finding, fixed=True)
+    return replace(finding, summary=f"{finding.summary} (still, after the fix was written)")
 
 
 # ------------------------------------------------------------------ accounts
@@ -438,7 +433,7 @@ def _read_clock(clock: Clock, max_skew: float, *, fix: bool) -> Plan[Finding]:
         if fix and finding.status == "fail":
             yield from ops.sync_time(clock)
             after = _clock_finding((yield from ops.measure_time_skew(clock)), max_skew)
-            finding = _with(after, fixed=after.status == "pass")
+            finding = replace(after, fixed=after.status == "pass")
     except (AuthenticationError, NotLoggedInError):
         raise
     except DeviceError as error:
