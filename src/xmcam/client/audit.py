@@ -26,8 +26,8 @@ the hashes of a blank password, the account's own name and the defaults the botn
 The hash is password-equivalent: it never leaves `_accounts()`, and no finding holds it.
 With `fix`, each failed fixable setting is the camera's value just read with its switches
 off, written back whole (`set_config`), then read again: a finding is "fixed" only when the
-camera's own value says so afterwards. The port knock is the shells' (a TCP connect, closed at once);
-`ProbePorts` is the step that asks for it.
+camera's own value says so afterwards. The port knock is the shells' (a TCP connect, closed
+at once); `ProbePorts` is the step that asks for it.
 """
 
 from __future__ import annotations
